@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+// tollfreed: toll-free call-handling daemon. No third-party Swift packages: only the
+// toolchain and Debian's C libraries, reached through system-library targets.
+import PackageDescription
+
+let package = Package(
+    name: "tollfreed",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tollfreed", targets: ["tollfreed"]),
+    ],
+    targets: [
+        // C libraries from Debian packages.
+        .systemLibrary(name: "CSofiaSIP", pkgConfig: "sofia-sip-ua",
+                       providers: [.apt(["libsofia-sip-ua-dev"])]),
+        .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng",
+                       providers: [.apt(["libespeak-ng-dev"])]),
+        .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp",
+                       providers: [.apt(["libspeexdsp-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        // Thin C bridges: fixed-argument wrappers over variadic / macro-only C APIs.
+        .target(name: "CSofiaBridge", dependencies: ["CSofiaSIP"]),
+        .target(name: "CSQLiteBridge", dependencies: ["CSQLite"]),
+        .target(name: "CMediaIO"),
+
+        // Swift modules, one job each.
+        .target(name: "Observability"),
+        .target(name: "Routing"),
+        .target(name: "TeXML"),
+        .target(name: "Signaling", dependencies: ["CSofiaBridge", "Observability"]),
+        .target(name: "Media", dependencies: ["CEspeakNG", "CSpeexDSP", "CMediaIO", "Observability"]),
+        .target(name: "Metering", dependencies: ["CSQLiteBridge", "Observability"]),
+        .target(name: "TollfreedKit",
+                dependencies: ["Observability", "Routing", "TeXML", "Signaling", "Media", "Metering"]),
+        .executableTarget(name: "tollfreed", dependencies: ["TollfreedKit"]),
+
+        // Fast unit tests (no sockets) and end-to-end tests (real daemon + sipp).
+        .testTarget(name: "UnitTests",
+                    dependencies: ["Routing", "Signaling", "Media", "Metering", "TollfreedKit", "Observability"]),
+        .testTarget(name: "TeXMLTests", dependencies: ["TeXML"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["tollfreed", "Media", "Metering"],
+                    resources: [.copy("Scenarios")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

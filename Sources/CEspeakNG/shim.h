@@ -1,0 +1,3 @@
+#include <sys/types.h>
+#include <espeak-ng/espeak_ng.h>
+#include <espeak-ng/speak_lib.h>

@@ -1,0 +1,26 @@
+/// Linux socket calls the media engine needs that Swift's Glibc module does not import
+/// (epoll, eventfd, recvmmsg need _GNU_SOURCE). Plain fixed-size types only.
+#ifndef TF_MEDIAIO_H
+#define TF_MEDIAIO_H
+#include <stdint.h>
+#include <stddef.h>
+
+int tfm_epoll_create(void);
+int tfm_epoll_add(int ep, int fd, uint64_t key);
+int tfm_epoll_del(int ep, int fd);
+/// Waits for readiness; fills up to `max` keys. Returns the count, 0 on timeout, -1 on error.
+int tfm_epoll_wait(int ep, uint64_t *keys, int max, int timeout_ms);
+/// A non-blocking eventfd for waking the epoll thread.
+int tfm_eventfd(void);
+int tfm_eventfd_signal(int fd);
+void tfm_eventfd_drain(int fd);
+
+/// Buffers for one recvmmsg batch, allocated once.
+typedef struct tfm_batch tfm_batch_t;
+tfm_batch_t *tfm_batch_create(int count, int bufsize);
+void tfm_batch_destroy(tfm_batch_t *b);
+/// Reads up to the batch size of datagrams without blocking. Returns how many (0 when none).
+int tfm_batch_recv(int fd, tfm_batch_t *b);
+/// The i-th datagram of the last receive: its bytes, length, IPv4 source (network order).
+const uint8_t *tfm_batch_packet(const tfm_batch_t *b, int i, int *length, uint32_t *addr, uint16_t *port);
+#endif

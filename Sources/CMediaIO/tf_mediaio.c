@@ -1,0 +1,100 @@
+#define _GNU_SOURCE
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tf_mediaio.h"
+
+int tfm_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int tfm_epoll_add(int ep, int fd, uint64_t key) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.u64 = key;
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int tfm_epoll_del(int ep, int fd) { return epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL); }
+
+int tfm_epoll_wait(int ep, uint64_t *keys, int max, int timeout_ms) {
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n;
+    do { n = epoll_wait(ep, evs, max, timeout_ms); } while (n < 0 && errno == EINTR);
+    for (int i = 0; i < n; i++) keys[i] = evs[i].data.u64;
+    return n;
+}
+
+int tfm_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int tfm_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    return (int)write(fd, &one, sizeof one);
+}
+
+void tfm_eventfd_drain(int fd) {
+    uint64_t v;
+    while (read(fd, &v, sizeof v) > 0) {}
+}
+
+struct tfm_batch {
+    int count;
+    int bufsize;
+    uint8_t *data;
+    struct iovec *iov;
+    struct sockaddr_in *addr;
+    struct mmsghdr *msgs;
+};
+
+tfm_batch_t *tfm_batch_create(int count, int bufsize) {
+    tfm_batch_t *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->count = count;
+    b->bufsize = bufsize;
+    b->data = malloc((size_t)count * (size_t)bufsize);
+    b->iov = calloc((size_t)count, sizeof *b->iov);
+    b->addr = calloc((size_t)count, sizeof *b->addr);
+    b->msgs = calloc((size_t)count, sizeof *b->msgs);
+    if (!b->data || !b->iov || !b->addr || !b->msgs) { tfm_batch_destroy(b); return NULL; }
+    for (int i = 0; i < count; i++) {
+        b->iov[i].iov_base = b->data + (size_t)i * (size_t)bufsize;
+        b->iov[i].iov_len = (size_t)bufsize;
+    }
+    return b;
+}
+
+void tfm_batch_destroy(tfm_batch_t *b) {
+    if (!b) return;
+    free(b->data); free(b->iov); free(b->addr); free(b->msgs); free(b);
+}
+
+int tfm_batch_recv(int fd, tfm_batch_t *b) {
+    for (int i = 0; i < b->count; i++) {
+        memset(&b->msgs[i], 0, sizeof b->msgs[i]);
+        b->msgs[i].msg_hdr.msg_name = &b->addr[i];
+        b->msgs[i].msg_hdr.msg_namelen = sizeof b->addr[i];
+        b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
+        b->msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd, b->msgs, (unsigned)b->count, MSG_DONTWAIT, NULL);
+    return n < 0 ? 0 : n;
+}
+
+const uint8_t *tfm_batch_packet(const tfm_batch_t *b, int i, int *length, uint32_t *addr, uint16_t *port) {
+    *length = (int)b->msgs[i].msg_len;
+    if (b->addr[i].sin_family == AF_INET) {
+        *addr = b->addr[i].sin_addr.s_addr;
+        *port = b->addr[i].sin_port;
+    } else {
+        *addr = 0;
+        *port = 0;
+    }
+    return (const uint8_t *)b->iov[i].iov_base;
+}

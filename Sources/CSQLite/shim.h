@@ -1,0 +1,2 @@
+#include <sys/types.h>
+#include <sqlite3.h>

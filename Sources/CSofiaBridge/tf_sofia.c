@@ -1,0 +1,269 @@
+// Fixed-argument wrappers over Sofia-SIP nua. See include/tf_sofia.h.
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tf_sofia.h"
+
+#define SU_ROOT_MAGIC_T void
+#define NUA_MAGIC_T void
+#define NUA_HMAGIC_T void
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/nua.h>
+#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/su_tagarg.h>
+
+struct tf_sip {
+    su_root_t *root;
+    nua_t *nua;
+    tf_sip_event_cb cb;
+    void *magic;
+};
+
+typedef struct {
+    tf_sip_task_cb fn;
+    void *arg;
+} tf_task_t;
+
+int tf_sip_global_init(void) { return su_init(); }
+
+static int map_event(nua_event_t e) {
+    switch (e) {
+    case nua_i_invite: return TF_EV_INCOMING_INVITE;
+    case nua_i_ack: return TF_EV_INCOMING_ACK;
+    case nua_i_cancel: return TF_EV_INCOMING_CANCEL;
+    case nua_i_bye: return TF_EV_INCOMING_BYE;
+    case nua_i_state: return TF_EV_STATE;
+    case nua_r_bye: return TF_EV_BYE_RESPONSE;
+    case nua_r_shutdown: return TF_EV_SHUTDOWN_DONE;
+    case nua_i_options: return TF_EV_INCOMING_OPTIONS;
+    case nua_i_error: return TF_EV_ERROR;
+    case nua_i_info: return TF_EV_INCOMING_INFO;
+    case nua_i_message: return TF_EV_INCOMING_MESSAGE;
+    default: return TF_EV_OTHER;
+    }
+}
+
+static int map_callstate(int cs) {
+    switch ((enum nua_callstate)cs) {
+    case nua_callstate_init: return TF_CS_INIT;
+    case nua_callstate_calling: return TF_CS_CALLING;
+    case nua_callstate_proceeding: return TF_CS_PROCEEDING;
+    case nua_callstate_completing: return TF_CS_COMPLETING;
+    case nua_callstate_received: return TF_CS_RECEIVED;
+    case nua_callstate_early: return TF_CS_EARLY;
+    case nua_callstate_completed: return TF_CS_COMPLETED;
+    case nua_callstate_ready: return TF_CS_READY;
+    case nua_callstate_terminating: return TF_CS_TERMINATING;
+    case nua_callstate_terminated: return TF_CS_TERMINATED;
+    default: return -1;
+    }
+}
+
+static void fill_source(tf_sip_event_t *ev, nua_t *nua) {
+    msg_t *msg = nua_current_request(nua);
+    if (!msg) return;
+    su_addrinfo_t *ai = msg_addrinfo(msg);
+    if (!ai || !ai->ai_addr) return;
+    char host[48] = {0};
+    int port = 0;
+    if (ai->ai_addr->sa_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)ai->ai_addr;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+    } else if (ai->ai_addr->sa_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ai->ai_addr;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+    } else {
+        return;
+    }
+    snprintf(ev->source, sizeof ev->source, "%s:%d", host, port);
+}
+
+static void on_nua_event(nua_event_t event, int status, char const *phrase,
+                         nua_t *nua, void *magic, nua_handle_t *nh, void *hmagic,
+                         sip_t const *sip, tagi_t tags[]) {
+    struct tf_sip *s = (struct tf_sip *)magic;
+    if (!s || !s->cb) return;
+    tf_sip_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = map_event(event);
+    ev.nua_event = (int)event;
+    ev.status = status;
+    ev.phrase = phrase;
+    ev.handle = nh;
+    ev.handle_magic = hmagic;
+    ev.callstate = -1;
+    if (event == nua_i_state) {
+        int cs = -1;
+        tl_gets(tags, NUTAG_CALLSTATE_REF(cs), TAG_END());
+        ev.callstate = map_callstate(cs);
+    }
+    if (sip) {
+        ev.has_sip = 1;
+        if (sip->sip_call_id) ev.call_id = sip->sip_call_id->i_id;
+        if (sip->sip_request) {
+            ev.request_user = sip->sip_request->rq_url->url_user;
+            ev.request_host = sip->sip_request->rq_url->url_host;
+        }
+        if (sip->sip_from) {
+            ev.from_user = sip->sip_from->a_url->url_user;
+            ev.from_host = sip->sip_from->a_url->url_host;
+            ev.from_display = sip->sip_from->a_display;
+        }
+        if (sip->sip_to) ev.to_user = sip->sip_to->a_url->url_user;
+        if (sip->sip_content_type) ev.content_type = sip->sip_content_type->c_type;
+        if (sip->sip_payload) {
+            ev.payload = sip->sip_payload->pl_data;
+            ev.payload_len = sip->sip_payload->pl_len;
+        }
+        if (sip->sip_priority) ev.priority = sip->sip_priority->g_string;
+        for (sip_unknown_t *u = sip->sip_unknown; u; u = u->un_next) {
+            if (u->un_name && strcasecmp(u->un_name, "Resource-Priority") == 0) {
+                ev.resource_priority = u->un_value;
+                break;
+            }
+        }
+        if (sip->sip_request) fill_source(&ev, nua);
+    }
+    s->cb(s->magic, &ev);
+}
+
+tf_sip_t *tf_sip_create(const char *bind_url, const char *user_agent,
+                        tf_sip_event_cb cb, void *magic, char *err, size_t errlen) {
+    struct tf_sip *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
+    s->cb = cb;
+    s->magic = magic;
+    s->root = su_root_create(s);
+    if (!s->root) {
+        snprintf(err, errlen, "su_root_create failed");
+        free(s);
+        return NULL;
+    }
+    // Media is ours: nua must not run SDP offer/answer (NUTAG_MEDIA_ENABLE(0)); we send
+    // and read SDP bodies ourselves. We alert and answer explicitly.
+    s->nua = nua_create(s->root, on_nua_event, s,
+                        NUTAG_URL(bind_url),
+                        NUTAG_MEDIA_ENABLE(0),
+                        NUTAG_AUTOALERT(0),
+                        NUTAG_AUTOANSWER(0),
+                        NUTAG_AUTOACK(1),
+                        NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
+                        SIPTAG_USER_AGENT_STR(user_agent),
+                        TAG_END());
+    if (!s->nua) {
+        snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", bind_url);
+        su_root_destroy(s->root);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void tf_sip_run(tf_sip_t *s) { su_root_run(s->root); }
+void tf_sip_break(tf_sip_t *s) { su_root_break(s->root); }
+void tf_sip_shutdown(tf_sip_t *s) { nua_shutdown(s->nua); }
+
+void tf_sip_destroy(tf_sip_t *s) {
+    if (!s) return;
+    if (s->nua) nua_destroy(s->nua);
+    if (s->root) su_root_destroy(s->root);
+    free(s);
+}
+
+static void run_posted(su_root_magic_t *magic, su_msg_r msg, su_msg_arg_t *arg) {
+    (void)magic; (void)msg;
+    tf_task_t *t = (tf_task_t *)arg;
+    t->fn(t->arg);
+}
+
+int tf_sip_post(tf_sip_t *s, tf_sip_task_cb fn, void *arg) {
+    su_msg_r m = SU_MSG_R_INIT;
+    if (su_msg_create(m, su_root_task(s->root), su_root_task(s->root), run_posted,
+                      sizeof(tf_task_t)) != 0)
+        return -1;
+    tf_task_t *t = (tf_task_t *)su_msg_data(m);
+    t->fn = fn;
+    t->arg = arg;
+    return su_msg_send(m);
+}
+
+typedef struct {
+    su_timer_t *timer;
+    tf_sip_task_cb fn;
+    void *arg;
+} tf_timer_t;
+
+static void timer_fired(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg) {
+    (void)magic;
+    tf_timer_t *tt = (tf_timer_t *)arg;
+    tf_sip_task_cb fn = tt->fn;
+    void *a = tt->arg;
+    su_timer_destroy(t);
+    free(tt);
+    fn(a);
+}
+
+void *tf_sip_timer_start(tf_sip_t *s, unsigned ms, tf_sip_task_cb fn, void *arg) {
+    tf_timer_t *tt = calloc(1, sizeof *tt);
+    if (!tt) return NULL;
+    tt->timer = su_timer_create(su_root_task(s->root), ms);
+    if (!tt->timer) { free(tt); return NULL; }
+    tt->fn = fn;
+    tt->arg = arg;
+    if (su_timer_set(tt->timer, timer_fired, tt) != 0) {
+        su_timer_destroy(tt->timer);
+        free(tt);
+        return NULL;
+    }
+    return tt;
+}
+
+void *tf_sip_timer_cancel(tf_sip_t *s, void *timer) {
+    (void)s;
+    if (!timer) return NULL;
+    tf_timer_t *tt = (tf_timer_t *)timer;
+    void *arg = tt->arg;
+    su_timer_destroy(tt->timer); // also resets it
+    free(tt);
+    return arg;
+}
+
+void tf_sip_bind(void *handle, void *magic) {
+    nua_handle_bind((nua_handle_t *)handle, magic);
+}
+
+void tf_sip_respond(void *handle, int status, const char *sdp, const char *extra_headers) {
+    nua_handle_t *nh = (nua_handle_t *)handle;
+    char const *phrase = sip_status_phrase(status);
+    if (!phrase) phrase = "Unknown";
+    if (sdp && extra_headers) {
+        nua_respond(nh, status, phrase, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                    SIPTAG_PAYLOAD_STR(sdp), SIPTAG_HEADER_STR(extra_headers), TAG_END());
+    } else if (sdp) {
+        nua_respond(nh, status, phrase, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    } else if (extra_headers) {
+        nua_respond(nh, status, phrase, SIPTAG_HEADER_STR(extra_headers), TAG_END());
+    } else {
+        nua_respond(nh, status, phrase, TAG_END());
+    }
+}
+
+void tf_sip_bye(void *handle) { nua_bye((nua_handle_t *)handle, TAG_END()); }
+
+void tf_sip_handle_destroy(void *handle) { nua_handle_destroy((nua_handle_t *)handle); }

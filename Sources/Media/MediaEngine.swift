@@ -1,0 +1,204 @@
+import Foundation
+import Observability
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Identifies one call's media session.
+public struct MediaSessionID: Hashable, Sendable, CustomStringConvertible {
+    public let raw: UInt64
+    public var description: String { "m\(raw)" }
+}
+
+/// Per-session RTP counters.
+public struct MediaStats: Sendable, Equatable {
+    public var packetsSent: UInt64 = 0
+    public var packetsReceived: UInt64 = 0
+    /// Packets from an address other than the negotiated peer (dropped).
+    public var packetsDropped: UInt64 = 0
+    /// Datagrams that are not RTP (dropped).
+    public var packetsMalformed: UInt64 = 0
+    /// RFC 4733 telephone-event packets received.
+    public var telephoneEvents: UInt64 = 0
+    public init() {}
+    public init(packetsSent: UInt64, packetsReceived: UInt64, packetsDropped: UInt64, packetsMalformed: UInt64, telephoneEvents: UInt64) {
+        self.packetsSent = packetsSent
+        self.packetsReceived = packetsReceived
+        self.packetsDropped = packetsDropped
+        self.packetsMalformed = packetsMalformed
+        self.telephoneEvents = telephoneEvents
+    }
+}
+
+/// Engine-wide counters.
+public struct MediaEngineStats: Sendable {
+    public var activeSessions: Int
+    public var ticks: UInt64
+    public var lateTicks: UInt64
+    public var portsFree: Int
+}
+
+/// Where and how a session sends: set after offer/answer, changed by re-INVITE.
+public struct MediaPeer: Sendable, Equatable {
+    public var remote: UDPEndpoint?
+    public var law: G711.Law
+    public var payloadType: UInt8
+    public var telephoneEventPayloadType: UInt8?
+    public var sending: Bool
+    public init(remote: UDPEndpoint?, law: G711.Law, payloadType: UInt8, telephoneEventPayloadType: UInt8?, sending: Bool) {
+        self.remote = remote
+        self.law = law
+        self.payloadType = payloadType
+        self.telephoneEventPayloadType = telephoneEventPayloadType
+        self.sending = sending
+    }
+}
+
+/// Events from the media threads.
+public enum MediaEvent: Sendable {
+    /// A `play` or `playSilence` with this token has sent its last packet.
+    case playbackFinished(MediaSessionID, token: UInt64)
+}
+
+/// State shared by the pacer and the receiver for one session: the socket and counters.
+/// The socket is closed and its port returned when both threads have let go of it.
+final class SessionShared: Sendable {
+    let id: MediaSessionID
+    let fd: Int32
+    let port: UInt16
+    let sent = Atomic<UInt64>(0)
+    let received = Atomic<UInt64>(0)
+    let dropped = Atomic<UInt64>(0)
+    let malformed = Atomic<UInt64>(0)
+    let events = Atomic<UInt64>(0)
+    private let users = Atomic<Int>(2)
+    private let pool: PortPool
+
+    init(id: MediaSessionID, fd: Int32, port: UInt16, pool: PortPool) {
+        self.id = id
+        self.fd = fd
+        self.port = port
+        self.pool = pool
+    }
+
+    func release() {
+        if users.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+            close(fd)
+            pool.give(port)
+        }
+    }
+
+    var stats: MediaStats {
+        MediaStats(packetsSent: sent.load(ordering: .relaxed), packetsReceived: received.load(ordering: .relaxed),
+                   packetsDropped: dropped.load(ordering: .relaxed), packetsMalformed: malformed.load(ordering: .relaxed),
+                   telephoneEvents: events.load(ordering: .relaxed))
+    }
+}
+
+/// The media engine: one RTP socket per call, all calls paced by one 20 ms clock thread,
+/// all sockets read by one epoll thread with batched `recvmmsg`. No thread or timer per
+/// call and no allocation per packet.
+///
+/// Control methods are thread-safe; they queue commands that the media threads apply at
+/// their next iteration.
+public final class MediaEngine: Sendable {
+    private let address: String
+    private let pool: PortPool
+    private let logger: Logger
+    private let pacer: Pacer
+    private let receiver: RTPReceiver
+    private let sessions = Mutex<[MediaSessionID: SessionShared]>([:])
+    private let nextID = Atomic<UInt64>(1)
+
+    /// - Parameters:
+    ///   - address: local IPv4 address the RTP sockets bind to (and that SDP advertises).
+    ///   - ports: the RTP port range; even ports are used.
+    ///   - onEvent: called on a media thread; must not block.
+    public init(address: String, ports: ClosedRange<Int>, logger: Logger,
+                onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
+        guard UDPEndpoint(host: address, port: 0) != nil else {
+            throw MediaError("media address '\(address)' is not an IPv4 address")
+        }
+        self.address = address
+        self.pool = PortPool(range: ports)
+        self.logger = logger
+        self.pacer = Pacer(logger: logger, onEvent: onEvent)
+        self.receiver = try RTPReceiver(logger: logger)
+    }
+
+    /// Starts the pacer and receiver threads.
+    public func start() {
+        pacer.start()
+        receiver.start()
+    }
+
+    /// Stops both threads and closes every socket.
+    public func stop() {
+        pacer.stop()
+        receiver.stop()
+    }
+
+    /// Opens a session on a free port from the range. Returns nil when the range is used up.
+    public func open() -> (MediaSessionID, port: UInt16)? {
+        var attempts = pool.capacity
+        while attempts > 0, let port = pool.take() {
+            attempts -= 1
+            guard let fd = bindUDP(host: address, port: port) else {
+                // Someone else holds it; put it back at the end and try the next one.
+                pool.give(port)
+                continue
+            }
+            let id = MediaSessionID(raw: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
+            let shared = SessionShared(id: id, fd: fd, port: port, pool: pool)
+            sessions.withLock { $0[id] = shared }
+            pacer.submit(.add(shared, ssrc: UInt32.random(in: 1...UInt32.max),
+                              sequence: UInt16.random(in: 0...UInt16.max), timestamp: UInt32.random(in: 0...UInt32.max)))
+            receiver.submit(.add(shared))
+            return (id, port)
+        }
+        return nil
+    }
+
+    /// Sets or changes where and how the session sends (after offer/answer or re-INVITE).
+    public func configure(_ id: MediaSessionID, peer: MediaPeer) {
+        pacer.submit(.peer(id, peer))
+        receiver.submit(.peer(id, peer.remote, peer.telephoneEventPayloadType))
+    }
+
+    /// Plays `audio` `loops` times (0 = until stopped), replacing what is playing.
+    /// `.playbackFinished(id, token)` follows the last packet.
+    public func play(_ id: MediaSessionID, audio: EncodedAudio, loops: Int, token: UInt64) {
+        pacer.submit(.play(id, audio, loops: loops, token: token))
+    }
+
+    /// Sends silence for `milliseconds` (Pause), then `.playbackFinished(id, token)`.
+    public func playSilence(_ id: MediaSessionID, milliseconds: Int, token: UInt64) {
+        pacer.submit(.silence(id, ticks: max(1, (milliseconds + 19) / 20), token: token))
+    }
+
+    /// Stops playback without a finished event.
+    public func stopPlayback(_ id: MediaSessionID) {
+        pacer.submit(.stop(id))
+    }
+
+    /// Counters for an open session.
+    public func stats(_ id: MediaSessionID) -> MediaStats? {
+        sessions.withLock { $0[id]?.stats }
+    }
+
+    /// Closes the session and returns its final counters.
+    @discardableResult
+    public func close(_ id: MediaSessionID) -> MediaStats? {
+        guard let shared = sessions.withLock({ $0.removeValue(forKey: id) }) else { return nil }
+        pacer.submit(.remove(id))
+        receiver.submit(.remove(id))
+        return shared.stats
+    }
+
+    public var engineStats: MediaEngineStats {
+        let p = pacer.counters
+        return MediaEngineStats(activeSessions: sessions.withLock { $0.count }, ticks: p.ticks,
+                                lateTicks: p.late, portsFree: pool.available)
+    }
+}

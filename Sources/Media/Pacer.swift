@@ -1,0 +1,208 @@
+import Foundation
+import Observability
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Commands the control thread queues for the pacer.
+enum PacerCommand {
+    case add(SessionShared, ssrc: UInt32, sequence: UInt16, timestamp: UInt32)
+    case peer(MediaSessionID, MediaPeer)
+    case play(MediaSessionID, EncodedAudio, loops: Int, token: UInt64)
+    case silence(MediaSessionID, ticks: Int, token: UInt64)
+    case stop(MediaSessionID)
+    case remove(MediaSessionID)
+}
+
+/// One call as the pacer sees it. Lives only on the pacer thread.
+struct PacedSession {
+    enum Playback {
+        case idle
+        case audio(EncodedAudio, offset: Int, playsLeft: Int, token: UInt64) // playsLeft 0 = forever
+        case silence(ticksLeft: Int, token: UInt64)
+    }
+    let shared: SessionShared
+    var remote = sockaddr_in()
+    var hasRemote = false
+    var sending = false
+    var law: G711.Law = .ulaw
+    var payloadType: UInt8 = 0
+    var header: RTPHeader
+    var playback: Playback = .idle
+    /// Set the marker bit on the next packet sent (start of a talkspurt).
+    var startOfSpurt = true
+}
+
+/// The one clock for all calls: every 20 ms it sends one packet for every session.
+///
+/// Deadlines are absolute (CLOCK_MONOTONIC, TIMER_ABSTIME), so pacing does not drift; a
+/// tick that wakes late is counted, and a pacer that falls far behind resynchronises.
+final class Pacer: @unchecked Sendable {
+    static let packetSamples = 160 // 20 ms at 8 kHz
+    static let tickNanoseconds = 20_000_000
+
+    private let logger: Logger
+    private let onEvent: @Sendable (MediaEvent) -> Void
+    private let inbox = Mutex<[PacerCommand]>([])
+    private let running = Atomic<Bool>(false)
+    private let ticks = Atomic<UInt64>(0)
+    private let late = Atomic<UInt64>(0)
+    private var thread: Thread?
+    private let done = DispatchSemaphore(value: 0)
+
+    // Pacer-thread state.
+    private var sessions: ContiguousArray<PacedSession> = []
+    private var index: [MediaSessionID: Int] = [:]
+    private var pending: [PacerCommand] = []
+    private let packet = UnsafeMutableRawPointer.allocate(byteCount: RTPHeader.size + Pacer.packetSamples, alignment: 8)
+
+    init(logger: Logger, onEvent: @escaping @Sendable (MediaEvent) -> Void) {
+        self.logger = logger
+        self.onEvent = onEvent
+        sessions.reserveCapacity(4096)
+        pending.reserveCapacity(256)
+    }
+
+    deinit { packet.deallocate() }
+
+    var counters: (ticks: UInt64, late: UInt64) { (ticks.load(ordering: .relaxed), late.load(ordering: .relaxed)) }
+
+    func submit(_ c: PacerCommand) { inbox.withLock { $0.append(c) } }
+
+    func start() {
+        running.store(true, ordering: .releasing)
+        let t = Thread { [self] in run() }
+        t.name = "rtp-pacer"
+        thread = t
+        t.start()
+    }
+
+    func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        done.wait()
+    }
+
+    private func run() {
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        while running.load(ordering: .acquiring) {
+            deadline.tv_nsec += Pacer.tickNanoseconds
+            if deadline.tv_nsec >= 1_000_000_000 { deadline.tv_nsec -= 1_000_000_000; deadline.tv_sec += 1 }
+            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let lateNs = (now.tv_sec - deadline.tv_sec) * 1_000_000_000 + (now.tv_nsec - deadline.tv_nsec)
+            if lateNs > 5_000_000 { late.wrappingAdd(1, ordering: .relaxed) }
+            if lateNs > 200_000_000 {
+                // Far behind (machine stalled): resynchronise instead of bursting.
+                deadline = now
+            }
+            applyCommands()
+            tick()
+            ticks.wrappingAdd(1, ordering: .relaxed)
+        }
+        for s in sessions { s.shared.release() }
+        sessions.removeAll()
+        index.removeAll()
+        done.signal()
+    }
+
+    private func applyCommands() {
+        inbox.withLock { swap(&$0, &pending) }
+        guard !pending.isEmpty else { return }
+        for c in pending { apply(c) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    private func apply(_ c: PacerCommand) {
+        switch c {
+        case .add(let shared, let ssrc, let seq, let ts):
+            index[shared.id] = sessions.count
+            sessions.append(PacedSession(shared: shared, header: RTPHeader(marker: true, payloadType: 0, sequence: seq, timestamp: ts, ssrc: ssrc)))
+        case .peer(let id, let peer):
+            guard let i = index[id] else { return }
+            if let r = peer.remote { sessions[i].remote = r.storage; sessions[i].hasRemote = true } else { sessions[i].hasRemote = false }
+            if !sessions[i].sending && peer.sending { sessions[i].startOfSpurt = true }
+            sessions[i].sending = peer.sending
+            sessions[i].law = peer.law
+            sessions[i].payloadType = peer.payloadType
+        case .play(let id, let audio, let loops, let token):
+            guard let i = index[id] else { return }
+            sessions[i].playback = .audio(audio, offset: 0, playsLeft: max(0, loops), token: token)
+            sessions[i].startOfSpurt = true
+        case .silence(let id, let ticks, let token):
+            guard let i = index[id] else { return }
+            sessions[i].playback = .silence(ticksLeft: ticks, token: token)
+        case .stop(let id):
+            guard let i = index[id] else { return }
+            sessions[i].playback = .idle
+        case .remove(let id):
+            guard let i = index.removeValue(forKey: id) else { return }
+            let last = sessions.count - 1
+            sessions[i].shared.release()
+            if i != last {
+                sessions.swapAt(i, last)
+                index[sessions[i].shared.id] = i
+            }
+            sessions.removeLast()
+        }
+    }
+
+    private func tick() {
+        let payload = packet + RTPHeader.size
+        let n = Pacer.packetSamples
+        for i in sessions.indices {
+            // Fill the payload and advance playback, whether or not we send (on hold the
+            // flow keeps its timing).
+            let law = sessions[i].law
+            var finished: UInt64?
+            switch sessions[i].playback {
+            case .idle:
+                payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n)
+            case .silence(let left, let token):
+                payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n)
+                if left <= 1 { sessions[i].playback = .idle; finished = token }
+                else { sessions[i].playback = .silence(ticksLeft: left - 1, token: token) }
+            case .audio(let audio, let offset, let playsLeft, let token):
+                let src = audio.bytes(law)
+                let take = min(n, audio.sampleCount - offset)
+                if take > 0 { payload.copyMemory(from: src.baseAddress! + offset, byteCount: take) }
+                if take < n { (payload + max(0, take)).initializeMemory(as: UInt8.self, repeating: law.silence, count: n - max(0, take)) }
+                let next = offset + n
+                if next < audio.sampleCount {
+                    sessions[i].playback = .audio(audio, offset: next, playsLeft: playsLeft, token: token)
+                } else if playsLeft == 0 {
+                    sessions[i].playback = .audio(audio, offset: 0, playsLeft: 0, token: token)
+                } else if playsLeft == 1 {
+                    sessions[i].playback = .idle
+                    finished = token
+                } else {
+                    sessions[i].playback = .audio(audio, offset: 0, playsLeft: playsLeft - 1, token: token)
+                }
+            }
+            if sessions[i].sending && sessions[i].hasRemote {
+                sessions[i].header.payloadType = sessions[i].payloadType
+                sessions[i].header.marker = sessions[i].startOfSpurt
+                sessions[i].header.write(to: packet)
+                var to = sessions[i].remote
+                let sent = withUnsafePointer(to: &to) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(sessions[i].shared.fd, packet, RTPHeader.size + n, Int32(MSG_DONTWAIT), $0,
+                               socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                if sent > 0 {
+                    sessions[i].shared.sent.wrappingAdd(1, ordering: .relaxed)
+                    sessions[i].header.sequence &+= 1
+                    sessions[i].startOfSpurt = false
+                }
+            } else {
+                sessions[i].startOfSpurt = true
+            }
+            // The RTP clock runs on whether or not a packet went out.
+            sessions[i].header.timestamp &+= UInt32(n)
+            if let token = finished { onEvent(.playbackFinished(sessions[i].shared.id, token: token)) }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Observability
+import Synchronization
+
+/// Synthesised prompts by (text, voice, language), shared by all calls.
+///
+/// Synthesis runs on one background thread (espeak-ng is single-threaded). Requests for a
+/// prompt already being synthesised wait for that one synthesis instead of starting another,
+/// so a thousand callers hearing the same greeting cost one synthesis.
+public final class PromptCache: @unchecked Sendable {
+    public typealias Completion = @Sendable (Result<EncodedAudio, MediaError>) -> Void
+
+    private struct State {
+        var ready: [SpeechKey: EncodedAudio] = [:]
+        var order: [SpeechKey] = []
+        var waiting: [SpeechKey: [Completion]] = [:]
+        var syntheses = 0
+    }
+
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "tts")
+    private let synthesizer: SpeechSynthesizer
+    private let logger: Logger
+    private let maxEntries: Int
+
+    public init(synthesizer: SpeechSynthesizer, logger: Logger, maxEntries: Int = 4096) {
+        self.synthesizer = synthesizer
+        self.logger = logger
+        self.maxEntries = maxEntries
+    }
+
+    /// The prompt if it is already synthesised.
+    public func cached(_ key: SpeechKey) -> EncodedAudio? {
+        state.withLock { $0.ready[key] }
+    }
+
+    /// How many syntheses have run (cache misses that were not coalesced).
+    public var synthesisCount: Int { state.withLock { $0.syntheses } }
+
+    /// Delivers the prompt for `key`, synthesising it at most once. `completion` runs on the
+    /// synthesis thread, or immediately on the caller's thread for a cached prompt.
+    public func request(_ key: SpeechKey, completion: @escaping Completion) {
+        enum Next { case hit(EncodedAudio), wait, synthesize }
+        let next: Next = state.withLock { s in
+            if let a = s.ready[key] { return .hit(a) }
+            if s.waiting[key] != nil { s.waiting[key]!.append(completion); return .wait }
+            s.waiting[key] = [completion]
+            s.syntheses += 1
+            return .synthesize
+        }
+        switch next {
+        case .hit(let a): completion(.success(a))
+        case .wait: break
+        case .synthesize:
+            queue.async { [self] in
+                let started = DispatchTime.now().uptimeNanoseconds
+                let result: Result<EncodedAudio, MediaError>
+                do {
+                    result = .success(EncodedAudio(samples: try synthesizer.synthesize(key)))
+                } catch let e as MediaError {
+                    result = .failure(e)
+                } catch {
+                    result = .failure(MediaError("\(error)"))
+                }
+                let waiters: [Completion] = state.withLock { s in
+                    if case .success(let a) = result {
+                        s.ready[key] = a
+                        s.order.append(key)
+                        if s.order.count > maxEntries { s.ready[s.order.removeFirst()] = nil }
+                    }
+                    return s.waiting.removeValue(forKey: key) ?? []
+                }
+                let ms = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+                switch result {
+                case .success(let a):
+                    logger.info("tts.synthesized", ["prompt": key, "audio_ms": a.durationMilliseconds, "took_ms": ms])
+                case .failure(let e):
+                    logger.error("tts.failed", ["prompt": key, "error": e])
+                }
+                for w in waiters { w(result) }
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// How a call ended, as billing and ops read it.
+public enum Disposition: String, Sendable, Codable, CaseIterable {
+    /// Answered and ended normally by either side.
+    case completed
+    /// Refused before answer by the flow (Reject) or by us (unknown DID, no codec...).
+    case rejected
+    /// The caller cancelled before answer.
+    case canceled
+    /// Could not be set up or broke (no media port, failed ACK...).
+    case failed
+    /// Refused because the daemon was full or draining.
+    case busy
+}
+
+/// Which side ended the call.
+public enum HangupSide: String, Sendable, Codable {
+    case caller, daemon, none
+}
+
+/// One call's record. Times are UTC; durations are whole seconds except `durationMs`.
+public struct CallDetailRecord: Sendable, Equatable, Codable {
+    /// Our own identifier for the call (unique, also used in logs).
+    public var callID: String
+    /// The SIP Call-ID of the inbound dialog.
+    public var sipCallID: String
+    /// The dialed number in E.164 (empty if it did not normalise).
+    public var did: String
+    public var tenant: String
+    /// Caller number as received (E.164 when it normalised).
+    public var fromNumber: String
+    /// Dialed number as received in the Request-URI.
+    public var toNumber: String
+    public var startTime: Date
+    public var answerTime: Date?
+    public var endTime: Date
+    /// Answer to end, in milliseconds (0 if never answered).
+    public var durationMs: Int
+    /// Seconds billed: answered duration rounded up to whole seconds; 0 if not answered.
+    /// Per-plan increments (60/60, 6/6...) are applied by rating, not here.
+    public var billableSeconds: Int
+    public var disposition: Disposition
+    /// Final SIP status of the INVITE (200 for answered calls).
+    public var sipCode: Int
+    public var hangupBy: HangupSide
+    public var flow: String
+    public var emergency: Bool
+    public var rtpSent: UInt64
+    public var rtpReceived: UInt64
+    public var rtpDropped: UInt64
+
+    public init(callID: String, sipCallID: String, did: String, tenant: String, fromNumber: String,
+                toNumber: String, startTime: Date, answerTime: Date?, endTime: Date,
+                disposition: Disposition, sipCode: Int, hangupBy: HangupSide, flow: String,
+                emergency: Bool = false, rtpSent: UInt64 = 0, rtpReceived: UInt64 = 0, rtpDropped: UInt64 = 0) {
+        self.callID = callID
+        self.sipCallID = sipCallID
+        self.did = did
+        self.tenant = tenant
+        self.fromNumber = fromNumber
+        self.toNumber = toNumber
+        self.startTime = startTime
+        self.answerTime = answerTime
+        self.endTime = endTime
+        let ms = answerTime.map { max(0, Int((endTime.timeIntervalSince($0) * 1000).rounded())) } ?? 0
+        self.durationMs = ms
+        self.billableSeconds = answerTime == nil ? 0 : (ms + 999) / 1000
+        self.disposition = disposition
+        self.sipCode = sipCode
+        self.hangupBy = hangupBy
+        self.flow = flow
+        self.emergency = emergency
+        self.rtpSent = rtpSent
+        self.rtpReceived = rtpReceived
+        self.rtpDropped = rtpDropped
+    }
+}
+
+/// Storage for call records, kept small so a server database can replace SQLite.
+public protocol CDRStore: Sendable {
+    /// Appends records atomically (all or none) and durably.
+    func append(_ records: [CallDetailRecord]) throws
+    /// All records, oldest first, passed one at a time (no full load into memory).
+    func forEach(_ body: (CallDetailRecord) throws -> Void) throws
+    /// Number of stored records.
+    func count() throws -> Int
+}

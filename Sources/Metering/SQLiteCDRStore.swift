@@ -1,0 +1,145 @@
+import CSQLite
+import CSQLiteBridge
+import Foundation
+
+/// An error from the record store, with SQLite's message.
+public struct StoreError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Call records in SQLite (WAL journal, synchronous=FULL), one file under the data directory.
+/// Thread-safe: one connection guarded by a lock; writes are batched by `CDRWriter`.
+public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
+    private var db: OpaquePointer?
+    private let lock = NSLock()
+    public let path: String
+
+    static let columns = ["call_id", "sip_call_id", "did", "tenant", "from_number", "to_number",
+                          "start_time", "answer_time", "end_time", "duration_ms", "billable_seconds",
+                          "disposition", "sip_code", "hangup_by", "flow", "emergency",
+                          "rtp_sent", "rtp_received", "rtp_dropped"]
+
+    /// Opens (creating if needed) `cdr.sqlite` in `directory`.
+    public init(directory: String, readOnly: Bool = false) throws {
+        path = (directory as NSString).appendingPathComponent("cdr.sqlite")
+        if !readOnly {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        var handle: OpaquePointer?
+        guard sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_FULLMUTEX, nil) == SQLITE_OK else {
+            let msg = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(handle)
+            throw StoreError("cannot open \(path): \(msg)")
+        }
+        db = handle
+        sqlite3_busy_timeout(handle, 5000)
+        if !readOnly {
+            try exec("PRAGMA journal_mode=WAL")
+            try exec("PRAGMA synchronous=FULL")
+            try exec("""
+                CREATE TABLE IF NOT EXISTS calls (
+                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                  call_id TEXT NOT NULL UNIQUE, sip_call_id TEXT NOT NULL, did TEXT NOT NULL,
+                  tenant TEXT NOT NULL, from_number TEXT NOT NULL, to_number TEXT NOT NULL,
+                  start_time REAL NOT NULL, answer_time REAL, end_time REAL NOT NULL,
+                  duration_ms INTEGER NOT NULL, billable_seconds INTEGER NOT NULL,
+                  disposition TEXT NOT NULL, sip_code INTEGER NOT NULL, hangup_by TEXT NOT NULL,
+                  flow TEXT NOT NULL, emergency INTEGER NOT NULL DEFAULT 0,
+                  rtp_sent INTEGER NOT NULL DEFAULT 0, rtp_received INTEGER NOT NULL DEFAULT 0,
+                  rtp_dropped INTEGER NOT NULL DEFAULT 0)
+                """)
+            try exec("CREATE INDEX IF NOT EXISTS calls_start ON calls(start_time)")
+            try exec("CREATE INDEX IF NOT EXISTS calls_tenant ON calls(tenant, start_time)")
+        }
+    }
+
+    deinit { sqlite3_close(db) }
+
+    private func exec(_ sql: String) throws {
+        var err: UnsafeMutablePointer<CChar>?
+        if sqlite3_exec(db, sql, nil, nil, &err) != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? "unknown"
+            sqlite3_free(err)
+            throw StoreError("\(msg) in: \(sql.prefix(60))")
+        }
+    }
+
+    private func message() -> String { String(cString: sqlite3_errmsg(db)) }
+
+    public func append(_ records: [CallDetailRecord]) throws {
+        guard !records.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let placeholders = Array(repeating: "?", count: Self.columns.count).joined(separator: ",")
+        // INSERT OR IGNORE: a record is never duplicated, and a stored one is never changed.
+        let sql = "INSERT OR IGNORE INTO calls (\(Self.columns.joined(separator: ","))) VALUES (\(placeholders))"
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { throw StoreError(message()) }
+        defer { sqlite3_finalize(stmt) }
+        try exec("BEGIN IMMEDIATE")
+        do {
+            for r in records {
+                sqlite3_reset(stmt)
+                var i: Int32 = 1
+                func text(_ s: String) { _ = s.withCString { tf_sqlite_bind_text(stmt, i, $0, -1) }; i += 1 }
+                func int(_ v: Int64) { sqlite3_bind_int64(stmt, i, v); i += 1 }
+                func real(_ d: Date?) {
+                    if let d { sqlite3_bind_double(stmt, i, d.timeIntervalSince1970) } else { sqlite3_bind_null(stmt, i) }
+                    i += 1
+                }
+                text(r.callID); text(r.sipCallID); text(r.did); text(r.tenant); text(r.fromNumber); text(r.toNumber)
+                real(r.startTime); real(r.answerTime); real(r.endTime)
+                int(Int64(r.durationMs)); int(Int64(r.billableSeconds)); text(r.disposition.rawValue)
+                int(Int64(r.sipCode)); text(r.hangupBy.rawValue); text(r.flow); int(r.emergency ? 1 : 0)
+                int(Int64(r.rtpSent)); int(Int64(r.rtpReceived)); int(Int64(r.rtpDropped))
+                guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(message()) }
+            }
+            try exec("COMMIT")
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func forEach(_ body: (CallDetailRecord) throws -> Void) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        var stmt: OpaquePointer?
+        let sql = "SELECT \(Self.columns.joined(separator: ",")) FROM calls ORDER BY seq"
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { throw StoreError(message()) }
+        defer { sqlite3_finalize(stmt) }
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw StoreError(message()) }
+            func text(_ c: Int32) -> String { sqlite3_column_text(stmt, c).map { String(cString: $0) } ?? "" }
+            func int(_ c: Int32) -> Int64 { sqlite3_column_int64(stmt, c) }
+            func date(_ c: Int32) -> Date? {
+                sqlite3_column_type(stmt, c) == SQLITE_NULL ? nil : Date(timeIntervalSince1970: sqlite3_column_double(stmt, c))
+            }
+            var r = CallDetailRecord(callID: text(0), sipCallID: text(1), did: text(2), tenant: text(3),
+                                     fromNumber: text(4), toNumber: text(5), startTime: date(6) ?? Date(timeIntervalSince1970: 0),
+                                     answerTime: date(7), endTime: date(8) ?? Date(timeIntervalSince1970: 0),
+                                     disposition: Disposition(rawValue: text(11)) ?? .failed, sipCode: Int(int(12)),
+                                     hangupBy: HangupSide(rawValue: text(13)) ?? .none, flow: text(14),
+                                     emergency: int(15) != 0, rtpSent: UInt64(int(16)), rtpReceived: UInt64(int(17)),
+                                     rtpDropped: UInt64(int(18)))
+            // Stored values win over recomputation (they are what was billed).
+            r.durationMs = Int(int(9))
+            r.billableSeconds = Int(int(10))
+            try body(r)
+        }
+    }
+
+    public func count() throws -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM calls", -1, &stmt, nil) == SQLITE_OK else { throw StoreError(message()) }
+        defer { sqlite3_finalize(stmt) }
+        guard sqlite3_step(stmt) == SQLITE_ROW else { throw StoreError(message()) }
+        return Int(sqlite3_column_int64(stmt, 0))
+    }
+}

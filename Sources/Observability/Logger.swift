@@ -1,0 +1,141 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Severity levels, ordered; raw values are syslog priorities (used as journald prefixes).
+public enum LogLevel: Int, Sendable, Comparable, CustomStringConvertible {
+    case error = 3, warning = 4, notice = 5, info = 6, debug = 7
+
+    public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rawValue > rhs.rawValue }
+
+    public var description: String {
+        switch self {
+        case .error: "error"
+        case .warning: "warning"
+        case .notice: "notice"
+        case .info: "info"
+        case .debug: "debug"
+        }
+    }
+
+    /// Parses "error", "warning", "notice", "info" or "debug".
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "error": self = .error
+        case "warning", "warn": self = .warning
+        case "notice": self = .notice
+        case "info": self = .info
+        case "debug": self = .debug
+        default: return nil
+        }
+    }
+}
+
+/// Where log lines go. The default writes one line per event to standard error.
+public protocol LogSink: Sendable {
+    func write(_ line: String)
+}
+
+/// Writes lines to a file descriptor with one `write(2)` per line, so lines from
+/// different threads never interleave.
+public struct FileDescriptorSink: LogSink {
+    public let fd: Int32
+    public init(fd: Int32 = 2) { self.fd = fd }
+    public func write(_ line: String) {
+        var bytes = Array(line.utf8)
+        bytes.append(0x0A)
+        bytes.withUnsafeBytes { buf in
+            _ = Glibc.write(fd, buf.baseAddress, buf.count)
+        }
+    }
+}
+
+/// A structured logger: `event key=value key=value`, one line per event.
+///
+/// Under systemd (JOURNAL_STREAM set) each line starts with a `<N>` priority prefix that
+/// journald understands; otherwise lines carry an ISO-8601 timestamp and the level.
+/// Loggers are values: `with(...)` returns a logger that adds fixed fields (for example
+/// `call=...`), which libraries use to tag their lines without globals.
+public struct Logger: Sendable {
+    public var minimumLevel: LogLevel
+    public var journald: Bool
+    private let sink: any LogSink
+    private var fields: [(String, String)]
+
+    public init(minimumLevel: LogLevel = .info, journald: Bool? = nil,
+                sink: any LogSink = FileDescriptorSink()) {
+        self.minimumLevel = minimumLevel
+        self.journald = journald ?? (ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil)
+        self.sink = sink
+        self.fields = []
+    }
+
+    /// A logger that appends `extra` to every line.
+    public func with(_ extra: KeyValuePairs<String, CustomStringConvertible>) -> Logger {
+        var copy = self
+        for (k, v) in extra { copy.fields.append((k, v.description)) }
+        return copy
+    }
+
+    public func isEnabled(_ level: LogLevel) -> Bool { level >= minimumLevel }
+
+    public func log(_ level: LogLevel, _ event: String,
+                    _ values: KeyValuePairs<String, CustomStringConvertible> = [:]) {
+        guard isEnabled(level) else { return }
+        var line = ""
+        if journald {
+            line = "<\(level.rawValue)>"
+        } else {
+            line = Logger.timestamp() + " " + level.description + " "
+        }
+        line += event
+        for (k, v) in fields { line += " " + k + "=" + Logger.quote(v) }
+        for (k, v) in values { line += " " + k + "=" + Logger.quote(v.description) }
+        sink.write(line)
+    }
+
+    public func error(_ e: String, _ v: KeyValuePairs<String, CustomStringConvertible> = [:]) { log(.error, e, v) }
+    public func warning(_ e: String, _ v: KeyValuePairs<String, CustomStringConvertible> = [:]) { log(.warning, e, v) }
+    public func notice(_ e: String, _ v: KeyValuePairs<String, CustomStringConvertible> = [:]) { log(.notice, e, v) }
+    public func info(_ e: String, _ v: KeyValuePairs<String, CustomStringConvertible> = [:]) { log(.info, e, v) }
+    public func debug(_ e: String, _ v: KeyValuePairs<String, CustomStringConvertible> = [:]) { log(.debug, e, v) }
+
+    /// Quotes a value when it contains spaces, quotes or '=' so lines stay parseable.
+    public static func quote(_ value: String) -> String {
+        if value.isEmpty { return "\"\"" }
+        let needs = value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline || $0 == "\t" }
+        guard needs else { return value }
+        var out = "\""
+        for ch in value {
+            switch ch {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n", "\r\n", "\r": out += "\\n"
+            default: out.append(ch)
+            }
+        }
+        return out + "\""
+    }
+
+    static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        let ms = ts.tv_nsec / 1_000_000
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                      Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
+                      Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec), ms)
+    }
+}
+
+/// Collects log lines in memory; for tests.
+public final class MemorySink: LogSink, @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String] = []
+    public init() {}
+    public func write(_ line: String) { lock.lock(); storage.append(line); lock.unlock() }
+    public var lines: [String] { lock.lock(); defer { lock.unlock() }; return storage }
+}

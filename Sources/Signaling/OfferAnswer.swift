@@ -1,0 +1,163 @@
+/// G.711 codecs the media engine speaks.
+public enum G711Codec: String, Sendable, Equatable {
+    case pcmu = "PCMU", pcma = "PCMA"
+
+    /// Static RTP payload type (RFC 3551).
+    public var staticPayloadType: Int { self == .pcmu ? 0 : 8 }
+}
+
+/// The audio session agreed by offer/answer.
+public struct NegotiatedAudio: Sendable, Equatable {
+    public var codec: G711Codec
+    public var payloadType: UInt8
+    /// Payload type for RFC 4733 telephone-event, when both sides use it.
+    public var telephoneEventPayloadType: UInt8?
+    /// Where to send RTP; nil while the peer is on hold with c=0.0.0.0.
+    public var remoteAddress: String?
+    public var remotePort: UInt16
+    /// Our direction (what we put in the answer).
+    public var localDirection: MediaDirection
+    public var ptime: Int
+}
+
+/// Why an offer cannot be answered.
+public enum NegotiationFailure: Error, Equatable, CustomStringConvertible {
+    /// No audio stream with a codec we support: 488 Not Acceptable Here.
+    case noCommonCodec(String)
+    public var description: String {
+        switch self { case .noCommonCodec(let why): "no common codec: \(why)" }
+    }
+}
+
+/// What we offer and answer with.
+public struct LocalMedia: Sendable, Equatable {
+    public var address: String
+    public var port: UInt16
+    /// Session id and version for o=; the version must increase when the session changes.
+    public var sessionID: UInt64
+    public var sessionVersion: UInt64
+    public init(address: String, port: UInt16, sessionID: UInt64, sessionVersion: UInt64 = 1) {
+        self.address = address
+        self.port = port
+        self.sessionID = sessionID
+        self.sessionVersion = sessionVersion
+    }
+}
+
+public enum OfferAnswer {
+    /// Builds the answer to `offer`: picks the first G.711 format in the offerer's order,
+    /// echoes telephone-event/8000 when offered, answers other streams with port 0.
+    public static func answer(_ offer: SessionDescription, local: LocalMedia)
+        -> Result<(NegotiatedAudio, String), NegotiationFailure> {
+        var chosen: (index: Int, audio: NegotiatedAudio)?
+        var why = "no audio stream"
+        for (i, m) in offer.media.enumerated() where chosen == nil {
+            guard m.media == "audio" else { continue }
+            guard m.port != 0 else { why = "audio stream disabled (port 0)"; continue }
+            guard m.proto == "RTP/AVP" || m.proto == "RTP/AVPF" else { why = "unsupported transport \(m.proto)"; continue }
+            guard let pick = pickCodec(m) else { why = "offered formats \(m.formats.joined(separator: " ")) have no PCMU or PCMA"; continue }
+            let remote = m.connectionAddress ?? offer.connectionAddress
+            let direction = (m.direction ?? offer.direction ?? .sendrecv).answer
+            let onHold = remote == nil || remote == "0.0.0.0" || remote == "::"
+            chosen = (i, NegotiatedAudio(codec: pick.codec, payloadType: pick.pt,
+                                         telephoneEventPayloadType: telephoneEvent(m),
+                                         remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
+                                         localDirection: direction, ptime: 20))
+        }
+        guard let chosen else { return .failure(.noCommonCodec(why)) }
+        var lines = header(local)
+        for (i, m) in offer.media.enumerated() {
+            if i == chosen.index {
+                lines += audioSection(chosen.audio, local: local)
+            } else {
+                // Declined streams keep their format list (RFC 3264 section 6).
+                lines.append("m=\(m.media) 0 \(m.proto) \(m.formats.first ?? "0")")
+            }
+        }
+        return .success((chosen.audio, lines.joined(separator: "\r\n") + "\r\n"))
+    }
+
+    /// Our offer for a late-offer INVITE (one without SDP): PCMU, PCMA, telephone-event.
+    public static func offer(local: LocalMedia) -> String {
+        var lines = header(local)
+        lines += [
+            "m=audio \(local.port) RTP/AVP 0 8 101",
+            "a=rtpmap:0 PCMU/8000",
+            "a=rtpmap:8 PCMA/8000",
+            "a=rtpmap:101 telephone-event/8000",
+            "a=fmtp:101 0-16",
+            "a=ptime:20",
+            "a=sendrecv",
+        ]
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// Reads the peer's answer to our offer (from the ACK of a late-offer call).
+    public static func acceptAnswer(_ answer: SessionDescription) -> Result<NegotiatedAudio, NegotiationFailure> {
+        guard let m = answer.media.first(where: { $0.media == "audio" && $0.port != 0 }) else {
+            return .failure(.noCommonCodec("answer has no active audio stream"))
+        }
+        guard let pick = pickCodec(m) else { return .failure(.noCommonCodec("answer chose no G.711 codec")) }
+        let remote = m.connectionAddress ?? answer.connectionAddress
+        let onHold = remote == nil || remote == "0.0.0.0"
+        let theirs = m.direction ?? answer.direction ?? .sendrecv
+        let ours: MediaDirection = switch theirs {
+        case .sendrecv: .sendrecv
+        case .recvonly: .sendonly
+        case .sendonly: .recvonly
+        case .inactive: .inactive
+        }
+        return .success(NegotiatedAudio(codec: pick.codec, payloadType: pick.pt,
+                                        telephoneEventPayloadType: telephoneEvent(m),
+                                        remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
+                                        localDirection: ours, ptime: 20))
+    }
+
+    static func pickCodec(_ m: MediaDescription) -> (codec: G711Codec, pt: UInt8)? {
+        for f in m.formats {
+            guard let pt = Int(f), (0...127).contains(pt) else { continue }
+            if let map = m.rtpmaps[pt] {
+                guard map.clockRate == 8000 else { continue }
+                switch map.encoding.uppercased() {
+                case "PCMU": return (.pcmu, UInt8(pt))
+                case "PCMA": return (.pcma, UInt8(pt))
+                default: continue
+                }
+            }
+            if pt == 0 { return (.pcmu, 0) }
+            if pt == 8 { return (.pcma, 8) }
+        }
+        return nil
+    }
+
+    static func telephoneEvent(_ m: MediaDescription) -> UInt8? {
+        for f in m.formats {
+            guard let pt = Int(f), let map = m.rtpmaps[pt] else { continue }
+            if map.encoding.lowercased() == "telephone-event" && map.clockRate == 8000 { return UInt8(pt) }
+        }
+        return nil
+    }
+
+    static func header(_ local: LocalMedia) -> [String] {
+        let family = local.address.contains(":") ? "IP6" : "IP4"
+        return [
+            "v=0",
+            "o=tollfreed \(local.sessionID) \(local.sessionVersion) IN \(family) \(local.address)",
+            "s=tollfreed",
+            "c=IN \(family) \(local.address)",
+            "t=0 0",
+        ]
+    }
+
+    static func audioSection(_ a: NegotiatedAudio, local: LocalMedia) -> [String] {
+        var fmts = "\(a.payloadType)"
+        if let te = a.telephoneEventPayloadType { fmts += " \(te)" }
+        var lines = ["m=audio \(local.port) RTP/AVP \(fmts)",
+                     "a=rtpmap:\(a.payloadType) \(a.codec.rawValue)/8000"]
+        if let te = a.telephoneEventPayloadType {
+            lines += ["a=rtpmap:\(te) telephone-event/8000", "a=fmtp:\(te) 0-16"]
+        }
+        lines += ["a=ptime:\(a.ptime)", "a=\(a.localDirection.rawValue)"]
+        return lines
+    }
+}

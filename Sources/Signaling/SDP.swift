@@ -1,0 +1,160 @@
+/// Session Description Protocol (RFC 4566) parsing and G.711 offer/answer (RFC 3264).
+/// Pure values, no I/O: the signaling layer feeds bodies in and sends the answers out.
+
+/// Direction attribute of a media stream.
+public enum MediaDirection: String, Sendable, Equatable {
+    case sendrecv, sendonly, recvonly, inactive
+
+    /// The direction an answerer uses for an offer with this direction.
+    public var answer: MediaDirection {
+        switch self {
+        case .sendrecv: .sendrecv
+        case .sendonly: .recvonly
+        case .recvonly: .sendonly
+        case .inactive: .inactive
+        }
+    }
+
+    /// True when the side using this direction sends media.
+    public var sends: Bool { self == .sendrecv || self == .sendonly }
+}
+
+/// One `a=rtpmap` entry.
+public struct RTPMap: Sendable, Equatable {
+    public var encoding: String
+    public var clockRate: Int
+    public var channels: Int
+}
+
+/// One `m=` section.
+public struct MediaDescription: Sendable, Equatable {
+    public var media: String
+    public var port: Int
+    public var proto: String
+    public var formats: [String]
+    public var rtpmaps: [Int: RTPMap] = [:]
+    public var connectionAddress: String?
+    public var direction: MediaDirection?
+    public var ptime: Int?
+}
+
+/// A parsed session description.
+public struct SessionDescription: Sendable, Equatable {
+    public var version: Int = 0
+    public var connectionAddress: String?
+    public var direction: MediaDirection?
+    public var media: [MediaDescription] = []
+}
+
+/// A body that is not a well-formed session description.
+public struct SDPError: Error, Equatable, CustomStringConvertible {
+    public var line: Int
+    public var reason: String
+    public var description: String { "SDP line \(line): \(reason)" }
+}
+
+public enum SDPParser {
+    /// Parses an SDP body. Lines may end in CRLF or LF.
+    public static func parse(_ text: String) throws(SDPError) -> SessionDescription {
+        var sdp = SessionDescription()
+        var sawVersion = false
+        var sawOrigin = false
+        var lineNo = 0
+        // Split on bytes: "\r\n" is a single Character in Swift.
+        for raw in text.utf8.split(omittingEmptySubsequences: true, whereSeparator: { $0 == 10 || $0 == 13 }) {
+            lineNo += 1
+            let line = String(decoding: raw, as: UTF8.self)
+            let bytes = Array(raw)
+            guard bytes.count >= 2, bytes[1] == UInt8(ascii: "="),
+                  (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0]) else {
+                throw SDPError(line: lineNo, reason: "expected '<type>=<value>', got '\(line.prefix(40))'")
+            }
+            let type = Character(UnicodeScalar(bytes[0]))
+            let value = String(line.dropFirst(2))
+            if lineNo == 1 && type != "v" { throw SDPError(line: 1, reason: "SDP must start with v=") }
+            switch type {
+            case "v":
+                guard let v = Int(value), v == 0 else { throw SDPError(line: lineNo, reason: "unsupported version '\(value)'") }
+                sdp.version = v
+                sawVersion = true
+            case "o":
+                guard value.split(separator: " ").count == 6 else { throw SDPError(line: lineNo, reason: "o= needs 6 fields") }
+                sawOrigin = true
+            case "c":
+                let addr = try parseConnection(value, line: lineNo)
+                if sdp.media.isEmpty { sdp.connectionAddress = addr } else { sdp.media[sdp.media.count - 1].connectionAddress = addr }
+            case "m":
+                sdp.media.append(try parseMedia(value, line: lineNo))
+            case "a":
+                try parseAttribute(value, into: &sdp, line: lineNo)
+            default:
+                continue // s=, t=, b=, i=, u=, e=, p=, z=, k=, r= are not needed for audio answer
+            }
+        }
+        guard sawVersion else { throw SDPError(line: 0, reason: "empty SDP body") }
+        guard sawOrigin else { throw SDPError(line: 0, reason: "missing o= line") }
+        return sdp
+    }
+
+    static func parseConnection(_ value: String, line: Int) throws(SDPError) -> String {
+        let f = value.split(separator: " ")
+        guard f.count == 3, f[0] == "IN", f[1] == "IP4" || f[1] == "IP6" else {
+            throw SDPError(line: line, reason: "bad c= line '\(value)'")
+        }
+        // Multicast "addr/ttl": keep the address.
+        return String(f[2].split(separator: "/").first ?? f[2])
+    }
+
+    static func parseMedia(_ value: String, line: Int) throws(SDPError) -> MediaDescription {
+        let f = value.split(separator: " ")
+        guard f.count >= 4, let portField = f[1].split(separator: "/").first, let port = Int(portField),
+              (0...65535).contains(port) else {
+            throw SDPError(line: line, reason: "bad m= line '\(value)'")
+        }
+        return MediaDescription(media: String(f[0]), port: port, proto: String(f[2]), formats: f[3...].map(String.init))
+    }
+
+    static func parseAttribute(_ value: String, into sdp: inout SessionDescription, line: Int) throws(SDPError) {
+        let name: Substring
+        let arg: Substring
+        if let colon = value.firstIndex(of: ":") {
+            name = value[..<colon]
+            arg = value[value.index(after: colon)...]
+        } else {
+            name = Substring(value)
+            arg = ""
+        }
+        if let dir = MediaDirection(rawValue: String(name)) {
+            if sdp.media.isEmpty { sdp.direction = dir } else { sdp.media[sdp.media.count - 1].direction = dir }
+            return
+        }
+        guard !sdp.media.isEmpty else { return }
+        let i = sdp.media.count - 1
+        switch name {
+        case "rtpmap":
+            let parts = arg.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, let pt = Int(parts[0]), (0...127).contains(pt) else {
+                throw SDPError(line: line, reason: "bad rtpmap '\(arg)'")
+            }
+            let enc = parts[1].split(separator: "/")
+            guard enc.count >= 2, let rate = Int(enc[1]), rate > 0 else {
+                throw SDPError(line: line, reason: "bad rtpmap encoding '\(parts[1])'")
+            }
+            let channels = enc.count > 2 ? Int(enc[2]) ?? 1 : 1
+            sdp.media[i].rtpmaps[pt] = RTPMap(encoding: String(enc[0]), clockRate: rate, channels: channels)
+        case "ptime":
+            sdp.media[i].ptime = Int(arg.trimmingCharacters())
+        default:
+            break
+        }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters() -> Substring {
+        var s = self
+        while let f = s.first, f == " " { s = s.dropFirst() }
+        while let l = s.last, l == " " { s = s.dropLast() }
+        return s
+    }
+}

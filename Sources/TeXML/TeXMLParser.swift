@@ -1,0 +1,45 @@
+import Foundation
+
+/// Loads TeXML call-flow documents into a validated ``FlowDocument``.
+///
+/// Validation is strict: unknown verbs and attributes, misplaced verbs, bad attribute
+/// values and missing content are refused at load time with a ``TeXMLError`` that points
+/// at the offending element. Attributes in the `urn:tollfreed:texml` namespace are kept as
+/// extensions; attributes in any other namespace are refused.
+public enum TeXMLParser {
+    /// The XML namespace of tollfreed's own extension attributes, e.g.
+    /// `<Say xmlns:tf="urn:tollfreed:texml" tf:emergency="true">`. Such attributes are kept
+    /// in the verb's `extensions`, keyed by local name.
+    public static let extensionNamespace = "urn:tollfreed:texml"
+
+    /// Parses a document held in memory.
+    /// - Parameters:
+    ///   - data: The XML bytes (UTF-8 recommended).
+    ///   - source: Name used in error messages and stored in ``FlowDocument/source``,
+    ///     typically the file path such as `CallFlows/x.xml`.
+    /// - Throws: ``TeXMLError`` for any syntax or validation problem.
+    public static func parse(_ data: Data, source: String) throws -> FlowDocument {
+        let root = try XMLTreeBuilder.parse(data, source: source)
+        return try VerbDecoder.document(root, source: source)
+    }
+
+    /// Reads and parses a file. The source name is the URL's path as given (relative
+    /// paths stay relative); read failures become a ``TeXMLError`` of kind `.io` at line 0.
+    /// - Throws: ``TeXMLError``.
+    public static func parse(contentsOf url: URL) throws -> FlowDocument {
+        let source = url.isFileURL ? url.relativePath : url.absoluteString
+        guard url.isFileURL else {
+            throw TeXMLError(kind: .io, location: SourceLocation(file: source, line: 0, column: 0), verb: nil,
+                             message: "only local files can be loaded, not '\(url.absoluteString)'")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            let reason = (error as NSError).localizedDescription
+            throw TeXMLError(kind: .io, location: SourceLocation(file: source, line: 0, column: 0), verb: nil,
+                             message: "cannot read file: \(reason)")
+        }
+        return try parse(data, source: source)
+    }
+}

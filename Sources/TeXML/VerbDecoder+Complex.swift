@@ -1,0 +1,197 @@
+extension VerbDecoder {
+    static let dtmfKeys = "0123456789*#"
+    static let sendDigitKeys = "0123456789*#wW"
+
+    // MARK: Gather
+
+    static func gather(_ element: XMLElementNode) throws -> Gather {
+        var a = try AttributeReader(element)
+        let action = try a.nonEmpty("action")
+        let method = try a.method("method")
+        let input = try a.set("input", default: Set([Gather.InputMode.dtmf]))
+        let numDigits = try a.integer("numDigits", in: Gather.digitCountRange)
+        let minDigits = try a.integer("minDigits", in: Gather.digitCountRange, default: 1)
+        let maxDigits = try a.integer("maxDigits", in: Gather.digitCountRange, default: 128)
+        let finishOnKey = try a.keys("finishOnKey", allowed: dtmfKeys, allowEmpty: true)
+        let timeout = try a.integer("timeout", in: Gather.timeoutRange, default: 5)
+        let validDigits = try a.keys("validDigits", allowed: dtmfKeys, allowEmpty: false)
+        let invalidDigitsAction = try a.nonEmpty("invalidDigitsAction")
+        let language = try a.language("language", default: Say.defaultLanguage)
+        let hints = a.string("hints")
+        let speechTimeoutText = a.string("speechTimeout")
+        let speechModel = try a.nonEmpty("speechModel")
+        let profanityFilter = try a.bool("profanityFilter", default: true)
+        let actionOnEmptyResult = try a.bool("actionOnEmptyResult", default: false)
+        let enhanced = try a.bool("enhanced", default: false)
+        let partialResultCallback = try a.nonEmpty("partialResultCallback")
+        let partialResultCallbackMethod = try a.method("partialResultCallbackMethod")
+        try a.finish()
+
+        if let finishOnKey, finishOnKey.count > 1 {
+            throw a.invalid("finishOnKey", "a single key (0-9, * or #) or empty for none", finishOnKey)
+        }
+        // Absent: the default '#'; present but empty: no finish key at all.
+        let finishKey: Character? = finishOnKey.map { $0.first } ?? "#"
+        if minDigits > maxDigits {
+            throw a.invalid("minDigits", "<= maxDigits (\(maxDigits))", String(minDigits))
+        }
+        var speechTimeout: Gather.SpeechTimeout?
+        if let speechTimeoutText {
+            if speechTimeoutText == "auto" {
+                speechTimeout = .auto
+            } else if let seconds = Int(speechTimeoutText), seconds >= 0 {
+                speechTimeout = .seconds(seconds)
+            } else {
+                throw a.invalid("speechTimeout", "'auto' or an integer >= 0", speechTimeoutText)
+            }
+        }
+        let prompts = try prompts(in: element)
+        return Gather(prompts: prompts, action: action, method: method, input: input, numDigits: numDigits,
+                      minDigits: minDigits, maxDigits: maxDigits,
+                      finishOnKey: finishKey, timeout: timeout,
+                      validDigits: validDigits, invalidDigitsAction: invalidDigitsAction, language: language,
+                      hints: hints, speechTimeout: speechTimeout, speechModel: speechModel,
+                      profanityFilter: profanityFilter, actionOnEmptyResult: actionOnEmptyResult,
+                      enhanced: enhanced, partialResultCallback: partialResultCallback,
+                      partialResultCallbackMethod: partialResultCallbackMethod, location: element.location,
+                      extensions: a.extensions)
+    }
+
+    // MARK: Record
+
+    static func record(_ element: XMLElementNode) throws -> Record {
+        var a = try AttributeReader(element)
+        let action = try a.nonEmpty("action")
+        let method = try a.method("method")
+        let timeout = try a.integer("timeout", in: Record.timeoutRange, default: 5)
+        let maxLength = try a.integer("maxLength", in: Record.maxLengthRange, default: 3600)
+        let finishOnKey = try a.keys("finishOnKey", allowed: dtmfKeys, allowEmpty: true)
+        let playBeep = try a.bool("playBeep", default: true)
+        let trim = try a.choice("trim", default: Record.Trim.trimSilence)
+        let statusCallback = try a.nonEmpty("recordingStatusCallback")
+        let statusCallbackMethod = try a.method("recordingStatusCallbackMethod")
+        let statusCallbackEvent = try a.set("recordingStatusCallbackEvent",
+                                            default: Set([RecordingStatusEvent.completed]))
+        let transcribe = try a.bool("transcribe", default: false)
+        let transcribeCallback = try a.nonEmpty("transcribeCallback")
+        let transcription = try a.bool("transcription", default: false)
+        let transcriptionCallback = try a.nonEmpty("transcriptionCallback")
+        let channels = try a.choice("channels", default: Record.Channels.single)
+        let format = try a.choice("format", default: Record.Format.wav)
+        try a.finish()
+        let prompts = try prompts(in: element)
+        return Record(prompts: prompts, action: action, method: method, timeout: timeout, maxLength: maxLength,
+                      finishOnKey: finishOnKey ?? Record.defaultFinishOnKey, playBeep: playBeep, trim: trim,
+                      recordingStatusCallback: statusCallback,
+                      recordingStatusCallbackMethod: statusCallbackMethod,
+                      recordingStatusCallbackEvent: statusCallbackEvent, transcribe: transcribe,
+                      transcribeCallback: transcribeCallback, transcription: transcription,
+                      transcriptionCallback: transcriptionCallback, channels: channels, format: format,
+                      location: element.location, extensions: a.extensions)
+    }
+
+    // MARK: Dial
+
+    static func dial(_ element: XMLElementNode) throws -> Dial {
+        var a = try AttributeReader(element)
+        let action = try a.nonEmpty("action")
+        let method = try a.method("method")
+        let timeout = try a.integer("timeout", in: Dial.timeoutRange, default: 30)
+        let callerId = try a.nonEmpty("callerId")
+        let timeLimit = try a.integer("timeLimit", in: Dial.timeLimitRange, default: 14400)
+        let hangupOnStar = try a.bool("hangupOnStar", default: false)
+        let record = try a.choice("record", default: Dial.RecordMode.doNotRecord)
+        let statusCallback = try a.nonEmpty("recordingStatusCallback")
+        let statusCallbackMethod = try a.method("recordingStatusCallbackMethod")
+        let statusCallbackEvent = try a.set("recordingStatusCallbackEvent",
+                                            default: Set([RecordingStatusEvent.completed]))
+        let ringTone = try a.nonEmpty("ringTone")
+        let answerOnBridge = try a.bool("answerOnBridge", default: false)
+        try a.finish()
+
+        var targets: [Dial.Target] = []
+        if element.childElements.isEmpty {
+            let text = element.text.trimmed
+            guard !text.isEmpty else {
+                throw missing(element, "at least one target is required: a number as text, or <Number>/<Sip> nouns")
+            }
+            targets.append(.number(Dial.Number(number: try phoneNumber(text, in: element),
+                                               location: element.location)))
+        } else {
+            try forEachChild(of: element) { child in
+                guard child.namespaceURI.isEmpty else {
+                    throw unexpected(child, inside: "Dial", allowed: dialNouns)
+                }
+                switch child.localName {
+                case "Number": targets.append(.number(try number(child)))
+                case "Sip": targets.append(.sip(try sip(child)))
+                default: throw unexpected(child, inside: "Dial", allowed: dialNouns)
+                }
+            }
+        }
+        return Dial(targets: targets, action: action, method: method, timeout: timeout, callerId: callerId,
+                    timeLimit: timeLimit, hangupOnStar: hangupOnStar, record: record,
+                    recordingStatusCallback: statusCallback, recordingStatusCallbackMethod: statusCallbackMethod,
+                    recordingStatusCallbackEvent: statusCallbackEvent, ringTone: ringTone,
+                    answerOnBridge: answerOnBridge, location: element.location, extensions: a.extensions)
+    }
+
+    static func number(_ element: XMLElementNode) throws -> Dial.Number {
+        var a = try AttributeReader(element)
+        let sendDigits = try a.keys("sendDigits", allowed: sendDigitKeys, allowEmpty: false)
+        let url = try a.nonEmpty("url")
+        let method = try a.method("method")
+        let statusCallback = try a.nonEmpty("statusCallback")
+        let statusCallbackEvent = try a.set("statusCallbackEvent", default: Set([CallStatusEvent.completed]))
+        let statusCallbackMethod = try a.method("statusCallbackMethod")
+        try a.finish()
+        try requireNoChildElements(element)
+        let text = element.text.trimmed
+        guard !text.isEmpty else { throw missing(element, "the telephone number is required") }
+        return Dial.Number(number: try phoneNumber(text, in: element), sendDigits: sendDigits, url: url,
+                           method: method, statusCallback: statusCallback,
+                           statusCallbackEvent: statusCallbackEvent, statusCallbackMethod: statusCallbackMethod,
+                           location: element.location, extensions: a.extensions)
+    }
+
+    static func sip(_ element: XMLElementNode) throws -> Dial.Sip {
+        var a = try AttributeReader(element)
+        let username = try a.nonEmpty("username")
+        let password = a.string("password")
+        let url = try a.nonEmpty("url")
+        let method = try a.method("method")
+        let statusCallback = try a.nonEmpty("statusCallback")
+        let statusCallbackEvent = try a.set("statusCallbackEvent", default: Set([CallStatusEvent.completed]))
+        let statusCallbackMethod = try a.method("statusCallbackMethod")
+        try a.finish()
+        try requireNoChildElements(element)
+        let uri = element.text.trimmed
+        guard !uri.isEmpty else { throw missing(element, "the SIP URI is required") }
+        let lower = uri.lowercased()
+        let scheme = lower.hasPrefix("sips:") ? 5 : (lower.hasPrefix("sip:") ? 4 : 0)
+        guard scheme > 0, uri.count > scheme, !uri.contains(where: { $0.isWhitespace }) else {
+            throw TeXMLError(kind: .invalidContent, location: element.location, verb: element.localName,
+                             message: "must be a SIP URI starting with 'sip:' or 'sips:', got '\(excerpt(uri))'")
+        }
+        return Dial.Sip(uri: uri, username: username, password: password, url: url, method: method,
+                        statusCallback: statusCallback, statusCallbackEvent: statusCallbackEvent,
+                        statusCallbackMethod: statusCallbackMethod, location: element.location,
+                        extensions: a.extensions)
+    }
+
+    /// `text` with separators removed, validated as `+` (optional) and 1 to 15 digits.
+    static func phoneNumber(_ text: String, in element: XMLElementNode) throws -> String {
+        let separators: Set<Character> = [" ", "-", ".", "(", ")", "\t", "\n", "\r"]
+        let compact = String(text.filter { !separators.contains($0) })
+        let digits = compact.hasPrefix("+") ? compact.dropFirst() : Substring(compact)
+        guard (1...15).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            var message = "must be a telephone number (optional '+' and 1 to 15 digits), got '\(excerpt(text))'"
+            if text.lowercased().hasPrefix("sip:") || text.lowercased().hasPrefix("sips:") {
+                message += "; use a <Sip> noun for SIP URIs"
+            }
+            throw TeXMLError(kind: .invalidContent, location: element.location, verb: element.localName,
+                             message: message)
+        }
+        return compact
+    }
+}

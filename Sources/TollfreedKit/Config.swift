@@ -1,0 +1,206 @@
+import Foundation
+import Routing
+
+/// The daemon's configuration (`Config/tollfreed.json`). See README "Configuration".
+public struct DaemonConfig: Sendable, Equatable {
+    public struct Tenant: Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var industry: Industry
+        public var plan: String
+        public var timeZone: String
+    }
+    public struct Number: Sendable, Equatable {
+        public var did: String
+        public var tenant: String
+        public var flow: String
+        public var emergency: Bool
+    }
+
+    public var sipHost: String = "127.0.0.1"
+    public var sipPort: Int = 5060
+    public var userAgent: String = "tollfreed"
+    public var mediaAddress: String = "127.0.0.1"
+    public var rtpPorts: ClosedRange<Int> = 20000...29999
+    public var dataDirectory: String = "/var/lib/tollfreed"
+    public var flowsDirectory: String = "/usr/share/tollfreed/callflows"
+    public var maxConcurrentCalls: Int = 4000
+    /// How long to ring (180) before answering, in milliseconds.
+    public var ringMilliseconds: Int = 0
+    /// Calls longer than this are ended by the daemon (a stuck call must not bill forever).
+    public var maxCallSeconds: Int = 14400
+    public var logLevel: String = "info"
+    public var tenants: [Tenant] = []
+    public var numbers: [Number] = []
+
+    public init() {}
+
+    /// The DID directory built from tenants and numbers.
+    public func directory() -> DIDDirectory {
+        let byID = Dictionary(uniqueKeysWithValues: tenants.map { ($0.id, $0) })
+        return DIDDirectory(numbers.compactMap { n in
+            guard let t = byID[n.tenant] else { return nil }
+            return DIDRoute(did: n.did, tenant: t.id, industry: t.industry, flow: n.flow, emergency: n.emergency)
+        })
+    }
+}
+
+/// A configuration problem, naming the file and the key at fault.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Reads and validates the JSON config. Unknown keys are errors (a typo must not be
+/// silently ignored); relative paths are resolved against the config file's directory.
+public enum ConfigLoader {
+    public static func load(path: String) throws(ConfigError) -> DaemonConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("\(path): cannot read file")
+        }
+        let base = (URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path)
+        return try parse(data, source: path, baseDirectory: base)
+    }
+
+    public static func parse(_ data: Data, source: String, baseDirectory: String) throws(ConfigError) -> DaemonConfig {
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw ConfigError("\(source): not valid JSON: \((error as NSError).userInfo["NSDebugDescription"] ?? error)")
+        }
+        var r = Reader(source: source, base: baseDirectory)
+        return try r.config(root)
+    }
+
+    /// Parses "HOST:PORT" (IPv6 as "[::1]:5060").
+    public static func hostPort(_ s: String) -> (String, Int)? {
+        let host: Substring
+        let portPart: Substring
+        if s.hasPrefix("[") {
+            guard let close = s.firstIndex(of: "]"), s[s.index(after: close)...].hasPrefix(":") else { return nil }
+            host = s[s.index(after: s.startIndex)..<close]
+            portPart = s[s.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = s.lastIndex(of: ":") else { return nil }
+            host = s[..<colon]
+            portPart = s[s.index(after: colon)...]
+        }
+        guard !host.isEmpty, let port = Int(portPart), (0...65535).contains(port) else { return nil }
+        return (String(host), port)
+    }
+
+    /// Parses "LOW-HIGH" with 1024 <= LOW < HIGH <= 65535 and at least two ports.
+    public static func portRange(_ s: String) -> ClosedRange<Int>? {
+        let parts = s.split(separator: "-")
+        guard parts.count == 2, let lo = Int(parts[0]), let hi = Int(parts[1]),
+              lo >= 1024, hi <= 65535, hi > lo else { return nil }
+        return lo...hi
+    }
+}
+
+private struct Reader {
+    let source: String
+    let base: String
+
+    func fail(_ path: String, _ msg: String) -> ConfigError { ConfigError("\(source): \(path): \(msg)") }
+
+    func object(_ v: Any, _ path: String, allowed: Set<String>) throws(ConfigError) -> [String: Any] {
+        guard let o = v as? [String: Any] else { throw fail(path, "must be an object") }
+        for k in o.keys.sorted() where !allowed.contains(k) {
+            throw fail(path.isEmpty ? k : "\(path).\(k)", "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")))")
+        }
+        return o
+    }
+
+    func string(_ o: [String: Any], _ k: String, _ path: String) throws(ConfigError) -> String? {
+        guard let v = o[k] else { return nil }
+        guard let s = v as? String, !s.isEmpty else { throw fail(path + k, "must be a non-empty string") }
+        return s
+    }
+
+    func int(_ o: [String: Any], _ k: String, _ path: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+        guard let v = o[k] else { return nil }
+        guard let n = v as? NSNumber, !isJSONBool(v), n.doubleValue == n.doubleValue.rounded(),
+              range.contains(n.intValue) else {
+            throw fail(path + k, "must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return n.intValue
+    }
+
+    func path(_ p: String) -> String {
+        p.hasPrefix("/") ? p : URL(fileURLWithPath: base).appendingPathComponent(p).standardizedFileURL.path
+    }
+
+    mutating func config(_ root: Any) throws(ConfigError) -> DaemonConfig {
+        var c = DaemonConfig()
+        let o = try object(root, "", allowed: ["sip", "media", "data_dir", "flows_dir", "calls", "log_level", "tenants", "numbers"])
+        if let sip = o["sip"] {
+            let s = try object(sip, "sip", allowed: ["listen", "user_agent"])
+            if let l = try string(s, "listen", "sip.") {
+                guard let (h, p) = ConfigLoader.hostPort(l) else { throw fail("sip.listen", "must be HOST:PORT, got '\(l)'") }
+                c.sipHost = h
+                c.sipPort = p
+            }
+            c.userAgent = try string(s, "user_agent", "sip.") ?? c.userAgent
+        }
+        if let media = o["media"] {
+            let m = try object(media, "media", allowed: ["address", "rtp_ports"])
+            c.mediaAddress = try string(m, "address", "media.") ?? c.mediaAddress
+            if let r = try string(m, "rtp_ports", "media.") {
+                guard let range = ConfigLoader.portRange(r) else { throw fail("media.rtp_ports", "must be LOW-HIGH within 1024-65535, got '\(r)'") }
+                c.rtpPorts = range
+            }
+        }
+        if let d = try string(o, "data_dir", "") { c.dataDirectory = path(d) }
+        if let d = try string(o, "flows_dir", "") { c.flowsDirectory = path(d) }
+        if let calls = o["calls"] {
+            let k = try object(calls, "calls", allowed: ["max_concurrent", "ring_ms", "max_duration_s"])
+            c.maxConcurrentCalls = try int(k, "max_concurrent", "calls.", 1...100_000) ?? c.maxConcurrentCalls
+            c.ringMilliseconds = try int(k, "ring_ms", "calls.", 0...120_000) ?? c.ringMilliseconds
+            c.maxCallSeconds = try int(k, "max_duration_s", "calls.", 10...86_400) ?? c.maxCallSeconds
+        }
+        if let l = try string(o, "log_level", "") {
+            guard ["error", "warning", "notice", "info", "debug"].contains(l) else { throw fail("log_level", "must be error, warning, notice, info or debug") }
+            c.logLevel = l
+        }
+        guard let tenants = o["tenants"] as? [Any], !tenants.isEmpty else { throw fail("tenants", "must be a non-empty array") }
+        for (i, t) in tenants.enumerated() {
+            let p = "tenants[\(i)]"
+            let to = try object(t, p, allowed: ["id", "name", "industry", "plan", "time_zone"])
+            guard let id = try string(to, "id", p + ".") else { throw fail(p + ".id", "is required") }
+            guard !c.tenants.contains(where: { $0.id == id }) else { throw fail(p + ".id", "duplicate tenant '\(id)'") }
+            let ind = try string(to, "industry", p + ".") ?? "general"
+            guard let industry = Industry(rawValue: ind) else {
+                throw fail(p + ".industry", "must be one of \(Industry.allCases.map(\.rawValue).joined(separator: ", ")), got '\(ind)'")
+            }
+            let tz = try string(to, "time_zone", p + ".") ?? "UTC"
+            guard TimeZone(identifier: tz) != nil else { throw fail(p + ".time_zone", "unknown time zone '\(tz)'") }
+            c.tenants.append(.init(id: id, name: try string(to, "name", p + ".") ?? id, industry: industry,
+                                   plan: try string(to, "plan", p + ".") ?? "starter", timeZone: tz))
+        }
+        guard let numbers = o["numbers"] as? [Any] else { throw fail("numbers", "must be an array") }
+        for (i, n) in numbers.enumerated() {
+            let p = "numbers[\(i)]"
+            let no = try object(n, p, allowed: ["did", "tenant", "flow", "emergency"])
+            guard let raw = try string(no, "did", p + ".") else { throw fail(p + ".did", "is required") }
+            guard let did = PhoneNumber.e164(raw) else { throw fail(p + ".did", "'\(raw)' is not a valid telephone number") }
+            guard !c.numbers.contains(where: { $0.did == did }) else { throw fail(p + ".did", "duplicate number \(did)") }
+            guard let tenant = try string(no, "tenant", p + ".") else { throw fail(p + ".tenant", "is required") }
+            guard c.tenants.contains(where: { $0.id == tenant }) else { throw fail(p + ".tenant", "unknown tenant '\(tenant)'") }
+            guard let flow = try string(no, "flow", p + ".") else { throw fail(p + ".flow", "is required") }
+            var emergency = false
+            if let e = no["emergency"] {
+                guard isJSONBool(e), let b = e as? Bool else { throw fail(p + ".emergency", "must be true or false") }
+                emergency = b
+            }
+            c.numbers.append(.init(did: did, tenant: tenant, flow: flow, emergency: emergency))
+        }
+        return c
+    }
+}
+
+/// JSONSerialization gives booleans as a distinct NSNumber subclass; tell them from 0 and 1.
+private func isJSONBool(_ v: Any) -> Bool {
+    String(describing: type(of: v)).contains("Boolean") || type(of: v) == Bool.self
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Synchronization
+import Media
+import Metering
+import Observability
+import Routing
+import Signaling
+import TeXML
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure that ends the process with a message and an exit status (2 for bad input,
+/// 1 for runtime failures such as an address already in use).
+public struct StartupError: Error, CustomStringConvertible {
+    public var description: String
+    public var status: Int32
+    public init(_ d: String, status: Int32) { description = d; self.status = status }
+}
+
+/// Loads the config and every flow it names; any problem is a StartupError with status 2.
+public func loadConfiguration(path: String, overrides: RunOptions? = nil) throws(StartupError) -> (DaemonConfig, [String: FlowDocument]) {
+    var config: DaemonConfig
+    do { config = try ConfigLoader.load(path: path) } catch { throw StartupError("config: \(error)", status: 2) }
+    if let o = overrides {
+        if let sip = o.sip { config.sipHost = sip.host; config.sipPort = sip.port }
+        if let r = o.rtpPorts { config.rtpPorts = r }
+        if let d = o.dataDirectory { config.dataDirectory = URL(fileURLWithPath: d).standardizedFileURL.path }
+        if let l = o.logLevel { config.logLevel = l }
+    }
+    var flows: [String: FlowDocument] = [:]
+    for n in config.numbers where flows[n.flow] == nil {
+        let file = n.flow.hasPrefix("/") ? n.flow : (config.flowsDirectory as NSString).appendingPathComponent(n.flow)
+        do {
+            flows[n.flow] = try TeXMLParser.parse(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            throw StartupError("call flow for \(n.did): \(error)", status: 2)
+        }
+    }
+    return (config, flows)
+}
+
+/// Owns startup, signals and graceful shutdown (swift-service-lifecycle style): the one
+/// place that wires the modules together.
+public final class Daemon: @unchecked Sendable {
+    private let config: DaemonConfig
+    private let flows: [String: FlowDocument]
+    private let logger: Logger
+
+    public init(config: DaemonConfig, flows: [String: FlowDocument], logger: Logger) {
+        self.config = config
+        self.flows = flows
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT, then drains and returns.
+    public func run(drainSeconds: Double = 10) throws(StartupError) {
+        signal(SIGPIPE, SIG_IGN)
+        let store: SQLiteCDRStore
+        do { store = try SQLiteCDRStore(directory: config.dataDirectory) } catch {
+            throw StartupError("data directory \(config.dataDirectory): \(error)", status: 1)
+        }
+        let writer = CDRWriter(store: store, logger: logger)
+        let synthesizer: SpeechSynthesizer
+        do { synthesizer = try SpeechSynthesizer(logger: logger) } catch { throw StartupError("\(error)", status: 1) }
+        let prompts = PromptCache(synthesizer: synthesizer, logger: logger)
+        // Warm the cache: every prompt in every loaded flow is synthesised once, up front.
+        for flow in flows.values {
+            for say in flow.spokenPrompts() {
+                let r = say.speechRequest
+                prompts.request(SpeechKey(text: r.text, voice: r.voice, language: r.language)) { _ in }
+            }
+        }
+
+        let stack = SIPStack(logger: logger)
+        let box = ControllerBox()
+        let media: MediaEngine
+        do {
+            media = try MediaEngine(address: config.mediaAddress, ports: config.rtpPorts, logger: logger) { event in
+                stack.post { box.controller?.mediaEvent(event) }
+            }
+        } catch { throw StartupError("media: \(error)", status: 2) }
+
+        var industries: [String: Industry] = [:]
+        for t in config.tenants { industries[t.id] = t.industry }
+        let controller = CallController(
+            stack: stack, media: media, prompts: prompts, writer: writer, logger: logger,
+            policy: CallPolicy(directory: config.directory(), flows: flows, industries: industries,
+                               mediaAddress: config.mediaAddress, ringMilliseconds: config.ringMilliseconds,
+                               maxCallSeconds: config.maxCallSeconds, maxConcurrentCalls: config.maxConcurrentCalls))
+        box.controller = controller
+
+        media.start()
+        do {
+            try stack.start(host: config.sipHost, port: config.sipPort, userAgent: "\(config.userAgent)/\(tollfreedVersion)", delegate: controller)
+        } catch {
+            media.stop()
+            throw StartupError("sip: \(error)", status: 1)
+        }
+        logger.notice("daemon.ready", ["sip": "\(config.sipHost):\(config.sipPort)", "rtp": "\(config.rtpPorts.lowerBound)-\(config.rtpPorts.upperBound)",
+                                       "data": config.dataDirectory, "numbers": config.numbers.count, "flows": flows.count,
+                                       "pid": getpid(), "version": tollfreedVersion])
+
+        // Signals: handled on a queue, acted on from the signaling thread.
+        let stopRequested = DispatchSemaphore(value: 0)
+        let queue = DispatchQueue(label: "signals")
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            let log = logger
+            src.setEventHandler { @Sendable in
+                if sig == SIGHUP {
+                    log.warning("daemon.reload_unsupported", ["detail": "restart to apply config changes"])
+                } else {
+                    stopRequested.signal()
+                }
+            }
+            src.resume()
+            sources.append(src)
+        }
+        stopRequested.wait()
+
+        // Graceful drain: refuse new calls, end active ones with BYE, wait for records.
+        logger.notice("daemon.stopping", ["drain_s": drainSeconds])
+        stack.post { box.controller?.beginShutdown() }
+        let deadline = Date().addingTimeInterval(drainSeconds)
+        while Date() < deadline {
+            let active = Mutex(0)
+            let done = DispatchSemaphore(value: 0)
+            stack.post { active.withLock { $0 = box.controller?.activeCalls ?? 0 }; done.signal() }
+            done.wait()
+            if active.withLock({ $0 }) == 0 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        stack.stop()
+        media.stop()
+        writer.flush()
+        for s in sources { s.cancel() }
+        logger.notice("daemon.stopped", ["records": (try? store.count()) ?? -1])
+    }
+}
+
+/// Lets media callbacks created before the controller reach it.
+private final class ControllerBox: @unchecked Sendable {
+    var controller: CallController?
+}

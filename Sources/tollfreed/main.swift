@@ -1,0 +1,4 @@
+import Foundation
+import TollfreedKit
+
+exit(tollfreedMain(Array(CommandLine.arguments.dropFirst())))

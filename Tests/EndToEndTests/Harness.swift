@@ -1,0 +1,170 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Paths of the repository and the built daemon.
+enum Paths {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let scenarios = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scenarios")
+
+    /// The tollfreed binary: $TOLLFREED_BIN, else next to the test bundle, else .build/debug.
+    static var daemon: String {
+        if let env = ProcessInfo.processInfo.environment["TOLLFREED_BIN"] { return env }
+        let candidates = [Bundle.main.bundleURL.appendingPathComponent("tollfreed").path,
+                          Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("tollfreed").path,
+                          repo.appendingPathComponent(".build/debug/tollfreed").path]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
+    }
+}
+
+/// A port nobody is using right now (UDP and TCP), from the kernel's ephemeral range.
+func freePort() -> UInt16 {
+    for _ in 0..<50 {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
+        sa.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        close(fd)
+        let port = UInt16(bigEndian: sa.sin_port)
+        // Check TCP too (the daemon listens on both).
+        let t = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var ta = sa
+        let ok = withUnsafeMutablePointer(to: &ta) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(t, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+        close(t)
+        if ok && port % 2 == 0 { return port }
+    }
+    return 0
+}
+
+/// Runs a program to completion, returning its exit status and combined output.
+@discardableResult
+func runProgram(_ path: String, _ args: [String], timeout: TimeInterval = 60, cwd: URL? = nil) -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    if let cwd { p.currentDirectoryURL = cwd }
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    p.standardInput = FileHandle.nullDevice
+    do { try p.run() } catch { return (-1, "cannot run \(path): \(error)") }
+    let data = Mutex(Data())
+    let reader = Thread {
+        let d = pipe.fileHandleForReading.readDataToEndOfFile()
+        data.withLock { $0 = d }
+    }
+    reader.start()
+    let deadline = Date().addingTimeInterval(timeout)
+    while p.isRunning && Date() < deadline { usleep(20_000) }
+    if p.isRunning { p.terminate(); usleep(200_000) }
+    p.waitUntilExit()
+    while reader.isExecuting { usleep(5_000) }
+    return (p.terminationStatus, String(decoding: data.withLock { $0 }, as: UTF8.self))
+}
+
+/// A tiny lock-protected box (tests only).
+final class Mutex<T>: @unchecked Sendable {
+    private var value: T
+    private let lock = NSLock()
+    init(_ v: T) { value = v }
+    func withLock<R>(_ body: (inout T) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
+}
+
+/// The daemon under test, on free loopback ports with its own data directory.
+final class DaemonUnderTest: @unchecked Sendable {
+    let sipPort: UInt16
+    let dataDir: URL
+    let configPath: URL
+    private let process = Process()
+    private let log = Mutex(Data())
+
+    /// Starts tollfreed with the shipped numbers and flows and `ringMs` of ringing.
+    init(ringMs: Int = 1000) throws {
+        sipPort = freePort()
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("tollfreed-e2e-\(getpid())-\(sipPort)")
+        try? FileManager.default.removeItem(at: base)
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        dataDir = base.appendingPathComponent("data")
+        configPath = base.appendingPathComponent("tollfreed.json")
+        // The shipped config, with the test's ring time and the repository's flows.
+        let shipped = try JSONSerialization.jsonObject(with: Data(contentsOf: Paths.repo.appendingPathComponent("Config/tollfreed.json"))) as! [String: Any]
+        var cfg = shipped
+        cfg["flows_dir"] = Paths.repo.appendingPathComponent("CallFlows").path
+        var calls = cfg["calls"] as? [String: Any] ?? [:]
+        calls["ring_ms"] = ringMs
+        cfg["calls"] = calls
+        try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted]).write(to: configPath)
+
+        let rtpLow = 40000 + Int(sipPort % 200) * 100
+        process.executableURL = URL(fileURLWithPath: Paths.daemon)
+        process.arguments = ["run", "--config", configPath.path, "--sip", "127.0.0.1:\(sipPort)",
+                             "--rtp-ports", "\(rtpLow)-\(rtpLow + 99)", "--data", dataDir.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        pipe.fileHandleForReading.readabilityHandler = { [log] h in
+            let d = h.availableData
+            log.withLock { $0.append(d) }
+        }
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if logText.contains("daemon.ready") { return }
+            if !process.isRunning { break }
+            usleep(50_000)
+        }
+        throw NSError(domain: "e2e", code: 1, userInfo: [NSLocalizedDescriptionKey: "daemon did not start: \(logText)"])
+    }
+
+    var logText: String { String(decoding: log.withLock { $0 }, as: UTF8.self) }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Runs a sipp scenario against the daemon. `tag` goes into the Call-ID so the test
+    /// can find the call's record.
+    func sipp(_ scenario: String, dial: String, tag: String, rtpPort: UInt16 = 9, caller: String = "+15551230000",
+              timeout: Int = 60) -> (status: Int32, output: String) {
+        let local = freePort()
+        return runProgram("/usr/bin/sipp", [
+            "127.0.0.1:\(sipPort)", "-sf", Paths.scenarios.appendingPathComponent(scenario).path,
+            "-s", dial, "-m", "1", "-l", "1", "-p", "\(local)", "-i", "127.0.0.1",
+            "-key", "rtpport", "\(rtpPort)", "-key", "caller", caller,
+            "-cid_str", "\(tag)-%u-%p@%s", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
+        ], timeout: TimeInterval(timeout + 10))
+    }
+
+    /// All records, exported as JSON Lines by `tollfreed cdr export`.
+    func records() -> [[String: Any]] {
+        let r = runProgram(Paths.daemon, ["cdr", "export", "--format", "jsonl", "--data", dataDir.path])
+        return r.output.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    /// Waits (the writer is asynchronous) for the record whose SIP Call-ID starts with `tag`.
+    func record(tag: String, timeout: TimeInterval = 10) -> [String: Any]? {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            if let r = records().first(where: { ($0["sip_call_id"] as? String)?.hasPrefix(tag + "-") == true }) { return r }
+            usleep(100_000)
+        } while Date() < deadline
+        return nil
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Media
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One received RTP packet.
+struct ReceivedPacket {
+    var arrival: TimeInterval
+    var marker: Bool
+    var payloadType: UInt8
+    var sequence: UInt16
+    var timestamp: UInt32
+    var ssrc: UInt32
+    var payload: [UInt8]
+    var sourcePort: UInt16
+}
+
+/// The caller's media endpoint: a UDP socket that records every packet the daemon sends,
+/// and can send RTP back (from itself, or from a stray socket to test source filtering).
+final class RTPPeer: @unchecked Sendable {
+    let port: UInt16
+    private let fd: Int32
+    private let packets = Mutex<[ReceivedPacket]>([])
+    private let running = Mutex(true)
+    private var thread: Thread?
+
+    init() {
+        var p: UInt16 = 0
+        var f: Int32 = -1
+        for _ in 0..<20 {
+            p = freePort()
+            f = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            var sa = sockaddr_in()
+            sa.sin_family = sa_family_t(AF_INET)
+            sa.sin_addr.s_addr = inet_addr("127.0.0.1")
+            sa.sin_port = p.bigEndian
+            if withUnsafePointer(to: &sa, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(f, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }) == 0 { break }
+            close(f)
+        }
+        port = p
+        fd = f
+        var tv = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let t = Thread { [self] in receiveLoop() }
+        thread = t
+        t.start()
+    }
+
+    deinit { close(fd) }
+
+    private func receiveLoop() {
+        var buf = [UInt8](repeating: 0, count: 2048)
+        while running.withLock({ $0 }) {
+            var from = sockaddr_in()
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let n = buf.withUnsafeMutableBytes { b in
+                withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, b.baseAddress, 2048, 0, $0, &len) } }
+            }
+            guard n >= 12 else { continue }
+            let now = Date().timeIntervalSince1970
+            let h = buf.withUnsafeBytes { RTPHeader.parse(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            guard let h else { continue }
+            packets.withLock {
+                $0.append(ReceivedPacket(arrival: now, marker: h.header.marker, payloadType: h.header.payloadType,
+                                         sequence: h.header.sequence, timestamp: h.header.timestamp, ssrc: h.header.ssrc,
+                                         payload: Array(buf[h.payloadOffset..<(h.payloadOffset + h.payloadLength)]),
+                                         sourcePort: UInt16(bigEndian: from.sin_port)))
+            }
+        }
+    }
+
+    func stop() { running.withLock { $0 = false }; while thread?.isExecuting == true { usleep(10_000) } }
+
+    var received: [ReceivedPacket] { packets.withLock { $0 } }
+
+    /// Waits until at least `count` packets arrived.
+    func waitForPackets(_ count: Int, timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline { if received.count >= count { return true }; usleep(20_000) }
+        return false
+    }
+
+    /// Sends `count` PCMU packets of silence to `port`, 20 ms apart, from this socket or,
+    /// if `stray`, from a fresh socket the daemon never negotiated.
+    func send(count: Int, toPort port: UInt16, stray: Bool) {
+        let s = stray ? socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0) : fd
+        var to = sockaddr_in()
+        to.sin_family = sa_family_t(AF_INET)
+        to.sin_addr.s_addr = inet_addr("127.0.0.1")
+        to.sin_port = port.bigEndian
+        var packet = [UInt8](repeating: 0xFF, count: 172)
+        let ssrc = UInt32.random(in: 1...UInt32.max)
+        for i in 0..<count {
+            RTPHeader(marker: i == 0, payloadType: 0, sequence: UInt16(i), timestamp: UInt32(i * 160), ssrc: ssrc)
+                .write(to: &packet)
+            _ = packet.withUnsafeBytes { b in
+                withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(s, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            }
+            usleep(20_000)
+        }
+        if stray { close(s) }
+    }
+}
+
+/// Speech measurements of received G.711 audio.
+struct SpeechMeasure {
+    /// 20 ms frames whose RMS is above the silence threshold.
+    var loudFrames: Int
+    /// Time from the first to the last loud frame, in seconds.
+    var speechSpan: Double
+
+    init(_ packets: [ReceivedPacket], law: G711.Law, threshold: Double = 200) {
+        var loud: [Int] = []
+        for (i, p) in packets.enumerated() {
+            let samples = G711.decode(p.payload, law: law)
+            let rms = (samples.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(1, samples.count))).squareRoot()
+            if rms > threshold { loud.append(i) }
+        }
+        loudFrames = loud.count
+        speechSpan = loud.isEmpty ? 0 : Double(loud.last! - loud.first! + 1) * 0.02
+    }
+}
