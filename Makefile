@@ -1,0 +1,66 @@
+# tollfreed: build, run, test and benchmark on Debian 12.
+#   make run    install missing Debian packages, build (release), run on Config/tollfreed.json
+#   make test   install missing Debian packages, build, run every test (unit + end-to-end)
+#   make bench  load the release daemon with sipp and print figures (see bench/README.md)
+
+SHELL := /bin/bash
+SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+CONFIG ?= Config/tollfreed.json
+DATA ?= $(CURDIR)/var
+PREFIX ?= /usr/local
+
+# Debian packages: build-time C libraries and headers, and the tools the tests run.
+DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data \
+	libspeexdsp-dev libspandsp-dev libsqlite3-dev libssl-dev sqlite3 sip-tester procps
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build build-debug run test unit-test cdr bench install clean
+
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release
+
+build-debug: deps
+	$(SWIFT) build --build-tests
+
+run: build
+	mkdir -p $(DATA)
+	.build/release/tollfreed run --config $(CONFIG) --data $(DATA)
+
+# Every test: unit tests (no sockets) and end-to-end tests (real daemon + sipp).
+# The last line is the plain summary "N passed, N failed".
+test: build-debug
+	@set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$$?; \
+	summary=$$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1); \
+	total=$$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$$summary"); \
+	failed=$$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$$summary"); \
+	if [ -z "$$summary" ]; then echo "tests: no XCTest summary found"; exit 1; fi; \
+	echo "tests: $$((total - failed)) passed, $$failed failed"; exit $$status
+
+unit-test: build-debug
+	$(SWIFT) test --skip-build --disable-swift-testing --filter 'UnitTests|TeXMLTests'
+
+cdr:
+	@.build/release/tollfreed cdr export --format csv --data $(DATA)
+
+bench: build
+	bench/load.sh --calls 100 --hold 20
+	bench/load.sh --calls 500 --hold 20
+
+install: build
+	$(SUDO) install -D -m 0755 .build/release/tollfreed $(DESTDIR)$(PREFIX)/bin/tollfreed
+	$(SUDO) install -d $(DESTDIR)/etc/tollfreed/callflows
+	$(SUDO) install -m 0644 CallFlows/*.xml $(DESTDIR)/etc/tollfreed/callflows/
+	sed -e 's|"flows_dir": "../CallFlows"|"flows_dir": "callflows"|' $(CONFIG) | $(SUDO) tee $(DESTDIR)/etc/tollfreed/tollfreed.json >/dev/null
+	$(SUDO) install -D -m 0644 systemd/tollfreed.service $(DESTDIR)/lib/systemd/system/tollfreed.service
+	$(SUDO) install -D -m 0644 systemd/tollfreed.sysusers $(DESTDIR)/usr/lib/sysusers.d/tollfreed.conf
+
+clean:
+	rm -rf .build
