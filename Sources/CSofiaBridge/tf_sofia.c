@@ -162,8 +162,12 @@ tf_sip_t *tf_sip_create(const char *bind_url, const char *user_agent,
                         NUTAG_AUTOALERT(0),
                         NUTAG_AUTOANSWER(0),
                         NUTAG_AUTOACK(1),
-                        NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
+                        // Advertise only what we implement (nua's defaults add PRACK,
+                        // MESSAGE, SUBSCRIBE, REFER, UPDATE and 100rel).
+                        SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
+                        SIPTAG_SUPPORTED_STR("timer"),
                         SIPTAG_USER_AGENT_STR(user_agent),
+                        SIPTAG_SERVER_STR(user_agent),
                         TAG_END());
     if (!s->nua) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", bind_url);

@@ -99,7 +99,7 @@ public enum OfferAnswer {
         }
         guard let pick = pickCodec(m) else { return .failure(.noCommonCodec("answer chose no G.711 codec")) }
         let remote = m.connectionAddress ?? answer.connectionAddress
-        let onHold = remote == nil || remote == "0.0.0.0"
+        let onHold = remote == nil || remote == "0.0.0.0" || remote == "::"
         let theirs = m.direction ?? answer.direction ?? .sendrecv
         let ours: MediaDirection = switch theirs {
         case .sendrecv: .sendrecv

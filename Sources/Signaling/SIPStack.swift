@@ -91,7 +91,7 @@ public final class SIPStack: @unchecked Sendable {
                 Unmanaged<SIPStack>.fromOpaque(magic).takeUnretainedValue().dispatch(event.pointee)
             }, magic, &err, err.count)
             guard let s else {
-                failure = String(cString: err)
+                failure = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 ready.signal()
                 return
             }

@@ -164,6 +164,11 @@ struct CallSession {
     /// BYE from the caller.
     mutating func byeReceived(now: Date) -> [CallAction] {
         guard phase != .ended else { return [] }
+        if phase == .ringing {
+            // A BYE in the early dialog (RFC 3261 section 15) ends an unanswered call: Sofia
+            // answers the INVITE with 487, as for CANCEL.
+            return end(disposition: .canceled, code: 487, by: .caller, now: now, prefix: [.cancelRingTimer])
+        }
         _ = interpreter.handle(.callerHungUp)
         if phase == .answered || phase == .active { disposition = .completed; sipCode = 200 }
         return end(disposition: disposition, code: sipCode == 0 ? 200 : sipCode, by: hangupBy == .none ? .caller : hangupBy,
@@ -175,8 +180,9 @@ struct CallSession {
         guard phase == .active || phase == .answered else {
             return [.respond(status: 491, sdp: nil, headers: [])]
         }
-        local.sessionVersion += 1
         guard let body else {
+            // Our SDP goes out: its version moves up by exactly one (RFC 3264 section 8).
+            local.sessionVersion += 1
             awaitingReinviteAnswer = true
             return [.respond(status: 200, sdp: OfferAnswer.offer(local: local), headers: [])]
         }
@@ -188,8 +194,11 @@ struct CallSession {
             return [.respond(status: 400, sdp: nil, headers: []),
                     .log(level: "warning", event: "sip.reinvite_bad_sdp", detail: "\(error)")]
         }
-        switch OfferAnswer.answer(sdp, local: local) {
+        var next = local
+        next.sessionVersion += 1
+        switch OfferAnswer.answer(sdp, local: next) {
         case .success(let (n, answer)):
+            local = next
             negotiated = n
             return [.respond(status: 200, sdp: answer, headers: []), .configureMedia(peer(n)),
                     .log(level: "info", event: "call.reinvite", detail: "direction=\(n.localDirection.rawValue)")]

@@ -84,6 +84,8 @@ public enum ConfigLoader {
         } else {
             guard let colon = s.lastIndex(of: ":") else { return nil }
             host = s[..<colon]
+            // An IPv6 address must be bracketed; "::1" alone is not host "::" port 1.
+            guard !host.contains(":") else { return nil }
             portPart = s[s.index(after: colon)...]
         }
         guard !host.isEmpty, let port = Int(portPart), (0...65535).contains(port) else { return nil }
@@ -92,7 +94,7 @@ public enum ConfigLoader {
 
     /// Parses "LOW-HIGH" with 1024 <= LOW < HIGH <= 65535 and at least two ports.
     public static func portRange(_ s: String) -> ClosedRange<Int>? {
-        let parts = s.split(separator: "-")
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, let lo = Int(parts[0]), let hi = Int(parts[1]),
               lo >= 1024, hi <= 65535, hi > lo else { return nil }
         return lo...hi

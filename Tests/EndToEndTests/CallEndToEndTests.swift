@@ -246,6 +246,23 @@ final class StartupEndToEndTests: XCTestCase {
         XCTAssertTrue(h.output.contains("cdr export"))
     }
 
+    func testSIGTERMDrainsActiveCallsWithBYEAndKeepsTheirRecords() throws {
+        let daemon = try DaemonUnderTest(ringMs: 0)
+        let peer = RTPPeer()
+        defer { peer.stop(); daemon.stop() }
+        nonisolated(unsafe) var result: (status: Int32, output: String) = (0, "")
+        let sipp = Thread { result = daemon.sipp("uac_daemon_bye.xml", dial: "8005963057", tag: "drain", rtpPort: peer.port) }
+        sipp.start()
+        XCTAssertTrue(peer.waitForPackets(25, timeout: 10), "call never got audio")
+        XCTAssertEqual(daemon.stop(), 0, "graceful SIGTERM exits 0:\n\(daemon.logText.suffix(1500))")
+        while sipp.isExecuting { usleep(20_000) }
+        XCTAssertEqual(result.status, 0, "the caller gets a BYE during the drain:\n\(result.output.suffix(1500))")
+        let cdr = try XCTUnwrap(daemon.records().first { ($0["sip_call_id"] as? String)?.hasPrefix("drain-") == true })
+        XCTAssertEqual(cdr["disposition"] as? String, "completed")
+        XCTAssertEqual(cdr["hangup_by"] as? String, "daemon")
+        XCTAssertTrue(daemon.logText.contains("daemon.stopped"))
+    }
+
     func testSecondDaemonOnABusyPortFailsCleanly() throws {
         let first = try DaemonUnderTest()
         defer { first.stop() }

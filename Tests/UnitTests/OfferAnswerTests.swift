@@ -1,4 +1,4 @@
-import Signaling
+@testable import Signaling
 import XCTest
 
 final class OfferAnswerTests: XCTestCase {
@@ -249,6 +249,15 @@ final class OfferAnswerTests: XCTestCase {
         XCTAssertNil(n.remoteAddress)
         XCTAssertEqual(n.localDirection, .sendonly)
         XCTAssertEqual(n.codec, .pcmu)
+    }
+
+    /// Regression: an IPv6 hold address "::" in an answer was taken as a peer address.
+    func testAcceptAnswerIPv6HoldAddress() throws {
+        let lines = ["v=0", "o=- 1 1 IN IP6 ::", "s=-", "c=IN IP6 ::", "t=0 0", "m=audio 4000 RTP/AVP 0"]
+        guard case .success(let n) = OfferAnswer.acceptAnswer(try SDPParser.parse(sdpBody(lines))) else {
+            return XCTFail("answer refused")
+        }
+        XCTAssertNil(n.remoteAddress)
     }
 
     func testAcceptAnswerRejectsDisabledOrForeignCodec() throws {

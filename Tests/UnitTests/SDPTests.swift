@@ -1,4 +1,4 @@
-import Signaling
+@testable import Signaling
 import XCTest
 
 /// Builds an SDP body from lines, joined with CRLF (or `separator`).

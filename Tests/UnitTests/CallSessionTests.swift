@@ -1,0 +1,390 @@
+import Foundation
+import Media
+import Metering
+import Routing
+import Signaling
+import TeXML
+@testable import TollfreedKit
+import XCTest
+
+final class CallSessionTests: XCTestCase {
+    private let route = DIDRoute(did: "+18005963057", tenant: "healthcare-client-001", industry: .healthcare,
+                                 flow: "healthcare-intake.xml")
+    private let local = LocalMedia(address: "127.0.0.1", port: 20000, sessionID: 99)
+    private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    private let hello = SpeechRequest(text: "Hello", voice: "alice", language: "en-US", loop: 1)
+    private let helloFlow = "<Response><Say>Hello</Say><Pause length=\"1\"/></Response>"
+
+    private func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
+
+    private func negotiate(_ offerLines: [String], local: LocalMedia) throws -> (NegotiatedAudio, String) {
+        let offer = try SDPParser.parse(sdpBody(offerLines))
+        guard case .success(let r) = OfferAnswer.answer(offer, local: local) else {
+            throw NegotiationFailure.noCommonCodec("test offer")
+        }
+        return r
+    }
+
+    private func session(_ xml: String, offer: [String]? = typicalOffer(), ringMs: Int = 2000,
+                         maxSeconds: Int = 3600) throws -> CallSession {
+        let flow = try TeXMLParser.parse(Data(xml.utf8), source: "test.xml")
+        return CallSession(callID: "call-1", sipCallID: "abc@192.0.2.10", route: route, fromNumber: "+12025550123",
+                           toNumber: "sip:+18005963057@127.0.0.1", startTime: t0, flow: flow, local: local,
+                           offer: try offer.map { try negotiate($0, local: local) },
+                           ringMilliseconds: ringMs, maxCallSeconds: maxSeconds)
+    }
+
+    /// A session that has rung, answered at t0+2 and been ACKed; returns the ACK's actions.
+    private func activeSession(_ xml: String, offer: [String]? = typicalOffer()) throws -> (CallSession, [CallAction]) {
+        var s = try session(xml, offer: offer)
+        _ = s.start(now: t0)
+        _ = s.ringTimerFired(now: at(2))
+        let actions = s.ack(contentType: nil, body: nil, now: at(2.05))
+        return (s, actions)
+    }
+
+    private func record(_ actions: [CallAction], file: StaticString = #filePath, line: UInt = #line) -> CallDetailRecord? {
+        guard case .finish(let r)? = actions.last else {
+            XCTFail("last action is not .finish: \(actions)", file: file, line: line)
+            return nil
+        }
+        return r
+    }
+
+    private var defaultPeer: MediaPeer {
+        MediaPeer(remote: UDPEndpoint(host: "192.0.2.10", port: 49170), law: .ulaw, payloadType: 0,
+                  telephoneEventPayloadType: 101, sending: true)
+    }
+
+    // MARK: - Normal call
+
+    func testCompleteCallEndedByTheFlow() throws {
+        var s = try session(helloFlow)
+        XCTAssertEqual(s.start(now: t0), [.respond(status: 180, sdp: nil, headers: []), .startRingTimer(milliseconds: 2000)])
+        XCTAssertEqual(s.phase, .ringing)
+
+        let expectedAnswer = try negotiate(typicalOffer(), local: local).1
+        XCTAssertEqual(s.ringTimerFired(now: at(2)),
+                       [.respond(status: 200, sdp: expectedAnswer, headers: []), .startDurationTimer(seconds: 3600)])
+        XCTAssertEqual(s.phase, .answered)
+        XCTAssertEqual(s.answerTime, at(2))
+        XCTAssertEqual(s.ringTimerFired(now: at(3)), [], "the timer fires only once")
+
+        XCTAssertEqual(s.ack(contentType: nil, body: nil, now: at(2.05)), [.configureMedia(defaultPeer), .say(hello, token: 1)])
+        XCTAssertEqual(s.phase, .active)
+
+        XCTAssertEqual(s.mediaFinished(token: 0, now: at(4)), [], "stale token")
+        XCTAssertEqual(s.mediaFinished(token: 2, now: at(4)), [], "future token")
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(4)), [.pause(milliseconds: 1000, token: 2)])
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(4.5)), [], "token already used")
+        XCTAssertEqual(s.mediaFinished(token: 2, now: at(5)), [.stopMedia, .sendBye])
+        XCTAssertEqual(s.phase, .hangingUp)
+
+        s.mediaStats = MediaStats(packetsSent: 150, packetsReceived: 148, packetsDropped: 2, packetsMalformed: 0, telephoneEvents: 0)
+        let end = s.terminated(status: 200, now: at(63.2))
+        XCTAssertEqual(end.first, .stopMedia)
+        let r = try XCTUnwrap(record(end))
+        XCTAssertEqual(r.disposition, .completed)
+        XCTAssertEqual(r.hangupBy, .daemon)
+        XCTAssertEqual(r.sipCode, 200)
+        XCTAssertEqual(r.answerTime, at(2))
+        XCTAssertEqual(r.startTime, t0)
+        XCTAssertEqual(r.endTime, at(63.2))
+        XCTAssertEqual(r.durationMs, 61_200)
+        XCTAssertEqual(r.billableSeconds, 62)
+        XCTAssertEqual(r.callID, "call-1")
+        XCTAssertEqual(r.sipCallID, "abc@192.0.2.10")
+        XCTAssertEqual(r.did, "+18005963057")
+        XCTAssertEqual(r.tenant, "healthcare-client-001")
+        XCTAssertEqual(r.fromNumber, "+12025550123")
+        XCTAssertEqual(r.flow, "healthcare-intake.xml")
+        XCTAssertEqual([r.rtpSent, r.rtpReceived, r.rtpDropped], [150, 148, 2])
+        XCTAssertEqual(s.phase, .ended)
+        XCTAssertEqual(s.terminated(status: 200, now: at(64)), [], "ended once")
+        XCTAssertEqual(s.byeReceived(now: at(64)), [])
+    }
+
+    func testPCMAOfferConfiguresALaw() throws {
+        let (_, actions) = try activeSession(helloFlow, offer: typicalOffer(formats: "8 0"))
+        XCTAssertEqual(actions.first, .configureMedia(MediaPeer(remote: UDPEndpoint(host: "192.0.2.10", port: 49170),
+                                                                law: .alaw, payloadType: 8,
+                                                                telephoneEventPayloadType: nil, sending: true)))
+    }
+
+    func testHangupVerbSendsBye() throws {
+        var (s, actions) = try activeSession("<Response><Say>Hello</Say><Hangup/><Say>Never</Say></Response>")
+        XCTAssertEqual(actions.last, .say(hello, token: 1))
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(3)), [.stopMedia, .sendBye])
+    }
+
+    func testPromptFailureLogsAndContinues() throws {
+        var (s, _) = try activeSession(helloFlow)
+        XCTAssertEqual(s.promptFailed(token: 7, error: "x", now: at(3)), [], "stale token")
+        XCTAssertEqual(s.promptFailed(token: 1, error: "no voice", now: at(3)),
+                       [.log(level: "error", event: "flow.say_failed", detail: "no voice"), .pause(milliseconds: 1000, token: 2)])
+    }
+
+    func testSkippedVerbIsLoggedAndExecutionContinues() throws {
+        let (_, actions) = try activeSession("""
+        <Response><Gather input="dtmf" numDigits="1"><Say>Press 1</Say></Gather><Say>Hello</Say></Response>
+        """)
+        XCTAssertEqual(actions.count, 3, "\(actions)")
+        XCTAssertEqual(actions.first, .configureMedia(defaultPeer))
+        guard case .log(let level, let event, let detail) = actions[1] else { return XCTFail("expected a log, got \(actions[1])") }
+        XCTAssertEqual(level, "warning")
+        XCTAssertEqual(event, "flow.verb_skipped")
+        XCTAssertTrue(detail.hasPrefix("verb=Gather at="), detail)
+        XCTAssertEqual(actions[2], .say(hello, token: 1))
+    }
+
+    func testEmptyFlowHangsUpAfterAck() throws {
+        let (_, actions) = try activeSession("<Response/>")
+        XCTAssertEqual(actions, [.configureMedia(defaultPeer), .stopMedia, .sendBye])
+    }
+
+    // MARK: - Rejected, cancelled, caller hangs up
+
+    func testRejectAsFirstVerb() throws {
+        for (xml, code) in [("<Response><Reject/></Response>", 603), (#"<Response><Reject reason="busy"/></Response>"#, 486)] {
+            var s = try session(xml)
+            let actions = s.start(now: at(0.1))
+            XCTAssertEqual(actions.first, .respond(status: code, sdp: nil, headers: []), xml)
+            XCTAssertFalse(actions.contains(.respond(status: 180, sdp: nil, headers: [])), xml)
+            XCTAssertFalse(actions.contains { if case .startRingTimer = $0 { true } else { false } }, xml)
+            let r = try XCTUnwrap(record(actions))
+            XCTAssertEqual(r.disposition, .rejected, xml)
+            XCTAssertEqual(r.sipCode, code, xml)
+            XCTAssertEqual(r.hangupBy, .daemon, xml)
+            XCTAssertNil(r.answerTime, xml)
+            XCTAssertEqual(r.billableSeconds, 0, xml)
+            XCTAssertEqual(s.phase, .ended, xml)
+            XCTAssertEqual(s.ringTimerFired(now: at(1)), [], xml)
+        }
+    }
+
+    func testCancelWhileRinging() throws {
+        var s = try session(helloFlow)
+        _ = s.start(now: t0)
+        let actions = s.cancelled(now: at(1.5))
+        XCTAssertEqual(actions.first, .cancelRingTimer)
+        let r = try XCTUnwrap(record(actions))
+        XCTAssertEqual(r.disposition, .canceled)
+        XCTAssertEqual(r.sipCode, 487)
+        XCTAssertEqual(r.hangupBy, .caller)
+        XCTAssertNil(r.answerTime)
+        XCTAssertEqual(r.billableSeconds, 0)
+        XCTAssertEqual(s.ringTimerFired(now: at(2)), [], "a late ring timer does not answer")
+        XCTAssertEqual(s.cancelled(now: at(2)), [])
+    }
+
+    func testCallerByeWhileActive() throws {
+        var (s, _) = try activeSession(helloFlow)
+        let actions = s.byeReceived(now: at(12.5))
+        XCTAssertEqual(actions.first, .stopMedia)
+        let r = try XCTUnwrap(record(actions))
+        XCTAssertEqual(r.disposition, .completed)
+        XCTAssertEqual(r.hangupBy, .caller)
+        XCTAssertEqual(r.sipCode, 200)
+        XCTAssertEqual(r.answerTime, at(2))
+        XCTAssertEqual(r.billableSeconds, 11)
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(13)), [], "no flow after the caller left")
+        XCTAssertEqual(s.terminated(status: 200, now: at(13)), [])
+    }
+
+    func testCallerByeCrossingOurBye() throws {
+        var (s, _) = try activeSession("<Response/>")
+        XCTAssertEqual(s.phase, .hangingUp)
+        let r = try XCTUnwrap(record(s.byeReceived(now: at(3))))
+        XCTAssertEqual(r.hangupBy, .daemon, "we hung up first")
+        XCTAssertEqual(r.disposition, .completed)
+    }
+
+    func testDialogDiesBeforeAck() throws {
+        var s = try session(helloFlow)
+        _ = s.start(now: t0)
+        _ = s.ringTimerFired(now: at(2))
+        let r = try XCTUnwrap(record(s.terminated(status: 0, now: at(34))))
+        XCTAssertEqual(r.disposition, .failed)
+        XCTAssertEqual(r.sipCode, 408)
+        XCTAssertEqual(r.hangupBy, .none)
+        XCTAssertNil(r.answerTime)
+        XCTAssertEqual(r.billableSeconds, 0)
+    }
+
+    // MARK: - Late offer
+
+    func testLateOfferSendsOurOfferAndAcceptsAnswerInAck() throws {
+        var s = try session(helloFlow, offer: nil)
+        _ = s.start(now: t0)
+        let answered = s.ringTimerFired(now: at(2))
+        guard case .respond(200, let sdp?, _)? = answered.first else { return XCTFail("no 200 with SDP: \(answered)") }
+        XCTAssertEqual(sdp, OfferAnswer.offer(local: local))
+        XCTAssertTrue(sdp.contains("m=audio 20000 RTP/AVP 0 8 101"), sdp)
+        XCTAssertTrue(sdp.contains("a=rtpmap:101 telephone-event/8000"), sdp)
+
+        let answerBody = sdpBody(typicalOffer(formats: "8 101", connection: "198.51.100.4", port: 40000))
+        let actions = s.ack(contentType: "Application/SDP", body: answerBody, now: at(2.1))
+        XCTAssertEqual(actions, [.configureMedia(MediaPeer(remote: UDPEndpoint(host: "198.51.100.4", port: 40000),
+                                                           law: .alaw, payloadType: 8, telephoneEventPayloadType: 101,
+                                                           sending: true)),
+                                 .say(hello, token: 1)])
+    }
+
+    func testLateOfferAckWithoutSDPFailsTheCall() throws {
+        var s = try session(helloFlow, offer: nil)
+        _ = s.start(now: t0)
+        _ = s.ringTimerFired(now: at(2))
+        let actions = s.ack(contentType: nil, body: nil, now: at(2.1))
+        XCTAssertEqual(Array(actions.prefix(2)), [.stopMedia, .sendBye])
+        XCTAssertFalse(actions.contains { if case .configureMedia = $0 { true } else { false } })
+        XCTAssertFalse(actions.contains { if case .say = $0 { true } else { false } })
+        let r = try XCTUnwrap(record(s.terminated(status: 200, now: at(2.3))))
+        XCTAssertEqual(r.disposition, .failed)
+        XCTAssertNil(r.answerTime)
+        XCTAssertEqual(r.durationMs, 0)
+        XCTAssertEqual(r.billableSeconds, 0)
+    }
+
+    func testLateOfferAckWithUnusableAnswerFailsTheCall() throws {
+        for (type, body) in [("application/sdp", "garbage"), ("text/plain", sdpBody(typicalOffer())),
+                             ("application/sdp", sdpBody(typicalOffer(formats: "18")))] {
+            var s = try session(helloFlow, offer: nil)
+            _ = s.start(now: t0)
+            _ = s.ringTimerFired(now: at(2))
+            XCTAssertEqual(Array(s.ack(contentType: type, body: body, now: at(2.1)).prefix(2)), [.stopMedia, .sendBye], body)
+            XCTAssertEqual(try XCTUnwrap(record(s.terminated(status: 200, now: at(3)))).disposition, .failed, body)
+        }
+    }
+
+    // MARK: - Re-INVITE
+
+    func testReinviteHoldAndResume() throws {
+        var (s, _) = try activeSession(helloFlow)
+        let holdOffer = typicalOffer(direction: "sendonly")
+        let hold = s.reInvite(contentType: "application/sdp", body: sdpBody(holdOffer))
+        let v2 = LocalMedia(address: "127.0.0.1", port: 20000, sessionID: 99, sessionVersion: 2)
+        let holdAnswer = try negotiate(holdOffer, local: v2).1
+        XCTAssertTrue(holdAnswer.contains("a=recvonly\r\n"), holdAnswer)
+        XCTAssertTrue(holdAnswer.contains("o=tollfreed 99 2 IN IP4 127.0.0.1\r\n"), holdAnswer)
+        XCTAssertEqual(Array(hold.prefix(2)), [.respond(status: 200, sdp: holdAnswer, headers: []),
+                                              .configureMedia(MediaPeer(remote: UDPEndpoint(host: "192.0.2.10", port: 49170),
+                                                                        law: .ulaw, payloadType: 0,
+                                                                        telephoneEventPayloadType: 101, sending: false))])
+
+        let resume = s.reInvite(contentType: "application/sdp", body: sdpBody(typicalOffer(direction: "sendrecv")))
+        guard case .respond(200, let sdp?, _)? = resume.first else { return XCTFail("\(resume)") }
+        XCTAssertTrue(sdp.contains("a=sendrecv\r\n"), sdp)
+        XCTAssertTrue(sdp.contains("o=tollfreed 99 3 "), "version increases with each change: \(sdp)")
+        XCTAssertEqual(resume.dropFirst().first, .configureMedia(defaultPeer))
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(5)), [.pause(milliseconds: 1000, token: 2)], "the flow is untouched")
+    }
+
+    func testReinviteWithBadSDPIsRefusedAndTheCallContinues() throws {
+        var (s, _) = try activeSession(helloFlow)
+        let actions = s.reInvite(contentType: "application/sdp", body: "v=0\r\nthis is not sdp\r\n")
+        XCTAssertEqual(actions.first, .respond(status: 400, sdp: nil, headers: []))
+        XCTAssertFalse(actions.contains { if case .configureMedia = $0 { true } else { false } })
+        XCTAssertEqual(s.phase, .active)
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(5)), [.pause(milliseconds: 1000, token: 2)])
+    }
+
+    /// Regression: refused re-INVITEs (no SDP sent) used to consume SDP versions.
+    func testRefusedReinvitesDoNotBumpTheSDPVersion() throws {
+        var (s, _) = try activeSession(helloFlow)
+        _ = s.reInvite(contentType: "application/sdp", body: "v=0\r\nthis is not sdp\r\n")
+        let g729 = ["v=0", "o=- 1 2 IN IP4 192.0.2.10", "s=-", "c=IN IP4 192.0.2.10", "t=0 0",
+                    "m=audio 49170 RTP/AVP 18", "a=rtpmap:18 G729/8000"]
+        _ = s.reInvite(contentType: "application/sdp", body: sdpBody(g729))
+        _ = s.reInvite(contentType: "text/plain", body: "hello")
+        let ok = s.reInvite(contentType: "application/sdp", body: sdpBody(typicalOffer(direction: "sendrecv")))
+        guard case .respond(200, let sdp?, _)? = ok.first else { return XCTFail("\(ok)") }
+        XCTAssertTrue(sdp.contains("o=tollfreed 99 2 "), "exactly one more than the answer we last sent: \(sdp)")
+    }
+
+    /// Regression: a caller BYE while ringing (early dialog) was recorded as failed/200.
+    func testCallerByeWhileRingingIsCanceled() throws {
+        var s = try session(helloFlow)
+        _ = s.start(now: t0)
+        let actions = s.byeReceived(now: at(1))
+        XCTAssertEqual(actions.first, .cancelRingTimer)
+        let r = try XCTUnwrap(record(actions))
+        XCTAssertEqual(r.disposition, .canceled)
+        XCTAssertEqual(r.sipCode, 487)
+        XCTAssertEqual(r.hangupBy, .caller)
+        XCTAssertNil(r.answerTime)
+        XCTAssertEqual(r.billableSeconds, 0)
+        XCTAssertEqual(s.ringTimerFired(now: at(2)), [], "a late ring timer does nothing")
+    }
+
+    func testReinviteWithoutCommonCodecIs488() throws {
+        var (s, _) = try activeSession(helloFlow)
+        let g729 = ["v=0", "o=- 1 2 IN IP4 192.0.2.10", "s=-", "c=IN IP4 192.0.2.10", "t=0 0",
+                    "m=audio 49170 RTP/AVP 18", "a=rtpmap:18 G729/8000"]
+        let actions = s.reInvite(contentType: "application/sdp", body: sdpBody(g729))
+        XCTAssertEqual(actions.first, .respond(status: 488, sdp: nil, headers: []))
+        XCTAssertFalse(actions.contains { if case .configureMedia = $0 { true } else { false } })
+        XCTAssertEqual(s.negotiated?.codec, .pcmu, "old media kept")
+        XCTAssertEqual(s.phase, .active)
+    }
+
+    func testReinviteWithWrongContentTypeIs415() throws {
+        var (s, _) = try activeSession(helloFlow)
+        XCTAssertEqual(s.reInvite(contentType: "text/plain", body: "hello"),
+                       [.respond(status: 415, sdp: nil, headers: ["Accept: application/sdp"])])
+    }
+
+    func testReinviteWhileRingingIs491() throws {
+        var s = try session(helloFlow)
+        _ = s.start(now: t0)
+        XCTAssertEqual(s.reInvite(contentType: "application/sdp", body: sdpBody(typicalOffer())),
+                       [.respond(status: 491, sdp: nil, headers: [])])
+    }
+
+    func testReinviteWithoutSDPTakesAnswerFromAck() throws {
+        var (s, _) = try activeSession(helloFlow)
+        let actions = s.reInvite(contentType: nil, body: nil)
+        guard case .respond(200, let offer?, _)? = actions.first else { return XCTFail("\(actions)") }
+        XCTAssertTrue(offer.contains("m=audio 20000 RTP/AVP 0 8 101"), offer)
+        XCTAssertTrue(offer.contains("o=tollfreed 99 2 "), offer)
+        let answer = sdpBody(typicalOffer(formats: "8", connection: "198.51.100.9", port: 41000, direction: "recvonly"))
+        XCTAssertEqual(s.ack(contentType: "application/sdp", body: answer, now: at(6)),
+                       [.configureMedia(MediaPeer(remote: UDPEndpoint(host: "198.51.100.9", port: 41000), law: .alaw,
+                                                  payloadType: 8, telephoneEventPayloadType: nil, sending: true))])
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(7)), [.pause(milliseconds: 1000, token: 2)])
+    }
+
+    // MARK: - Timers and shutdown
+
+    func testShutdownWhileRinging() throws {
+        var s = try session(helloFlow)
+        _ = s.start(now: t0)
+        let actions = s.shutdown(now: at(1))
+        XCTAssertEqual(Array(actions.prefix(2)), [.cancelRingTimer, .respond(status: 503, sdp: nil, headers: ["Retry-After: 30"])])
+        let r = try XCTUnwrap(record(actions))
+        XCTAssertEqual(r.sipCode, 503)
+        XCTAssertEqual(r.disposition, .failed)
+        XCTAssertNil(r.answerTime)
+        XCTAssertEqual(s.shutdown(now: at(2)), [])
+    }
+
+    func testShutdownWhileActiveSendsBye() throws {
+        var (s, _) = try activeSession(helloFlow)
+        XCTAssertEqual(Array(s.shutdown(now: at(5)).prefix(2)), [.stopMedia, .sendBye])
+        XCTAssertEqual(s.shutdown(now: at(6)), [], "already hanging up")
+        let r = try XCTUnwrap(record(s.terminated(status: 200, now: at(5.2))))
+        XCTAssertEqual(r.disposition, .completed)
+        XCTAssertEqual(r.billableSeconds, 4)
+    }
+
+    func testDurationExceededSendsBye() throws {
+        var (s, _) = try activeSession(helloFlow)
+        XCTAssertEqual(s.durationExceeded(now: at(3602)),
+                       [.stopMedia, .sendBye, .log(level: "info", event: "call.hangup", detail: "maximum call duration reached")])
+        XCTAssertEqual(s.durationExceeded(now: at(3603)), [])
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(3603)), [], "no flow while hanging up")
+        let r = try XCTUnwrap(record(s.terminated(status: 200, now: at(3602.4))))
+        XCTAssertEqual(r.disposition, .completed)
+        XCTAssertEqual(r.hangupBy, .daemon)
+        XCTAssertEqual(r.billableSeconds, 3601)
+    }
+}
