@@ -19,6 +19,10 @@ let package = Package(
                        providers: [.apt(["libspeexdsp-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CSpanDSP", pkgConfig: "spandsp",
+                       providers: [.apt(["libspandsp-dev"])]),
+        .systemLibrary(name: "CPocketSphinx", pkgConfig: "pocketsphinx",
+                       providers: [.apt(["libpocketsphinx-dev", "pocketsphinx-en-us"])]),
         // Thin C bridges: fixed-argument wrappers over variadic / macro-only C APIs.
         .target(name: "CSofiaBridge", dependencies: ["CSofiaSIP"]),
         .target(name: "CSQLiteBridge", dependencies: ["CSQLite"]),
@@ -29,10 +33,13 @@ let package = Package(
         .target(name: "Routing"),
         .target(name: "TeXML"),
         .target(name: "Signaling", dependencies: ["CSofiaBridge", "Observability"]),
-        .target(name: "Media", dependencies: ["CEspeakNG", "CSpeexDSP", "CMediaIO", "Observability"]),
+        .target(name: "Media", dependencies: ["CEspeakNG", "CSpeexDSP", "CSpanDSP", "CMediaIO", "Observability"]),
+        .target(name: "Webhooks", dependencies: ["Observability"]),
+        .target(name: "Transcription", dependencies: ["CPocketSphinx", "CSpeexDSP", "Observability"]),
         .target(name: "Metering", dependencies: ["CSQLiteBridge", "Observability"]),
         .target(name: "TollfreedKit",
-                dependencies: ["Observability", "Routing", "TeXML", "Signaling", "Media", "Metering"]),
+                dependencies: ["Observability", "Routing", "TeXML", "Signaling", "Media", "Metering",
+                               "Webhooks", "Transcription"]),
         .executableTarget(name: "tollfreed", dependencies: ["TollfreedKit"]),
 
         // Fast unit tests (no sockets) and end-to-end tests (real daemon + sipp).
