@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "UnitTests",
                     dependencies: ["Routing", "Signaling", "Media", "Metering", "TollfreedKit", "Observability"]),
         .testTarget(name: "TeXMLTests", dependencies: ["TeXML"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Observability"]),
         .testTarget(name: "EndToEndTests", dependencies: ["tollfreed", "Media", "Metering"],
                     resources: [.copy("Scenarios")]),
     ],

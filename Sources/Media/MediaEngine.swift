@@ -59,6 +59,14 @@ public struct MediaPeer: Sendable, Equatable {
 public enum MediaEvent: Sendable {
     /// A `play` or `playSilence` with this token has sent its last packet.
     case playbackFinished(MediaSessionID, token: UInt64)
+    /// The caller pressed a key: one event per RFC 4733 event, or per in-band tone when
+    /// in-band detection is on. The same press may arrive by both routes (and by SIP INFO in
+    /// signaling): merge them with `DTMFDeduplicator`.
+    case dtmf(MediaSessionID, digit: Character, source: DTMFSource)
+    /// The recording started with this token is written (also after the session closed).
+    case recordingFinished(MediaSessionID, token: UInt64, RecordingFile)
+    /// The recording started with this token could not be written.
+    case recordingFailed(MediaSessionID, token: UInt64, MediaError)
 }
 
 /// State shared by the pacer and the receiver for one session: the socket and counters.
@@ -108,13 +116,14 @@ public final class MediaEngine: Sendable {
     private let logger: Logger
     private let pacer: Pacer
     private let receiver: RTPReceiver
+    private let writer: RecordingWriter
     private let sessions = Mutex<[MediaSessionID: SessionShared]>([:])
     private let nextID = Atomic<UInt64>(1)
 
     /// - Parameters:
     ///   - address: local IPv4 address the RTP sockets bind to (and that SDP advertises).
     ///   - ports: the RTP port range; even ports are used.
-    ///   - onEvent: called on a media thread; must not block.
+    ///   - onEvent: called on a media thread or the recording writer's queue; must not block.
     public init(address: String, ports: ClosedRange<Int>, logger: Logger,
                 onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
         guard UDPEndpoint(host: address, port: 0) != nil else {
@@ -124,7 +133,8 @@ public final class MediaEngine: Sendable {
         self.pool = PortPool(range: ports)
         self.logger = logger
         self.pacer = Pacer(logger: logger, onEvent: onEvent)
-        self.receiver = try RTPReceiver(logger: logger)
+        self.writer = RecordingWriter(logger: logger, onEvent: onEvent)
+        self.receiver = try RTPReceiver(logger: logger, writer: writer, onEvent: onEvent)
     }
 
     /// Starts the pacer and receiver threads.
@@ -133,10 +143,12 @@ public final class MediaEngine: Sendable {
         receiver.start()
     }
 
-    /// Stops both threads and closes every socket.
+    /// Stops both threads and closes every socket. Recordings in progress are written
+    /// (reason `.hangup`) and reported before this returns.
     public func stop() {
         pacer.stop()
         receiver.stop()
+        writer.drain()
     }
 
     /// Opens a session on a free port from the range. Returns nil when the range is used up.
@@ -163,7 +175,7 @@ public final class MediaEngine: Sendable {
     /// Sets or changes where and how the session sends (after offer/answer or re-INVITE).
     public func configure(_ id: MediaSessionID, peer: MediaPeer) {
         pacer.submit(.peer(id, peer))
-        receiver.submit(.peer(id, peer.remote, peer.telephoneEventPayloadType))
+        receiver.submit(.peer(id, peer))
     }
 
     /// Plays `audio` `loops` times (0 = until stopped), replacing what is playing.
@@ -182,12 +194,38 @@ public final class MediaEngine: Sendable {
         pacer.submit(.stop(id))
     }
 
+    /// Turns in-band DTMF detection (spandsp `dtmf_rx` on the caller's decoded audio) on or
+    /// off. Off by default: it costs CPU per sample. Digits arrive as `.dtmf(id, _, .inband)`.
+    public func setDTMFDetection(_ id: MediaSessionID, enabled: Bool) {
+        receiver.submit(.inband(id, enabled ? InbandDTMFDetector() : nil))
+    }
+
+    /// Starts recording what the caller sends, replacing a recording in progress (which ends
+    /// with `.stopped`). The buffer for `spec.maxLengthSeconds` is reserved here, once.
+    /// Exactly one `.recordingFinished(id, token, _)` or `.recordingFailed(id, token, _)`
+    /// follows: on silence, at the maximum length, on `stopRecording`, or when the session is
+    /// closed (reason `.hangup` unless `stopRecording` gave one first).
+    /// Returns false (and reports nothing) when the session is not open.
+    @discardableResult
+    public func startRecording(_ id: MediaSessionID, spec: RecordingSpec, token: UInt64) -> Bool {
+        guard sessions.withLock({ $0[id] != nil }) else { return false }
+        receiver.submit(.startRecording(id, Recorder(spec: spec, token: token, start: monotonicSeconds())))
+        return true
+    }
+
+    /// Ends the recording in progress, if any, with `reason` (`.finishKey`, `.hangup`, ...);
+    /// the file is written in the background and reported with `.recordingFinished`.
+    public func stopRecording(_ id: MediaSessionID, reason: RecordingEndReason) {
+        receiver.submit(.stopRecording(id, reason))
+    }
+
     /// Counters for an open session.
     public func stats(_ id: MediaSessionID) -> MediaStats? {
         sessions.withLock { $0[id]?.stats }
     }
 
-    /// Closes the session and returns its final counters.
+    /// Closes the session and returns its final counters. A recording in progress is still
+    /// written and reported (reason `.hangup` unless `stopRecording` was called first).
     @discardableResult
     public func close(_ id: MediaSessionID) -> MediaStats? {
         guard let shared = sessions.withLock({ $0.removeValue(forKey: id) }) else { return nil }

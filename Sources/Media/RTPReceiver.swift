@@ -6,28 +6,46 @@ import Synchronization
 import Glibc
 #endif
 
-/// Commands the control thread queues for the receiver.
+/// Commands the control thread queues for the receiver. Anything that allocates (detectors,
+/// recording buffers) is made by the control thread and handed over here.
 enum ReceiverCommand {
     case add(SessionShared)
-    case peer(MediaSessionID, UDPEndpoint?, UInt8?)
+    case peer(MediaSessionID, MediaPeer)
     case remove(MediaSessionID)
+    case inband(MediaSessionID, InbandDTMFDetector?)
+    case startRecording(MediaSessionID, Recorder)
+    case stopRecording(MediaSessionID, RecordingEndReason)
 }
 
 /// One call as the receiver sees it. Lives only on the receiver thread.
 struct ReceivingSession {
     let shared: SessionShared
-    var remote: UDPEndpoint?
-    var telephoneEventPT: UInt8?
+    var processor = PacketProcessor()
+}
+
+/// Seconds on CLOCK_MONOTONIC: the clock of recording deadlines.
+@inline(__always)
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Reads every RTP socket from one epoll thread, in batches of up to 32 datagrams per
 /// `recvmmsg` call into buffers allocated once. Packets from anyone but the negotiated
-/// peer are dropped and counted. The payload is where DTMF and recording will attach.
+/// peer are dropped and counted; the rest go through the session's `PacketProcessor`
+/// (RFC 4733 and in-band DTMF, recording). While recordings are active the loop wakes at
+/// least every 100 ms to apply silence and length deadlines even when no packets arrive.
 final class RTPReceiver: @unchecked Sendable {
     static let batch: Int32 = 32
+    static let bufferSize: Int32 = 2048
     static let wakeKey = UInt64.max
+    /// How often (seconds) recording deadlines are checked at most.
+    static let deadlineInterval = 0.02
 
     private let logger: Logger
+    private let onEvent: @Sendable (MediaEvent) -> Void
+    private let writer: RecordingWriter
     private let epfd: Int32
     private let wakeFD: Int32
     private let inbox = Mutex<[ReceiverCommand]>([])
@@ -38,19 +56,28 @@ final class RTPReceiver: @unchecked Sendable {
     private var byFD: [ReceivingSession?] = []
     private var fdOf: [MediaSessionID: Int32] = [:]
     private var pending: [ReceiverCommand] = []
+    /// File descriptors of the sessions that are recording.
+    private var recordingFDs: [Int32] = []
+    private var lastDeadlineCheck = 0.0
     private let batchBuffers: OpaquePointer
     private let keys: UnsafeMutablePointer<UInt64>
+    private let scratch: UnsafeMutableBufferPointer<Int16>
     private let maxEvents: Int32 = 256
 
-    init(logger: Logger) throws {
+    init(logger: Logger, writer: RecordingWriter, onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
         self.logger = logger
+        self.writer = writer
+        self.onEvent = onEvent
         epfd = tfm_epoll_create()
         wakeFD = tfm_eventfd()
-        guard epfd >= 0, wakeFD >= 0, let b = tfm_batch_create(RTPReceiver.batch, 2048) else {
+        guard epfd >= 0, wakeFD >= 0, let b = tfm_batch_create(RTPReceiver.batch, RTPReceiver.bufferSize) else {
             throw MediaError("epoll/eventfd setup failed: errno \(errno)")
         }
         batchBuffers = b
         keys = .allocate(capacity: Int(maxEvents))
+        scratch = .allocate(capacity: Int(RTPReceiver.bufferSize))
+        recordingFDs.reserveCapacity(1024)
+        pending.reserveCapacity(256)
         _ = tfm_epoll_add(epfd, wakeFD, RTPReceiver.wakeKey)
     }
 
@@ -59,6 +86,7 @@ final class RTPReceiver: @unchecked Sendable {
         close(wakeFD)
         tfm_batch_destroy(batchBuffers)
         keys.deallocate()
+        scratch.deallocate()
     }
 
     func submit(_ c: ReceiverCommand) {
@@ -73,6 +101,7 @@ final class RTPReceiver: @unchecked Sendable {
         t.start()
     }
 
+    /// Stops the thread; recordings in progress are written with reason `.hangup`.
     func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         _ = tfm_eventfd_signal(wakeFD)
@@ -81,7 +110,8 @@ final class RTPReceiver: @unchecked Sendable {
 
     private func run() {
         while running.load(ordering: .acquiring) {
-            let n = tfm_epoll_wait(epfd, keys, maxEvents, 500)
+            let timeout: Int32 = recordingFDs.isEmpty ? 500 : 100
+            let n = tfm_epoll_wait(epfd, keys, maxEvents, timeout)
             if n < 0 { logger.error("rtp.epoll_failed", ["errno": errno]); break }
             for e in 0..<Int(n) {
                 let key = keys[e]
@@ -92,9 +122,13 @@ final class RTPReceiver: @unchecked Sendable {
                     drain(fd: Int32(truncatingIfNeeded: key))
                 }
             }
+            if !recordingFDs.isEmpty { checkDeadlines() }
         }
+        applyCommands() // a stopRecording queued just before stop still carries its reason
+        for i in byFD.indices where byFD[i]?.processor.recorder != nil { finishRecording(fd: i, reason: .hangup) }
         for case let s? in byFD { _ = tfm_epoll_del(epfd, s.shared.fd); s.shared.release() }
         byFD.removeAll()
+        fdOf.removeAll()
         done.signal()
     }
 
@@ -105,15 +139,30 @@ final class RTPReceiver: @unchecked Sendable {
             case .add(let shared):
                 let fd = Int(shared.fd)
                 if byFD.count <= fd { byFD.append(contentsOf: repeatElement(nil, count: fd + 1 - byFD.count)) }
-                byFD[fd] = ReceivingSession(shared: shared, remote: nil, telephoneEventPT: nil)
+                byFD[fd] = ReceivingSession(shared: shared)
                 fdOf[shared.id] = shared.fd
                 _ = tfm_epoll_add(epfd, shared.fd, UInt64(fd))
-            case .peer(let id, let remote, let te):
+            case .peer(let id, let peer):
                 guard let fd = fdOf[id] else { continue }
-                byFD[Int(fd)]?.remote = remote
-                byFD[Int(fd)]?.telephoneEventPT = te
+                byFD[Int(fd)]?.processor.configure(peer)
+            case .inband(let id, let detector):
+                guard let fd = fdOf[id] else { continue }
+                byFD[Int(fd)]?.processor.inband = detector
+            case .startRecording(let id, let recorder):
+                guard let fd = fdOf[id] else {
+                    // Closed before the command arrived: nothing was heard; report it all the same.
+                    writer.finish(id, recorder, reason: .hangup)
+                    continue
+                }
+                finishRecording(fd: Int(fd), reason: .stopped) // a new recording replaces the old
+                byFD[Int(fd)]?.processor.recorder = recorder
+                recordingFDs.append(fd)
+            case .stopRecording(let id, let reason):
+                guard let fd = fdOf[id] else { continue }
+                finishRecording(fd: Int(fd), reason: reason)
             case .remove(let id):
                 guard let fd = fdOf.removeValue(forKey: id), let s = byFD[Int(fd)] else { continue }
+                finishRecording(fd: Int(fd), reason: .hangup)
                 _ = tfm_epoll_del(epfd, fd)
                 byFD[Int(fd)] = nil
                 s.shared.release()
@@ -122,30 +171,60 @@ final class RTPReceiver: @unchecked Sendable {
         pending.removeAll(keepingCapacity: true)
     }
 
+    /// Hands the session's recording (if any) to the writer. `reason` nil: the one the
+    /// recording's own rules set.
+    private func finishRecording(fd: Int, reason: RecordingEndReason?) {
+        guard fd < byFD.count, let session = byFD[fd], let recorder = session.processor.recorder else { return }
+        byFD[fd]!.processor.recorder = nil
+        if let k = recordingFDs.firstIndex(of: Int32(fd)) { recordingFDs.swapAt(k, recordingFDs.count - 1); recordingFDs.removeLast() }
+        writer.finish(session.shared.id, recorder, reason: reason ?? recorder.endReason ?? .stopped)
+    }
+
+    /// Ends recordings whose silence or length deadline has passed, packets or not.
+    private func checkDeadlines() {
+        let now = monotonicSeconds()
+        guard now - lastDeadlineCheck >= RTPReceiver.deadlineInterval else { return }
+        lastDeadlineCheck = now
+        var k = 0
+        while k < recordingFDs.count {
+            let fd = Int(recordingFDs[k])
+            if byFD[fd]?.processor.recorder?.check(at: now) == true {
+                finishRecording(fd: fd, reason: nil) // swaps the last one into k
+            } else {
+                k += 1
+            }
+        }
+    }
+
     private func drain(fd: Int32) {
-        guard Int(fd) < byFD.count, let session = byFD[Int(fd)] else { return }
+        let i = Int(fd)
+        guard i < byFD.count, let shared = byFD[i]?.shared else { return }
+        let id = shared.id
+        let onEvent = self.onEvent
+        let now = monotonicSeconds()
         while true {
             let n = tfm_batch_recv(fd, batchBuffers)
-            if n <= 0 { return }
-            for i in 0..<n {
+            if n <= 0 { break }
+            for k in 0..<n {
                 var length: Int32 = 0
                 var addr: UInt32 = 0
                 var port: UInt16 = 0
-                let bytes = tfm_batch_packet(batchBuffers, i, &length, &addr, &port)
-                guard let remote = session.remote, remote.matches(address: addr, port: port) else {
-                    session.shared.dropped.wrappingAdd(1, ordering: .relaxed)
-                    continue
+                let bytes = tfm_batch_packet(batchBuffers, k, &length, &addr, &port)
+                let kind = byFD[i]!.processor.process(UnsafeRawBufferPointer(start: bytes, count: Int(length)),
+                                                      address: addr, port: port, now: now, scratch: scratch) { d, source in
+                    onEvent(.dtmf(id, digit: d, source: source))
                 }
-                guard let parsed = RTPHeader.parse(UnsafeRawBufferPointer(start: bytes, count: Int(length))) else {
-                    session.shared.malformed.wrappingAdd(1, ordering: .relaxed)
-                    continue
-                }
-                session.shared.received.wrappingAdd(1, ordering: .relaxed)
-                if let te = session.telephoneEventPT, parsed.header.payloadType == te {
-                    session.shared.events.wrappingAdd(1, ordering: .relaxed)
+                switch kind {
+                case .dropped: shared.dropped.wrappingAdd(1, ordering: .relaxed)
+                case .malformed: shared.malformed.wrappingAdd(1, ordering: .relaxed)
+                case .telephoneEvent:
+                    shared.received.wrappingAdd(1, ordering: .relaxed)
+                    shared.events.wrappingAdd(1, ordering: .relaxed)
+                case .audio, .other: shared.received.wrappingAdd(1, ordering: .relaxed)
                 }
             }
-            if n < RTPReceiver.batch { return }
+            if n < RTPReceiver.batch { break }
         }
+        if byFD[i]?.processor.recorder?.endReason != nil { finishRecording(fd: i, reason: nil) }
     }
 }

@@ -9,12 +9,12 @@ public enum CDRExportFormat: String, Sendable, CaseIterable {
 /// call_id, sip_call_id, did, tenant, from, to, start_time, answer_time, end_time
 /// (ISO-8601 UTC with milliseconds; answer_time empty/null if never answered), duration_ms,
 /// billable_seconds, disposition, sip_code, hangup_by, flow, emergency, rtp_sent,
-/// rtp_received, rtp_dropped.
+/// rtp_received, rtp_dropped, recording_url, recording_seconds.
 public struct CDRExporter {
     public static let fields = ["call_id", "sip_call_id", "did", "tenant", "from", "to", "start_time",
                                 "answer_time", "end_time", "duration_ms", "billable_seconds", "disposition",
                                 "sip_code", "hangup_by", "flow", "emergency", "rtp_sent", "rtp_received",
-                                "rtp_dropped"]
+                                "rtp_dropped", "recording_url", "recording_seconds"]
 
     public let format: CDRExportFormat
     public init(format: CDRExportFormat) { self.format = format }
@@ -32,6 +32,7 @@ public struct CDRExporter {
             ("disposition", r.disposition.rawValue), ("sip_code", r.sipCode), ("hangup_by", r.hangupBy.rawValue),
             ("flow", r.flow), ("emergency", r.emergency), ("rtp_sent", r.rtpSent),
             ("rtp_received", r.rtpReceived), ("rtp_dropped", r.rtpDropped),
+            ("recording_url", r.recordingURL), ("recording_seconds", r.recordingSeconds),
         ]
         switch format {
         case .csv:

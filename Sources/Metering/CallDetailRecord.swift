@@ -49,6 +49,10 @@ public struct CallDetailRecord: Sendable, Equatable, Codable {
     public var rtpSent: UInt64
     public var rtpReceived: UInt64
     public var rtpDropped: UInt64
+    /// Recording URL(s) of the call, space-separated when the flow recorded more than once.
+    public var recordingURL: String = ""
+    /// Total recorded seconds.
+    public var recordingSeconds: Int = 0
 
     public init(callID: String, sipCallID: String, did: String, tenant: String, fromNumber: String,
                 toNumber: String, startTime: Date, answerTime: Date?, endTime: Date,

@@ -18,7 +18,11 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
     static let columns = ["call_id", "sip_call_id", "did", "tenant", "from_number", "to_number",
                           "start_time", "answer_time", "end_time", "duration_ms", "billable_seconds",
                           "disposition", "sip_code", "hangup_by", "flow", "emergency",
-                          "rtp_sent", "rtp_received", "rtp_dropped"]
+                          "rtp_sent", "rtp_received", "rtp_dropped", "recording_url", "recording_seconds"]
+
+    /// Columns added after the first release: (name, definition), applied with ALTER TABLE.
+    static let migrations = [("recording_url", "TEXT NOT NULL DEFAULT ''"),
+                             ("recording_seconds", "INTEGER NOT NULL DEFAULT 0")]
 
     /// Opens (creating if needed) `cdr.sqlite` in `directory`.
     public init(directory: String, readOnly: Bool = false) throws {
@@ -50,12 +54,27 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
                   rtp_sent INTEGER NOT NULL DEFAULT 0, rtp_received INTEGER NOT NULL DEFAULT 0,
                   rtp_dropped INTEGER NOT NULL DEFAULT 0)
                 """)
+            try migrate()
             try exec("CREATE INDEX IF NOT EXISTS calls_start ON calls(start_time)")
             try exec("CREATE INDEX IF NOT EXISTS calls_tenant ON calls(tenant, start_time)")
         }
     }
 
     deinit { sqlite3_close(db) }
+
+    /// Adds columns that an older database lacks (records keep their values).
+    private func migrate() throws {
+        var existing: Set<String> = []
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "PRAGMA table_info(calls)", -1, &stmt, nil) == SQLITE_OK else { throw StoreError(message()) }
+        while sqlite3_step(stmt) == SQLITE_ROW {
+            if let name = sqlite3_column_text(stmt, 1) { existing.insert(String(cString: name)) }
+        }
+        sqlite3_finalize(stmt)
+        for (name, definition) in Self.migrations where !existing.contains(name) {
+            try exec("ALTER TABLE calls ADD COLUMN \(name) \(definition)")
+        }
+    }
 
     private func exec(_ sql: String) throws {
         var err: UnsafeMutablePointer<CChar>?
@@ -94,6 +113,7 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
                 int(Int64(r.durationMs)); int(Int64(r.billableSeconds)); text(r.disposition.rawValue)
                 int(Int64(r.sipCode)); text(r.hangupBy.rawValue); text(r.flow); int(r.emergency ? 1 : 0)
                 int(Int64(r.rtpSent)); int(Int64(r.rtpReceived)); int(Int64(r.rtpDropped))
+                text(r.recordingURL); int(Int64(r.recordingSeconds))
                 guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(message()) }
             }
             try exec("COMMIT")
@@ -129,6 +149,8 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
             // Stored values win over recomputation (they are what was billed).
             r.durationMs = Int(int(9))
             r.billableSeconds = Int(int(10))
+            r.recordingURL = text(19)
+            r.recordingSeconds = Int(int(20))
             try body(r)
         }
     }

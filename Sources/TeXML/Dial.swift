@@ -1,5 +1,5 @@
 /// `<Dial>`: connect the caller to one or more other parties.
-public struct Dial: Sendable, Equatable {
+public struct Dial: Sendable, Hashable {
     /// Call recording mode for the bridged call.
     public enum RecordMode: String, Sendable, Hashable, CaseIterable {
         /// No recording (default).
@@ -15,7 +15,7 @@ public struct Dial: Sendable, Equatable {
     }
 
     /// Something to dial.
-    public enum Target: Sendable, Equatable {
+    public enum Target: Sendable, Hashable {
         /// A telephone number (from `<Number>` or from the text of `<Dial>`).
         case number(Number)
         /// A SIP URI (from `<Sip>`).
@@ -23,7 +23,7 @@ public struct Dial: Sendable, Equatable {
     }
 
     /// `<Number>` noun: a telephone number.
-    public struct Number: Sendable, Equatable {
+    public struct Number: Sendable, Hashable {
         /// The number with separators (space, `-`, `.`, `(`, `)`) removed: an optional
         /// leading `+` followed by 1 to 15 digits.
         public var number: String
@@ -62,7 +62,7 @@ public struct Dial: Sendable, Equatable {
     }
 
     /// `<Sip>` noun: a SIP endpoint.
-    public struct Sip: Sendable, Equatable {
+    public struct Sip: Sendable, Hashable {
         /// The SIP URI as written (starts with `sip:` or `sips:`).
         public var uri: String
         /// Digest authentication user name.

@@ -1,5 +1,5 @@
 /// A parsed and validated TeXML `<Response>` document.
-public struct FlowDocument: Sendable, Equatable {
+public struct FlowDocument: Sendable, Hashable {
     /// Source name the document was loaded from (used in error messages and logs).
     public var source: String
     /// Top-level verbs in document order.

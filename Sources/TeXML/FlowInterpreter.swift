@@ -1,52 +1,76 @@
-/// A pure state machine that executes a ``FlowDocument`` for one call.
+/// A pure state machine that executes a ``FlowDocument`` for one call, the way Telnyx
+/// TeXML and Twilio TwiML do.
 ///
-/// It performs no I/O and owns no timers or threads: each mutating method returns the
-/// next ``FlowAction`` for the daemon's I/O layer, which reports back with
-/// ``handle(_:)``. Typical use:
+/// It performs no I/O and owns no clocks or threads: ``start()`` and ``handle(_:)`` return
+/// lists of ``FlowAction`` for the daemon's I/O layer, which reports back with
+/// ``FlowEvent``s carrying the ``FlowToken`` of the work they complete. Typical use:
 ///
-///     var flow = FlowInterpreter(document: document)
+///     var flow = FlowInterpreter(document: document, baseURL: nil, callParameters: params)
 ///     if let reject = flow.mustRejectBeforeAnswer { /* send reject.reason.sipStatusCode */ }
-///     var action = flow.start()            // answer the call first unless it is .reject
-///     // ... carry out `action`, then:
-///     action = flow.handle(.actionCompleted)
+///     perform(flow.start())                       // after answering the call
+///     // for every media completion, digit, timer, recording, fetch result or hang-up:
+///     perform(flow.handle(event))
 ///
-/// Execution uses a stack of frames (a list of verbs and a program counter each). The
-/// document is the bottom frame; verbs with nested prompts (`<Gather>`, `<Record>`) will
-/// push a frame for them once they are executed, and `<Redirect>` or an `action` URL
-/// replaces the stack via ``replace(document:)``.
+/// `<Redirect>` and `action` URLs are fetched through ``FlowAction/fetch(_:token:)``; the
+/// returned document replaces the rest of the flow. Differences from hosted platforms:
+/// a `<Gather>` or `<Record>` without `action` continues with the next verb (Twilio
+/// re-requests the current URL), and `<Dial>` is skipped until bridging is implemented.
 public struct FlowInterpreter: Sendable {
     /// Lifecycle of the interpreter.
     public enum State: Sendable, Hashable {
         /// ``start()`` has not been called yet.
         case notStarted
-        /// Waiting for the outcome of the last action.
+        /// Executing verbs and waiting for events.
         case running
-        /// The flow is over; every further event yields ``FlowAction/finished``.
+        /// The flow is over; every further event yields no actions.
         case finished
     }
 
-    /// One level of execution: a list of verbs and the index of the next one to run.
-    struct Frame: Sendable, Equatable {
-        var verbs: [Verb]
-        var next = 0
-
-        var isExhausted: Bool { next >= verbs.count }
+    /// What the interpreter is waiting for.
+    enum Waiting: Sendable {
+        /// Nothing: the next verb can run.
+        case idle
+        /// A top-level `<Say>`, `<Play>` or `<Pause>` to finish.
+        case media(FlowToken)
+        /// Input for a `<Gather>`.
+        case gather(GatherRun)
+        /// A `<Record>` to play its prompts, beep and record.
+        case record(RecordRun)
+        /// A fetched document (`url` becomes the base URL when it is remote).
+        case fetch(FlowToken, url: String)
+        /// The application-error apology to finish before hanging up.
+        case apology(FlowToken)
     }
 
-    /// The document being executed (changes on ``replace(document:)``).
+    /// The document being executed (changes when a fetched document replaces the flow).
     public private(set) var document: FlowDocument
+    /// The `http(s)` URL the current document came from, or `nil` for a local file.
+    public private(set) var baseURL: String?
+    /// `CallSid`, `AccountSid`, `From`, `To`, `CallStatus`, `Direction`: sent first with every
+    /// fetch and callback.
+    public let callParameters: [FormParameter]
     /// Where the interpreter is in its lifecycle.
     public private(set) var state: State = .notStarted
-    /// The verb that produced the most recent action, or `nil` before any verb ran.
+    /// The verb executing (or executed last), or `nil` before any verb ran.
     public private(set) var currentVerb: Verb?
-    private var frames: [Frame] = []
-    /// Whether any action has been returned for this call; once one has, the call has been
-    /// answered and a `<Reject>` can only hang up.
-    private var hasIssuedAction = false
+
+    private var verbs: [Verb] = []
+    private var next = 0
+    var waiting: Waiting = .idle
+    private var lastToken: FlowToken = 0
+    /// Verbs executed so far in this call; a `<Reject>` only refuses the call when it is the first.
+    private var executedVerbs = 0
 
     /// Creates an interpreter for one call.
-    public init(document: FlowDocument) {
+    /// - Parameters:
+    ///   - document: The flow to run.
+    ///   - baseURL: The `http(s)` URL the document came from, or `nil` for a local file, in
+    ///     which case relative references resolve against the directory of `document.source`.
+    ///   - callParameters: Parameters sent with every fetch and callback, in this order.
+    public init(document: FlowDocument, baseURL: String?, callParameters: [FormParameter]) {
         self.document = document
+        self.baseURL = baseURL
+        self.callParameters = callParameters
     }
 
     /// The `<Reject>` the call must be refused with before it is answered: non-nil only
@@ -59,108 +83,181 @@ public struct FlowInterpreter: Sendable {
     /// True once the flow has ended.
     public var isFinished: Bool { state == .finished }
 
-    /// Number of active frames (0 when not running); exposed for diagnostics and tests.
-    public var depth: Int { frames.count }
-
-    /// Starts the flow and returns the action for the first verb.
+    /// Starts the flow and returns the actions of the first verb(s).
     ///
-    /// Returns `.reject(reason)` when the first verb is `<Reject>` (the call must not be
-    /// answered); otherwise the daemon answers the call and then carries out the action.
-    /// Returns `.finished` for an empty document, or if called when already started.
-    public mutating func start() -> FlowAction {
-        guard state == .notStarted else { return .finished }
+    /// Returns `[.reject(reason)]` when the first verb is `<Reject>` (the call must not be
+    /// answered); otherwise the daemon answers the call and then carries out the actions.
+    /// Returns `[.finished]` for an empty document and `[]` if called a second time.
+    public mutating func start() -> [FlowAction] {
+        guard state == .notStarted else { return [] }
         state = .running
-        frames = [Frame(verbs: document.verbs)]
+        verbs = document.verbs
+        next = 0
         return advance()
     }
 
-    /// Feeds an event and returns the next action.
+    /// Feeds an event and returns what to do next (often nothing).
     ///
-    /// `.callerHungUp` ends the flow (`.finished`). After the flow has ended every event
-    /// returns `.finished`. `.actionCompleted` before ``start()`` behaves like ``start()``.
-    public mutating func handle(_ event: FlowEvent) -> FlowAction {
-        switch (state, event) {
-        case (.finished, _):
-            return .finished
-        case (_, .callerHungUp):
-            finish()
-            return .finished
-        case (.notStarted, .actionCompleted):
-            return start()
-        case (.running, .actionCompleted):
-            return advance()
-        }
-    }
-
-    /// Abandons the rest of the current document and continues with `document` (what
-    /// `<Redirect>` and `action` URLs do). Returns the action for its first verb; a
-    /// leading `<Reject>` in it only hangs up once the call has been answered. Before
-    /// ``start()`` this swaps the document and starts; after the flow ended it returns `.finished`.
-    public mutating func replace(document: FlowDocument) -> FlowAction {
+    /// Events carrying a token the interpreter is not waiting for are ignored, as are digits
+    /// outside `<Gather>` and `<Record>`. `.callerHungUp` ends the flow with `[.finished]`
+    /// (during a recording it first stops the recording, see `<Record>`). Before ``start()``
+    /// only `.callerHungUp` has an effect; after the flow ended every event returns `[]`.
+    public mutating func handle(_ event: FlowEvent) -> [FlowAction] {
         switch state {
         case .finished:
-            return .finished
+            return []
         case .notStarted:
-            self.document = document
-            return start()
+            guard event == .callerHungUp else { return [] }
+            return finish()
         case .running:
-            self.document = document
-            frames = [Frame(verbs: document.verbs)]
-            return advance()
+            break
+        }
+        switch waiting {
+        case .idle:
+            return event == .callerHungUp ? finish() : []
+        case .media(let token):
+            switch event {
+            case .mediaFinished(token): return resume()
+            case .callerHungUp: return finish()
+            default: return []
+            }
+        case .gather(let run):
+            return handleGather(event, run)
+        case .record(let run):
+            return handleRecord(event, run)
+        case .fetch(let token, let url):
+            switch event {
+            case .fetched(token, .document(let next)): return replace(with: next, from: url)
+            case .fetched(token, .failed): return apologize()
+            case .callerHungUp: return finish()
+            default: return []
+            }
+        case .apology(let token):
+            switch event {
+            case .mediaFinished(token): return hangUp()
+            case .callerHungUp: return finish()
+            default: return []
+            }
         }
     }
 
     // MARK: Execution
 
-    /// Runs the next verb, popping exhausted frames; `.finished` when none is left.
-    private mutating func advance() -> FlowAction {
-        while let top = frames.last {
-            if top.isExhausted {
-                frames.removeLast()
-                continue
-            }
-            let verb = top.verbs[top.next]
-            frames[frames.count - 1].next += 1
-            return execute(verb)
-        }
-        finish()
-        return .finished
+    /// Leaves the current wait and runs the following verbs.
+    mutating func resume() -> [FlowAction] {
+        waiting = .idle
+        return advance()
     }
 
-    private mutating func execute(_ verb: Verb) -> FlowAction {
-        let isFirstAction = !hasIssuedAction
-        hasIssuedAction = true
+    /// Runs verbs until one has to wait for an event or the flow ends.
+    private mutating func advance() -> [FlowAction] {
+        var actions: [FlowAction] = []
+        while next < verbs.count {
+            let verb = verbs[next]
+            next += 1
+            actions += execute(verb)
+            if state == .finished { return actions }
+            if case .idle = waiting { continue }
+            return actions
+        }
+        return actions + finish()
+    }
+
+    private mutating func execute(_ verb: Verb) -> [FlowAction] {
+        let isFirstVerb = executedVerbs == 0
+        executedVerbs += 1
         currentVerb = verb
         switch verb {
         case .say(let say):
-            return .say(say.speechRequest)
+            return startMedia(.say(say))
+        case .play(let play):
+            return startMedia(.play(play))
         case .pause(let pause):
-            return .pause(milliseconds: pause.length * 1000)
+            return startMedia(.pause(pause))
+        case .gather(let gather):
+            return startGather(gather)
+        case .record(let record):
+            return startRecord(record)
+        case .redirect(let redirect):
+            let url = resolve(redirect.target)
+            return fetch(HTTPRequest(url: url, method: redirect.method, parameters: callParameters))
         case .hangup:
-            finish()
-            return .hangup
+            return hangUp()
         case .reject(let reject):
-            finish()
-            return isFirstAction ? .reject(reject.reason) : .hangup
-        case .play:
-            return skip(verb, "audio file playback and DTMF sending are not supported yet")
-        case .gather:
-            return skip(verb, "input collection is not supported yet; its nested prompts are skipped too")
-        case .record:
-            return skip(verb, "recording is not supported yet; its nested prompts are skipped too")
-        case .dial:
-            return skip(verb, "call bridging is not supported yet")
-        case .redirect:
-            return skip(verb, "redirecting to another document is not supported yet")
+            state = .finished
+            return [isFirstVerb ? .reject(reject.reason) : .hangup]
+        case .dial(let dial):
+            return [.skip(verb: verb.name, location: dial.location, reason: "call bridging is not supported yet")]
         }
     }
 
-    private func skip(_ verb: Verb, _ reason: String) -> FlowAction {
-        .skip(verb: verb.name, location: verb.location, reason: reason)
+    private mutating func startMedia(_ prompt: Prompt) -> [FlowAction] {
+        let token = newToken()
+        waiting = .media(token)
+        return [mediaAction(prompt, token: token)]
     }
 
-    private mutating func finish() {
+    /// The media action that plays `prompt`.
+    func mediaAction(_ prompt: Prompt, token: FlowToken) -> FlowAction {
+        switch prompt {
+        case .say(let say):
+            return .say(say.speechRequest, token: token)
+        case .play(let play):
+            if let digits = play.digits { return .sendDigits(digits, token: token) }
+            return .play(PlayRequest(source: resolve(play.url ?? ""), loop: play.loop), token: token)
+        case .pause(let pause):
+            return .pause(milliseconds: pause.length * 1000, token: token)
+        }
+    }
+
+    /// Asks for the next document; it replaces the flow when it arrives.
+    mutating func fetch(_ request: HTTPRequest) -> [FlowAction] {
+        let token = newToken()
+        waiting = .fetch(token, url: request.url)
+        return [.fetch(request, token: token)]
+    }
+
+    /// Abandons the rest of the current document and runs `document` from its first verb.
+    private mutating func replace(with document: FlowDocument, from url: String) -> [FlowAction] {
+        self.document = document
+        baseURL = FlowURL.isHTTP(url) ? url : nil
+        verbs = document.verbs
+        next = 0
+        return resume()
+    }
+
+    /// A failed fetch: apologise (never dead air), then hang up.
+    private mutating func apologize() -> [FlowAction] {
+        let token = newToken()
+        waiting = .apology(token)
+        return [.say(.applicationError, token: token)]
+    }
+
+    private mutating func hangUp() -> [FlowAction] {
         state = .finished
-        frames = []
+        waiting = .idle
+        return [.hangup]
+    }
+
+    /// Ends the flow: `[.finished]`.
+    mutating func finish() -> [FlowAction] {
+        state = .finished
+        waiting = .idle
+        return [.finished]
+    }
+
+    mutating func newToken() -> FlowToken {
+        lastToken += 1
+        return lastToken
+    }
+
+    /// `reference` resolved against the current document (see ``FlowURL/resolve``).
+    func resolve(_ reference: String) -> String {
+        FlowURL.resolve(reference, baseURL: baseURL, documentSource: document.source)
+    }
+
+    /// A request to `reference` with the call parameters followed by `extra`.
+    func request(_ reference: String, _ method: RequestMethod, _ extra: [FormParameter]) -> HTTPRequest {
+        HTTPRequest(url: resolve(reference), method: method, parameters: callParameters + extra)
     }
 }

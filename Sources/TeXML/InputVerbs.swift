@@ -1,5 +1,5 @@
 /// `<Gather>`: collect DTMF digits (or speech) while playing nested prompts.
-public struct Gather: Sendable, Equatable {
+public struct Gather: Sendable, Hashable {
     /// A kind of caller input.
     public enum InputMode: String, Sendable, Hashable, CaseIterable {
         /// Touch-tone digits.
@@ -105,7 +105,7 @@ public struct Gather: Sendable, Equatable {
 ///
 /// Twilio does not allow children here; tollfreed accepts nested `<Say>`, `<Play>` and
 /// `<Pause>` as the prompt played before the beep.
-public struct Record: Sendable, Equatable {
+public struct Record: Sendable, Hashable {
     /// Silence trimming.
     public enum Trim: String, Sendable, Hashable, CaseIterable {
         /// Remove leading and trailing silence (default).

@@ -7,7 +7,7 @@ public enum RequestMethod: String, Sendable, Hashable, CaseIterable {
 }
 
 /// One instruction of a TeXML `<Response>`.
-public enum Verb: Sendable, Equatable {
+public enum Verb: Sendable, Hashable {
     /// `<Say>`: text-to-speech.
     case say(Say)
     /// `<Play>`: audio file or DTMF.
@@ -74,7 +74,7 @@ public enum Verb: Sendable, Equatable {
 }
 
 /// A verb that may be nested inside `<Gather>` or `<Record>` as a prompt.
-public enum Prompt: Sendable, Equatable {
+public enum Prompt: Sendable, Hashable {
     /// A nested `<Say>`.
     case say(Say)
     /// A nested `<Play>`.
@@ -93,7 +93,7 @@ public enum Prompt: Sendable, Equatable {
 }
 
 /// `<Say>`: speak text with text-to-speech.
-public struct Say: Sendable, Equatable {
+public struct Say: Sendable, Hashable {
     /// Default `voice`.
     public static let defaultVoice = "alice"
     /// Default `language`.
@@ -125,7 +125,7 @@ public struct Say: Sendable, Equatable {
 }
 
 /// `<Play>`: play an audio file or send DTMF digits.
-public struct Play: Sendable, Equatable {
+public struct Play: Sendable, Hashable {
     /// URL or local file path of the audio; `nil` when only `digits` is given.
     public var url: String?
     /// DTMF digits to send (`0-9`, `*`, `#`, `w`/`W` = pause), if any.
@@ -149,7 +149,7 @@ public struct Play: Sendable, Equatable {
 }
 
 /// `<Pause>`: wait silently.
-public struct Pause: Sendable, Equatable {
+public struct Pause: Sendable, Hashable {
     /// Allowed values of `length`, in seconds.
     public static let lengthRange = 0...3600
 
@@ -169,7 +169,7 @@ public struct Pause: Sendable, Equatable {
 }
 
 /// `<Redirect>`: continue with another TeXML document.
-public struct Redirect: Sendable, Equatable {
+public struct Redirect: Sendable, Hashable {
     /// URL or local file path of the next document (trimmed text content).
     public var target: String
     /// Method used when `target` is an HTTP(S) URL (default POST).
@@ -196,7 +196,7 @@ public struct Redirect: Sendable, Equatable {
 }
 
 /// `<Hangup>`: end the call.
-public struct Hangup: Sendable, Equatable {
+public struct Hangup: Sendable, Hashable {
     /// Position of the start tag.
     public var location: SourceLocation
     /// tollfreed extension attributes.
@@ -210,7 +210,7 @@ public struct Hangup: Sendable, Equatable {
 }
 
 /// `<Reject>`: refuse the call without answering it.
-public struct Reject: Sendable, Equatable {
+public struct Reject: Sendable, Hashable {
     /// Why the call is refused.
     public enum Reason: String, Sendable, Hashable, CaseIterable {
         /// Decline the call (SIP 603).

@@ -5,56 +5,79 @@ import Observability
 import Routing
 import Signaling
 import TeXML
+import Transcription
+import Webhooks
 
 /// Everything the controller needs from the configuration, fixed for its lifetime.
 struct CallPolicy: Sendable {
     var directory: DIDDirectory
     var flows: [String: FlowDocument]
-    var industries: [String: Industry]
+    var numbers: [String: DaemonConfig.Number]
+    var tenants: [String: DaemonConfig.Tenant]
     var mediaAddress: String
     var ringMilliseconds: Int
     var maxCallSeconds: Int
     var maxConcurrentCalls: Int
+    var dataDirectory: String
+    var recordingURLBase: String
+    var flowsDirectory: String
+}
+
+/// The services a call uses besides SIP.
+struct CallServices: Sendable {
+    var media: MediaEngine
+    var prompts: PromptCache
+    var audio: AudioSourceCache
+    var writer: CDRWriter
+    var webhooks: WebhookClient
+    var transcriber: Transcriber?
 }
 
 /// The I/O layer for calls: turns SIP and media events into `CallSession` events and
 /// carries out the actions the sessions return. Runs entirely on the signaling thread.
 final class CallController: SIPStackDelegate, @unchecked Sendable {
-    private final class Entry {
+    /// One call's I/O state around its `CallSession`.
+    final class Entry {
         var session: CallSession
         let handle: SIPCallHandle
         let media: MediaSessionID
         let log: Logger
+        let number: DaemonConfig.Number?
         var ringTimer: SIPTimer?
         var durationTimer: SIPTimer?
-        init(session: CallSession, handle: SIPCallHandle, media: MediaSessionID, log: Logger) {
+        var closeTimer: SIPTimer?
+        var flowTimers: [FlowToken: SIPTimer] = [:]
+        var listening = false
+        var dtmf = DTMFDeduplicator()
+        /// Recording token -> (sid, path).
+        var recordings: [FlowToken: (sid: String, path: String)] = [:]
+        init(session: CallSession, handle: SIPCallHandle, media: MediaSessionID, log: Logger, number: DaemonConfig.Number?) {
             self.session = session
             self.handle = handle
             self.media = media
             self.log = log
+            self.number = number
         }
     }
 
-    private let stack: SIPStack
-    private let media: MediaEngine
-    private let prompts: PromptCache
-    private let writer: CDRWriter
-    private let logger: Logger
-    private let policy: CallPolicy
-    private var calls: [SIPCallHandle: Entry] = [:]
-    private var byMedia: [MediaSessionID: SIPCallHandle] = [:]
+    let stack: SIPStack
+    let services: CallServices
+    let logger: Logger
+    let policy: CallPolicy
+    var calls: [SIPCallHandle: Entry] = [:]
+    var byMedia: [MediaSessionID: SIPCallHandle] = [:]
     private(set) var draining = false
     private var sequence: UInt64 = 0
     private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
-    init(stack: SIPStack, media: MediaEngine, prompts: PromptCache, writer: CDRWriter, logger: Logger, policy: CallPolicy) {
+    init(stack: SIPStack, services: CallServices, logger: Logger, policy: CallPolicy) {
         self.stack = stack
-        self.media = media
-        self.prompts = prompts
-        self.writer = writer
+        self.services = services
         self.logger = logger
         self.policy = policy
     }
+
+    var media: MediaEngine { services.media }
 
     /// Calls in progress (signaling thread).
     var activeCalls: Int { calls.count }
@@ -76,8 +99,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
             withCall(h) { $0.session.byeReceived(now: now) }
         case .terminated(let h, let status):
             withCall(h) { $0.session.terminated(status: status, now: now) }
-        case .info:
-            break // DTMF over SIP INFO arrives with Gather (issue 3); Sofia answers 200.
+        case .info(let h, let type, let body):
+            if let digit = DTMFInfo.digit(contentType: type, body: body) { dtmf(h, digit: digit, source: .sipInfo) }
         }
     }
 
@@ -87,7 +110,32 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         case .playbackFinished(let id, let token):
             guard let h = byMedia[id] else { return }
             withCall(h) { $0.session.mediaFinished(token: token, now: Date()) }
+        case .dtmf(let id, let digit, let source):
+            guard let h = byMedia[id] else { return }
+            dtmf(h, digit: digit, source: source)
+        case .recordingFinished(let id, let token, let file):
+            guard let h = byMedia[id] ?? pendingRecordingCalls[token] else { return }
+            pendingRecordingCalls[token] = nil
+            recordingFinished(h, token: token, file: file)
+        case .recordingFailed(let id, let token, let error):
+            // Treated as an empty recording: the flow moves on (no action request).
+            guard let h = byMedia[id] ?? pendingRecordingCalls[token] else { return }
+            pendingRecordingCalls[token] = nil
+            calls[h]?.log.error("call.recording_failed", ["error": error.description])
+            recordingFinished(h, token: token, file: RecordingFile(path: "", durationMilliseconds: 0, reason: .stopped))
         }
+    }
+
+    /// Calls whose media closed while a recording was still being written.
+    var pendingRecordingCalls: [FlowToken: SIPCallHandle] = [:]
+
+    private func dtmf(_ h: SIPCallHandle, digit: Character, source: DTMFSource) {
+        guard let e = calls[h] else { return }
+        let t = Date().timeIntervalSince1970
+        guard e.dtmf.accept(digit: digit, source: source, at: t) else { return }
+        e.log.info("call.dtmf", ["digit": String(digit), "source": "\(source)", "listening": e.listening])
+        guard e.listening else { return }
+        withCall(h) { $0.session.digit(digit, now: Date()) }
     }
 
     // MARK: Shutdown
@@ -102,14 +150,14 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
 
     private func nextCallID() -> String {
         sequence += 1
-        return "tf-\(instance)-\(sequence)"
+        return "CA\(instance)\(String(sequence, radix: 16))"
     }
 
     private func handleInvite(_ inv: IncomingInvite, now: Date) {
         let callID = nextCallID()
         let fromNumber = PhoneNumber.e164(inv.fromUser) ?? inv.fromUser
         let route = policy.directory.route(forDialed: inv.requestUser)
-        let masked = route.map { policy.industries[$0.tenant] == .healthcare } ?? false
+        let masked = route.map { policy.tenants[$0.tenant]?.industry == .healthcare } ?? false
         let log = logger.with(["call": callID])
         log.info("call.invite", ["to": inv.requestUser, "from": masked ? Self.mask(fromNumber) : fromNumber,
                                  "source": inv.source, "sip_call_id": inv.callID])
@@ -117,16 +165,18 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         func refuse(_ status: Int, _ disposition: Disposition, _ reason: String, headers: [String] = []) {
             stack.respond(inv.handle, status: status, headers: headers)
             log.notice("call.refused", ["status": status, "reason": reason])
-            writer.submit(CallDetailRecord(callID: callID, sipCallID: inv.callID, did: route?.did ?? "",
-                                           tenant: route?.tenant ?? "", fromNumber: fromNumber, toNumber: inv.requestUser,
-                                           startTime: now, answerTime: nil, endTime: now, disposition: disposition,
-                                           sipCode: status, hangupBy: .none, flow: route?.flow ?? "",
-                                           emergency: route?.emergency ?? false))
+            services.writer.submit(CallDetailRecord(
+                callID: callID, sipCallID: inv.callID, did: route?.did ?? "", tenant: route?.tenant ?? "",
+                fromNumber: fromNumber, toNumber: inv.requestUser, startTime: now, answerTime: nil, endTime: now,
+                disposition: disposition, sipCode: status, hangupBy: .none, flow: route?.flow ?? "",
+                emergency: route?.emergency ?? false))
         }
 
         if draining { return refuse(503, .busy, "draining", headers: ["Retry-After: 30"]) }
         guard let route else { return refuse(404, .rejected, "unknown number") }
-        guard let flow = policy.flows[route.flow] else { return refuse(500, .failed, "flow \(route.flow) not loaded") }
+        let number = policy.numbers[route.did]
+        let flow = policy.flows[route.flow]
+        guard flow != nil || number?.isRemoteFlow == true else { return refuse(500, .failed, "flow \(route.flow) not loaded") }
         if calls.count >= policy.maxConcurrentCalls {
             return refuse(503, .busy, "at capacity (\(policy.maxConcurrentCalls) calls)", headers: ["Retry-After: 5"])
         }
@@ -156,95 +206,33 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         var routed = route
         if inv.priority?.lowercased() == "emergency" { routed.emergency = true }
         let session = CallSession(callID: callID, sipCallID: inv.callID, route: routed, fromNumber: fromNumber,
-                                  toNumber: inv.requestUser, startTime: now, flow: flow, local: local, offer: negotiated,
-                                  ringMilliseconds: policy.ringMilliseconds, maxCallSeconds: policy.maxCallSeconds)
+                                  toNumber: inv.requestUser, startTime: now, flow: flow, baseURL: nil, local: local,
+                                  offer: negotiated, ringMilliseconds: policy.ringMilliseconds,
+                                  maxCallSeconds: policy.maxCallSeconds,
+                                  callParameters: callParameters(callID: callID, route: route, from: fromNumber, status: "in-progress"))
         let entry = Entry(session: session, handle: inv.handle, media: port.0,
-                          log: log.with(["tenant": route.tenant]))
+                          log: log.with(["tenant": route.tenant]), number: number)
         stack.adopt(inv.handle)
         calls[inv.handle] = entry
         byMedia[port.0] = inv.handle
         withCall(inv.handle) { $0.session.start(now: now) }
     }
 
+    /// The parameters every webhook of this call carries (Twilio/Telnyx names).
+    func callParameters(callID: String, route: DIDRoute, from: String, status: String) -> [FormParameter] {
+        [FormParameter(name: "CallSid", value: callID),
+         FormParameter(name: "AccountSid", value: policy.tenants[route.tenant]?.accountSID ?? route.tenant),
+         FormParameter(name: "From", value: from),
+         FormParameter(name: "To", value: route.did),
+         FormParameter(name: "CallStatus", value: status),
+         FormParameter(name: "Direction", value: "inbound")]
+    }
+
     // MARK: Actions
 
-    private func withCall(_ h: SIPCallHandle, _ event: (Entry) -> [CallAction]) {
+    func withCall(_ h: SIPCallHandle, _ event: (Entry) -> [CallAction]) {
         guard let e = calls[h] else { return }
         perform(event(e), on: e)
-    }
-
-    private func perform(_ actions: [CallAction], on e: Entry) {
-        for a in actions {
-            switch a {
-            case .respond(let status, let sdp, let headers):
-                stack.respond(e.handle, status: status, sdp: sdp, headers: headers)
-                if status == 200 { e.log.info("call.answered") }
-            case .configureMedia(let peer):
-                media.configure(e.media, peer: peer)
-            case .startRingTimer(let ms):
-                let h = e.handle
-                if ms == 0 {
-                    withCall(h) { $0.session.ringTimerFired(now: Date()) }
-                } else {
-                    e.ringTimer = stack.schedule(afterMilliseconds: ms) { [self] in
-                        calls[h]?.ringTimer = nil
-                        withCall(h) { $0.session.ringTimerFired(now: Date()) }
-                    }
-                }
-            case .cancelRingTimer:
-                if let t = e.ringTimer { stack.cancel(t); e.ringTimer = nil }
-            case .startDurationTimer(let seconds):
-                let h = e.handle
-                e.durationTimer = stack.schedule(afterMilliseconds: seconds * 1000) { [self] in
-                    calls[h]?.durationTimer = nil
-                    withCall(h) { $0.session.durationExceeded(now: Date()) }
-                }
-            case .say(let req, let token):
-                say(req, token: token, entry: e)
-            case .pause(let ms, let token):
-                media.playSilence(e.media, milliseconds: ms, token: token)
-            case .stopMedia:
-                media.stopPlayback(e.media)
-            case .sendBye:
-                stack.bye(e.handle)
-            case .log(let level, let event, let detail):
-                e.log.log(LogLevel(name: level) ?? .info, event, ["detail": detail])
-            case .finish(var record):
-                if let t = e.ringTimer { stack.cancel(t) }
-                if let t = e.durationTimer { stack.cancel(t) }
-                if let st = media.close(e.media) {
-                    record.rtpSent = st.packetsSent
-                    record.rtpReceived = st.packetsReceived
-                    record.rtpDropped = st.packetsDropped
-                }
-                calls[e.handle] = nil
-                byMedia[e.media] = nil
-                writer.submit(record)
-                e.log.info("call.end", ["disposition": record.disposition.rawValue, "sip_code": record.sipCode,
-                                        "hangup_by": record.hangupBy.rawValue, "billable_s": record.billableSeconds,
-                                        "rtp_sent": record.rtpSent, "rtp_received": record.rtpReceived,
-                                        "rtp_dropped": record.rtpDropped])
-            }
-        }
-    }
-
-    private func say(_ req: SpeechRequest, token: UInt64, entry e: Entry) {
-        let key = SpeechKey(text: req.text, voice: req.voice, language: req.language)
-        if let audio = prompts.cached(key) {
-            media.play(e.media, audio: audio, loops: req.loop, token: token)
-            return
-        }
-        let h = e.handle
-        let id = e.media
-        prompts.request(key) { [self, stack] result in
-            stack.post { [self] in
-                guard let e = calls[h] else { return }
-                switch result {
-                case .success(let audio): media.play(id, audio: audio, loops: req.loop, token: token)
-                case .failure(let err): perform(e.session.promptFailed(token: token, error: "\(err)", now: Date()), on: e)
-                }
-            }
-        }
     }
 
     /// Masks all but the last four digits (caller numbers of HIPAA tenants stay out of logs).

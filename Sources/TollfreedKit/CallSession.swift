@@ -16,11 +16,14 @@ enum CallAction: Equatable {
     case cancelRingTimer
     /// Arm the maximum-duration guard.
     case startDurationTimer(seconds: Int)
-    /// Synthesize (or take from cache) and play; report `.mediaFinished(token)` when done.
-    case say(SpeechRequest, token: UInt64)
-    /// Play silence; report `.mediaFinished(token)` when done.
-    case pause(milliseconds: Int, token: UInt64)
-    case stopMedia
+    /// Fetch the call's first document (URL flows); answer with `documentReady`/`documentFailed`.
+    case fetchInitialDocument
+    /// A flow action the I/O layer carries out as is: say, play, sendDigits, beep, pause,
+    /// stopMedia, listenForDigits, startTimer, cancelTimer, startRecording, stopRecording,
+    /// fetch, notify, transcribe.
+    case flow(FlowAction)
+    /// Wait at most this long for a recording still being written after hang-up.
+    case startCloseTimer(milliseconds: Int)
     case sendBye
     /// A line for the log.
     case log(level: String, event: String, detail: String)
@@ -32,6 +35,8 @@ enum CallAction: Equatable {
 /// event method returns the actions for the I/O layer. Unit-testable without sockets.
 struct CallSession {
     enum Phase: Equatable {
+        /// Waiting for the first document of a URL flow (100 Trying sent).
+        case fetching
         /// 180 sent; waiting for the ring timer to answer.
         case ringing
         /// 200 sent; waiting for ACK.
@@ -40,9 +45,14 @@ struct CallSession {
         case active
         /// We sent BYE; waiting for the dialog to end.
         case hangingUp
+        /// The caller is gone; waiting for a recording to be written before the record.
+        case closing
         /// Final record written.
         case ended
     }
+
+    /// Spoken when a flow cannot be fetched and there is no fallback: never dead air.
+    static let apology = "<Response><Say voice=\"alice\">We are sorry, this number cannot take your call right now. Please try again later. Goodbye.</Say><Hangup/></Response>"
 
     let callID: String
     let sipCallID: String
@@ -52,27 +62,31 @@ struct CallSession {
     let startTime: Date
     let ringMilliseconds: Int
     let maxCallSeconds: Int
+    let callParameters: [FormParameter]
 
-    private(set) var phase: Phase = .ringing
+    private(set) var phase: Phase
     private(set) var local: LocalMedia
     private(set) var negotiated: NegotiatedAudio?
     private(set) var answerTime: Date?
-    private var interpreter: FlowInterpreter
-    private var firstAction: FlowAction?
+    private var interpreter: FlowInterpreter?
+    private var firstActions: [FlowAction] = []
     private var lateOffer: Bool
     /// Our SDP answer to the INVITE's offer (nil for a late offer).
     private let answerSDP: String?
-    private var token: UInt64 = 0
     private var disposition: Disposition = .failed
     private var sipCode = 0
     private var hangupBy: HangupSide = .none
     /// A re-INVITE without SDP: our offer went in the 200, the answer comes in its ACK.
     private var awaitingReinviteAnswer = false
+    /// Recordings in progress (token) and finished (for the record).
+    private var recordingsInProgress: Set<FlowToken> = []
+    private(set) var recordings: [RecordingOutcome] = []
     var mediaStats = MediaStats()
 
     init(callID: String, sipCallID: String, route: DIDRoute, fromNumber: String, toNumber: String,
-         startTime: Date, flow: FlowDocument, local: LocalMedia, offer: (NegotiatedAudio, String)?,
-         ringMilliseconds: Int, maxCallSeconds: Int) {
+         startTime: Date, flow: FlowDocument?, baseURL: String? = nil, local: LocalMedia,
+         offer: (NegotiatedAudio, String)?, ringMilliseconds: Int, maxCallSeconds: Int,
+         callParameters: [FormParameter] = []) {
         self.callID = callID
         self.sipCallID = sipCallID
         self.route = route
@@ -83,21 +97,45 @@ struct CallSession {
         self.negotiated = offer?.0
         self.answerSDP = offer?.1
         self.lateOffer = offer == nil
-        self.interpreter = FlowInterpreter(document: flow)
         self.ringMilliseconds = ringMilliseconds
         self.maxCallSeconds = maxCallSeconds
+        self.callParameters = callParameters
+        self.phase = .fetching
+        if let flow { interpreter = FlowInterpreter(document: flow, baseURL: baseURL, callParameters: callParameters) }
     }
 
-    /// The INVITE was accepted for processing: ring, or reject without answering when the
-    /// flow starts with `<Reject>`.
+    /// The INVITE was accepted for processing: ring (or fetch the first document first),
+    /// or reject without answering when the flow starts with `<Reject>`.
     mutating func start(now: Date) -> [CallAction] {
-        let first = interpreter.start()
-        if case .reject(let reason) = first {
+        guard interpreter != nil else { return [.fetchInitialDocument] }
+        return begin(now: now)
+    }
+
+    /// The first document of a URL flow arrived (or the fallback did).
+    mutating func documentReady(_ document: FlowDocument, baseURL: String?, now: Date) -> [CallAction] {
+        guard phase == .fetching else { return [] }
+        interpreter = FlowInterpreter(document: document, baseURL: baseURL, callParameters: callParameters)
+        return begin(now: now)
+    }
+
+    /// Neither the flow nor its fallback could be fetched: apologise and end.
+    mutating func documentFailed(_ reason: String, now: Date) -> [CallAction] {
+        guard phase == .fetching else { return [] }
+        let doc = (try? TeXMLParser.parse(Data(Self.apology.utf8), source: "builtin:apology"))
+            ?? FlowDocument(source: "builtin:empty", verbs: [])
+        interpreter = FlowInterpreter(document: doc, baseURL: nil, callParameters: callParameters)
+        return [.log(level: "error", event: "flow.fetch_failed", detail: reason)] + begin(now: now)
+    }
+
+    private mutating func begin(now: Date) -> [CallAction] {
+        let first = interpreter!.start()
+        if case .reject(let reason)? = first.first {
             return end(disposition: .rejected, code: reason.sipStatusCode, by: .daemon, now: now,
                        prefix: [.respond(status: reason.sipStatusCode, sdp: nil, headers: []),
                                 .log(level: "info", event: "call.rejected", detail: "reason=\(reason)")])
         }
-        firstAction = first
+        firstActions = first
+        phase = .ringing
         return [.respond(status: 180, sdp: nil, headers: []), .startRingTimer(milliseconds: ringMilliseconds)]
     }
 
@@ -137,42 +175,106 @@ struct CallSession {
         disposition = .completed
         sipCode = 200
         if let n = negotiated { actions.append(.configureMedia(peer(n))) }
-        let first = firstAction ?? .finished
-        firstAction = nil
+        let first = firstActions.isEmpty ? [FlowAction.finished] : firstActions
+        firstActions = []
         return actions + run(first, now: now)
     }
 
-    /// The media layer finished the action with this token.
-    mutating func mediaFinished(token t: UInt64, now: Date) -> [CallAction] {
-        guard phase == .active, t == token else { return [] }
-        return run(interpreter.handle(.actionCompleted), now: now)
+    // MARK: Flow events
+
+    /// The media layer finished a say/play/beep/pause on its own.
+    mutating func mediaFinished(token: FlowToken, now: Date) -> [CallAction] {
+        flowEvent(.mediaFinished(token), now: now)
     }
 
-    /// A prompt could not be synthesised: log and move on rather than stall the caller.
-    mutating func promptFailed(token t: UInt64, error: String, now: Date) -> [CallAction] {
-        guard phase == .active, t == token else { return [] }
-        return [.log(level: "error", event: "flow.say_failed", detail: error)] + run(interpreter.handle(.actionCompleted), now: now)
+    /// A prompt could not be synthesised or a file played: log and move on rather than
+    /// stall the caller.
+    mutating func promptFailed(token: FlowToken, error: String, now: Date) -> [CallAction] {
+        guard phase == .active else { return [] }
+        let next = flowEvent(.mediaFinished(token), now: now)
+        guard !next.isEmpty else { return [] } // stale token: nothing was waiting for it
+        return [.log(level: "error", event: "flow.prompt_failed", detail: error)] + next
     }
+
+    /// A de-duplicated DTMF digit from the caller.
+    mutating func digit(_ d: Character, now: Date) -> [CallAction] {
+        flowEvent(.digit(d), now: now)
+    }
+
+    mutating func flowTimerFired(token: FlowToken, now: Date) -> [CallAction] {
+        flowEvent(.timerFired(token), now: now)
+    }
+
+    mutating func fetched(token: FlowToken, outcome: FetchOutcome, now: Date) -> [CallAction] {
+        flowEvent(.fetched(token, outcome), now: now)
+    }
+
+    mutating func recordingFinished(token: FlowToken, outcome: RecordingOutcome, now: Date) -> [CallAction] {
+        guard recordingsInProgress.remove(token) != nil else { return [] }
+        if outcome.durationSeconds > 0 { recordings.append(outcome) }
+        guard var interp = interpreter else { return [] }
+        let next = interp.handle(.recordingFinished(token, outcome))
+        interpreter = interp
+        if phase == .closing {
+            // The caller is gone: only callbacks still go out, then the record.
+            let callbacks = next.filter { if case .notify = $0 { true } else if case .transcribe = $0 { true } else if case .fetch = $0 { true } else { false } }
+            let out = callbacks.map { CallAction.flow($0) }
+            guard recordingsInProgress.isEmpty else { return out }
+            return out + end(disposition: disposition, code: sipCode == 0 ? 200 : sipCode, by: hangupBy, now: now, prefix: [])
+        }
+        return run(next, now: now)
+    }
+
+    private mutating func flowEvent(_ event: FlowEvent, now: Date) -> [CallAction] {
+        guard phase == .active, var interp = interpreter else { return [] }
+        let next = interp.handle(event)
+        interpreter = interp
+        return run(next, now: now)
+    }
+
+    // MARK: SIP events
 
     /// CANCEL before answer (Sofia has already answered 487).
     mutating func cancelled(now: Date) -> [CallAction] {
-        guard phase == .ringing || phase == .answered else { return [] }
+        guard phase == .fetching || phase == .ringing || phase == .answered else { return [] }
         answerTime = nil
         return end(disposition: .canceled, code: 487, by: .caller, now: now, prefix: [.cancelRingTimer])
     }
 
     /// BYE from the caller.
     mutating func byeReceived(now: Date) -> [CallAction] {
-        guard phase != .ended else { return [] }
-        if phase == .ringing {
+        switch phase {
+        case .ended, .closing:
+            return []
+        case .fetching, .ringing:
             // A BYE in the early dialog (RFC 3261 section 15) ends an unanswered call: Sofia
             // answers the INVITE with 487, as for CANCEL.
             return end(disposition: .canceled, code: 487, by: .caller, now: now, prefix: [.cancelRingTimer])
+        case .answered, .active, .hangingUp:
+            if phase != .hangingUp { disposition = .completed; sipCode = 200; hangupBy = .caller }
+            var out: [CallAction] = []
+            if var interp = interpreter, phase == .active {
+                // Hang-up keeps a recording in progress: it is stopped, written, and its
+                // callbacks fire before the record is closed.
+                for a in interp.handle(.callerHungUp) {
+                    if case .stopRecording = a { out.append(.flow(a)) }
+                }
+                interpreter = interp
+            }
+            if !recordingsInProgress.isEmpty {
+                phase = .closing
+                return out + [.flow(.stopMedia), .startCloseTimer(milliseconds: 5000)]
+            }
+            return out + end(disposition: disposition, code: sipCode == 0 ? 200 : sipCode,
+                             by: hangupBy == .none ? .caller : hangupBy, now: now, prefix: [.flow(.stopMedia)])
         }
-        _ = interpreter.handle(.callerHungUp)
-        if phase == .answered || phase == .active { disposition = .completed; sipCode = 200 }
-        return end(disposition: disposition, code: sipCode == 0 ? 200 : sipCode, by: hangupBy == .none ? .caller : hangupBy,
-                   now: now, prefix: [.stopMedia])
+    }
+
+    /// The recording did not arrive in time after hang-up: close the record anyway.
+    mutating func closeTimerFired(now: Date) -> [CallAction] {
+        guard phase == .closing else { return [] }
+        return [.log(level: "warning", event: "call.recording_late", detail: "record closed without the recording")]
+            + end(disposition: disposition, code: sipCode == 0 ? 200 : sipCode, by: hangupBy, now: now, prefix: [])
     }
 
     /// A re-INVITE: hold, unhold, or a new address. Answered without touching the flow.
@@ -218,54 +320,55 @@ struct CallSession {
     /// The daemon is shutting down: end the call.
     mutating func shutdown(now: Date) -> [CallAction] {
         switch phase {
-        case .ringing:
+        case .fetching, .ringing:
             return end(disposition: .failed, code: 503, by: .daemon, now: now,
                        prefix: [.cancelRingTimer, .respond(status: 503, sdp: nil, headers: ["Retry-After: 30"])])
         case .answered, .active:
             return hangUp(now: now, disposition: .completed, log: "daemon shutting down")
-        case .hangingUp, .ended:
+        case .hangingUp, .closing, .ended:
             return []
         }
     }
 
     /// Sofia reports the dialog gone. Ends the record if nothing else did.
     mutating func terminated(status: Int, now: Date) -> [CallAction] {
-        guard phase != .ended else { return [] }
-        if phase == .hangingUp {
-            return end(disposition: disposition, code: sipCode, by: .daemon, now: now, prefix: [.stopMedia])
+        switch phase {
+        case .ended, .closing:
+            return []
+        case .hangingUp:
+            if !recordingsInProgress.isEmpty {
+                phase = .closing
+                return [.startCloseTimer(milliseconds: 5000)]
+            }
+            return end(disposition: disposition, code: sipCode, by: .daemon, now: now, prefix: [.flow(.stopMedia)])
+        default:
+            // Dialog died without BYE/CANCEL (e.g. ACK never came: Sofia times out).
+            let wasActive = phase == .active
+            if !wasActive { answerTime = nil }
+            return end(disposition: wasActive ? .completed : .failed, code: wasActive ? 200 : max(status, 408),
+                       by: .none, now: now, prefix: [.flow(.stopMedia)])
         }
-        // Dialog died without BYE/CANCEL (e.g. ACK never came: Sofia times out).
-        if phase == .answered { answerTime = nil }
-        return end(disposition: phase == .active ? .completed : .failed, code: phase == .active ? 200 : max(status, 408),
-                   by: .none, now: now, prefix: [.stopMedia])
     }
 
     // MARK: - Flow
 
-    private mutating func run(_ first: FlowAction, now: Date) -> [CallAction] {
-        var action = first
+    private mutating func run(_ actions: [FlowAction], now: Date) -> [CallAction] {
         var out: [CallAction] = []
-        // Skips complete at once; loop (bounded by the flow's length) until real work.
-        while true {
+        for action in actions {
             switch action {
-            case .say(let req):
-                token += 1
-                return out + [.say(req, token: token)]
-            case .pause(let ms):
-                token += 1
-                return out + [.pause(milliseconds: ms, token: token)]
             case .skip(let verb, let location, let reason):
                 out.append(.log(level: "warning", event: "flow.verb_skipped", detail: "verb=\(verb) at=\(location) reason=\"\(reason)\""))
-                action = interpreter.handle(.actionCompleted)
-            case .hangup:
+            case .hangup, .finished, .reject:
+                // A Reject is only legal first; the interpreter turns a later one into hangup.
                 return out + hangUp(now: now, disposition: .completed, log: nil)
-            case .finished:
-                return out + hangUp(now: now, disposition: .completed, log: nil)
-            case .reject:
-                // Only legal first; the interpreter turns a later Reject into .hangup.
-                return out + hangUp(now: now, disposition: .completed, log: nil)
+            case .startRecording(_, let token):
+                recordingsInProgress.insert(token)
+                out.append(.flow(action))
+            default:
+                out.append(.flow(action))
             }
         }
+        return out
     }
 
     private mutating func hangUp(now: Date, disposition d: Disposition, log: String?) -> [CallAction] {
@@ -275,18 +378,20 @@ struct CallSession {
         sipCode = 200
         hangupBy = .daemon
         phase = .hangingUp
-        var out: [CallAction] = [.stopMedia, .sendBye]
+        var out: [CallAction] = [.flow(.stopMedia), .sendBye]
         if let log { out.append(.log(level: "info", event: "call.hangup", detail: log)) }
         return out
     }
 
     private mutating func end(disposition d: Disposition, code: Int, by: HangupSide, now: Date, prefix: [CallAction]) -> [CallAction] {
         phase = .ended
-        let record = CallDetailRecord(
+        var record = CallDetailRecord(
             callID: callID, sipCallID: sipCallID, did: route.did, tenant: route.tenant, fromNumber: fromNumber,
             toNumber: toNumber, startTime: startTime, answerTime: d == .completed ? answerTime : nil, endTime: now,
             disposition: d, sipCode: code, hangupBy: by, flow: route.flow, emergency: route.emergency,
             rtpSent: mediaStats.packetsSent, rtpReceived: mediaStats.packetsReceived, rtpDropped: mediaStats.packetsDropped)
+        record.recordingURL = recordings.map(\.url).joined(separator: " ")
+        record.recordingSeconds = recordings.reduce(0) { $0 + $1.durationSeconds }
         return prefix + [.finish(record)]
     }
 

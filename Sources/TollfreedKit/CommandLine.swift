@@ -10,7 +10,18 @@ public enum Command: Equatable {
     case version
     case run(RunOptions)
     case checkConfig(configPath: String)
+    case check(files: [String])
+    case simulate(SimulateOptions)
     case cdrExport(format: CDRExportFormat, configPath: String?, dataDirectory: String?)
+}
+
+/// Options of `tollfreed simulate`.
+public struct SimulateOptions: Equatable {
+    public var flow: String
+    public var from: String = "+15551230000"
+    public var to: String = "+18005963057"
+    public var digits: String = ""
+    public var webhookBase: String?
 }
 
 /// Options of `tollfreed run`; nil fields keep the config file's value.
@@ -38,11 +49,16 @@ public enum CommandLineParser {
     Usage:
       tollfreed run [--config FILE] [--sip HOST:PORT] [--rtp-ports LOW-HIGH] [--data DIR] [--log-level LEVEL]
       tollfreed check-config [--config FILE]
+      tollfreed check FILE...
+      tollfreed simulate FLOW [--from NUMBER] [--to NUMBER] [--digits KEYS] [--webhook-base URL]
       tollfreed cdr export --format csv|jsonl [--config FILE] [--data DIR]
       tollfreed --help | --version
 
     run            answer calls in the foreground until SIGTERM/SIGINT (graceful drain)
     check-config   validate the config and every call flow it names, then exit
+    check          validate TeXML flow files and JSON config files; exit 1 if any is wrong
+    simulate       run a flow without SIP and print what the caller would hear and do
+                   (--digits "1#": keys pressed at each Gather/Record, "w" lets one time out)
     cdr export     print call detail records (CSV with a header row, or JSON Lines)
 
     --config FILE       JSON config (default: Config/tollfreed.json if present, else /etc/tollfreed/tollfreed.json)
@@ -99,6 +115,28 @@ public enum CommandLineParser {
                 path = try value(flag)
             }
             return .checkConfig(configPath: path)
+        case "check":
+            guard !rest.isEmpty else { throw UsageError("check needs at least one file") }
+            if let flag = rest.first(where: { $0.hasPrefix("--") }) { throw UsageError("unknown option '\(flag)' for check") }
+            return .check(files: rest)
+        case "simulate":
+            guard let flow = rest.first, !flow.hasPrefix("--") else { throw UsageError("simulate needs a flow file or URL") }
+            rest.removeFirst()
+            var o = SimulateOptions(flow: flow)
+            while !rest.isEmpty {
+                let flag = rest.removeFirst()
+                switch flag {
+                case "--from": o.from = try value(flag)
+                case "--to": o.to = try value(flag)
+                case "--digits":
+                    let v = try value(flag)
+                    guard v.allSatisfy({ "0123456789*#ABCDwW".contains($0) }) else { throw UsageError("--digits takes 0-9 * # A-D and w, got '\(v)'") }
+                    o.digits = v
+                case "--webhook-base": o.webhookBase = try value(flag)
+                default: throw UsageError("unknown option '\(flag)' for simulate")
+                }
+            }
+            return .simulate(o)
         case "cdr":
             guard rest.first == "export" else { throw UsageError("cdr: expected 'export'") }
             rest.removeFirst()

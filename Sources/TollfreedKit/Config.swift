@@ -9,12 +9,22 @@ public struct DaemonConfig: Sendable, Equatable {
         public var industry: Industry
         public var plan: String
         public var timeZone: String
+        /// The `AccountSid` sent to webhooks (defaults to the tenant id).
+        public var accountSID: String
     }
     public struct Number: Sendable, Equatable {
         public var did: String
         public var tenant: String
+        /// A flow file (relative to flows_dir) or an http(s) URL fetched per call.
         public var flow: String
+        /// Used when `flow` (or a later webhook) cannot be fetched: a file or URL.
+        public var fallbackFlow: String?
+        /// Receives `CallStatus`/`CallDuration` when each call ends.
+        public var statusCallback: String?
         public var emergency: Bool
+
+        /// True when the flow is fetched over HTTP for every call.
+        public var isRemoteFlow: Bool { flow.hasPrefix("http://") || flow.hasPrefix("https://") }
     }
 
     public var sipHost: String = "127.0.0.1"
@@ -30,10 +40,20 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Calls longer than this are ended by the daemon (a stuck call must not bill forever).
     public var maxCallSeconds: Int = 14400
     public var logLevel: String = "info"
+    /// How long a webhook may take before the fallback flow is used.
+    public var webhookTimeoutMilliseconds: Int = 5000
+    /// Prefix of `RecordingUrl` values; the recording's file name is appended. Empty means
+    /// `file://` URLs of the recordings under the data directory.
+    public var recordingURLBase: String = ""
     public var tenants: [Tenant] = []
     public var numbers: [Number] = []
 
     public init() {}
+
+    /// The file a local flow name refers to (relative names live in `flowsDirectory`).
+    public func flowPath(_ name: String) -> String {
+        name.hasPrefix("/") ? name : (flowsDirectory as NSString).appendingPathComponent(name)
+    }
 
     /// The DID directory built from tenants and numbers.
     public func directory() -> DIDDirectory {
@@ -136,7 +156,8 @@ private struct Reader {
 
     mutating func config(_ root: Any) throws(ConfigError) -> DaemonConfig {
         var c = DaemonConfig()
-        let o = try object(root, "", allowed: ["sip", "media", "data_dir", "flows_dir", "calls", "log_level", "tenants", "numbers"])
+        let o = try object(root, "", allowed: ["sip", "media", "data_dir", "flows_dir", "calls", "log_level", "tenants",
+                                               "numbers", "webhooks"])
         if let sip = o["sip"] {
             let s = try object(sip, "sip", allowed: ["listen", "user_agent"])
             if let l = try string(s, "listen", "sip.") {
@@ -162,6 +183,11 @@ private struct Reader {
             c.ringMilliseconds = try int(k, "ring_ms", "calls.", 0...120_000) ?? c.ringMilliseconds
             c.maxCallSeconds = try int(k, "max_duration_s", "calls.", 10...86_400) ?? c.maxCallSeconds
         }
+        if let hooks = o["webhooks"] {
+            let w = try object(hooks, "webhooks", allowed: ["timeout_ms", "recording_url_base"])
+            c.webhookTimeoutMilliseconds = try int(w, "timeout_ms", "webhooks.", 100...60_000) ?? c.webhookTimeoutMilliseconds
+            c.recordingURLBase = try string(w, "recording_url_base", "webhooks.") ?? c.recordingURLBase
+        }
         if let l = try string(o, "log_level", "") {
             guard ["error", "warning", "notice", "info", "debug"].contains(l) else { throw fail("log_level", "must be error, warning, notice, info or debug") }
             c.logLevel = l
@@ -169,7 +195,7 @@ private struct Reader {
         guard let tenants = o["tenants"] as? [Any], !tenants.isEmpty else { throw fail("tenants", "must be a non-empty array") }
         for (i, t) in tenants.enumerated() {
             let p = "tenants[\(i)]"
-            let to = try object(t, p, allowed: ["id", "name", "industry", "plan", "time_zone"])
+            let to = try object(t, p, allowed: ["id", "name", "industry", "plan", "time_zone", "account_sid"])
             guard let id = try string(to, "id", p + ".") else { throw fail(p + ".id", "is required") }
             guard !c.tenants.contains(where: { $0.id == id }) else { throw fail(p + ".id", "duplicate tenant '\(id)'") }
             let ind = try string(to, "industry", p + ".") ?? "general"
@@ -179,24 +205,34 @@ private struct Reader {
             let tz = try string(to, "time_zone", p + ".") ?? "UTC"
             guard TimeZone(identifier: tz) != nil else { throw fail(p + ".time_zone", "unknown time zone '\(tz)'") }
             c.tenants.append(.init(id: id, name: try string(to, "name", p + ".") ?? id, industry: industry,
-                                   plan: try string(to, "plan", p + ".") ?? "starter", timeZone: tz))
+                                   plan: try string(to, "plan", p + ".") ?? "starter", timeZone: tz,
+                                   accountSID: try string(to, "account_sid", p + ".") ?? id))
         }
         guard let numbers = o["numbers"] as? [Any] else { throw fail("numbers", "must be an array") }
         for (i, n) in numbers.enumerated() {
             let p = "numbers[\(i)]"
-            let no = try object(n, p, allowed: ["did", "tenant", "flow", "emergency"])
+            let no = try object(n, p, allowed: ["did", "tenant", "flow", "fallback_flow", "status_callback", "emergency"])
             guard let raw = try string(no, "did", p + ".") else { throw fail(p + ".did", "is required") }
             guard let did = PhoneNumber.e164(raw) else { throw fail(p + ".did", "'\(raw)' is not a valid telephone number") }
             guard !c.numbers.contains(where: { $0.did == did }) else { throw fail(p + ".did", "duplicate number \(did)") }
             guard let tenant = try string(no, "tenant", p + ".") else { throw fail(p + ".tenant", "is required") }
             guard c.tenants.contains(where: { $0.id == tenant }) else { throw fail(p + ".tenant", "unknown tenant '\(tenant)'") }
             guard let flow = try string(no, "flow", p + ".") else { throw fail(p + ".flow", "is required") }
+            let fallback = try string(no, "fallback_flow", p + ".")
+            let statusCallback = try string(no, "status_callback", p + ".")
+            for (key, value) in [("flow", flow), ("fallback_flow", fallback ?? ""), ("status_callback", statusCallback ?? "")]
+            where value.contains("://") {
+                guard let u = URL(string: value), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host != nil else {
+                    throw fail(p + "." + key, "'\(value)' is not an http(s) URL")
+                }
+            }
             var emergency = false
             if let e = no["emergency"] {
                 guard isJSONBool(e), let b = e as? Bool else { throw fail(p + ".emergency", "must be true or false") }
                 emergency = b
             }
-            c.numbers.append(.init(did: did, tenant: tenant, flow: flow, emergency: emergency))
+            c.numbers.append(.init(did: did, tenant: tenant, flow: flow, fallbackFlow: fallback,
+                                   statusCallback: statusCallback, emergency: emergency))
         }
         return c
     }

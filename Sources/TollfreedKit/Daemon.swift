@@ -6,6 +6,8 @@ import Observability
 import Routing
 import Signaling
 import TeXML
+import Transcription
+import Webhooks
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,12 +31,16 @@ public func loadConfiguration(path: String, overrides: RunOptions? = nil) throws
         if let l = o.logLevel { config.logLevel = l }
     }
     var flows: [String: FlowDocument] = [:]
-    for n in config.numbers where flows[n.flow] == nil {
-        let file = n.flow.hasPrefix("/") ? n.flow : (config.flowsDirectory as NSString).appendingPathComponent(n.flow)
-        do {
-            flows[n.flow] = try TeXMLParser.parse(contentsOf: URL(fileURLWithPath: file))
-        } catch {
-            throw StartupError("call flow for \(n.did): \(error)", status: 2)
+    // Local flows (and local fallbacks) are parsed up front, so a broken file stops the
+    // start rather than a call; URL flows are fetched per call.
+    for n in config.numbers {
+        for name in [n.flow, n.fallbackFlow].compactMap({ $0 }) where flows[name] == nil && !name.contains("://") {
+            let file = config.flowPath(name)
+            do {
+                flows[name] = try TeXMLParser.parse(contentsOf: URL(fileURLWithPath: file))
+            } catch {
+                throw StartupError("call flow for \(n.did): \(error)", status: 2)
+            }
         }
     }
     return (config, flows)
@@ -81,13 +87,26 @@ public final class Daemon: @unchecked Sendable {
             }
         } catch { throw StartupError("media: \(error)", status: 2) }
 
-        var industries: [String: Industry] = [:]
-        for t in config.tenants { industries[t.id] = t.industry }
-        let controller = CallController(
-            stack: stack, media: media, prompts: prompts, writer: writer, logger: logger,
-            policy: CallPolicy(directory: config.directory(), flows: flows, industries: industries,
-                               mediaAddress: config.mediaAddress, ringMilliseconds: config.ringMilliseconds,
-                               maxCallSeconds: config.maxCallSeconds, maxConcurrentCalls: config.maxConcurrentCalls))
+        let webhooks = WebhookClient(logger: logger, timeout: Double(config.webhookTimeoutMilliseconds) / 1000,
+                                     userAgent: "\(config.userAgent)/\(tollfreedVersion)")
+        var transcriber: Transcriber?
+        do { transcriber = try Transcriber(logger: logger) } catch {
+            logger.warning("transcription.unavailable", ["error": "\(error)"])
+        }
+        let services = CallServices(
+            media: media, prompts: prompts,
+            audio: AudioSourceCache(webhooks: webhooks, logger: logger,
+                                    spoolDirectory: (config.dataDirectory as NSString).appendingPathComponent("spool")),
+            writer: writer, webhooks: webhooks, transcriber: transcriber)
+        let policy = CallPolicy(
+            directory: config.directory(), flows: flows,
+            numbers: Dictionary(uniqueKeysWithValues: config.numbers.map { ($0.did, $0) }),
+            tenants: Dictionary(uniqueKeysWithValues: config.tenants.map { ($0.id, $0) }),
+            mediaAddress: config.mediaAddress, ringMilliseconds: config.ringMilliseconds,
+            maxCallSeconds: config.maxCallSeconds, maxConcurrentCalls: config.maxConcurrentCalls,
+            dataDirectory: config.dataDirectory, recordingURLBase: config.recordingURLBase,
+            flowsDirectory: config.flowsDirectory)
+        let controller = CallController(stack: stack, services: services, logger: logger, policy: policy)
         box.controller = controller
 
         media.start()

@@ -1,6 +1,7 @@
 import Foundation
 import Metering
 import Observability
+import TeXML
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,6 +34,30 @@ public func tollfreedMain(_ arguments: [String]) -> Int32 {
             err.write("tollfreed: \(error.description)")
             return error.status
         }
+    case .check(let files):
+        var bad = 0
+        for file in files {
+            if file.hasSuffix(".json") {
+                do {
+                    let (config, flows) = try loadConfiguration(path: file)
+                    out.write("\(file): OK (config: \(config.numbers.count) numbers, \(flows.count) flows)")
+                } catch {
+                    bad += 1
+                    err.write(error.description)
+                }
+            } else {
+                do {
+                    let doc = try TeXMLParser.parse(contentsOf: URL(fileURLWithPath: file))
+                    out.write("\(file): OK (\(doc.verbs.count) verbs)")
+                } catch {
+                    bad += 1
+                    err.write("\(error)")
+                }
+            }
+        }
+        return bad == 0 ? 0 : 1
+    case .simulate(let options):
+        return simulate(options, out: out, err: err)
     case .run(let options):
         do {
             let (config, flows) = try loadConfiguration(path: options.configPath, overrides: options)

@@ -1,1 +1,163 @@
-// Offline transcription: see README.
+import CPocketSphinx
+import Dispatch
+import Foundation
+import Observability
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Offline speech-to-text for call recordings with CMU PocketSphinx (US English).
+///
+/// One decoder is loaded at start-up and reused; PocketSphinx decoders are not thread-safe,
+/// so every transcription runs in turn on the transcriber's own serial background queue,
+/// off the calls' real-time path. Recordings are 16-bit PCM WAV (8 kHz mono from the
+/// daemon; other rates and channel counts are converted) and are upsampled to the
+/// acoustic model's 16 kHz with speexdsp.
+public final class Transcriber: Sendable {
+    /// The sample rate of the acoustic model.
+    public static let modelSampleRate = 16_000
+    /// Debian's pocketsphinx-en-us acoustic model.
+    public static let defaultModelDirectory = "/usr/share/pocketsphinx/model/en-us/en-us"
+    /// Debian's pocketsphinx-en-us pronunciation dictionary.
+    public static let defaultDictionary = "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"
+    /// Debian's pocketsphinx-en-us trigram language model.
+    public static let defaultLanguageModel = "/usr/share/pocketsphinx/model/en-us/en-us.lm.bin"
+
+    private let decoder: Decoder
+    private let queue = DispatchQueue(label: "tollfreed.transcription", qos: .utility)
+    private let logger: Logger
+
+    /// Loads the models (a second or so). Throws `TranscriptionError.model` when a file is
+    /// missing or PocketSphinx refuses them. PocketSphinx's own logging is switched off.
+    public init(logger: Logger,
+                modelDirectory: String = Transcriber.defaultModelDirectory,
+                dictionary: String = Transcriber.defaultDictionary,
+                languageModel: String = Transcriber.defaultLanguageModel) throws(TranscriptionError) {
+        self.logger = logger
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: modelDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .model("acoustic model directory \(modelDirectory) not found (install pocketsphinx-en-us)")
+        }
+        for file in [dictionary, languageModel] where !FileManager.default.isReadableFile(atPath: file) {
+            throw .model("\(file) not found or unreadable (install pocketsphinx-en-us)")
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        decoder = try Decoder(arguments: ["-hmm", modelDirectory, "-dict", dictionary, "-lm", languageModel,
+                                          "-samprate", String(Self.modelSampleRate), "-logfn", "/dev/null"])
+        logger.info("transcription.ready", ["model": modelDirectory,
+                                            "ms": (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000])
+    }
+
+    /// Transcribes a WAV recording in the background. `completion` runs on the
+    /// transcriber's queue with the recognised words (lower case, space-separated; empty
+    /// when nothing was recognised) or the reason it failed.
+    public func transcribe(wavPath: String,
+                           completion: @escaping @Sendable (Result<String, TranscriptionError>) -> Void) {
+        queue.async { [self] in
+            let result: Result<String, TranscriptionError>
+            do throws(TranscriptionError) {
+                result = .success(try transcribeNow(WAVAudio(contentsOfFile: wavPath), source: wavPath))
+            } catch {
+                logger.warning("transcription.failed", ["file": wavPath, "error": error])
+                result = .failure(error)
+            }
+            completion(result)
+        }
+    }
+
+    /// Transcribes samples in the background (any rate; converted to 16 kHz).
+    public func transcribe(audio: WAVAudio,
+                           completion: @escaping @Sendable (Result<String, TranscriptionError>) -> Void) {
+        queue.async { [self] in
+            let result: Result<String, TranscriptionError>
+            do throws(TranscriptionError) { result = .success(try transcribeNow(audio, source: "samples")) } catch { result = .failure(error) }
+            completion(result)
+        }
+    }
+
+    /// Async form of `transcribe(wavPath:completion:)`.
+    public func transcribe(wavPath: String) async throws(TranscriptionError) -> String {
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<String, TranscriptionError>, Never>) in
+            transcribe(wavPath: wavPath) { c.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Runs on `queue` only.
+    private func transcribeNow(_ audio: WAVAudio, source: String) throws(TranscriptionError) -> String {
+        dispatchPrecondition(condition: .onQueue(queue))
+        let started = DispatchTime.now().uptimeNanoseconds
+        let samples = try SpeexResample.convert(audio.samples, from: audio.sampleRate, to: Self.modelSampleRate)
+        let text = try decoder.decode(samples)
+        let ms = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+        logger.info("transcription.done", ["file": source, "audio_ms": Int(audio.duration * 1000), "ms": ms,
+                                           "words": text.split(separator: " ").count])
+        return text
+    }
+}
+
+/// Owns one `ps_decoder_t`. Used only on the owning transcriber's serial queue, which is
+/// what makes the unchecked conformance sound.
+private final class Decoder: @unchecked Sendable {
+    private let ps: OpaquePointer
+    private let config: OpaquePointer
+    /// cmd_ln keeps pointers into argv in some versions: the strings live as long as we do.
+    private let argv: [UnsafeMutablePointer<CChar>?]
+
+    init(arguments: [String]) throws(TranscriptionError) {
+        Decoder.silenceLibraryLogging()
+        var argv: [UnsafeMutablePointer<CChar>?] = (["tollfreed"] + arguments).map { strdup($0) }
+        let config = argv.withUnsafeMutableBufferPointer { buf in
+            cmd_ln_parse_r(nil, ps_args(), Int32(buf.count), buf.baseAddress, 1)
+        }
+        guard let config else {
+            argv.forEach { free($0) }
+            throw .model("pocketsphinx rejected its configuration")
+        }
+        guard let ps = ps_init(config) else {
+            cmd_ln_free_r(config)
+            argv.forEach { free($0) }
+            throw .model("pocketsphinx could not load its models")
+        }
+        self.ps = ps
+        self.config = config
+        self.argv = argv
+    }
+
+    deinit {
+        ps_free(ps)
+        cmd_ln_free_r(config)
+        argv.forEach { free($0) }
+    }
+
+    /// Decodes one utterance of 16 kHz samples; returns the best hypothesis.
+    func decode(_ samples: [Int16]) throws(TranscriptionError) -> String {
+        guard ps_start_utt(ps) >= 0 else { throw .decoder("ps_start_utt failed") }
+        let chunk = 4096
+        var failed = false
+        samples.withUnsafeBufferPointer { buf in
+            var offset = 0
+            while offset < buf.count && !failed {
+                let n = min(chunk, buf.count - offset)
+                if ps_process_raw(ps, buf.baseAddress! + offset, n, 0, 0) < 0 { failed = true }
+                offset += n
+            }
+        }
+        let ended = ps_end_utt(ps)
+        guard !failed else { throw .decoder("ps_process_raw failed") }
+        guard ended >= 0 else { throw .decoder("ps_end_utt failed") }
+        var score: Int32 = 0
+        guard let hyp = ps_get_hyp(ps, &score) else { return "" }
+        return String(cString: hyp).split(separator: " ").joined(separator: " ")
+    }
+
+    /// Turns sphinxbase's logging off before the configuration is parsed (which logs the
+    /// whole parameter table). `err_set_logfp` is not in the headers the module map
+    /// exposes, so it is looked up in the already-loaded library. `-logfn /dev/null`
+    /// keeps it quiet afterwards.
+    private static func silenceLibraryLogging() {
+        typealias SetLogFP = @convention(c) (UnsafeMutablePointer<FILE>?) -> Void
+        guard let handle = dlopen(nil, RTLD_NOW), let sym = dlsym(handle, "err_set_logfp") else { return }
+        unsafeBitCast(sym, to: SetLogFP.self)(nil)
+    }
+}

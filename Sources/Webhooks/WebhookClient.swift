@@ -1,1 +1,270 @@
-// Webhook client: see README.
+import Dispatch
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Observability
+import Synchronization
+
+/// A successful webhook answer.
+public struct WebhookResponse: Sendable {
+    /// HTTP status (200 for a local file).
+    public var status: Int
+    /// The response body (a TeXML document for `fetch`).
+    public var body: Data
+    /// The URL the body came from, after redirects (relative TeXML URLs resolve against it).
+    public var finalURL: URL
+    /// The `Content-Type` header, if any.
+    public var contentType: String?
+
+    /// A response; for tests and for callers that synthesise one.
+    public init(status: Int, body: Data, finalURL: URL, contentType: String? = nil) {
+        self.status = status
+        self.body = body
+        self.finalURL = finalURL
+        self.contentType = contentType
+    }
+}
+
+/// Why a webhook request failed.
+public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The server answered with a non-2xx status.
+    case httpStatus(Int)
+    /// No complete answer within the client's timeout.
+    case timeout
+    /// The connection failed (refused, reset, DNS, TLS...).
+    case transport(String)
+    /// A 2xx answer without a body where a document was expected (`fetch` only).
+    case emptyBody(status: Int)
+    /// A local document could not be read.
+    case localFile(String)
+    /// The URL is neither `http(s):`, `file:` nor an absolute path.
+    case unsupportedURL(String)
+
+    public var description: String {
+        switch self {
+        case .httpStatus(let code): "HTTP status \(code)"
+        case .timeout: "timed out"
+        case .transport(let message): "transport error: \(message)"
+        case .emptyBody(let status): "empty body (HTTP \(status))"
+        case .localFile(let message): "local file: \(message)"
+        case .unsupportedURL(let url): "unsupported URL \(url)"
+        }
+    }
+
+    /// Whether a notification that failed this way is worth another try: transport
+    /// errors, timeouts and 5xx answers.
+    public var isRetryable: Bool {
+        switch self {
+        case .timeout, .transport: true
+        case .httpStatus(let code): code >= 500
+        default: false
+        }
+    }
+}
+
+/// Counters of fire-and-forget notifications since the client was created.
+public struct WebhookStatistics: Sendable, Equatable {
+    /// Notifications not yet delivered nor given up on (including ones waiting to retry).
+    public var inFlight = 0
+    /// Notifications answered with 2xx.
+    public var delivered = 0
+    /// Notifications given up on (after the last retry, or on a non-retryable error).
+    public var failed = 0
+    /// HTTP requests made for notifications, retries included.
+    public var attempts = 0
+
+    /// All zero.
+    public init() {}
+}
+
+/// Makes the HTTP requests of call flows: fetching TeXML documents and delivering status
+/// and recording callbacks.
+///
+/// Uses an ephemeral `URLSession` (no cache, no cookies). Completions run on background
+/// threads; nothing here blocks the caller.
+public final class WebhookClient: Sendable {
+    private let session: URLSession
+    private let logger: Logger
+    /// Per-request time limit (connect + answer), in seconds.
+    public let timeout: TimeInterval
+    /// The `User-Agent` header sent with every request.
+    public let userAgent: String
+    private let retryBaseDelay: TimeInterval
+    private let stats = Mutex(WebhookStatistics())
+    private let pending = DispatchGroup()
+
+    /// A client whose requests give up after `timeout` seconds. Notification retries wait
+    /// `retryBaseDelay`, then twice that, then four times... (0.5 s, 1 s, 2 s by default).
+    public init(logger: Logger, timeout: TimeInterval = 5, userAgent: String = "tollfreed",
+                retryBaseDelay: TimeInterval = 0.5) {
+        self.logger = logger
+        self.timeout = timeout
+        self.userAgent = userAgent
+        self.retryBaseDelay = retryBaseDelay
+        let config = URLSessionConfiguration.ephemeral
+        config.requestCachePolicy = .reloadIgnoringLocalAndRemoteCacheData
+        config.urlCache = nil
+        config.httpCookieStorage = nil
+        config.httpShouldSetCookies = false
+        config.httpCookieAcceptPolicy = .never
+        config.timeoutIntervalForRequest = timeout
+        config.timeoutIntervalForResource = timeout
+        config.httpAdditionalHeaders = ["User-Agent": userAgent]
+        session = URLSession(configuration: config)
+    }
+
+    deinit {
+        session.finishTasksAndInvalidate()
+    }
+
+    /// The notification counters now.
+    public var statistics: WebhookStatistics { stats.withLock { $0 } }
+
+    /// Fetches a document (a TeXML flow). 2xx with a non-empty body succeeds; local files
+    /// (`file:` URLs, absolute paths) are read from disk. `completion` runs on a background thread.
+    public func fetch(_ request: WebhookRequest,
+                      completion: @escaping @Sendable (Result<WebhookResponse, WebhookError>) -> Void) {
+        if let path = Self.localPath(request.url) {
+            DispatchQueue.global(qos: .userInitiated).async {
+                completion(Self.readLocal(path))
+            }
+            return
+        }
+        perform(request, requireBody: true, completion: completion)
+    }
+
+    /// Delivers a callback without waiting for it: retried after transport errors, timeouts
+    /// and 5xx answers up to `retries` more times with exponential backoff, then logged as
+    /// failed. Other answers (2xx, 4xx) end it at once.
+    public func notify(_ request: WebhookRequest, retries: Int = 3) {
+        stats.withLock { $0.inFlight += 1 }
+        pending.enter()
+        guard Self.localPath(request.url) == nil else {
+            finish(request, attempts: 0, error: .unsupportedURL(request.url.absoluteString))
+            return
+        }
+        attempt(request, number: 0, retries: max(0, retries))
+    }
+
+    /// Waits until every notification has been delivered or given up on, at most `timeout`
+    /// seconds (for an orderly shutdown and for tests). True when none is left.
+    @discardableResult
+    public func waitForNotifications(timeout: TimeInterval) -> Bool {
+        pending.wait(timeout: .now() + timeout) == .success
+    }
+
+    // MARK: - Internals
+
+    private func attempt(_ request: WebhookRequest, number: Int, retries: Int) {
+        stats.withLock { $0.attempts += 1 }
+        perform(request, requireBody: false) { result in
+            switch result {
+            case .success:
+                self.stats.withLock { $0.delivered += 1; $0.inFlight -= 1 }
+                self.logger.debug("webhook.notify.delivered", ["url": Self.redacted(request.url), "attempts": number + 1])
+                self.pending.leave()
+            case .failure(let error) where error.isRetryable && number < retries:
+                let delay = self.retryBaseDelay * Double(1 << min(number, 16))
+                self.logger.debug("webhook.notify.retry", ["url": Self.redacted(request.url), "error": error,
+                                                           "delay": delay])
+                DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + delay) {
+                    self.attempt(request, number: number + 1, retries: retries)
+                }
+            case .failure(let error):
+                self.finish(request, attempts: number + 1, error: error)
+            }
+        }
+    }
+
+    private func finish(_ request: WebhookRequest, attempts: Int, error: WebhookError) {
+        stats.withLock { $0.failed += 1; $0.inFlight -= 1 }
+        logger.warning("webhook.notify.failed", ["url": Self.redacted(request.url), "method": request.method,
+                                                 "attempts": attempts, "error": error])
+        pending.leave()
+    }
+
+    private func perform(_ request: WebhookRequest, requireBody: Bool,
+                         completion: @escaping @Sendable (Result<WebhookResponse, WebhookError>) -> Void) {
+        guard let scheme = request.url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+            let url = request.url.absoluteString
+            DispatchQueue.global().async { completion(.failure(.unsupportedURL(url))) }
+            return
+        }
+        var urlRequest = URLRequest(url: request.effectiveURL, cachePolicy: .reloadIgnoringLocalAndRemoteCacheData,
+                                    timeoutInterval: timeout)
+        urlRequest.httpMethod = request.method
+        urlRequest.setValue(userAgent, forHTTPHeaderField: "User-Agent")
+        urlRequest.setValue("application/xml, text/xml, */*;q=0.5", forHTTPHeaderField: "Accept")
+        if let body = request.body {
+            urlRequest.httpBody = body
+            urlRequest.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        }
+        let logger = self.logger
+        let started = DispatchTime.now().uptimeNanoseconds
+        let requestURL = urlRequest.url ?? request.url
+        let task = session.dataTask(with: urlRequest) { data, response, error in
+            let result = Self.classify(data: data, response: response, error: error,
+                                       requestURL: requestURL, requireBody: requireBody)
+            let ms = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+            switch result {
+            case .success(let r):
+                logger.debug("webhook.response", ["url": Self.redacted(request.url), "status": r.status, "ms": ms,
+                                                  "bytes": r.body.count])
+            case .failure(let e):
+                logger.debug("webhook.error", ["url": Self.redacted(request.url), "error": e, "ms": ms])
+            }
+            completion(result)
+        }
+        task.resume()
+    }
+
+    static func classify(data: Data?, response: URLResponse?, error: (any Error)?, requestURL: URL,
+                         requireBody: Bool) -> Result<WebhookResponse, WebhookError> {
+        if let error {
+            let ns = error as NSError
+            if ns.domain == NSURLErrorDomain && ns.code == NSURLErrorTimedOut { return .failure(.timeout) }
+            return .failure(.transport(ns.localizedDescription + " (\(ns.domain) \(ns.code))"))
+        }
+        guard let http = response as? HTTPURLResponse else {
+            return .failure(.transport("no HTTP response"))
+        }
+        guard (200..<300).contains(http.statusCode) else { return .failure(.httpStatus(http.statusCode)) }
+        let body = data ?? Data()
+        if requireBody && body.isEmpty { return .failure(.emptyBody(status: http.statusCode)) }
+        return .success(WebhookResponse(status: http.statusCode, body: body, finalURL: http.url ?? requestURL,
+                                        contentType: http.value(forHTTPHeaderField: "Content-Type")))
+    }
+
+    /// The filesystem path a request URL names, or nil when it is not local.
+    static func localPath(_ url: URL) -> String? {
+        if url.isFileURL { return url.path }
+        if url.scheme == nil, url.path.hasPrefix("/") { return url.path }
+        return nil
+    }
+
+    static func readLocal(_ path: String) -> Result<WebhookResponse, WebhookError> {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return .failure(.localFile("no such file: \(path)"))
+        }
+        guard !isDirectory.boolValue else { return .failure(.localFile("is a directory: \(path)")) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(.localFile("cannot read \(path)"))
+        }
+        guard !data.isEmpty else { return .failure(.emptyBody(status: 200)) }
+        let type = path.hasSuffix(".xml") ? "application/xml" : nil
+        return .success(WebhookResponse(status: 200, body: data, finalURL: URL(fileURLWithPath: path),
+                                        contentType: type))
+    }
+
+    /// The URL for log lines: without query or credentials (they may carry caller data).
+    static func redacted(_ url: URL) -> String {
+        guard var parts = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return "?" }
+        parts.query = nil
+        parts.fragment = nil
+        parts.user = nil
+        parts.password = nil
+        return parts.string ?? "?"
+    }
+}

@@ -30,31 +30,34 @@ final class CallEndToEndTests: XCTestCase {
         return d
     }
 
-    /// Durations (s) of the healthcare flow's top-level Say prompts, synthesised the same
-    /// way the daemon does, so the test knows how long the caller should hear speech.
-    private func expectedHealthcareSpeech() throws -> Double {
+    /// Length (s) of what the healthcare caller hears before the recording starts: the
+    /// greeting, the Record prompt (synthesised the same way the daemon does) and the beep,
+    /// played back to back.
+    private func healthcareIntroSeconds() throws -> Double {
         let doc = try TeXMLParser.parse(contentsOf: Paths.repo.appendingPathComponent("CallFlows/healthcare-intake.xml"))
+        let says = doc.spokenPrompts().prefix(2)
+        XCTAssertEqual(says.count, 2)
         let synth = try SpeechSynthesizer(logger: .init(minimumLevel: .error))
-        var total = 0.0
-        for verb in doc.verbs {
-            if case .say(let say) = verb {
-                let r = say.speechRequest
-                total += Double(try synth.synthesize(SpeechKey(text: r.text, voice: r.voice, language: r.language)).count) / 8000
-            }
+        var total = Double(Tones.beep().sampleCount) / 8000
+        for say in says {
+            let r = say.speechRequest
+            total += Double(try synth.synthesize(SpeechKey(text: r.text, voice: r.voice, language: r.language)).count) / 8000
         }
         return total
     }
 
-    func testHealthcareCallHearsGreetingThenDaemonHangsUp() throws {
+    func testHealthcareCallHearsTheGreeting() throws {
         let d = try requireDaemon()
         let peer = RTPPeer()
         defer { peer.stop() }
         let tag = "greeting"
-        let result = d.sipp("uac_daemon_bye.xml", dial: "8005963057", tag: tag, rtpPort: peer.port)
+        // Listen through the greeting, the recording prompt and the beep, then hang up
+        // while the flow records.
+        let result = d.sipp("uac_listen.xml", dial: "8005963057", tag: tag, rtpPort: peer.port, extra: ["-d", "14000"])
         XCTAssertEqual(result.status, 0, "sipp failed:\n\(result.output.suffix(1500))\n\(d.logText.suffix(2000))")
         usleep(300_000)
         let packets = peer.received
-        XCTAssertGreaterThan(packets.count, 100)
+        XCTAssertGreaterThan(packets.count, 500)
         guard let first = packets.first else { return }
 
         // RTP framing: one SSRC, contiguous sequence numbers, timestamps 160 apart,
@@ -65,19 +68,19 @@ final class CallEndToEndTests: XCTestCase {
             XCTAssertEqual(b.sequence, a.sequence &+ 1)
             XCTAssertEqual(b.timestamp, a.timestamp &+ 160)
         }
-        // Speech: non-silent audio lasting as long as the flow's spoken prompts
-        // (the Record and Dial verbs between them are skipped in this version).
-        let expected = try expectedHealthcareSpeech()
-        let measure = SpeechMeasure(packets, law: .ulaw)
-        XCTAssertGreaterThan(expected, 10)
-        XCTAssertEqual(measure.speechSpan, expected, accuracy: 1.5, "speech span vs synthesised prompt length")
-        XCTAssertGreaterThan(Double(measure.loudFrames) * 0.02, expected * 0.5, "mostly speech, not silence")
+        // Speech: the first talkspurt is the greeting, the Record prompt and the beep, as
+        // long as the synthesised prompts; then the flow records (silence to the caller).
+        let greeting = try healthcareIntroSeconds()
+        let spurt = SpeechMeasure.firstTalkspurt(packets, law: .ulaw)
+        XCTAssertGreaterThan(greeting, 5)
+        XCTAssertEqual(spurt, greeting, accuracy: 0.6, "first talkspurt vs synthesised prompt lengths")
+        XCTAssertGreaterThan(SpeechMeasure(packets, law: .ulaw).loudFrames, Int(greeting * 25), "mostly speech, not silence")
 
         let cdr = try XCTUnwrap(d.record(tag: tag))
         XCTAssertEqual(cdr["did"] as? String, "+18005963057")
         XCTAssertEqual(cdr["tenant"] as? String, "healthcare-client-001")
         XCTAssertEqual(cdr["disposition"] as? String, "completed")
-        XCTAssertEqual(cdr["hangup_by"] as? String, "daemon")
+        XCTAssertEqual(cdr["hangup_by"] as? String, "caller")
         XCTAssertEqual(cdr["sip_code"] as? Int, 200)
         XCTAssertEqual(cdr["from"] as? String, "+15551230000")
         XCTAssertNotNil(cdr["answer_time"] as? String)

@@ -84,8 +84,9 @@ final class DaemonUnderTest: @unchecked Sendable {
     private let process = Process()
     private let log = Mutex(Data())
 
-    /// Starts tollfreed with the shipped numbers and flows and `ringMs` of ringing.
-    init(ringMs: Int = 1000) throws {
+    /// Starts tollfreed with the shipped numbers and flows and `ringMs` of ringing;
+    /// `configure` may change the JSON config (add numbers, webhooks...) first.
+    init(ringMs: Int = 1000, configure: ((inout [String: Any]) -> Void)? = nil) throws {
         sipPort = freePort()
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("tollfreed-e2e-\(getpid())-\(sipPort)")
         try? FileManager.default.removeItem(at: base)
@@ -99,6 +100,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         var calls = cfg["calls"] as? [String: Any] ?? [:]
         calls["ring_ms"] = ringMs
         cfg["calls"] = calls
+        configure?(&cfg)
         try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted]).write(to: configPath)
 
         let rtpLow = 40000 + Int(sipPort % 200) * 100
@@ -140,14 +142,24 @@ final class DaemonUnderTest: @unchecked Sendable {
     /// Runs a sipp scenario against the daemon. `tag` goes into the Call-ID so the test
     /// can find the call's record.
     func sipp(_ scenario: String, dial: String, tag: String, rtpPort: UInt16 = 9, caller: String = "+15551230000",
-              timeout: Int = 60) -> (status: Int32, output: String) {
+              timeout: Int = 60, extra: [String] = []) -> (status: Int32, output: String) {
         let local = freePort()
         return runProgram("/usr/bin/sipp", [
             "127.0.0.1:\(sipPort)", "-sf", Paths.scenarios.appendingPathComponent(scenario).path,
             "-s", dial, "-m", "1", "-l", "1", "-p", "\(local)", "-i", "127.0.0.1",
             "-key", "rtpport", "\(rtpPort)", "-key", "caller", caller,
             "-cid_str", "\(tag)-%u-%p@%s", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
-        ], timeout: TimeInterval(timeout + 10))
+        ] + extra, timeout: TimeInterval(timeout + 10))
+    }
+
+    /// Runs sipp with extra arguments (media port, DTMF pcaps...).
+    func sippRaw(_ scenario: String, dial: String, tag: String, extra: [String], timeout: Int = 60) -> (status: Int32, output: String) {
+        let local = freePort()
+        return runProgram("/usr/bin/sipp", [
+            "127.0.0.1:\(sipPort)", "-sf", Paths.scenarios.appendingPathComponent(scenario).path,
+            "-s", dial, "-m", "1", "-l", "1", "-p", "\(local)", "-i", "127.0.0.1",
+            "-cid_str", "\(tag)-%u-%p@%s", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
+        ] + extra, timeout: TimeInterval(timeout + 10))
     }
 
     /// All records, exported as JSON Lines by `tollfreed cdr export`.

@@ -83,7 +83,7 @@ final class RTPPeer: @unchecked Sendable {
 
     /// Sends `count` PCMU packets of silence to `port`, 20 ms apart, from this socket or,
     /// if `stray`, from a fresh socket the daemon never negotiated.
-    func send(count: Int, toPort port: UInt16, stray: Bool) {
+    func send(count: Int, toPort port: UInt16, stray: Bool, tone: Bool = false) {
         let s = stray ? socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0) : fd
         var to = sockaddr_in()
         to.sin_family = sa_family_t(AF_INET)
@@ -92,6 +92,13 @@ final class RTPPeer: @unchecked Sendable {
         var packet = [UInt8](repeating: 0xFF, count: 172)
         let ssrc = UInt32.random(in: 1...UInt32.max)
         for i in 0..<count {
+            if tone {
+                // 440 Hz, continuous phase across packets, well above the silence threshold.
+                for j in 0..<160 {
+                    let n = Double(i * 160 + j)
+                    packet[12 + j] = G711.ulaw(Int16(8000 * sin(2 * Double.pi * 440 * n / 8000)))
+                }
+            }
             RTPHeader(marker: i == 0, payloadType: 0, sequence: UInt16(i), timestamp: UInt32(i * 160), ssrc: ssrc)
                 .write(to: &packet)
             _ = packet.withUnsafeBytes { b in
@@ -109,6 +116,20 @@ struct SpeechMeasure {
     var loudFrames: Int
     /// Time from the first to the last loud frame, in seconds.
     var speechSpan: Double
+
+    /// Seconds from the first loud frame to the first silence of at least `gap` seconds.
+    static func firstTalkspurt(_ packets: [ReceivedPacket], law: G711.Law, threshold: Double = 200, gap: Double = 1.0) -> Double {
+        let loud = packets.map { p -> Bool in
+            let samples = G711.decode(p.payload, law: law)
+            return (samples.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(1, samples.count))).squareRoot() > threshold
+        }
+        guard let start = loud.firstIndex(of: true) else { return 0 }
+        var last = start
+        for i in start..<loud.count {
+            if loud[i] { last = i } else if Double(i - last) * 0.02 >= gap { break }
+        }
+        return Double(last - start + 1) * 0.02
+    }
 
     init(_ packets: [ReceivedPacket], law: G711.Law, threshold: Double = 200) {
         var loud: [Int] = []

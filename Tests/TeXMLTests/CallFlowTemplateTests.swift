@@ -118,20 +118,28 @@ final class CallFlowTemplateTests: XCTestCase {
     }
 
     func testHealthcareIntakeRunsThroughInterpreter() throws {
-        let document = try template("healthcare-intake.xml")
-        var flow = FlowInterpreter(document: document)
-        XCTAssertNil(flow.mustRejectBeforeAnswer)
-        guard case .say(let first) = flow.start() else { return XCTFail("expected the welcome prompt") }
-        XCTAssertTrue(first.text.hasPrefix("Welcome"))
-        guard case .skip(verb: "Record", location: let location, reason: _) = flow.handle(.actionCompleted) else {
-            return XCTFail("expected Record to be skipped")
-        }
-        XCTAssertEqual(location.line, 9)
-        XCTAssertEqual(location.column, 3)
-        guard case .say = flow.handle(.actionCompleted) else { return XCTFail("expected the hold prompt") }
-        guard case .skip(verb: "Dial", location: _, reason: _) = flow.handle(.actionCompleted) else {
+        let caller = FakeCaller(document: try template("healthcare-intake.xml"))
+        XCTAssertNil(caller.flow.mustRejectBeforeAnswer)
+        guard case .say(let welcome, _)? = caller.start().first else { return XCTFail("expected the welcome prompt") }
+        XCTAssertTrue(welcome.text.hasPrefix("Welcome"))
+        guard case .say(let prompt, _)? = try caller.finishMedia().first else { return XCTFail("expected the Record prompt") }
+        XCTAssertEqual(prompt.text, "Please provide your information after the beep.")
+        XCTAssertEqual(untokened(try caller.finishMedia()), [.beep(token: 0)])
+        XCTAssertEqual(untokened(try caller.finishMedia()), [
+            .listenForDigits(true),
+            .startRecording(RecordingRequest(maxLengthSeconds: 120, silenceTimeoutSeconds: 30, trimSilence: true), token: 0),
+        ])
+        let afterRecording = try caller.finishRecording(seconds: 12)
+        XCTAssertEqual(afterRecording.count, 3)
+        XCTAssertEqual(afterRecording[0], .listenForDigits(false))
+        XCTAssertEqual(afterRecording[1], .transcribe(recordingURL: "https://rec.example/r1.wav", callback: nil))
+        guard case .say(let hold, _) = afterRecording[2] else { return XCTFail("expected the hold prompt") }
+        XCTAssertTrue(hold.text.hasPrefix("Thank you"))
+        let end = try caller.finishMedia()
+        guard case .skip(verb: "Dial", location: let location, reason: _)? = end.first else {
             return XCTFail("expected Dial to be skipped")
         }
-        XCTAssertEqual(flow.handle(.actionCompleted), .finished)
+        XCTAssertEqual(location.line, 13)
+        XCTAssertEqual(end.last, .finished)
     }
 }

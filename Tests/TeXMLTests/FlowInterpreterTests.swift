@@ -2,170 +2,169 @@ import Foundation
 import XCTest
 @testable import TeXML
 
+/// Say, Play, Pause, Hangup, Reject, Dial, hang-ups and tokens.
 final class FlowInterpreterTests: XCTestCase {
-    private func interpreter(_ xml: String) throws -> FlowInterpreter {
-        FlowInterpreter(document: try parse(xml))
-    }
-
-    /// Runs a flow to its end, answering every action with `.actionCompleted`.
-    private func run(_ xml: String, limit: Int = 50) throws -> [FlowAction] {
-        var flow = try interpreter(xml)
-        var actions = [flow.start()]
-        while !flow.isFinished, actions.count < limit {
-            actions.append(flow.handle(.actionCompleted))
-        }
-        XCTAssertTrue(flow.isFinished, "flow did not finish")
-        return actions
-    }
-
-    func testSayAndPauseThenFinished() throws {
-        var flow = try interpreter("""
+    func testSayAndPauseRunInOrderThenFinish() throws {
+        let caller = try FakeCaller("""
         <Response>
           <Say voice="woman" language="en-GB" loop="2">Hello</Say>
           <Pause length="3"/>
         </Response>
         """)
-        XCTAssertEqual(flow.state, .notStarted)
-        XCTAssertNil(flow.currentVerb)
-        XCTAssertEqual(flow.start(), .say(SpeechRequest(text: "Hello", voice: "woman", language: "en-GB", loop: 2)))
-        XCTAssertEqual(flow.state, .running)
-        XCTAssertEqual(flow.currentVerb?.name, "Say")
-        XCTAssertEqual(flow.handle(.actionCompleted), .pause(milliseconds: 3000))
-        XCTAssertEqual(flow.currentVerb?.name, "Pause")
-        XCTAssertEqual(flow.handle(.actionCompleted), .finished)
-        XCTAssertTrue(flow.isFinished)
-        XCTAssertEqual(flow.depth, 0)
-        XCTAssertEqual(flow.handle(.actionCompleted), .finished)
-        XCTAssertEqual(flow.handle(.callerHungUp), .finished)
+        XCTAssertEqual(caller.flow.state, .notStarted)
+        XCTAssertNil(caller.flow.currentVerb)
+        let first = caller.start()
+        XCTAssertEqual(untokened(first), [.say(SpeechRequest(text: "Hello", voice: "woman", language: "en-GB", loop: 2),
+                                               token: 0)])
+        XCTAssertEqual(caller.flow.state, .running)
+        XCTAssertEqual(caller.flow.currentVerb?.name, "Say")
+        XCTAssertEqual(untokened(try caller.finishMedia()), [.pause(milliseconds: 3000, token: 0)])
+        XCTAssertEqual(caller.flow.currentVerb?.name, "Pause")
+        XCTAssertEqual(try caller.finishMedia(), [.finished])
+        XCTAssertTrue(caller.flow.isFinished)
+        XCTAssertEqual(caller.send(.callerHungUp), [], "nothing after the flow ended")
+        XCTAssertEqual(caller.send(.digit("1")), [])
     }
 
-    func testLoopZeroAndDefaultsReachTheSpeechRequest() throws {
-        XCTAssertEqual(try run(#"<Response><Say loop="0">Hold music substitute</Say><Pause length="0"/></Response>"#), [
-            .say(SpeechRequest(text: "Hold music substitute", voice: "alice", language: "en-US", loop: 0)),
-            .pause(milliseconds: 0),
-            .finished,
-        ])
+    func testEveryMediaActionHasAFreshToken() throws {
+        let caller = try FakeCaller("<Response><Say>One</Say><Say>Two</Say><Pause/></Response>")
+        var tokens = [mediaToken(caller.start().first)]
+        tokens.append(mediaToken(try caller.finishMedia().first))
+        tokens.append(mediaToken(try caller.finishMedia().first))
+        XCTAssertEqual(Set(tokens.compactMap { $0 }).count, 3)
+    }
+
+    func testStaleAndUnrelatedEventsAreIgnored() throws {
+        let caller = try FakeCaller("<Response><Say>One</Say><Say>Two</Say></Response>")
+        let firstToken = try XCTUnwrap(mediaToken(caller.start().first))
+        XCTAssertEqual(caller.send(.mediaFinished(firstToken + 100)), [], "unknown token")
+        XCTAssertEqual(caller.send(.timerFired(firstToken)), [], "not a timer")
+        XCTAssertEqual(caller.send(.digit("5")), [], "digits outside Gather/Record are ignored")
+        XCTAssertEqual(caller.send(.fetched(firstToken, .failed("x"))), [], "no fetch pending")
+        XCTAssertEqual(untokened(caller.send(.mediaFinished(firstToken))), [.say(speech("Two"), token: 0)])
+        XCTAssertEqual(caller.send(.mediaFinished(firstToken)), [], "the first prompt's token is stale now")
+    }
+
+    func testPlayResolvesAgainstTheBaseURLAndKeepsAbsoluteURLs() throws {
+        let caller = try FakeCaller("""
+        <Response>
+          <Play loop="3">sounds/welcome.wav</Play>
+          <Play>https://cdn.example/hold.mp3</Play>
+          <Play>/audio/x.wav</Play>
+        </Response>
+        """, baseURL: "https://app.example/flows/main.xml")
+        XCTAssertEqual(untokened(caller.start()),
+                       [.play(PlayRequest(source: "https://app.example/flows/sounds/welcome.wav", loop: 3), token: 0)])
+        XCTAssertEqual(untokened(try caller.finishMedia()),
+                       [.play(PlayRequest(source: "https://cdn.example/hold.mp3", loop: 1), token: 0)])
+        XCTAssertEqual(untokened(try caller.finishMedia()),
+                       [.play(PlayRequest(source: "https://app.example/audio/x.wav", loop: 1), token: 0)])
+        XCTAssertEqual(try caller.finishMedia(), [.finished])
+    }
+
+    func testPlayInALocalFlowResolvesAgainstTheFlowDirectory() throws {
+        let caller = try FakeCaller("<Response><Play>../audio/a.wav</Play><Play>b.wav</Play></Response>",
+                                    source: "/srv/flows/main.xml")
+        XCTAssertEqual(untokened(caller.start()), [.play(PlayRequest(source: "/srv/audio/a.wav", loop: 1), token: 0)])
+        XCTAssertEqual(untokened(try caller.finishMedia()),
+                       [.play(PlayRequest(source: "/srv/flows/b.wav", loop: 1), token: 0)])
+    }
+
+    func testPlayDigitsSendsDTMF() throws {
+        let caller = try FakeCaller(#"<Response><Play digits="ww1234#"/><Hangup/></Response>"#)
+        XCTAssertEqual(untokened(caller.start()), [.sendDigits("ww1234#", token: 0)])
+        XCTAssertEqual(try caller.finishMedia(), [.hangup])
     }
 
     func testHangupStopsBeforeLaterVerbs() throws {
-        var flow = try interpreter("<Response><Say>Bye</Say><Hangup/><Say>Never</Say></Response>")
-        XCTAssertEqual(flow.start(), .say(SpeechRequest(text: "Bye", voice: "alice", language: "en-US", loop: 1)))
-        XCTAssertEqual(flow.handle(.actionCompleted), .hangup)
-        XCTAssertTrue(flow.isFinished)
-        XCTAssertEqual(flow.handle(.actionCompleted), .finished)
-        XCTAssertEqual(flow.handle(.actionCompleted), .finished)
+        let caller = try FakeCaller("<Response><Say>Bye</Say><Hangup/><Say>Never</Say></Response>")
+        caller.start()
+        XCTAssertEqual(try caller.finishMedia(), [.hangup])
+        XCTAssertTrue(caller.flow.isFinished)
+        XCTAssertEqual(caller.send(.callerHungUp), [])
     }
 
     func testEmptyResponseFinishesImmediately() throws {
-        var flow = try interpreter("<Response/>")
-        XCTAssertNil(flow.mustRejectBeforeAnswer)
-        XCTAssertEqual(flow.start(), .finished)
-        XCTAssertTrue(flow.isFinished)
+        let caller = try FakeCaller("<Response/>")
+        XCTAssertNil(caller.flow.mustRejectBeforeAnswer)
+        XCTAssertEqual(caller.start(), [.finished])
+        XCTAssertTrue(caller.flow.isFinished)
+        XCTAssertEqual(caller.start(), [], "start() is only valid once")
     }
 
     func testRejectFirstRejectsWithoutAnswering() throws {
-        var flow = try interpreter(#"<Response><Reject reason="busy"/><Say>Never</Say></Response>"#)
-        XCTAssertEqual(flow.mustRejectBeforeAnswer, Reject(reason: .busy, location: loc(1, 11)))
-        XCTAssertEqual(flow.mustRejectBeforeAnswer?.reason.sipStatusCode, 486)
-        XCTAssertEqual(flow.start(), .reject(.busy))
-        XCTAssertTrue(flow.isFinished)
-        XCTAssertNil(flow.mustRejectBeforeAnswer, "only meaningful before start()")
-        XCTAssertEqual(flow.handle(.actionCompleted), .finished)
-    }
-
-    func testRejectFirstDefaultsToRejected() throws {
-        var flow = try interpreter("<Response>\n  <Reject/>\n</Response>")
-        XCTAssertEqual(flow.mustRejectBeforeAnswer?.reason.sipStatusCode, 603)
-        XCTAssertEqual(flow.start(), .reject(.rejected))
+        let caller = try FakeCaller(#"<Response><Reject reason="busy"/><Say>Never</Say></Response>"#)
+        let reject = try XCTUnwrap(caller.flow.mustRejectBeforeAnswer)
+        XCTAssertEqual(reject.reason, .busy)
+        XCTAssertEqual(reject.reason.sipStatusCode, 486)
+        XCTAssertEqual(caller.start(), [.reject(.busy)])
+        XCTAssertTrue(caller.flow.isFinished)
+        XCTAssertNil(caller.flow.mustRejectBeforeAnswer, "only meaningful before start()")
     }
 
     func testRejectLaterBehavesAsHangup() throws {
-        XCTAssertEqual(try run("<Response><Say>Hi</Say><Reject reason=\"busy\"/><Say>Never</Say></Response>"), [
-            .say(SpeechRequest(text: "Hi", voice: "alice", language: "en-US", loop: 1)),
-            .hangup,
-        ])
+        let caller = try FakeCaller(#"<Response><Say>Hi</Say><Reject reason="busy"/><Say>Never</Say></Response>"#)
+        caller.start()
+        XCTAssertEqual(try caller.finishMedia(), [.hangup])
+        XCTAssertTrue(caller.flow.isFinished)
     }
 
-    func testRejectAfterASkippedVerbIsAHangupBecauseTheCallWasAnswered() throws {
-        var flow = try interpreter("<Response><Play>a.wav</Play><Reject/></Response>")
-        XCTAssertNil(flow.mustRejectBeforeAnswer)
-        guard case .skip = flow.start() else { return XCTFail("expected skip") }
-        XCTAssertEqual(flow.handle(.actionCompleted), .hangup)
-    }
-
-    func testUnsupportedVerbsAreSkippedWithTheirLocation() throws {
-        let actions = try run("""
+    func testDialIsSkippedAndTheFlowMovesOnInTheSameList() throws {
+        let caller = try FakeCaller("""
         <Response>
-          <Play>a.wav</Play>
-          <Gather><Say>Press 1</Say></Gather>
-          <Record/>
           <Dial>+12082792555</Dial>
-          <Redirect>next.xml</Redirect>
+          <Reject/>
         </Response>
-        """)
-        XCTAssertEqual(actions.count, 6)
+        """, source: testSource)
+        XCTAssertNil(caller.flow.mustRejectBeforeAnswer)
+        let actions = caller.start()
+        XCTAssertEqual(actions.count, 2)
+        XCTAssertEqual(actions.first, .skip(verb: "Dial", location: loc(2, 3), reason: "call bridging is not supported yet"))
+        XCTAssertEqual(actions.last, .hangup, "the call was answered for the skipped Dial, so Reject hangs up")
+    }
+
+    func testRunningOutOfVerbsAfterASkipFinishes() throws {
+        let caller = try FakeCaller("<Response><Dial>+12082792555</Dial></Response>")
+        let actions = caller.start()
+        XCTAssertEqual(actions.count, 2)
         XCTAssertEqual(actions.last, .finished)
-        let skipped = actions.dropLast().compactMap { action -> (String, SourceLocation, String)? in
-            guard case .skip(let verb, let location, let reason) = action else { return nil }
-            return (verb, location, reason)
-        }
-        XCTAssertEqual(skipped.map(\.0), ["Play", "Gather", "Record", "Dial", "Redirect"])
-        XCTAssertEqual(skipped.map(\.1), [loc(2, 3), loc(3, 3), loc(4, 3), loc(5, 3), loc(6, 3)])
-        XCTAssertTrue(skipped.allSatisfy { $0.2.contains("not supported yet") })
     }
 
     func testCallerHangUpEndsTheFlow() throws {
-        var flow = try interpreter("<Response><Say>One</Say><Say>Two</Say></Response>")
-        guard case .say = flow.start() else { return XCTFail("expected say") }
-        XCTAssertEqual(flow.handle(.callerHungUp), .finished)
-        XCTAssertTrue(flow.isFinished)
-        XCTAssertEqual(flow.handle(.actionCompleted), .finished)
-        XCTAssertEqual(flow.handle(.callerHungUp), .finished)
+        let caller = try FakeCaller("<Response><Say>One</Say><Say>Two</Say></Response>")
+        caller.start()
+        XCTAssertEqual(caller.send(.callerHungUp), [.finished])
+        XCTAssertTrue(caller.flow.isFinished)
+        XCTAssertEqual(try caller.finishMedia(), [])
+        XCTAssertEqual(caller.send(.callerHungUp), [])
     }
 
     func testCallerHangUpBeforeStart() throws {
-        var flow = try interpreter("<Response><Say>One</Say></Response>")
-        XCTAssertEqual(flow.handle(.callerHungUp), .finished)
-        XCTAssertEqual(flow.start(), .finished)
-    }
-
-    func testStartTwiceAndActionCompletedBeforeStart() throws {
-        var flow = try interpreter("<Response><Say>One</Say><Say>Two</Say></Response>")
-        guard case .say(let first) = flow.handle(.actionCompleted) else { return XCTFail("expected say") }
-        XCTAssertEqual(first.text, "One")
-        XCTAssertEqual(flow.start(), .finished, "start() is only valid once")
-    }
-
-    func testReplaceDocumentContinuesWithTheNewDocument() throws {
-        var flow = try interpreter("<Response><Say>Old one</Say><Say>Old two</Say></Response>")
-        guard case .say = flow.start() else { return XCTFail("expected say") }
-        let next = try parse("<Response><Reject/><Say>New</Say></Response>", source: "next.xml")
-        XCTAssertEqual(flow.replace(document: next), .hangup, "the call is answered, so Reject hangs up")
-
-        var second = try interpreter("<Response><Say>Old</Say></Response>")
-        _ = second.start()
-        let other = try parse("<Response><Pause length=\"2\"/></Response>", source: "other.xml")
-        XCTAssertEqual(second.replace(document: other), .pause(milliseconds: 2000))
-        XCTAssertEqual(second.document.source, "other.xml")
-        XCTAssertEqual(second.currentVerb?.location, SourceLocation(file: "other.xml", line: 1, column: 11))
-        XCTAssertEqual(second.handle(.actionCompleted), .finished)
-        XCTAssertEqual(second.replace(document: other), .finished, "nothing runs after the flow ended")
-    }
-
-    func testReplaceBeforeStartStartsTheNewDocument() throws {
-        var flow = try interpreter("<Response><Say>Old</Say></Response>")
-        let next = try parse("<Response><Reject reason=\"busy\"/></Response>")
-        XCTAssertEqual(flow.replace(document: next), .reject(.busy))
+        let caller = try FakeCaller("<Response><Say>One</Say></Response>")
+        XCTAssertEqual(caller.send(.digit("1")), [], "only a hang-up matters before start()")
+        XCTAssertEqual(caller.send(.callerHungUp), [.finished])
+        XCTAssertEqual(caller.start(), [])
     }
 
     func testInterpreterIsAValueType() throws {
-        var original = try interpreter("<Response><Say>One</Say><Say>Two</Say></Response>")
-        _ = original.start()
+        let caller = try FakeCaller("<Response><Say>One</Say><Say>Two</Say></Response>")
+        let token = try XCTUnwrap(mediaToken(caller.start().first))
+        var original = caller.flow
         var copy = original
-        XCTAssertEqual(copy.handle(.callerHungUp), .finished)
-        guard case .say(let second) = original.handle(.actionCompleted) else {
-            return XCTFail("the original must be unaffected by the copy")
-        }
-        XCTAssertEqual(second.text, "Two")
+        XCTAssertEqual(copy.handle(.callerHungUp), [.finished])
+        XCTAssertEqual(untokened(original.handle(.mediaFinished(token))), [.say(speech("Two"), token: 0)],
+                       "the original must be unaffected by the copy")
+    }
+
+    func testSpokenPromptsIncludeNestedSays() throws {
+        let document = try parse("""
+        <Response>
+          <Say>A</Say>
+          <Gather><Say>B</Say><Play>x.wav</Play><Say>C</Say></Gather>
+          <Record><Say>D</Say></Record>
+          <Say>E</Say>
+        </Response>
+        """)
+        XCTAssertEqual(document.spokenPrompts().map(\.text), ["A", "B", "C", "D", "E"])
     }
 }

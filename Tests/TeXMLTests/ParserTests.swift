@@ -305,7 +305,7 @@ final class ParserTests: XCTestCase {
     func testModelIsSendable() throws {
         let document = try parse("<Response><Say>Hi</Say></Response>")
         requireSendable(document)
-        requireSendable(FlowInterpreter(document: document))
+        requireSendable(FlowInterpreter(document: document, baseURL: nil, callParameters: []))
         requireSendable(FlowAction.finished)
         requireSendable(TeXMLError(kind: .syntax, location: loc(1, 1), verb: nil, message: "x"))
     }

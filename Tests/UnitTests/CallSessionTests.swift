@@ -70,19 +70,19 @@ final class CallSessionTests: XCTestCase {
         XCTAssertEqual(s.answerTime, at(2))
         XCTAssertEqual(s.ringTimerFired(now: at(3)), [], "the timer fires only once")
 
-        XCTAssertEqual(s.ack(contentType: nil, body: nil, now: at(2.05)), [.configureMedia(defaultPeer), .say(hello, token: 1)])
+        XCTAssertEqual(s.ack(contentType: nil, body: nil, now: at(2.05)), [.configureMedia(defaultPeer), .flow(.say(hello, token: 1))])
         XCTAssertEqual(s.phase, .active)
 
         XCTAssertEqual(s.mediaFinished(token: 0, now: at(4)), [], "stale token")
         XCTAssertEqual(s.mediaFinished(token: 2, now: at(4)), [], "future token")
-        XCTAssertEqual(s.mediaFinished(token: 1, now: at(4)), [.pause(milliseconds: 1000, token: 2)])
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(4)), [.flow(.pause(milliseconds: 1000, token: 2))])
         XCTAssertEqual(s.mediaFinished(token: 1, now: at(4.5)), [], "token already used")
-        XCTAssertEqual(s.mediaFinished(token: 2, now: at(5)), [.stopMedia, .sendBye])
+        XCTAssertEqual(s.mediaFinished(token: 2, now: at(5)), [.flow(.stopMedia), .sendBye])
         XCTAssertEqual(s.phase, .hangingUp)
 
         s.mediaStats = MediaStats(packetsSent: 150, packetsReceived: 148, packetsDropped: 2, packetsMalformed: 0, telephoneEvents: 0)
         let end = s.terminated(status: 200, now: at(63.2))
-        XCTAssertEqual(end.first, .stopMedia)
+        XCTAssertEqual(end.first, .flow(.stopMedia))
         let r = try XCTUnwrap(record(end))
         XCTAssertEqual(r.disposition, .completed)
         XCTAssertEqual(r.hangupBy, .daemon)
@@ -113,33 +113,33 @@ final class CallSessionTests: XCTestCase {
 
     func testHangupVerbSendsBye() throws {
         var (s, actions) = try activeSession("<Response><Say>Hello</Say><Hangup/><Say>Never</Say></Response>")
-        XCTAssertEqual(actions.last, .say(hello, token: 1))
-        XCTAssertEqual(s.mediaFinished(token: 1, now: at(3)), [.stopMedia, .sendBye])
+        XCTAssertEqual(actions.last, .flow(.say(hello, token: 1)))
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(3)), [.flow(.stopMedia), .sendBye])
     }
 
     func testPromptFailureLogsAndContinues() throws {
         var (s, _) = try activeSession(helloFlow)
         XCTAssertEqual(s.promptFailed(token: 7, error: "x", now: at(3)), [], "stale token")
         XCTAssertEqual(s.promptFailed(token: 1, error: "no voice", now: at(3)),
-                       [.log(level: "error", event: "flow.say_failed", detail: "no voice"), .pause(milliseconds: 1000, token: 2)])
+                       [.log(level: "error", event: "flow.prompt_failed", detail: "no voice"), .flow(.pause(milliseconds: 1000, token: 2))])
     }
 
     func testSkippedVerbIsLoggedAndExecutionContinues() throws {
         let (_, actions) = try activeSession("""
-        <Response><Gather input="dtmf" numDigits="1"><Say>Press 1</Say></Gather><Say>Hello</Say></Response>
+        <Response><Dial><Number>+12025550123</Number></Dial><Say>Hello</Say></Response>
         """)
         XCTAssertEqual(actions.count, 3, "\(actions)")
         XCTAssertEqual(actions.first, .configureMedia(defaultPeer))
         guard case .log(let level, let event, let detail) = actions[1] else { return XCTFail("expected a log, got \(actions[1])") }
         XCTAssertEqual(level, "warning")
         XCTAssertEqual(event, "flow.verb_skipped")
-        XCTAssertTrue(detail.hasPrefix("verb=Gather at="), detail)
-        XCTAssertEqual(actions[2], .say(hello, token: 1))
+        XCTAssertTrue(detail.hasPrefix("verb=Dial at="), detail)
+        XCTAssertEqual(actions[2], .flow(.say(hello, token: 1)))
     }
 
     func testEmptyFlowHangsUpAfterAck() throws {
         let (_, actions) = try activeSession("<Response/>")
-        XCTAssertEqual(actions, [.configureMedia(defaultPeer), .stopMedia, .sendBye])
+        XCTAssertEqual(actions, [.configureMedia(defaultPeer), .flow(.stopMedia), .sendBye])
     }
 
     // MARK: - Rejected, cancelled, caller hangs up
@@ -180,7 +180,7 @@ final class CallSessionTests: XCTestCase {
     func testCallerByeWhileActive() throws {
         var (s, _) = try activeSession(helloFlow)
         let actions = s.byeReceived(now: at(12.5))
-        XCTAssertEqual(actions.first, .stopMedia)
+        XCTAssertEqual(actions.first, .flow(.stopMedia))
         let r = try XCTUnwrap(record(actions))
         XCTAssertEqual(r.disposition, .completed)
         XCTAssertEqual(r.hangupBy, .caller)
@@ -227,7 +227,7 @@ final class CallSessionTests: XCTestCase {
         XCTAssertEqual(actions, [.configureMedia(MediaPeer(remote: UDPEndpoint(host: "198.51.100.4", port: 40000),
                                                            law: .alaw, payloadType: 8, telephoneEventPayloadType: 101,
                                                            sending: true)),
-                                 .say(hello, token: 1)])
+                                 .flow(.say(hello, token: 1))])
     }
 
     func testLateOfferAckWithoutSDPFailsTheCall() throws {
@@ -235,9 +235,9 @@ final class CallSessionTests: XCTestCase {
         _ = s.start(now: t0)
         _ = s.ringTimerFired(now: at(2))
         let actions = s.ack(contentType: nil, body: nil, now: at(2.1))
-        XCTAssertEqual(Array(actions.prefix(2)), [.stopMedia, .sendBye])
+        XCTAssertEqual(Array(actions.prefix(2)), [.flow(.stopMedia), .sendBye])
         XCTAssertFalse(actions.contains { if case .configureMedia = $0 { true } else { false } })
-        XCTAssertFalse(actions.contains { if case .say = $0 { true } else { false } })
+        XCTAssertFalse(actions.contains { if case .flow(.say) = $0 { true } else { false } })
         let r = try XCTUnwrap(record(s.terminated(status: 200, now: at(2.3))))
         XCTAssertEqual(r.disposition, .failed)
         XCTAssertNil(r.answerTime)
@@ -251,7 +251,7 @@ final class CallSessionTests: XCTestCase {
             var s = try session(helloFlow, offer: nil)
             _ = s.start(now: t0)
             _ = s.ringTimerFired(now: at(2))
-            XCTAssertEqual(Array(s.ack(contentType: type, body: body, now: at(2.1)).prefix(2)), [.stopMedia, .sendBye], body)
+            XCTAssertEqual(Array(s.ack(contentType: type, body: body, now: at(2.1)).prefix(2)), [.flow(.stopMedia), .sendBye], body)
             XCTAssertEqual(try XCTUnwrap(record(s.terminated(status: 200, now: at(3)))).disposition, .failed, body)
         }
     }
@@ -276,7 +276,7 @@ final class CallSessionTests: XCTestCase {
         XCTAssertTrue(sdp.contains("a=sendrecv\r\n"), sdp)
         XCTAssertTrue(sdp.contains("o=tollfreed 99 3 "), "version increases with each change: \(sdp)")
         XCTAssertEqual(resume.dropFirst().first, .configureMedia(defaultPeer))
-        XCTAssertEqual(s.mediaFinished(token: 1, now: at(5)), [.pause(milliseconds: 1000, token: 2)], "the flow is untouched")
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(5)), [.flow(.pause(milliseconds: 1000, token: 2))], "the flow is untouched")
     }
 
     func testReinviteWithBadSDPIsRefusedAndTheCallContinues() throws {
@@ -285,7 +285,7 @@ final class CallSessionTests: XCTestCase {
         XCTAssertEqual(actions.first, .respond(status: 400, sdp: nil, headers: []))
         XCTAssertFalse(actions.contains { if case .configureMedia = $0 { true } else { false } })
         XCTAssertEqual(s.phase, .active)
-        XCTAssertEqual(s.mediaFinished(token: 1, now: at(5)), [.pause(milliseconds: 1000, token: 2)])
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(5)), [.flow(.pause(milliseconds: 1000, token: 2))])
     }
 
     /// Regression: refused re-INVITEs (no SDP sent) used to consume SDP versions.
@@ -350,7 +350,7 @@ final class CallSessionTests: XCTestCase {
         XCTAssertEqual(s.ack(contentType: "application/sdp", body: answer, now: at(6)),
                        [.configureMedia(MediaPeer(remote: UDPEndpoint(host: "198.51.100.9", port: 41000), law: .alaw,
                                                   payloadType: 8, telephoneEventPayloadType: nil, sending: true))])
-        XCTAssertEqual(s.mediaFinished(token: 1, now: at(7)), [.pause(milliseconds: 1000, token: 2)])
+        XCTAssertEqual(s.mediaFinished(token: 1, now: at(7)), [.flow(.pause(milliseconds: 1000, token: 2))])
     }
 
     // MARK: - Timers and shutdown
@@ -369,7 +369,7 @@ final class CallSessionTests: XCTestCase {
 
     func testShutdownWhileActiveSendsBye() throws {
         var (s, _) = try activeSession(helloFlow)
-        XCTAssertEqual(Array(s.shutdown(now: at(5)).prefix(2)), [.stopMedia, .sendBye])
+        XCTAssertEqual(Array(s.shutdown(now: at(5)).prefix(2)), [.flow(.stopMedia), .sendBye])
         XCTAssertEqual(s.shutdown(now: at(6)), [], "already hanging up")
         let r = try XCTUnwrap(record(s.terminated(status: 200, now: at(5.2))))
         XCTAssertEqual(r.disposition, .completed)
@@ -379,7 +379,7 @@ final class CallSessionTests: XCTestCase {
     func testDurationExceededSendsBye() throws {
         var (s, _) = try activeSession(helloFlow)
         XCTAssertEqual(s.durationExceeded(now: at(3602)),
-                       [.stopMedia, .sendBye, .log(level: "info", event: "call.hangup", detail: "maximum call duration reached")])
+                       [.flow(.stopMedia), .sendBye, .log(level: "info", event: "call.hangup", detail: "maximum call duration reached")])
         XCTAssertEqual(s.durationExceeded(now: at(3603)), [])
         XCTAssertEqual(s.mediaFinished(token: 1, now: at(3603)), [], "no flow while hanging up")
         let r = try XCTUnwrap(record(s.terminated(status: 200, now: at(3602.4))))

@@ -187,7 +187,8 @@ final class SQLiteCDRStoreTests: XCTestCase {
 final class CDRExporterTests: XCTestCase {
     func testCSVHeader() {
         XCTAssertEqual(CDRExporter(format: .csv).header, CDRExporter.fields.joined(separator: ","))
-        XCTAssertEqual(CDRExporter.fields.count, 19)
+        XCTAssertEqual(CDRExporter.fields.count, 21)
+        XCTAssertEqual(Array(CDRExporter.fields.suffix(2)), ["recording_url", "recording_seconds"])
         XCTAssertNil(CDRExporter(format: .jsonl).header)
     }
 

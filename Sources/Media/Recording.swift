@@ -1,0 +1,236 @@
+import Foundation
+import Observability
+
+/// Why a recording ended.
+public enum RecordingEndReason: String, Sendable, Equatable, CustomStringConvertible {
+    /// No sound above the threshold for the silence timeout.
+    case silence
+    /// The maximum length was reached.
+    case maxLength
+    /// The caller pressed a finish key (the daemon stops the recording).
+    case finishKey
+    /// The call ended.
+    case hangup
+    /// Stopped by the application for another reason.
+    case stopped
+
+    /// The case name, e.g. "maxLength".
+    public var description: String { rawValue }
+}
+
+/// How to record a caller.
+public struct RecordingSpec: Sendable, Equatable {
+    /// Where the WAV file goes (8 kHz, 16-bit, mono). Missing directories are created.
+    public var path: String
+    /// The longest recording; values below 1 mean 3600 (one hour).
+    public var maxLengthSeconds: Int
+    /// End after this many seconds without sound; 0 turns silence detection off.
+    public var silenceTimeoutSeconds: Int
+    /// A 20 ms frame whose RMS level is below this counts as silence.
+    public var silenceThreshold: Int16
+    /// Cut silence from the start and the end before writing.
+    public var trimSilence: Bool
+
+    /// Defaults follow TwiML `<Record>`: 3600 s maximum, 5 s silence timeout, trimmed.
+    public init(path: String, maxLengthSeconds: Int = 3600, silenceTimeoutSeconds: Int = 5,
+                silenceThreshold: Int16 = 200, trimSilence: Bool = true) {
+        self.path = path
+        self.maxLengthSeconds = maxLengthSeconds
+        self.silenceTimeoutSeconds = silenceTimeoutSeconds
+        self.silenceThreshold = silenceThreshold
+        self.trimSilence = trimSilence
+    }
+
+    /// The effective maximum length in seconds.
+    var effectiveMaxSeconds: Int { maxLengthSeconds < 1 ? 3600 : maxLengthSeconds }
+}
+
+/// A finished recording.
+public struct RecordingFile: Sendable, Equatable {
+    /// The WAV file written.
+    public var path: String
+    /// Length of the audio in the file.
+    public var durationMilliseconds: Int
+    /// Why recording stopped.
+    public var reason: RecordingEndReason
+
+    /// A finished recording's description.
+    public init(path: String, durationMilliseconds: Int, reason: RecordingEndReason) {
+        self.path = path
+        self.durationMilliseconds = durationMilliseconds
+        self.reason = reason
+    }
+}
+
+/// The silence and maximum-length rules of one recording, fed with decoded frames and the
+/// time (seconds, any monotonic clock). Silence is measured by the clock since the last loud
+/// frame (or since the start), so it also ends a recording when no packets arrive at all.
+/// The maximum length is reached when the stored samples fill it, or when the clock passes it
+/// by more than `maxLengthGrace` (a caller that stops sending).
+struct RecordingMonitor {
+    static let maxLengthGrace = 0.5
+
+    let start: Double
+    let maxSamples: Int
+    let silenceTimeout: Double
+    let thresholdSquared: Int64
+    private(set) var lastLoud: Double
+    private(set) var samples = 0
+    private(set) var heardSound = false
+
+    init(spec: RecordingSpec, start: Double) {
+        self.start = start
+        maxSamples = spec.effectiveMaxSeconds * 8000
+        silenceTimeout = Double(max(0, spec.silenceTimeoutSeconds))
+        thresholdSquared = Int64(spec.silenceThreshold) * Int64(spec.silenceThreshold)
+        lastLoud = start
+    }
+
+    /// Accounts for a stored frame; returns the reason when the recording ends with it.
+    mutating func frame(_ frame: UnsafeBufferPointer<Int16>, at now: Double) -> RecordingEndReason? {
+        if Self.meanSquare(frame) >= thresholdSquared && !frame.isEmpty {
+            lastLoud = now
+            heardSound = true
+        }
+        samples += frame.count
+        if samples >= maxSamples { return .maxLength }
+        return check(at: now)
+    }
+
+    /// The reason the recording ends by the clock alone at `now`, if it does.
+    func check(at now: Double) -> RecordingEndReason? {
+        if silenceTimeout > 0 && now - lastLoud >= silenceTimeout { return .silence }
+        if now - start >= Double(maxSamples) / 8000 + Self.maxLengthGrace { return .maxLength }
+        return nil
+    }
+
+    /// Mean of the squared samples (RMS squared), 0 for an empty frame.
+    @inline(__always)
+    static func meanSquare(_ frame: UnsafeBufferPointer<Int16>) -> Int64 {
+        guard !frame.isEmpty else { return 0 }
+        var sum: Int64 = 0
+        for s in frame { let v = Int64(s); sum &+= v * v }
+        return sum / Int64(frame.count)
+    }
+}
+
+/// Leading and trailing silence removal, in 20 ms frames.
+enum SilenceTrimmer {
+    /// The part of `samples` from the first to the last frame whose RMS reaches `threshold`;
+    /// empty when no frame does.
+    static func trimmedRange(_ samples: UnsafeBufferPointer<Int16>, threshold: Int16, frame: Int = 160) -> Range<Int> {
+        let t2 = Int64(threshold) * Int64(threshold)
+        func loud(_ start: Int) -> Bool {
+            let end = min(samples.count, start + frame)
+            return RecordingMonitor.meanSquare(UnsafeBufferPointer(rebasing: samples[start..<end])) >= t2
+        }
+        var first = 0
+        while first < samples.count && !loud(first) { first += frame }
+        guard first < samples.count else { return 0..<0 }
+        var last = ((samples.count - 1) / frame) * frame
+        while last > first && !loud(last) { last -= frame }
+        return first..<min(samples.count, last + frame)
+    }
+}
+
+/// Recorded samples, allocated once at the start for the maximum length (untouched pages
+/// cost no memory), filled by the receiver thread, then handed to the writer.
+final class SampleBuffer: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Int16>
+    let capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Appends as much of `frame` as fits; returns how many samples were stored.
+    @inline(__always)
+    func append(_ frame: UnsafeBufferPointer<Int16>) -> Int {
+        let n = min(frame.count, capacity - count)
+        if n > 0, let src = frame.baseAddress { (base + count).update(from: src, count: n) }
+        count += n
+        return n
+    }
+
+    var samples: UnsafeBufferPointer<Int16> { UnsafeBufferPointer(start: base, count: count) }
+}
+
+/// One session's recording in progress, owned by the receiver thread.
+struct Recorder {
+    let spec: RecordingSpec
+    let token: UInt64
+    let buffer: SampleBuffer
+    var monitor: RecordingMonitor
+    /// Set when a rule ended the recording; the receiver then hands it to the writer.
+    var endReason: RecordingEndReason?
+
+    /// Allocates the buffer (call this off the receiver thread).
+    init(spec: RecordingSpec, token: UInt64, start: Double) {
+        self.spec = spec
+        self.token = token
+        buffer = SampleBuffer(capacity: spec.effectiveMaxSeconds * 8000)
+        monitor = RecordingMonitor(spec: spec, start: start)
+    }
+
+    /// Stores a decoded frame (no allocation).
+    @inline(__always)
+    mutating func append(_ frame: UnsafeBufferPointer<Int16>, at now: Double) {
+        guard endReason == nil else { return }
+        let stored = buffer.append(frame)
+        endReason = monitor.frame(UnsafeBufferPointer(rebasing: frame[0..<stored]), at: now)
+    }
+
+    /// Applies the clock rules; true when the recording has ended.
+    mutating func check(at now: Double) -> Bool {
+        if endReason == nil { endReason = monitor.check(at: now) }
+        return endReason != nil
+    }
+}
+
+/// Writes finished recordings on a background queue and reports them.
+final class RecordingWriter: Sendable {
+    private let queue = DispatchQueue(label: "media-recording-writer", qos: .utility)
+    private let logger: Logger
+    private let onEvent: @Sendable (MediaEvent) -> Void
+
+    init(logger: Logger, onEvent: @escaping @Sendable (MediaEvent) -> Void) {
+        self.logger = logger
+        self.onEvent = onEvent
+    }
+
+    /// Queues the file write; `.recordingFinished` (or `.recordingFailed`) follows.
+    func finish(_ id: MediaSessionID, _ recorder: Recorder, reason: RecordingEndReason) {
+        let spec = recorder.spec, token = recorder.token, buffer = recorder.buffer
+        queue.async { [logger, onEvent] in
+            do {
+                let file = try Self.write(buffer, spec: spec, reason: reason)
+                logger.info("media.recording_written", ["session": id, "path": file.path,
+                                                       "ms": file.durationMilliseconds, "reason": reason])
+                onEvent(.recordingFinished(id, token: token, file))
+            } catch {
+                let e = error as? MediaError ?? MediaError("\(error)")
+                logger.error("media.recording_failed", ["session": id, "path": spec.path, "error": e])
+                onEvent(.recordingFailed(id, token: token, e))
+            }
+        }
+    }
+
+    /// Trims if asked and writes the WAV file atomically.
+    static func write(_ buffer: SampleBuffer, spec: RecordingSpec, reason: RecordingEndReason) throws -> RecordingFile {
+        var samples = buffer.samples
+        if spec.trimSilence {
+            samples = UnsafeBufferPointer(rebasing: samples[SilenceTrimmer.trimmedRange(samples, threshold: spec.silenceThreshold)])
+        }
+        let dir = URL(fileURLWithPath: spec.path).deletingLastPathComponent().path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try WAVFile.write(samples, to: spec.path)
+        return RecordingFile(path: spec.path, durationMilliseconds: samples.count / 8, reason: reason)
+    }
+
+    /// Waits until every queued write is done.
+    func drain() { queue.sync {} }
+}

@@ -1,0 +1,224 @@
+/// Progress of a running `<Gather>`.
+struct GatherRun: Sendable {
+    var gather: Gather
+    /// Index of the next nested prompt to play.
+    var nextPrompt = 0
+    /// The prompt playing now, if any.
+    var media: FlowToken?
+    /// The timeout timer running now, if any.
+    var timer: FlowToken?
+    /// Digits collected so far (never the finish key).
+    var digits = ""
+}
+
+/// Progress of a running `<Record>`.
+struct RecordRun: Sendable {
+    enum Phase: Sendable {
+        /// Playing nested prompts, then the beep.
+        case prompting
+        /// Recording; `token` identifies the recording.
+        case recording(FlowToken)
+        /// `.stopRecording` was sent; waiting for `.recordingFinished`.
+        case stopping(FlowToken)
+    }
+
+    var record: Record
+    var phase = Phase.prompting
+    var nextPrompt = 0
+    /// The prompt or beep playing now, if any.
+    var media: FlowToken?
+    /// Whether the beep has been played (or is playing).
+    var beeped = false
+    /// The finish key that stopped the recording.
+    var finishKey: Character?
+    /// The caller hung up during the recording.
+    var callerHungUp = false
+}
+
+extension FlowInterpreter {
+    // MARK: Gather
+
+    /// Enters a `<Gather>`: listen for digits, then play the first prompt (or start the timer).
+    mutating func startGather(_ gather: Gather) -> [FlowAction] {
+        var actions: [FlowAction] = []
+        if gather.input.contains(.speech) {
+            actions.append(.skip(verb: "Gather", location: gather.location,
+                                 reason: "speech input is not supported; collecting DTMF only"))
+        }
+        var run = GatherRun(gather: gather)
+        actions.append(.listenForDigits(true))
+        actions += playNextPromptOrWait(&run)
+        waiting = .gather(run)
+        return actions
+    }
+
+    /// Plays the next prompt, or starts the timeout timer when none is left.
+    private mutating func playNextPromptOrWait(_ run: inout GatherRun) -> [FlowAction] {
+        let token = newToken()
+        if run.nextPrompt < run.gather.prompts.count {
+            let prompt = run.gather.prompts[run.nextPrompt]
+            run.nextPrompt += 1
+            run.media = token
+            return [mediaAction(prompt, token: token)]
+        }
+        run.timer = token
+        return [.startTimer(milliseconds: run.gather.timeout * 1000, token: token)]
+    }
+
+    mutating func handleGather(_ event: FlowEvent, _ current: GatherRun) -> [FlowAction] {
+        var run = current
+        switch event {
+        case .mediaFinished(let token) where token == run.media:
+            run.media = nil
+            let actions = playNextPromptOrWait(&run)
+            waiting = .gather(run)
+            return actions
+        case .timerFired(let token) where token == run.timer:
+            run.timer = nil
+            return endGather(run)
+        case .digit(let digit):
+            return gatherDigit(digit, &run)
+        case .callerHungUp:
+            return finish()
+        default:
+            return []
+        }
+    }
+
+    private mutating func gatherDigit(_ digit: Character, _ run: inout GatherRun) -> [FlowAction] {
+        var actions: [FlowAction] = []
+        if run.media != nil {  // barge-in: the rest of the prompts is skipped
+            actions.append(.stopMedia)
+            run.media = nil
+            run.nextPrompt = run.gather.prompts.count
+        }
+        if let timer = run.timer {
+            actions.append(.cancelTimer(timer))
+            run.timer = nil
+        }
+        if digit == run.gather.finishOnKey {
+            return actions + endGather(run)
+        }
+        run.digits.append(digit)
+        let limit = run.gather.numDigits ?? run.gather.maxDigits
+        if run.digits.count >= limit {
+            return actions + endGather(run)
+        }
+        let token = newToken()
+        run.timer = token
+        waiting = .gather(run)
+        return actions + [.startTimer(milliseconds: run.gather.timeout * 1000, token: token)]
+    }
+
+    /// Stops listening; requests `action` with the digits, or continues with the next verb.
+    private mutating func endGather(_ run: GatherRun) -> [FlowAction] {
+        let gather = run.gather
+        let digits = run.digits.count >= gather.minDigits ? run.digits : ""
+        let actions: [FlowAction] = [.listenForDigits(false)]
+        guard let action = gather.action, !digits.isEmpty || gather.actionOnEmptyResult else {
+            return actions + resume()
+        }
+        let parameters = [FormParameter(name: "Digits", value: digits)]
+        return actions + fetch(request(action, gather.method, parameters))
+    }
+
+    // MARK: Record
+
+    /// Enters a `<Record>`: prompts, then the beep, then the recording.
+    mutating func startRecord(_ record: Record) -> [FlowAction] {
+        var run = RecordRun(record: record)
+        let actions = promptOrRecord(&run)
+        waiting = .record(run)
+        return actions
+    }
+
+    /// Plays the next prompt or the beep, or starts recording when both are done.
+    private mutating func promptOrRecord(_ run: inout RecordRun) -> [FlowAction] {
+        let token = newToken()
+        if run.nextPrompt < run.record.prompts.count {
+            let prompt = run.record.prompts[run.nextPrompt]
+            run.nextPrompt += 1
+            run.media = token
+            return [mediaAction(prompt, token: token)]
+        }
+        if run.record.playBeep, !run.beeped {
+            run.beeped = true
+            run.media = token
+            return [.beep(token: token)]
+        }
+        run.media = nil
+        run.phase = .recording(token)
+        let request = RecordingRequest(maxLengthSeconds: run.record.maxLength,
+                                       silenceTimeoutSeconds: run.record.timeout,
+                                       trimSilence: run.record.trim == .trimSilence)
+        return [.listenForDigits(true), .startRecording(request, token: token)]
+    }
+
+    mutating func handleRecord(_ event: FlowEvent, _ current: RecordRun) -> [FlowAction] {
+        var run = current
+        switch (run.phase, event) {
+        case (.prompting, .mediaFinished(let token)) where token == run.media:
+            let actions = promptOrRecord(&run)
+            waiting = .record(run)
+            return actions
+        case (.prompting, .callerHungUp):
+            return finish()
+        case (.recording(let token), .digit(let digit)) where run.record.finishOnKey.contains(digit):
+            run.finishKey = digit
+            run.phase = .stopping(token)
+            waiting = .record(run)
+            return [.stopRecording(token)]
+        case (.recording(let token), .callerHungUp):
+            run.callerHungUp = true
+            run.phase = .stopping(token)
+            waiting = .record(run)
+            return [.stopRecording(token)]
+        case (.stopping, .callerHungUp):
+            run.callerHungUp = true
+            waiting = .record(run)
+            return []
+        case (.recording(let expected), .recordingFinished(let token, let outcome)) where token == expected,
+             (.stopping(let expected), .recordingFinished(let token, let outcome)) where token == expected:
+            if outcome.reason == .hangup { run.callerHungUp = true }
+            return endRecord(run, outcome)
+        default:
+            return []
+        }
+    }
+
+    /// Stops listening, fires the callbacks and requests `action` (Twilio rules: nothing
+    /// at all for an empty recording; after a hang-up `action` is requested but its
+    /// document is ignored and the flow ends).
+    private mutating func endRecord(_ run: RecordRun, _ outcome: RecordingOutcome) -> [FlowAction] {
+        let record = run.record
+        var actions: [FlowAction] = run.callerHungUp ? [] : [.listenForDigits(false)]
+        guard outcome.durationSeconds > 0 else {
+            return actions + (run.callerHungUp ? finish() : resume())
+        }
+        let recording = [
+            FormParameter(name: "RecordingUrl", value: outcome.url),
+            FormParameter(name: "RecordingDuration", value: String(outcome.durationSeconds)),
+            FormParameter(name: "RecordingSid", value: outcome.sid),
+        ]
+        if let callback = record.recordingStatusCallback, record.recordingStatusCallbackEvent.contains(.completed) {
+            let status = [FormParameter(name: "RecordingStatus", value: "completed")]
+            actions.append(.notify(request(callback, record.recordingStatusCallbackMethod, recording + status)))
+        }
+        if record.wantsTranscription {
+            let callback = record.transcribeCallback ?? record.transcriptionCallback
+            actions.append(.transcribe(recordingURL: outcome.url,
+                                       callback: callback.map { request($0, .post, recording) }))
+        }
+        guard let action = record.action else {
+            return actions + (run.callerHungUp ? finish() : resume())
+        }
+        var parameters = recording
+        if let key = run.finishKey {
+            parameters.append(FormParameter(name: "Digits", value: String(key)))
+        } else if run.callerHungUp {
+            parameters.append(FormParameter(name: "Digits", value: "hangup"))
+        }
+        actions += fetch(request(action, record.method, parameters))
+        return run.callerHungUp ? actions + finish() : actions
+    }
+}

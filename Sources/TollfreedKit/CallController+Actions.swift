@@ -1,0 +1,222 @@
+import Foundation
+import Media
+import Metering
+import Observability
+import Signaling
+import TeXML
+import Webhooks
+
+/// Carrying out `CallAction`s: SIP responses, timers, media, webhooks, records.
+extension CallController {
+    func perform(_ actions: [CallAction], on e: Entry) {
+        for a in actions {
+            switch a {
+            case .respond(let status, let sdp, let headers):
+                stack.respond(e.handle, status: status, sdp: sdp, headers: headers)
+                if status == 200 { e.log.info("call.answered") }
+            case .configureMedia(let peer):
+                media.configure(e.media, peer: peer)
+            case .startRingTimer(let ms):
+                let h = e.handle
+                if ms == 0 {
+                    withCall(h) { $0.session.ringTimerFired(now: Date()) }
+                } else {
+                    e.ringTimer = stack.schedule(afterMilliseconds: ms) { [self] in
+                        calls[h]?.ringTimer = nil
+                        withCall(h) { $0.session.ringTimerFired(now: Date()) }
+                    }
+                }
+            case .cancelRingTimer:
+                if let t = e.ringTimer { stack.cancel(t); e.ringTimer = nil }
+            case .startDurationTimer(let seconds):
+                let h = e.handle
+                e.durationTimer = stack.schedule(afterMilliseconds: seconds * 1000) { [self] in
+                    calls[h]?.durationTimer = nil
+                    withCall(h) { $0.session.durationExceeded(now: Date()) }
+                }
+            case .startCloseTimer(let ms):
+                let h = e.handle
+                e.closeTimer = stack.schedule(afterMilliseconds: ms) { [self] in
+                    calls[h]?.closeTimer = nil
+                    withCall(h) { $0.session.closeTimerFired(now: Date()) }
+                }
+            case .fetchInitialDocument:
+                fetchInitialDocument(e)
+            case .flow(let action):
+                performFlow(action, on: e)
+            case .sendBye:
+                stack.bye(e.handle)
+            case .log(let level, let event, let detail):
+                e.log.log(LogLevel(name: level) ?? .info, event, ["detail": detail])
+            case .finish(let record):
+                finish(e, record: record)
+            }
+        }
+    }
+
+    private func finish(_ e: Entry, record: CallDetailRecord) {
+        var record = record
+        for t in [e.ringTimer, e.durationTimer, e.closeTimer].compactMap({ $0 }) { stack.cancel(t) }
+        for t in e.flowTimers.values { stack.cancel(t) }
+        e.flowTimers.removeAll()
+        // Recordings still being written report to the call by token after media closes.
+        for token in e.recordings.keys { pendingRecordingCalls[token] = e.handle }
+        if let st = media.close(e.media) {
+            record.rtpSent = st.packetsSent
+            record.rtpReceived = st.packetsReceived
+            record.rtpDropped = st.packetsDropped
+        }
+        calls[e.handle] = nil
+        byMedia[e.media] = nil
+        services.writer.submit(record)
+        e.log.info("call.end", ["disposition": record.disposition.rawValue, "sip_code": record.sipCode,
+                                "hangup_by": record.hangupBy.rawValue, "billable_s": record.billableSeconds,
+                                "rtp_sent": record.rtpSent, "rtp_received": record.rtpReceived,
+                                "rtp_dropped": record.rtpDropped, "recording_s": record.recordingSeconds])
+        if let url = e.number?.statusCallback.flatMap(URL.init(string:)) {
+            let status: String = switch record.disposition {
+            case .completed: "completed"
+            case .busy: "busy"
+            case .canceled: "canceled"
+            case .rejected, .failed: record.sipCode == 486 ? "busy" : "failed"
+            }
+            var params = e.session.callParameters.filter { $0.name != "CallStatus" }.map { ($0.name, $0.value) }
+            params += [("CallStatus", status), ("CallDuration", String(record.billableSeconds)),
+                       ("SipResponseCode", String(record.sipCode))]
+            services.webhooks.notify(WebhookRequest(url: url, method: "POST", parameters: params))
+        }
+    }
+
+    // MARK: Flow actions
+
+    private func performFlow(_ action: FlowAction, on e: Entry) {
+        let h = e.handle
+        switch action {
+        case .say(let req, let token):
+            let key = SpeechKey(text: req.text, voice: req.voice, language: req.language)
+            if let audio = services.prompts.cached(key) {
+                media.play(e.media, audio: audio, loops: req.loop, token: token)
+            } else {
+                services.prompts.request(key) { [self] result in
+                    stack.post { [self] in self.deliver(result, loops: req.loop, token: token, to: h) }
+                }
+            }
+        case .play(let req, let token):
+            services.audio.load(req.source) { [self] result in
+                stack.post { [self] in self.deliver(result, loops: req.loop, token: token, to: h) }
+            }
+        case .sendDigits(let digits, let token):
+            media.play(e.media, audio: Tones.dtmf(digits), loops: 1, token: token)
+        case .beep(let token):
+            media.play(e.media, audio: services.audio.beep, loops: 1, token: token)
+        case .pause(let ms, let token):
+            media.playSilence(e.media, milliseconds: ms, token: token)
+        case .stopMedia:
+            media.stopPlayback(e.media)
+        case .listenForDigits(let on):
+            e.listening = on
+            media.setDTMFDetection(e.media, enabled: on)
+        case .startTimer(let ms, let token):
+            e.flowTimers[token] = stack.schedule(afterMilliseconds: ms) { [self] in
+                calls[h]?.flowTimers[token] = nil
+                withCall(h) { $0.session.flowTimerFired(token: token, now: Date()) }
+            }
+        case .cancelTimer(let token):
+            if let t = e.flowTimers.removeValue(forKey: token) { stack.cancel(t) }
+        case .startRecording(let req, let token):
+            startRecording(req, token: token, on: e)
+        case .stopRecording(let token):
+            let reason: Media.RecordingEndReason = e.session.phase == .closing ? .hangup : .finishKey
+            _ = token
+            media.stopRecording(e.media, reason: reason)
+        case .fetch(let req, let token):
+            fetchDocument(req, fallback: e.number?.fallbackFlow, log: e.log) { [self] outcome in
+                withCall(h) { $0.session.fetched(token: token, outcome: outcome, now: Date()) }
+            }
+        case .notify(let req):
+            if let r = webhookRequest(req) { services.webhooks.notify(r) }
+        case .transcribe(let recordingURL, let callback):
+            transcribe(recordingURL: recordingURL, callback: callback, on: e)
+        case .reject, .hangup, .finished, .skip:
+            break // handled by CallSession
+        }
+    }
+
+    private func deliver(_ result: Result<EncodedAudio, MediaError>, loops: Int, token: FlowToken, to h: SIPCallHandle) {
+        guard let e = calls[h] else { return }
+        switch result {
+        case .success(let audio): media.play(e.media, audio: audio, loops: loops, token: token)
+        case .failure(let err): perform(e.session.promptFailed(token: token, error: err.description, now: Date()), on: e)
+        }
+    }
+
+    // MARK: Recording
+
+    private func startRecording(_ req: RecordingRequest, token: FlowToken, on e: Entry) {
+        let sid = "RE" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let dir = (policy.dataDirectory as NSString).appendingPathComponent("recordings/\(e.session.route.tenant)")
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = (dir as NSString).appendingPathComponent("\(e.session.callID)-\(sid).wav")
+        e.recordings[token] = (sid, path)
+        media.startRecording(e.media, spec: RecordingSpec(path: path, maxLengthSeconds: req.maxLengthSeconds,
+                                                          silenceTimeoutSeconds: req.silenceTimeoutSeconds,
+                                                          trimSilence: req.trimSilence), token: token)
+        e.log.info("call.recording_started", ["sid": sid, "max_s": req.maxLengthSeconds])
+    }
+
+    func recordingURL(forPath path: String) -> String {
+        guard !policy.recordingURLBase.isEmpty else { return URL(fileURLWithPath: path).absoluteString }
+        let relative = String(path.dropFirst(policy.dataDirectory.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        return policy.recordingURLBase.hasSuffix("/") ? policy.recordingURLBase + relative : policy.recordingURLBase + "/" + relative
+    }
+
+    func recordingFinished(_ h: SIPCallHandle, token: FlowToken, file: RecordingFile) {
+        guard let e = calls[h], let info = e.recordings.removeValue(forKey: token) else { return }
+        let reason: TeXML.RecordingEndReason = switch file.reason {
+        case .silence: .silence
+        case .maxLength: .maxLength
+        case .finishKey: .finishKey
+        case .hangup: .hangup
+        case .stopped: .stopped
+        }
+        let outcome = RecordingOutcome(url: recordingURL(forPath: file.path), durationSeconds: (file.durationMilliseconds + 500) / 1000,
+                                       sid: info.sid, reason: reason)
+        e.log.info("call.recording_finished", ["sid": info.sid, "duration_ms": file.durationMilliseconds, "reason": "\(file.reason)"])
+        perform(e.session.recordingFinished(token: token, outcome: outcome, now: Date()), on: e)
+    }
+
+    private func transcribe(recordingURL: String, callback: HTTPRequest?, on e: Entry) {
+        guard let transcriber = services.transcriber else {
+            e.log.warning("call.transcription_unavailable")
+            return
+        }
+        guard let path = e.session.recordings.first(where: { $0.url == recordingURL }).flatMap({ r in
+            URL(string: r.url).flatMap { $0.isFileURL ? $0.path : nil } ?? localPath(forRecordingURL: r.url)
+        }) else { return }
+        let log = e.log
+        let hooks = services.webhooks
+        let request = callback.flatMap(webhookRequest)
+        let sid = e.session.recordings.first { $0.url == recordingURL }?.sid ?? ""
+        transcriber.transcribe(wavPath: path) { result in
+            let text: String
+            let status: String
+            switch result {
+            case .success(let t): text = t; status = "completed"
+            case .failure(let err): text = ""; status = "failed"; log.warning("call.transcription_failed", ["error": "\(err)"])
+            }
+            try? Data(text.utf8).write(to: URL(fileURLWithPath: path + ".txt"))
+            log.info("call.transcribed", ["sid": sid, "status": status, "chars": text.count])
+            if var r = request {
+                r.parameters += [("TranscriptionText", text), ("TranscriptionStatus", status),
+                                 ("RecordingUrl", recordingURL), ("RecordingSid", sid)]
+                hooks.notify(r)
+            }
+        }
+    }
+
+    private func localPath(forRecordingURL url: String) -> String? {
+        guard !policy.recordingURLBase.isEmpty, url.hasPrefix(policy.recordingURLBase) else { return nil }
+        let rel = url.dropFirst(policy.recordingURLBase.count).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        return (policy.dataDirectory as NSString).appendingPathComponent(rel)
+    }
+}

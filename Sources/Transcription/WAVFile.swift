@@ -1,0 +1,152 @@
+import CSpeexDSP
+import Foundation
+
+/// Why a recording could not be transcribed.
+public enum TranscriptionError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The WAV file does not exist.
+    case fileNotFound(String)
+    /// The file exists but could not be read.
+    case unreadable(String)
+    /// The file is not a well-formed WAV (RIFF/WAVE with `fmt ` and `data` chunks).
+    case invalidWAV(String)
+    /// A WAV this module does not decode (only 16-bit PCM is).
+    case unsupportedFormat(String)
+    /// The acoustic model, dictionary or language model is missing or failed to load.
+    case model(String)
+    /// The decoder or the resampler failed.
+    case decoder(String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path): "no such file: \(path)"
+        case .unreadable(let message): "cannot read: \(message)"
+        case .invalidWAV(let message): "not a valid WAV file: \(message)"
+        case .unsupportedFormat(let message): "unsupported WAV format: \(message)"
+        case .model(let message): "speech model: \(message)"
+        case .decoder(let message): "decoder: \(message)"
+        }
+    }
+}
+
+/// A decoded WAV recording: mono 16-bit samples and their rate.
+public struct WAVAudio: Sendable, Equatable {
+    /// Mono samples (multi-channel files are averaged down).
+    public var samples: [Int16]
+    /// Samples per second.
+    public var sampleRate: Int
+
+    /// Duration in seconds.
+    public var duration: Double { sampleRate > 0 ? Double(samples.count) / Double(sampleRate) : 0 }
+
+    /// Audio from samples.
+    public init(samples: [Int16], sampleRate: Int) {
+        self.samples = samples
+        self.sampleRate = sampleRate
+    }
+
+    /// Reads a RIFF/WAVE file of 16-bit PCM (format 1, or WAVE_FORMAT_EXTENSIBLE with PCM).
+    /// Chunks other than `fmt ` and `data` are skipped; a `data` chunk whose size runs past
+    /// the end of the file (a recording that was never finalised) is read up to the end.
+    public init(contentsOfFile path: String) throws(TranscriptionError) {
+        guard FileManager.default.fileExists(atPath: path) else { throw .fileNotFound(path) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path) }
+        try self.init(wavData: data)
+    }
+
+    /// Parses WAV bytes; see `init(contentsOfFile:)`.
+    public init(wavData data: Data) throws(TranscriptionError) {
+        let bytes = [UInt8](data)
+        func u16(_ o: Int) -> Int { Int(bytes[o]) | Int(bytes[o + 1]) << 8 }
+        func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
+        func tag(_ o: Int) -> String { String(decoding: bytes[o..<o + 4], as: UTF8.self) }
+
+        guard bytes.count >= 12 else { throw .invalidWAV("\(bytes.count) bytes, too short for a RIFF header") }
+        guard tag(0) == "RIFF", tag(8) == "WAVE" else { throw .invalidWAV("no RIFF/WAVE header") }
+        var offset = 12
+        var format: (code: Int, channels: Int, rate: Int, bits: Int)?
+        var payload: Range<Int>?
+        while offset + 8 <= bytes.count {
+            let id = tag(offset)
+            let size = u32(offset + 4)
+            let start = offset + 8
+            let end = min(start + size, bytes.count)
+            if id == "fmt " {
+                guard size >= 16, start + 16 <= bytes.count else { throw .invalidWAV("truncated fmt chunk") }
+                var code = u16(start)
+                if code == 0xFFFE, size >= 40, start + 26 <= bytes.count {
+                    code = u16(start + 24)  // sub-format GUID starts with the format code
+                }
+                format = (code, u16(start + 2), u32(start + 4), u16(start + 14))
+            } else if id == "data" {
+                payload = start..<end
+                break
+            }
+            offset = start + size + (size & 1)  // chunks are padded to even sizes
+        }
+        guard let format else { throw .invalidWAV("no fmt chunk") }
+        guard let payload else { throw .invalidWAV("no data chunk") }
+        guard format.code == 1 else { throw .unsupportedFormat("format code \(format.code); only PCM is decoded") }
+        guard format.bits == 16 else { throw .unsupportedFormat("\(format.bits)-bit samples; only 16-bit") }
+        guard format.channels >= 1, format.rate >= 1000, format.rate <= 192_000 else {
+            throw .invalidWAV("\(format.channels) channels at \(format.rate) Hz")
+        }
+        let channels = format.channels
+        let frames = payload.count / (2 * channels)
+        var mono = [Int16](repeating: 0, count: frames)
+        var p = payload.lowerBound
+        for i in 0..<frames {
+            var sum = 0
+            for _ in 0..<channels {
+                sum += Int(Int16(bitPattern: UInt16(bytes[p]) | UInt16(bytes[p + 1]) << 8))
+                p += 2
+            }
+            mono[i] = Int16(sum / channels)
+        }
+        self.init(samples: mono, sampleRate: format.rate)
+    }
+
+    /// The file bytes of 16-bit mono PCM WAV for these samples (for tests and tools).
+    public func wavData() -> Data {
+        var out = Data()
+        func put32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { out.append(contentsOf: $0) } }
+        func put16(_ v: Int) { withUnsafeBytes(of: UInt16(v).littleEndian) { out.append(contentsOf: $0) } }
+        let dataBytes = samples.count * 2
+        out.append(contentsOf: Array("RIFF".utf8)); put32(36 + dataBytes); out.append(contentsOf: Array("WAVE".utf8))
+        out.append(contentsOf: Array("fmt ".utf8)); put32(16); put16(1); put16(1)
+        put32(sampleRate); put32(sampleRate * 2); put16(2); put16(16)
+        out.append(contentsOf: Array("data".utf8)); put32(dataBytes)
+        for s in samples { put16(Int(UInt16(bitPattern: s))) }
+        return out
+    }
+
+    /// The same audio at another rate, converted with speexdsp.
+    public func resampled(to rate: Int) throws(TranscriptionError) -> WAVAudio {
+        WAVAudio(samples: try SpeexResample.convert(samples, from: sampleRate, to: rate), sampleRate: rate)
+    }
+}
+
+/// Sample-rate conversion of mono 16-bit audio with speexdsp.
+enum SpeexResample {
+    static func convert(_ input: [Int16], from: Int, to: Int, quality: Int32 = 8) throws(TranscriptionError) -> [Int16] {
+        if from == to || input.isEmpty { return input }
+        var err: Int32 = 0
+        guard let st = speex_resampler_init(1, UInt32(from), UInt32(to), quality, &err) else {
+            throw .decoder("speex resampler init failed (\(err))")
+        }
+        defer { speex_resampler_destroy(st) }
+        speex_resampler_skip_zeros(st)
+        let latency = Int(speex_resampler_get_input_latency(st))
+        let padded = input + [Int16](repeating: 0, count: latency)
+        let expected = Int((Double(input.count) * Double(to) / Double(from)).rounded(.up))
+        var out = [Int16](repeating: 0, count: expected + 64)
+        var inLen = UInt32(padded.count)
+        var outLen = UInt32(out.count)
+        let rc = padded.withUnsafeBufferPointer { i in
+            out.withUnsafeMutableBufferPointer { o in
+                speex_resampler_process_int(st, 0, i.baseAddress, &inLen, o.baseAddress, &outLen)
+            }
+        }
+        guard rc == 0 else { throw .decoder("speex resampling failed (\(rc))") }
+        return Array(out.prefix(min(Int(outLen), expected)))
+    }
+}

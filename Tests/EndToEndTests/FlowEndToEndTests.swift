@@ -1,0 +1,152 @@
+import Foundation
+import Media
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// End-to-end TeXML: flows served by a loopback webhook server, DTMF from sipp (RFC 4733
+/// from a pcap, SIP INFO), recording of audio the test sends, and webhook fallbacks.
+final class FlowEndToEndTests: XCTestCase {
+    nonisolated(unsafe) static var server: WebhookServer?
+    nonisolated(unsafe) static var daemon: DaemonUnderTest?
+
+    static let documents: [String: String] = [
+        "menu.xml": """
+            <Response>
+              <Gather numDigits="1" action="/choice" timeout="8">
+                <Say>Press one for sales or two for support.</Say>
+              </Gather>
+              <Say>We did not receive your choice.</Say>
+            </Response>
+            """,
+        "choice": "<Response><Say>Connecting you now.</Say><Hangup/></Response>",
+        "record.xml": """
+            <Response>
+              <Record maxLength="3" timeout="10" playBeep="true" trim="do-not-trim"
+                      action="/recorded" recordingStatusCallback="/recstatus"/>
+            </Response>
+            """,
+        "recorded": "<Response><Say>Thank you.</Say><Hangup/></Response>",
+        "recstatus": "<Response/>",
+    ]
+
+    override class func setUp() {
+        super.setUp()
+        guard let s = try? WebhookServer(documents: documents) else { return }
+        server = s
+        daemon = try? DaemonUnderTest(ringMs: 0) { cfg in
+            var numbers = cfg["numbers"] as? [[String: Any]] ?? []
+            let t = "backup-general-001"
+            numbers += [
+                ["did": "+18335550101", "tenant": t, "flow": "\(s.base)/menu.xml"],
+                ["did": "+18335550102", "tenant": t, "flow": "\(s.base)/record.xml"],
+                ["did": "+18335550103", "tenant": t, "flow": "\(s.base)/fail/menu.xml", "fallback_flow": "general-business.xml"],
+                ["did": "+18335550104", "tenant": t, "flow": "\(s.base)/hang", "fallback_flow": "\(s.base)/menu.xml"],
+                ["did": "+18335550105", "tenant": t, "flow": "\(s.base)/fail/nothing"],
+            ]
+            cfg["numbers"] = numbers
+            cfg["webhooks"] = ["timeout_ms": 1500]
+        }
+    }
+
+    override class func tearDown() {
+        daemon?.stop()
+        server?.stop()
+        daemon = nil
+        server = nil
+        super.tearDown()
+    }
+
+    private func env() throws -> (DaemonUnderTest, WebhookServer) {
+        guard let d = Self.daemon, let s = Self.server else { throw XCTSkip("daemon or webhook server failed to start") }
+        return (d, s)
+    }
+
+    func testRFC4733DigitDrivesGatherToItsAction() throws {
+        let (d, s) = try env()
+        let r = d.sippRaw("uac_dtmf_2833.xml", dial: "8335550101", tag: "dtmf2833", extra: ["-mp", "\(freePort())", "-key", "caller", "+15551230000"])
+        XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))\n\(d.logText.suffix(2500))")
+        let first = try XCTUnwrap(s.waitForRequest(path: "/menu.xml") { $0["To"] == "+18335550101" && $0["CallStatus"] == "ringing" })
+        XCTAssertEqual(first["CallStatus"], "ringing")
+        XCTAssertEqual(first["To"], "+18335550101")
+        XCTAssertEqual(first["From"], "+15551230000")
+        XCTAssertEqual(first["AccountSid"], "backup-general-001")
+        XCTAssertEqual(first["Direction"], "inbound")
+        let choice = try XCTUnwrap(s.waitForRequest(path: "/choice") { $0["CallSid"] == first["CallSid"] }, "\(s.requests)")
+        XCTAssertEqual(choice["Digits"], "1")
+        XCTAssertEqual(choice["CallSid"], first["CallSid"])
+        XCTAssertEqual(choice["CallStatus"], "in-progress")
+    }
+
+    func testSIPInfoDigitDrivesGather() throws {
+        let (d, s) = try env()
+        let before = s.requests.filter { ($0["path"] as? String) == "/choice" }.count
+        let r = d.sipp("uac_info_dtmf.xml", dial: "8335550101", tag: "infodtmf")
+        XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))\n\(d.logText.suffix(2500))")
+        let choices = s.requests.filter { ($0["path"] as? String) == "/choice" }
+        XCTAssertEqual(choices.count, before + 1)
+        XCTAssertEqual(choices.last.map(WebhookServer.fields)?["Digits"], "2")
+    }
+
+    func testRecordWritesTheCallersAudioAndPostsTheAction() throws {
+        let (d, s) = try env()
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        nonisolated(unsafe) var result: (status: Int32, output: String) = (0, "")
+        let sipp = Thread { result = d.sipp("uac_daemon_bye.xml", dial: "8335550102", tag: "record", rtpPort: peer.port) }
+        sipp.start()
+        guard peer.waitForPackets(5, timeout: 15), let daemonPort = peer.received.first?.sourcePort else {
+            while sipp.isExecuting { usleep(20_000) }
+            return XCTFail("no RTP from the daemon\n\(d.logText.suffix(2000))")
+        }
+        peer.send(count: 250, toPort: daemonPort, stray: false, tone: true) // 5 s of tone; maxLength is 3
+        while sipp.isExecuting { usleep(20_000) }
+        XCTAssertEqual(result.status, 0, "sipp:\n\(result.output.suffix(1500))\n\(d.logText.suffix(2000))")
+        let recorded = try XCTUnwrap(s.waitForRequest(path: "/recorded"), "\(s.requests)")
+        XCTAssertEqual(recorded["RecordingDuration"], "3")
+        XCTAssertNotNil(recorded["RecordingSid"])
+        let url = try XCTUnwrap(recorded["RecordingUrl"].flatMap(URL.init(string:)))
+        XCTAssertTrue(url.isFileURL)
+        let samples = try WAVFile.read(path: url.path)
+        XCTAssertEqual(Double(samples.count) / 8000, 3, accuracy: 0.3, "WAV length")
+        let loud = samples.filter { abs(Int($0)) > 4000 }.count
+        XCTAssertGreaterThan(loud, samples.count / 4, "the recording holds the caller's tone, not silence")
+        let status = try XCTUnwrap(s.waitForRequest(path: "/recstatus"))
+        XCTAssertEqual(status["RecordingStatus"], "completed")
+        let cdr = try XCTUnwrap(d.record(tag: "record"))
+        XCTAssertEqual(cdr["recording_seconds"] as? Int, 3)
+        XCTAssertEqual(cdr["recording_url"] as? String, url.absoluteString)
+    }
+
+    func testFailingWebhookFallsBackToTheLocalFlow() throws {
+        let (d, s) = try env()
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        let r = d.sipp("uac_caller_bye.xml", dial: "8335550103", tag: "fallback500", rtpPort: peer.port)
+        XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))")
+        XCTAssertNotNil(s.waitForRequest(path: "/fail/menu.xml"))
+        XCTAssertGreaterThan(SpeechMeasure(peer.received, law: .ulaw).loudFrames, 20, "the fallback flow speaks")
+        XCTAssertTrue(d.logText.contains("flow.fallback"))
+    }
+
+    func testHangingWebhookTimesOutToTheFallbackURL() throws {
+        let (d, s) = try env()
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        let r = d.sipp("uac_caller_bye.xml", dial: "8335550104", tag: "fallbackhang", rtpPort: peer.port)
+        XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))")
+        XCTAssertNotNil(s.waitForRequest(path: "/hang"))
+        XCTAssertGreaterThan(SpeechMeasure(peer.received, law: .ulaw).loudFrames, 20, "the fallback menu speaks")
+    }
+
+    func testNoFallbackApologisesAndHangsUp() throws {
+        let (d, _) = try env()
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "8335550105", tag: "apology", rtpPort: peer.port)
+        XCTAssertEqual(r.status, 0, "the daemon hangs up after the apology:\n\(r.output.suffix(1500))")
+        XCTAssertGreaterThan(SpeechMeasure(peer.received, law: .ulaw).loudFrames, 50, "never dead air")
+        XCTAssertEqual(try XCTUnwrap(d.record(tag: "apology"))["disposition"] as? String, "completed")
+    }
+}

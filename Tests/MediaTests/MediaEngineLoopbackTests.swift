@@ -1,0 +1,249 @@
+@testable import Media
+import Foundation
+import Observability
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Collects engine events across threads.
+private final class EventLog: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var events: [MediaEvent] = []
+
+    func add(_ e: MediaEvent) { cond.lock(); events.append(e); cond.broadcast(); cond.unlock() }
+
+    /// Waits until `done` holds for the events so far, or `timeout` seconds.
+    @discardableResult
+    func wait(timeout: Double = 5, until done: ([MediaEvent]) -> Bool) -> [MediaEvent] {
+        let deadline = Date().addingTimeInterval(timeout)
+        cond.lock(); defer { cond.unlock() }
+        while !done(events) && cond.wait(until: deadline) {}
+        return events
+    }
+
+    func recording(_ token: UInt64, timeout: Double = 5) -> RecordingFile? {
+        let all = wait(timeout: timeout) { $0.contains { Self.file($0, token) != nil } }
+        return all.lazy.compactMap { Self.file($0, token) }.first
+    }
+
+    static func file(_ e: MediaEvent, _ token: UInt64) -> RecordingFile? {
+        if case .recordingFinished(_, let t, let f) = e, t == token { return f }
+        return nil
+    }
+
+    var digits: [(Character, DTMFSource)] {
+        wait(timeout: 0) { _ in true }.compactMap {
+            if case .dtmf(_, let d, let s) = $0 { return (d, s) }
+            return nil
+        }
+    }
+}
+
+/// A UDP socket on 127.0.0.1 playing the caller's gateway.
+private final class Caller {
+    let fd: Int32
+    let endpoint: UDPEndpoint
+    private var to: sockaddr_in
+
+    init(enginePort: UInt16) throws {
+        guard let fd = bindUDP(host: "127.0.0.1", port: 0) else { throw MediaError("bind failed") }
+        var sa = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        self.fd = fd
+        endpoint = UDPEndpoint(sa)
+        to = UDPEndpoint(host: "127.0.0.1", port: enginePort)!.storage
+    }
+
+    deinit { close(fd) }
+
+    func send(_ packet: [UInt8]) {
+        let n = packet.withUnsafeBytes { b in
+            withUnsafePointer(to: &to) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+        XCTAssertEqual(n, packet.count)
+    }
+}
+
+final class MediaEngineLoopbackTests: XCTestCase {
+    private func makeEngine(_ log: EventLog) throws -> MediaEngine {
+        let engine = try MediaEngine(address: "127.0.0.1", ports: 43_100...43_139,
+                                     logger: Logger(minimumLevel: .debug, journald: false, sink: MemorySink())) { log.add($0) }
+        engine.start()
+        return engine
+    }
+
+    private func peer(_ caller: Caller) -> MediaPeer {
+        MediaPeer(remote: caller.endpoint, law: .ulaw, payloadType: 0, telephoneEventPayloadType: 101, sending: false)
+    }
+
+    /// Sends comfort-noise packets (counted, never recorded) until the receiver accepts
+    /// them: from then on the commands queued before are applied.
+    private func waitUntilReceiving(_ engine: MediaEngine, _ id: MediaSessionID, from caller: Caller) throws {
+        for i in 0..<500 {
+            if let s = engine.stats(id), s.packetsReceived > 0 { usleep(20_000); return }
+            caller.send(rtpPacket(pt: 13, seq: UInt16(i), ts: 0, payload: [0x40]))
+            usleep(10_000)
+        }
+        XCTFail("the receiver never accepted a packet")
+    }
+
+    /// Sends packets a little faster than real time (the receiver does not care).
+    private func send(_ packets: [[UInt8]], from caller: Caller) {
+        for (i, p) in packets.enumerated() {
+            caller.send(p)
+            if i % 8 == 7 { usleep(2000) }
+        }
+    }
+
+    func testRecordsThreeSecondsAndReportsBothKindsOfDTMF() throws {
+        let log = EventLog()
+        let engine = try makeEngine(log)
+        defer { engine.stop() }
+        let dir = try temporaryDirectory(self)
+        let (id, port) = try XCTUnwrap(engine.open())
+        let caller = try Caller(enginePort: port)
+        engine.configure(id, peer: peer(caller))
+        engine.setDTMFDetection(id, enabled: true)
+        XCTAssertTrue(engine.startRecording(id, spec: RecordingSpec(path: dir + "/r1.wav", maxLengthSeconds: 3,
+                                                                    silenceTimeoutSeconds: 0, trimSilence: false), token: 7))
+        try waitUntilReceiving(engine, id, from: caller)
+        let before = try XCTUnwrap(engine.stats(id))
+
+        // 3.2 s of audio: a tone, an in-band "4", more tone; an RFC 4733 "7" in the middle.
+        let audio = sine(440, seconds: 1) + Tones.dtmfSamples("4") + sine(440, seconds: 2)
+        var packets = audioPackets(audio)
+        var seq: UInt16 = 5000
+        packets.insert(contentsOf: keyPressPackets(7, ts: 80_000, seq: &seq), at: 60)
+        // Someone else's packets are dropped, not recorded.
+        let stranger = try Caller(enginePort: port)
+        for p in audioPackets(sine(1000, seconds: 0.2)) { stranger.send(p) }
+        send(packets, from: caller)
+
+        let file = try XCTUnwrap(log.recording(7))
+        XCTAssertEqual(file.reason, .maxLength)
+        XCTAssertEqual(file.durationMilliseconds, 3000)
+        XCTAssertEqual(file.path, dir + "/r1.wav")
+        let samples = try WAVFile.read(path: file.path)
+        XCTAssertEqual(samples.count, 24_000)
+        XCTAssertEqual(estimatedFrequency(Array(samples[0..<8000])), 440, accuracy: 3)
+
+        log.wait(timeout: 1) { evs in evs.filter { if case .dtmf = $0 { return true }; return false }.count >= 2 }
+        let digits = log.digits
+        XCTAssertEqual(digits.count, 2, "\(digits)")
+        XCTAssertTrue(digits.contains { $0 == ("7", .rfc4733) })
+        XCTAssertTrue(digits.contains { $0 == ("4", .inband) })
+
+        // The last packets may still be in the socket when the recording ends.
+        var stats = try XCTUnwrap(engine.stats(id))
+        for _ in 0..<200 where stats.packetsReceived - before.packetsReceived < UInt64(packets.count) {
+            usleep(10_000)
+            stats = try XCTUnwrap(engine.stats(id))
+        }
+        XCTAssertEqual(stats.telephoneEvents, 9)
+        XCTAssertEqual(stats.packetsReceived - before.packetsReceived, UInt64(packets.count))
+        XCTAssertEqual(stats.packetsDropped - before.packetsDropped, 10)
+    }
+
+    func testSilenceTimeoutWithoutAnyPackets() throws {
+        let log = EventLog()
+        let engine = try makeEngine(log)
+        defer { engine.stop() }
+        let dir = try temporaryDirectory(self)
+        let (id, port) = try XCTUnwrap(engine.open())
+        let caller = try Caller(enginePort: port)
+        engine.configure(id, peer: peer(caller))
+        let started = Date()
+        engine.startRecording(id, spec: RecordingSpec(path: dir + "/quiet.wav", maxLengthSeconds: 30, silenceTimeoutSeconds: 1), token: 8)
+        let file = try XCTUnwrap(log.recording(8))
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertEqual(file.reason, .silence)
+        XCTAssertEqual(file.durationMilliseconds, 0)
+        XCTAssertGreaterThanOrEqual(elapsed, 0.95)
+        XCTAssertLessThan(elapsed, 2.5)
+        XCTAssertEqual(try WAVFile.read(path: file.path), [])
+    }
+
+    func testSilenceAfterSpeechIsTrimmed() throws {
+        let log = EventLog()
+        let engine = try makeEngine(log)
+        defer { engine.stop() }
+        let dir = try temporaryDirectory(self)
+        let (id, port) = try XCTUnwrap(engine.open())
+        let caller = try Caller(enginePort: port)
+        engine.configure(id, peer: peer(caller))
+        engine.startRecording(id, spec: RecordingSpec(path: dir + "/t.wav", maxLengthSeconds: 30, silenceTimeoutSeconds: 1), token: 9)
+        try waitUntilReceiving(engine, id, from: caller)
+        send(audioPackets([Int16](repeating: 0, count: 1600) + sine(440, seconds: 0.6) + [Int16](repeating: 0, count: 800)), from: caller)
+        let file = try XCTUnwrap(log.recording(9))
+        XCTAssertEqual(file.reason, .silence)
+        XCTAssertEqual(file.durationMilliseconds, 600)
+    }
+
+    func testStopRecordingAndCloseStillWriteTheFile() throws {
+        let log = EventLog()
+        let engine = try makeEngine(log)
+        defer { engine.stop() }
+        let dir = try temporaryDirectory(self)
+        let (id, port) = try XCTUnwrap(engine.open())
+        let caller = try Caller(enginePort: port)
+        engine.configure(id, peer: peer(caller))
+        let spec = RecordingSpec(path: dir + "/a.wav", maxLengthSeconds: 60, silenceTimeoutSeconds: 0, trimSilence: false)
+
+        engine.startRecording(id, spec: spec, token: 10)
+        try waitUntilReceiving(engine, id, from: caller)
+        send(audioPackets(sine(440, seconds: 0.4)), from: caller)
+        usleep(100_000)
+        engine.stopRecording(id, reason: .finishKey)
+        let first = try XCTUnwrap(log.recording(10))
+        XCTAssertEqual(first.reason, .finishKey)
+        XCTAssertEqual(first.durationMilliseconds, 400)
+
+        // Hang-up: close without stopping; the recording is kept.
+        var second = spec
+        second.path = dir + "/b.wav"
+        engine.startRecording(id, spec: second, token: 11)
+        try waitUntilReceiving(engine, id, from: caller)
+        send(audioPackets(sine(440, seconds: 0.5)), from: caller)
+        usleep(100_000)
+        engine.close(id)
+        let file = try XCTUnwrap(log.recording(11))
+        XCTAssertEqual(file.reason, .hangup)
+        XCTAssertEqual(file.durationMilliseconds, 500)
+        XCTAssertEqual(try WAVFile.read(path: file.path).count, 4000)
+        XCTAssertFalse(engine.startRecording(id, spec: spec, token: 12), "closed session")
+    }
+
+    func testStopReasonGivenBeforeCloseWinsAndEngineStopFlushes() throws {
+        let log = EventLog()
+        let engine = try makeEngine(log)
+        let dir = try temporaryDirectory(self)
+        let (a, _) = try XCTUnwrap(engine.open())
+        let (b, _) = try XCTUnwrap(engine.open())
+        engine.startRecording(a, spec: RecordingSpec(path: dir + "/a.wav"), token: 20)
+        engine.startRecording(b, spec: RecordingSpec(path: dir + "/b.wav"), token: 21)
+        engine.stopRecording(a, reason: .stopped)
+        engine.close(a)
+        engine.stop() // b is still recording: written before stop returns
+        let events = log.wait(timeout: 0) { _ in true }
+        XCTAssertEqual(events.compactMap { EventLog.file($0, 20) }.first?.reason, .stopped)
+        XCTAssertEqual(events.compactMap { EventLog.file($0, 21) }.first?.reason, .hangup)
+        XCTAssertEqual(events.filter { if case .recordingFinished = $0 { return true }; return false }.count, 2)
+    }
+
+    func testUnwritablePathReportsFailure() throws {
+        let log = EventLog()
+        let engine = try makeEngine(log)
+        defer { engine.stop() }
+        let (id, _) = try XCTUnwrap(engine.open())
+        engine.startRecording(id, spec: RecordingSpec(path: "/proc/nope/x.wav"), token: 30)
+        engine.stopRecording(id, reason: .stopped)
+        let events = log.wait { $0.contains { if case .recordingFailed(_, 30, _) = $0 { return true }; return false } }
+        XCTAssertTrue(events.contains { if case .recordingFailed(id, 30, _) = $0 { return true }; return false })
+    }
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""A small webhook server for tollfreed's tests (Python 3 standard library only).
+
+    python3 webhook_server.py --port 0 --docs DIR --log FILE [--host 127.0.0.1]
+
+Listens on 127.0.0.1 (loopback only), prints the port it got on stdout (one line), and
+serves until SIGTERM/SIGINT. Every request is appended to FILE as one JSON object per line:
+
+    {"method", "path", "query" (raw), "query_params" [[name, value]...],
+     "form" [[name, value]...] (urlencoded bodies), "body" (raw text), "headers" {...},
+     "time" (Unix seconds)}
+
+The line is written (and flushed) before the answer is sent. Answers by path:
+
+    /fail...        500
+    /hang...        sleeps 30 s, then 200 (for client timeouts)
+    /code/NNN...    status NNN, empty body
+    /flaky/N/...    503 for the first N requests to that exact path, then 200 (empty body)
+    /redirect/REST  302 to /REST (query kept)
+    /callback...    200, empty body (status and recording callbacks)
+    anything else   DIR/<path> for GET and POST (200, XML content type for .xml), else 404
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "webhook_server/1"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # keep stderr quiet; the JSON log is the record
+        pass
+
+    def _record(self, body: bytes):
+        parsed = urllib.parse.urlsplit(self.path)
+        text = body.decode("utf-8", errors="replace")
+        ctype = self.headers.get("Content-Type", "")
+        form = []
+        if ctype.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            form = urllib.parse.parse_qsl(text, keep_blank_values=True)
+        entry = {
+            "method": self.command,
+            "path": urllib.parse.unquote(parsed.path),
+            "query": parsed.query,
+            "query_params": urllib.parse.parse_qsl(parsed.query, keep_blank_values=True),
+            "form": form,
+            "body": text,
+            "headers": dict(self.headers.items()),
+            "time": time.time(),
+        }
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        with self.server.log_lock:
+            self.server.log_file.write(line)
+            self.server.log_file.flush()
+        return urllib.parse.unquote(parsed.path)
+
+    def _answer(self, status: int, body: bytes = b"", ctype: str = "text/plain"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+        self.close_connection = True
+
+    def _handle(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        path = self._record(body)
+        if path.startswith("/fail"):
+            return self._answer(500, b"failure requested\n")
+        if path.startswith("/hang"):
+            time.sleep(30)
+            return self._answer(200, b"late\n")
+        if path.startswith("/code/"):
+            try:
+                code = int(path.split("/")[2])
+            except (IndexError, ValueError):
+                code = 400
+            return self._answer(code)
+        if path.startswith("/flaky/"):
+            try:
+                limit = int(path.split("/")[2])
+            except (IndexError, ValueError):
+                limit = 1
+            with self.server.log_lock:
+                seen = self.server.flaky.get(path, 0)
+                self.server.flaky[path] = seen + 1
+            return self._answer(503 if seen < limit else 200)
+        if path.startswith("/redirect/"):
+            query = urllib.parse.urlsplit(self.path).query
+            target = "/" + path[len("/redirect/"):] + ("?" + query if query else "")
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            return
+        if path.startswith("/callback"):
+            return self._answer(200)
+        docs = os.path.realpath(self.server.docs)
+        target = os.path.realpath(os.path.join(docs, path.lstrip("/")))
+        if not target.startswith(docs + os.sep) or not os.path.isfile(target):
+            return self._answer(404, b"not found\n")
+        with open(target, "rb") as f:
+            data = f.read()
+        ctype = "application/xml" if target.endswith(".xml") else "text/plain"
+        return self._answer(200, data, ctype)
+
+    do_GET = _handle
+    do_POST = _handle
+    do_HEAD = _handle
+    do_PUT = _handle
+    do_DELETE = _handle
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--docs", default=".")
+    ap.add_argument("--log", required=True)
+    args = ap.parse_args()
+
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server.daemon_threads = True
+    server.docs = args.docs
+    server.log_lock = threading.Lock()
+    server.flaky = {}
+    server.log_file = open(args.log, "a", encoding="utf-8")
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(server.server_address[1], flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        server.log_file.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+import Foundation
+import XCTest
+@testable import TeXML
+
+/// `<Gather>` driven by a scripted caller.
+final class GatherTests: XCTestCase {
+    private let menu = """
+    <Response>
+      <Gather action="menu" numDigits="1" timeout="7">
+        <Say>For sales, press 1.</Say>
+        <Pause length="1"/>
+        <Say>For support, press 2.</Say>
+      </Gather>
+      <Say>We did not receive your selection.</Say>
+    </Response>
+    """
+
+    private func digitsRequest(_ url: String, _ digits: String, method: RequestMethod = .post) -> HTTPRequest {
+        HTTPRequest(url: url, method: method, parameters: testCallParameters + form(["Digits": digits]))
+    }
+
+    func testEnteringListensThenPlaysPromptsInOrderThenStartsTheTimer() throws {
+        let caller = try FakeCaller(menu, baseURL: "https://app.example/ivr/start")
+        XCTAssertEqual(untokened(caller.start()), [.listenForDigits(true), .say(speech("For sales, press 1."), token: 0)])
+        XCTAssertTrue(caller.listening)
+        XCTAssertEqual(untokened(try caller.finishMedia()), [.pause(milliseconds: 1000, token: 0)])
+        XCTAssertEqual(untokened(try caller.finishMedia()), [.say(speech("For support, press 2."), token: 0)])
+        XCTAssertEqual(untokened(try caller.finishMedia()), [.startTimer(milliseconds: 7000, token: 0)])
+        XCTAssertNotNil(caller.timer)
+    }
+
+    func testBargeInStopsThePromptSkipsTheRestAndRequestsTheAction() throws {
+        let caller = try FakeCaller(menu, baseURL: "https://app.example/ivr/start")
+        caller.start()
+        let actions = caller.press("2")
+        XCTAssertEqual(untokened(actions), [
+            .stopMedia, .listenForDigits(false),
+            .fetch(digitsRequest("https://app.example/ivr/menu", "2"), token: 0),
+        ])
+        XCTAssertFalse(actions.contains { mediaToken($0) != nil }, "the remaining prompts are skipped")
+    }
+
+    func testBargeInWithMoreDigitsToComeStartsTheInterDigitTimer() throws {
+        let caller = try FakeCaller("""
+        <Response><Gather timeout="3"><Say>One</Say><Say>Two</Say></Gather></Response>
+        """)
+        let prompt = try XCTUnwrap(mediaToken(caller.start().last))
+        XCTAssertEqual(untokened(caller.press("4")), [.stopMedia, .startTimer(milliseconds: 3000, token: 0)])
+        XCTAssertEqual(caller.send(.mediaFinished(prompt)), [], "a stopped prompt never continues the Gather")
+    }
+
+    func testEachDigitRestartsTheTimer() throws {
+        let caller = try FakeCaller(#"<Response><Gather timeout="4"/></Response>"#)
+        XCTAssertEqual(untokened(caller.start()), [.listenForDigits(true), .startTimer(milliseconds: 4000, token: 0)])
+        let first = try XCTUnwrap(caller.timer)
+        let actions = caller.press("1")
+        XCTAssertEqual(actions.count, 2)
+        XCTAssertEqual(actions.first, .cancelTimer(first))
+        guard case .startTimer(4000, let second)? = actions.last else { return XCTFail("expected a new timer") }
+        XCTAssertNotEqual(first, second)
+        XCTAssertEqual(caller.send(.timerFired(first)), [], "the cancelled timer is stale")
+    }
+
+    func testNumDigitsReachedEndsAtOnce() throws {
+        let caller = try FakeCaller(#"<Response><Gather action="https://x.example/pin" method="GET" numDigits="3"/></Response>"#)
+        caller.start()
+        caller.press("12")
+        let timer = try XCTUnwrap(caller.timer)
+        XCTAssertEqual(untokened(caller.press("3")), [
+            .cancelTimer(0), .listenForDigits(false),
+            .fetch(digitsRequest("https://x.example/pin", "123", method: .get), token: 0),
+        ])
+        XCTAssertEqual(caller.history.suffix(3).first, .cancelTimer(timer))
+    }
+
+    func testMaxDigitsEndsWhenNumDigitsIsNotSet() throws {
+        let caller = try FakeCaller(#"<Response><Gather action="/pin" maxDigits="2"/></Response>"#,
+                                    baseURL: "https://x.example/a/b")
+        caller.start()
+        let actions = caller.press("98")
+        XCTAssertEqual(untokened(actions).last, .fetch(digitsRequest("https://x.example/pin", "98"), token: 0))
+    }
+
+    func testNumDigitsWinsOverMaxDigits() throws {
+        let caller = try FakeCaller(#"<Response><Gather action="https://x.example/p" numDigits="3" maxDigits="1"/></Response>"#)
+        caller.start()
+        XCTAssertEqual(untokened(caller.press("1")).last, .startTimer(milliseconds: 5000, token: 0))
+    }
+
+    func testFinishOnKeyEndsWithoutTheKey() throws {
+        let caller = try FakeCaller(#"<Response><Gather action="https://x.example/acct"/></Response>"#)
+        caller.start()
+        caller.press("4711")
+        let actions = caller.press("#")
+        XCTAssertEqual(untokened(actions), [
+            .cancelTimer(0), .listenForDigits(false),
+            .fetch(digitsRequest("https://x.example/acct", "4711"), token: 0),
+        ])
+    }
+
+    func testEmptyFinishOnKeyMeansTheHashIsADigit() throws {
+        let caller = try FakeCaller(#"<Response><Gather action="https://x.example/a" finishOnKey="" numDigits="2"/></Response>"#)
+        caller.start()
+        XCTAssertEqual(untokened(caller.press("1#")).last, .fetch(digitsRequest("https://x.example/a", "1#"), token: 0))
+    }
+
+    func testCustomFinishOnKey() throws {
+        let caller = try FakeCaller(#"<Response><Gather action="https://x.example/a" finishOnKey="*"/></Response>"#)
+        caller.start()
+        XCTAssertEqual(untokened(caller.press("5#*")).last, .fetch(digitsRequest("https://x.example/a", "5#"), token: 0))
+    }
+
+    func testTimerEndsWithWhatWasCollected() throws {
+        let caller = try FakeCaller(#"<Response><Gather action="https://x.example/a" numDigits="4"/></Response>"#)
+        caller.start()
+        caller.press("12")
+        XCTAssertEqual(untokened(try caller.fireTimer()), [
+            .listenForDigits(false), .fetch(digitsRequest("https://x.example/a", "12"), token: 0),
+        ])
+    }
+
+    func testNoInputFallsThroughWithoutARequest() throws {
+        let caller = try FakeCaller(menu, baseURL: "https://app.example/ivr/start")
+        caller.start()
+        try caller.finishMedia()
+        try caller.finishMedia()
+        try caller.finishMedia()
+        XCTAssertEqual(untokened(try caller.fireTimer()), [
+            .listenForDigits(false), .say(speech("We did not receive your selection."), token: 0),
+        ])
+        XCTAssertFalse(caller.history.contains { if case .fetch = $0 { return true } else { return false } })
+    }
+
+    func testFinishKeyAloneFallsThrough() throws {
+        let caller = try FakeCaller(#"<Response><Gather action="https://x.example/a"/><Hangup/></Response>"#)
+        caller.start()
+        XCTAssertEqual(untokened(caller.press("#")), [.cancelTimer(0), .listenForDigits(false), .hangup])
+    }
+
+    func testFewerThanMinDigitsFallsThrough() throws {
+        let caller = try FakeCaller(#"<Response><Gather action="https://x.example/a" minDigits="3"/><Hangup/></Response>"#)
+        caller.start()
+        XCTAssertEqual(untokened(caller.press("12#")), [.cancelTimer(0), .listenForDigits(false), .hangup])
+    }
+
+    func testActionOnEmptyResultRequestsTheActionWithEmptyDigits() throws {
+        let caller = try FakeCaller(#"<Response><Gather action="https://x.example/a" actionOnEmptyResult="true"/></Response>"#)
+        caller.start()
+        XCTAssertEqual(untokened(try caller.fireTimer()), [
+            .listenForDigits(false), .fetch(digitsRequest("https://x.example/a", ""), token: 0),
+        ])
+    }
+
+    func testTheActionDocumentReplacesTheFlow() throws {
+        let caller = try FakeCaller(menu, baseURL: "https://app.example/ivr/start")
+        caller.start()
+        caller.press("1")
+        XCTAssertEqual(caller.send(.digit("2")), [], "digits are ignored while the action is fetched")
+        let next = try caller.answerFetch("<Response><Play>sales.wav</Play></Response>")
+        XCTAssertEqual(untokened(next), [.play(PlayRequest(source: "https://app.example/ivr/sales.wav", loop: 1), token: 0)],
+                       "relative URLs in the new document resolve against its own URL")
+        XCTAssertEqual(caller.flow.baseURL, "https://app.example/ivr/menu")
+        XCTAssertEqual(try caller.finishMedia(), [.finished],
+                       "the verbs after the Gather in the old document never run")
+    }
+
+    func testWithoutActionTheFlowContinues() throws {
+        let caller = try FakeCaller("<Response><Gather numDigits=\"1\"><Say>Press</Say></Gather><Say>Next</Say></Response>")
+        caller.start()
+        try caller.finishMedia()
+        XCTAssertEqual(untokened(caller.press("3")), [.cancelTimer(0), .listenForDigits(false), .say(speech("Next"), token: 0)])
+    }
+
+    func testDigitsAfterTheGatherAreIgnored() throws {
+        let caller = try FakeCaller("<Response><Gather numDigits=\"1\"/><Say>Next</Say><Say>Last</Say></Response>")
+        caller.start()
+        caller.press("1")
+        XCTAssertFalse(caller.listening)
+        XCTAssertEqual(caller.press("2"), [])
+        XCTAssertEqual(untokened(try caller.finishMedia()), [.say(speech("Last"), token: 0)])
+    }
+
+    func testCallerHangUpDuringGatherFinishesWithoutARequest() throws {
+        let caller = try FakeCaller(menu)
+        caller.start()
+        XCTAssertEqual(caller.send(.callerHungUp), [.finished])
+        XCTAssertEqual(caller.press("1"), [])
+    }
+
+    func testSpeechInputIsReportedAndDTMFStillWorks() throws {
+        let caller = try FakeCaller(#"<Response><Gather input="dtmf speech" numDigits="1"/></Response>"#, source: testSource)
+        let actions = caller.start()
+        XCTAssertEqual(actions.first, .skip(verb: "Gather", location: loc(1, 11),
+                                            reason: "speech input is not supported; collecting DTMF only"))
+        XCTAssertEqual(untokened(Array(actions.dropFirst())), [.listenForDigits(true), .startTimer(milliseconds: 5000, token: 0)])
+        XCTAssertEqual(untokened(caller.press("1")), [.cancelTimer(0), .listenForDigits(false), .finished])
+    }
+
+    func testNestedPlayDigitsAndGatherInALocalFlow() throws {
+        let caller = try FakeCaller(#"<Response><Gather action="next.xml" numDigits="1"><Play>menu.wav</Play></Gather></Response>"#,
+                                    source: "/srv/flows/main.xml")
+        XCTAssertEqual(untokened(caller.start()).last, .play(PlayRequest(source: "/srv/flows/menu.wav", loop: 1), token: 0))
+        XCTAssertEqual(untokened(caller.press("9")).last, .fetch(digitsRequest("/srv/flows/next.xml", "9"), token: 0))
+        let next = try caller.answerFetch("<Response><Play>again.wav</Play></Response>")
+        XCTAssertNil(caller.flow.baseURL)
+        XCTAssertEqual(untokened(next), [.play(PlayRequest(source: "/srv/flows/again.wav", loop: 1), token: 0)])
+    }
+}
