@@ -58,7 +58,7 @@ bench: build
 install: build
 	$(SUDO) install -D -m 0755 .build/release/tollfreed $(DESTDIR)$(PREFIX)/bin/tollfreed
 	$(SUDO) install -d $(DESTDIR)/etc/tollfreed/callflows
-	$(SUDO) install -m 0644 CallFlows/*.xml $(DESTDIR)/etc/tollfreed/callflows/
+	$(SUDO) cp -r CallFlows/. $(DESTDIR)/etc/tollfreed/callflows/
 	sed -e 's|"flows_dir": "../CallFlows"|"flows_dir": "callflows"|' $(CONFIG) | $(SUDO) tee $(DESTDIR)/etc/tollfreed/tollfreed.json >/dev/null
 	$(SUDO) install -D -m 0644 systemd/tollfreed.service $(DESTDIR)/lib/systemd/system/tollfreed.service
 	$(SUDO) install -D -m 0644 systemd/tollfreed.sysusers $(DESTDIR)/usr/lib/sysusers.d/tollfreed.conf

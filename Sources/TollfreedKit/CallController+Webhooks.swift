@@ -11,10 +11,10 @@ extension CallController {
     /// are, local paths as file URLs.
     func webhookRequest(_ r: HTTPRequest) -> WebhookRequest? {
         let url: URL?
-        if r.url.hasPrefix("http://") || r.url.hasPrefix("https://") || r.url.hasPrefix("file:") {
+        if r.url.hasPrefix("http://") || r.url.hasPrefix("https://") {
             url = URL(string: r.url)
-        } else if r.url.hasPrefix("/") {
-            url = URL(fileURLWithPath: r.url)
+        } else if r.url.hasPrefix("file:") || r.url.hasPrefix("/") {
+            url = URL(fileURLWithPath: LocalFlowPath.resolve(r))
         } else {
             url = nil
         }
@@ -115,6 +115,22 @@ extension CallController {
             }
             stack.post { completion(outcome) }
         }
+    }
+}
+
+/// Local flows branch without a web server: a `{Digits}` placeholder in a local `action`
+/// path is replaced by the digits the caller pressed (`menu-{Digits}.xml` -> `menu-1.xml`).
+/// This is a tollfreed extension; http(s) actions receive `Digits` as a parameter instead.
+enum LocalFlowPath {
+    static func resolve(_ r: HTTPRequest) -> String {
+        var path = r.url.hasPrefix("file:") ? (URL(string: r.url)?.path ?? String(r.url.dropFirst(5))) : r.url
+        path = path.removingPercentEncoding ?? path
+        if path.contains("{Digits}") {
+            // Only keypad characters reach the file system.
+            let digits = (r.value(of: "Digits") ?? "").filter { "0123456789*#ABCD".contains($0) }
+            path = path.replacingOccurrences(of: "{Digits}", with: digits.isEmpty ? "none" : digits)
+        }
+        return path
     }
 }
 

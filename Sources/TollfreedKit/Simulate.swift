@@ -19,7 +19,7 @@ func simulate(_ o: SimulateOptions, out: FileDescriptorSink, err: FileDescriptor
 
     /// Fetches or reads a document synchronously.
     func load(_ request: HTTPRequest) -> FetchOutcome {
-        let url: URL? = request.isRemote || request.url.hasPrefix("file:") ? URL(string: request.url) : URL(fileURLWithPath: request.url)
+        let url: URL? = request.isRemote ? URL(string: request.url) : URL(fileURLWithPath: LocalFlowPath.resolve(request))
         guard let url else { return .failed("bad URL \(request.url)") }
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var outcome = FetchOutcome.failed("no answer")

@@ -29,11 +29,28 @@ final class FlowEndToEndTests: XCTestCase {
             """,
         "recorded": "<Response><Say>Thank you.</Say><Hangup/></Response>",
         "recstatus": "<Response/>",
+        "play.xml": "<Response><Play>/tone.wav</Play><Hangup/></Response>",
     ]
+
+    /// One second of 600 Hz at 16 kHz stereo: the daemon must mix and resample it.
+    static var toneWAV: Data {
+        let samples = (0..<16000).flatMap { i -> [Int16] in
+            let v = Int16(12000 * sin(2 * Double.pi * 600 * Double(i) / 16000))
+            return [v, v]
+        }
+        var d = Data()
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        d.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + samples.count * 2)); d.append(contentsOf: Array("WAVE".utf8))
+        d.append(contentsOf: Array("fmt ".utf8)); u32(16); u16(1); u16(2); u32(16000); u32(16000 * 4); u16(4); u16(16)
+        d.append(contentsOf: Array("data".utf8)); u32(UInt32(samples.count * 2))
+        for v in samples { u16(UInt16(bitPattern: v)) }
+        return d
+    }
 
     override class func setUp() {
         super.setUp()
-        guard let s = try? WebhookServer(documents: documents) else { return }
+        guard let s = try? WebhookServer(documents: documents, files: ["tone.wav": toneWAV]) else { return }
         server = s
         daemon = try? DaemonUnderTest(ringMs: 0) { cfg in
             var numbers = cfg["numbers"] as? [[String: Any]] ?? []
@@ -45,7 +62,14 @@ final class FlowEndToEndTests: XCTestCase {
                 ["did": "+18335550104", "tenant": t, "flow": "\(s.base)/hang", "fallback_flow": "\(s.base)/menu.xml"],
                 ["did": "+18335550105", "tenant": t, "flow": "\(s.base)/fail/nothing"],
             ]
+            numbers += [
+                ["did": "+18335550106", "tenant": "legal-client-001", "flow": "legal-intake.xml"],
+                ["did": "+18335550107", "tenant": t, "flow": "\(s.base)/play.xml"],
+            ]
             cfg["numbers"] = numbers
+            var tenants = cfg["tenants"] as? [[String: Any]] ?? []
+            tenants.append(["id": "legal-client-001", "name": "Legal Client", "industry": "legal", "plan": "starter"])
+            cfg["tenants"] = tenants
             cfg["webhooks"] = ["timeout_ms": 1500]
         }
     }
@@ -148,5 +172,37 @@ final class FlowEndToEndTests: XCTestCase {
         XCTAssertEqual(r.status, 0, "the daemon hangs up after the apology:\n\(r.output.suffix(1500))")
         XCTAssertGreaterThan(SpeechMeasure(peer.received, law: .ulaw).loudFrames, 50, "never dead air")
         XCTAssertEqual(try XCTUnwrap(d.record(tag: "apology"))["disposition"] as? String, "completed")
+    }
+
+    // MARK: Shipped templates and Play
+
+    func testGeneralBusinessMenuBranchesOnDigitOne() throws {
+        let (d, _) = try env()
+        let r = d.sippRaw("uac_general_press1.xml", dial: "2082792555", tag: "general1",
+                          extra: ["-mp", "\(freePort())", "-key", "caller", "+15551230000", "-d", "3000"])
+        XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))")
+        XCTAssertTrue(d.logText.contains("general-business/menu-1.xml"), "the sales branch was fetched:\n\(d.logText.suffix(2000))")
+    }
+
+    func testLegalIntakeBranchesOnDigitTwo() throws {
+        let (d, _) = try env()
+        let r = d.sippRaw("uac_legal_press2.xml", dial: "8335550106", tag: "legal2",
+                          extra: ["-mp", "\(freePort())", "-key", "caller", "+15551230000", "-d", "2000"], timeout: 90)
+        XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))")
+        XCTAssertTrue(d.logText.contains("legal-intake/matter-2.xml"), "the existing-matter branch was fetched")
+        XCTAssertEqual(try XCTUnwrap(d.record(tag: "legal2"))["tenant"] as? String, "legal-client-001")
+    }
+
+    func testPlayFetchesAURLOnceAndPlaysItResampled() throws {
+        let (d, s) = try env()
+        for call in 0..<2 {
+            let peer = RTPPeer()
+            let r = d.sipp("uac_daemon_bye.xml", dial: "8335550107", tag: "play\(call)", rtpPort: peer.port)
+            peer.stop()
+            XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))\n\(d.logText.suffix(1500))")
+            let loud = SpeechMeasure(peer.received, law: .ulaw)
+            XCTAssertEqual(Double(loud.loudFrames) * 0.02, 1.0, accuracy: 0.1, "one second of tone")
+        }
+        XCTAssertEqual(s.requests.filter { ($0["path"] as? String) == "/tone.wav" }.count, 1, "fetched once, then cached")
     }
 }

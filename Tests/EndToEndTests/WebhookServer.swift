@@ -13,7 +13,7 @@ final class WebhookServer: @unchecked Sendable {
     private let process = Process()
 
     /// Starts the server with `documents` (path -> TeXML text) to serve.
-    init(documents: [String: String]) throws {
+    init(documents: [String: String], files: [String: Data] = [:]) throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("tf-hooks-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         docs = base.appendingPathComponent("docs")
         logFile = base.appendingPathComponent("requests.jsonl")
@@ -23,6 +23,7 @@ final class WebhookServer: @unchecked Sendable {
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: file)
         }
+        for (path, data) in files { try data.write(to: docs.appendingPathComponent(path)) }
         let script = Paths.repo.appendingPathComponent("Tests/Support/webhook_server.py").path
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [script, "--port", "0", "--docs", docs.path, "--log", logFile.path]
