@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tollfreed check` and `tollfreed simulate`, run as engineers run them.
+final class ToolEndToEndTests: XCTestCase {
+    private var flows: URL { Paths.repo.appendingPathComponent("CallFlows") }
+
+    func testCheckAcceptsEveryShippedTemplateAndTheConfig() throws {
+        let files = try FileManager.default.subpathsOfDirectory(atPath: flows.path)
+            .filter { $0.hasSuffix(".xml") }.map { flows.appendingPathComponent($0).path }
+        XCTAssertGreaterThanOrEqual(files.count, 8)
+        let r = runProgram(Paths.daemon, ["check"] + files + [Paths.repo.appendingPathComponent("Config/tollfreed.json").path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertEqual(r.output.components(separatedBy: ": OK").count - 1, files.count + 1, r.output)
+    }
+
+    func testCheckReportsFileLineColumnVerbAndAttributeAndExits1() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-check-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let bad = dir.appendingPathComponent("bad.xml")
+        try Data("<Response>\n  <Say>Hi</Say>\n  <Gather numDigits=\"x\"/>\n</Response>\n".utf8).write(to: bad)
+        let typo = dir.appendingPathComponent("typo.xml")
+        try Data("<Response>\n  <Pause lenght=\"2\"/>\n</Response>\n".utf8).write(to: typo)
+        let r = runProgram(Paths.daemon, ["check", bad.path, typo.path, flows.appendingPathComponent("healthcare-intake.xml").path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.output.contains("bad.xml:3:3: <Gather>: attribute 'numDigits'"), r.output)
+        XCTAssertTrue(r.output.contains("typo.xml:2:3: <Pause>"), r.output)
+        XCTAssertTrue(r.output.contains("did you mean 'length'"), r.output)
+        XCTAssertTrue(r.output.contains("healthcare-intake.xml: OK"), r.output)
+    }
+
+    func testSimulateGeneralBusinessMenuPressingTwo() {
+        let r = runProgram(Paths.daemon, ["simulate", flows.appendingPathComponent("general-business.xml").path,
+                                          "--from", "+1 (202) 555-0123", "--to", "2082792555", "--digits", "2"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("from +12025550123 to +12082792555 pressing 2"), r.output)
+        XCTAssertTrue(r.output.contains("say \"For sales, press 1. For support, press 2.\""), r.output)
+        XCTAssertTrue(r.output.contains("digit 2"), r.output)
+        XCTAssertTrue(r.output.contains("menu-2.xml"), "the support branch is read: \(r.output)")
+        XCTAssertTrue(r.output.contains("Connecting you to customer support."), r.output)
+        XCTAssertTrue(r.output.contains("beep"), r.output)
+        XCTAssertTrue(r.output.contains("the flow hung up"), r.output)
+    }
+
+    func testSimulateWithoutInputFallsThrough() {
+        let r = runProgram(Paths.daemon, ["simulate", flows.appendingPathComponent("general-business.xml").path, "--digits", "w"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("timeout"), r.output)
+        XCTAssertTrue(r.output.contains("We did not receive your selection."), r.output)
+        XCTAssertFalse(r.output.contains("menu-"), "no request without input: \(r.output)")
+    }
+
+    func testSimulateAgainstAWebhookServer() throws {
+        let server = try WebhookServer(documents: [
+            "ivr": "<Response><Gather numDigits=\"1\" action=\"next\"><Say>Press a key.</Say></Gather></Response>",
+            "next": "<Response><Say>Got it.</Say></Response>",
+        ])
+        defer { server.stop() }
+        let r = runProgram(Paths.daemon, ["simulate", "\(server.base)/ivr", "--digits", "7"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("POST \(server.base)/next"), r.output)
+        XCTAssertTrue(r.output.contains("Digits=7"), r.output)
+        XCTAssertTrue(r.output.contains("Got it."), r.output)
+        XCTAssertEqual(server.waitForRequest(path: "/next")?["Digits"], "7")
+    }
+}
