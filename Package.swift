@@ -47,6 +47,8 @@ let package = Package(
                     dependencies: ["Routing", "Signaling", "Media", "Metering", "TollfreedKit", "Observability"]),
         .testTarget(name: "TeXMLTests", dependencies: ["TeXML"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Observability"]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Observability"]),
+        .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "Observability"]),
         .testTarget(name: "EndToEndTests", dependencies: ["tollfreed", "Media", "Metering"],
                     resources: [.copy("Scenarios")]),
     ],

@@ -119,7 +119,9 @@ extension FlowInterpreter {
             return actions + resume()
         }
         let parameters = [FormParameter(name: "Digits", value: digits)]
-        return actions + fetch(request(action, gather.method, parameters))
+        var req = request(action, gather.method, parameters)
+        if !req.isRemote { req.url = FlowURL.substitutingDigits(in: req.url, digits: digits) }
+        return actions + fetch(req)
     }
 
     // MARK: Record

@@ -135,6 +135,18 @@ enum FlowURL {
     /// Resolves `reference` the way hosted TeXML does: absolute `http(s)` and `file:` URLs
     /// stay; a relative reference resolves against `baseURL` (RFC 3986); without a base URL
     /// it is a path relative to the directory of `documentSource` and becomes absolute.
+    /// tollfreed extension for flows kept as local files, which have no server to branch
+    /// on `Digits`: `{Digits}` in a local action path becomes the digits pressed
+    /// (`menu-{Digits}.xml` -> `menu-1.xml`; no digits -> `none`). Only keypad characters
+    /// reach the file system.
+    public static func substitutingDigits(in path: String, digits: String) -> String {
+        let keys = digits.filter { "0123456789*#ABCD".contains($0) }
+        let value = keys.isEmpty ? "none" : keys
+        return path.replacingOccurrences(of: "{Digits}", with: value)
+            .replacingOccurrences(of: "%7BDigits%7D", with: value)
+            .replacingOccurrences(of: "%7Bdigits%7D", with: value)
+    }
+
     static func resolve(_ reference: String, baseURL: String?, documentSource: String) -> String {
         let reference = reference.trimmed
         if isHTTP(reference) || reference.lowercased().hasPrefix("file:") { return reference }

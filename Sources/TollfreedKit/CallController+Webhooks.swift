@@ -118,19 +118,12 @@ extension CallController {
     }
 }
 
-/// Local flows branch without a web server: a `{Digits}` placeholder in a local `action`
-/// path is replaced by the digits the caller pressed (`menu-{Digits}.xml` -> `menu-1.xml`).
-/// This is a tollfreed extension; http(s) actions receive `Digits` as a parameter instead.
+/// A local flow reference as a file system path (`file:` URLs and percent-escapes
+/// undone). The interpreter has already put the caller's digits into `{Digits}`.
 enum LocalFlowPath {
     static func resolve(_ r: HTTPRequest) -> String {
-        var path = r.url.hasPrefix("file:") ? (URL(string: r.url)?.path ?? String(r.url.dropFirst(5))) : r.url
-        path = path.removingPercentEncoding ?? path
-        if path.contains("{Digits}") {
-            // Only keypad characters reach the file system.
-            let digits = (r.value(of: "Digits") ?? "").filter { "0123456789*#ABCD".contains($0) }
-            path = path.replacingOccurrences(of: "{Digits}", with: digits.isEmpty ? "none" : digits)
-        }
-        return path
+        let path = r.url.hasPrefix("file:") ? (URL(string: r.url)?.path ?? String(r.url.dropFirst(5))) : r.url
+        return path.removingPercentEncoding ?? path
     }
 }
 

@@ -16,6 +16,7 @@ public enum TranscriptionError: Error, Sendable, Equatable, CustomStringConverti
     /// The decoder or the resampler failed.
     case decoder(String)
 
+    /// A short explanation, fit for a log line.
     public var description: String {
         switch self {
         case .fileNotFound(let path): "no such file: \(path)"
@@ -148,5 +149,21 @@ enum SpeexResample {
         }
         guard rc == 0 else { throw .decoder("speex resampling failed (\(rc))") }
         return Array(out.prefix(min(Int(outLen), expected)))
+    }
+}
+
+/// Faint deterministic white noise (xorshift64, fixed seed), so that the same recording
+/// always gives the same text.
+enum NoiseFloor {
+    static func add(to samples: [Int16], amplitude: Int) -> [Int16] {
+        guard amplitude > 0 else { return samples }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let span = UInt64(2 * amplitude + 1)
+        return samples.map { s in
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int16(clamping: Int(s) + Int(state % span) - amplitude)
+        }
     }
 }

@@ -41,6 +41,7 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The URL is neither `http(s):`, `file:` nor an absolute path.
     case unsupportedURL(String)
 
+    /// A short explanation, fit for a log line.
     public var description: String {
         switch self {
         case .httpStatus(let code): "HTTP status \(code)"

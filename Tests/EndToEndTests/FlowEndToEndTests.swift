@@ -30,6 +30,14 @@ final class FlowEndToEndTests: XCTestCase {
         "recorded": "<Response><Say>Thank you.</Say><Hangup/></Response>",
         "recstatus": "<Response/>",
         "play.xml": "<Response><Play>/tone.wav</Play><Hangup/></Response>",
+        "transcribe.xml": """
+            <Response>
+              <Record maxLength="4" timeout="10" playBeep="false" trim="do-not-trim"
+                      transcribe="true" transcribeCallback="/transcribed"/>
+              <Hangup/>
+            </Response>
+            """,
+        "transcribed": "<Response/>",
     ]
 
     /// One second of 600 Hz at 16 kHz stereo: the daemon must mix and resample it.
@@ -65,6 +73,7 @@ final class FlowEndToEndTests: XCTestCase {
             numbers += [
                 ["did": "+18335550106", "tenant": "legal-client-001", "flow": "legal-intake.xml"],
                 ["did": "+18335550107", "tenant": t, "flow": "\(s.base)/play.xml"],
+                ["did": "+18335550108", "tenant": t, "flow": "\(s.base)/transcribe.xml"],
             ]
             cfg["numbers"] = numbers
             var tenants = cfg["tenants"] as? [[String: Any]] ?? []
@@ -204,5 +213,31 @@ final class FlowEndToEndTests: XCTestCase {
             XCTAssertEqual(Double(loud.loudFrames) * 0.02, 1.0, accuracy: 0.1, "one second of tone")
         }
         XCTAssertEqual(s.requests.filter { ($0["path"] as? String) == "/tone.wav" }.count, 1, "fetched once, then cached")
+    }
+
+    func testRecordingIsTranscribedOffTheCallAndPostedToTheCallback() throws {
+        let (d, s) = try env()
+        let speech = try SpeechSynthesizer(logger: .init(minimumLevel: .error))
+            .synthesize(SpeechKey(text: "Hello. My name is John. Please call me back.", voice: "man", language: "en-US"))
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        nonisolated(unsafe) var result: (status: Int32, output: String) = (0, "")
+        let sipp = Thread { result = d.sipp("uac_daemon_bye.xml", dial: "8335550108", tag: "transcribe", rtpPort: peer.port) }
+        sipp.start()
+        guard peer.waitForPackets(3, timeout: 15), let daemonPort = peer.received.first?.sourcePort else {
+            while sipp.isExecuting { usleep(20_000) }
+            return XCTFail("no RTP from the daemon")
+        }
+        peer.send(samples: speech, toPort: daemonPort)
+        while sipp.isExecuting { usleep(20_000) }
+        XCTAssertEqual(result.status, 0, "sipp:\n\(result.output.suffix(1500))")
+        let t = try XCTUnwrap(s.waitForRequest(path: "/transcribed", timeout: 30), "\(d.logText.suffix(2000))")
+        XCTAssertEqual(t["TranscriptionStatus"], "completed")
+        let text = try XCTUnwrap(t["TranscriptionText"])
+        XCTAssertFalse(text.isEmpty, "pocketsphinx heard the caller's speech")
+        let url = try XCTUnwrap(t["RecordingUrl"].flatMap(URL.init(string:)))
+        let stored = try String(contentsOfFile: url.path + ".txt", encoding: .utf8)
+        XCTAssertEqual(stored, text, "the text is stored with the recording")
+        XCTAssertNotNil(t["RecordingSid"])
     }
 }

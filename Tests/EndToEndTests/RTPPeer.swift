@@ -81,6 +81,29 @@ final class RTPPeer: @unchecked Sendable {
         return false
     }
 
+    /// Sends 8 kHz audio as PCMU packets, 20 ms apart, from this socket.
+    func send(samples: [Int16], toPort port: UInt16) {
+        var to = sockaddr_in()
+        to.sin_family = sa_family_t(AF_INET)
+        to.sin_addr.s_addr = inet_addr("127.0.0.1")
+        to.sin_port = port.bigEndian
+        var packet = [UInt8](repeating: 0xFF, count: 172)
+        let ssrc = UInt32.random(in: 1...UInt32.max)
+        let frames = (samples.count + 159) / 160
+        for i in 0..<frames {
+            for j in 0..<160 {
+                let k = i * 160 + j
+                packet[12 + j] = k < samples.count ? G711.ulaw(samples[k]) : 0xFF
+            }
+            RTPHeader(marker: i == 0, payloadType: 0, sequence: UInt16(i), timestamp: UInt32(i * 160), ssrc: ssrc)
+                .write(to: &packet)
+            _ = packet.withUnsafeBytes { b in
+                withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            }
+            usleep(20_000)
+        }
+    }
+
     /// Sends `count` PCMU packets of silence to `port`, 20 ms apart, from this socket or,
     /// if `stray`, from a fresh socket the daemon never negotiated.
     func send(count: Int, toPort port: UInt16, stray: Bool, tone: Bool = false) {

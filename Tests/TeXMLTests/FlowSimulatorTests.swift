@@ -213,20 +213,24 @@ final class FlowSimulatorTests: XCTestCase {
         XCTAssertEqual(first, second)
     }
 
-    func testGeneralBusinessTemplate() throws {
+    func testGeneralBusinessTemplateBranchesToALocalFileWithTheDigits() throws {
         let document = try TeXMLParser.parse(contentsOf: callFlowsDirectory.appendingPathComponent("general-business.xml"))
+        var asked: [String] = []
         let result = FlowSimulator(document: document, baseURL: nil, callParameters: testCallParameters,
-                                   digits: "1") { _ in .failed("unexpected fetch") }.run()
-        XCTAssertEqual(result.timeline.map(\.line), [
-            "say \"Thank you for calling TETRIX.\" (alice, en-US)",
-            "listen for digits",
-            "say \"For sales, press 1. For support, press 2.\" (alice, en-US)",
-            "digit 1",
-            "stop listening",
-            "say \"We did not receive your selection. Please visit our website or call again during business hours. "
-                + "Goodbye.\" (alice, en-US)",
-            "hang up",
-        ], "without an action the Gather continues with the next verb")
-        XCTAssertEqual(result.ending, .hungUp)
+                                   digits: "1") { request in
+            asked.append(request.url)
+            return .document(try! TeXMLParser.parse(Data("<Response><Say>Sales.</Say></Response>".utf8), source: request.url))
+        }.run()
+        XCTAssertEqual(asked, [callFlowsDirectory.appendingPathComponent("general-business/menu-1.xml").path],
+                       "{Digits} in a local action path becomes the key pressed")
+        XCTAssertTrue(result.timeline.map(\.line).contains("say \"Sales.\" (alice, en-US)"), "\(result.timeline)")
+        XCTAssertEqual(result.ending, .finished)
+    }
+
+    func testDigitsPlaceholderIsOnlyForLocalPaths() {
+        XCTAssertEqual(FlowURL.substitutingDigits(in: "/flows/menu-{Digits}.xml", digits: "12"), "/flows/menu-12.xml")
+        XCTAssertEqual(FlowURL.substitutingDigits(in: "/flows/menu-%7BDigits%7D.xml", digits: "#"), "/flows/menu-#.xml")
+        XCTAssertEqual(FlowURL.substitutingDigits(in: "/flows/menu-{Digits}.xml", digits: "../x"), "/flows/menu-none.xml",
+                       "only keypad characters reach the file system")
     }
 }
