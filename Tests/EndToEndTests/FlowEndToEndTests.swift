@@ -72,7 +72,7 @@ final class FlowEndToEndTests: XCTestCase {
             ]
             numbers += [
                 ["did": "+18335550106", "tenant": "legal-client-001", "flow": "legal-intake.xml"],
-                ["did": "+18335550107", "tenant": t, "flow": "\(s.base)/play.xml"],
+                ["did": "+18335550107", "tenant": t, "flow": "\(s.base)/play.xml", "status_callback": "\(s.base)/callback/status"],
                 ["did": "+18335550108", "tenant": t, "flow": "\(s.base)/transcribe.xml"],
             ]
             cfg["numbers"] = numbers
@@ -213,6 +213,11 @@ final class FlowEndToEndTests: XCTestCase {
             XCTAssertEqual(Double(loud.loudFrames) * 0.02, 1.0, accuracy: 0.1, "one second of tone")
         }
         XCTAssertEqual(s.requests.filter { ($0["path"] as? String) == "/tone.wav" }.count, 1, "fetched once, then cached")
+        // The number's status callback hears about each call's end.
+        let status = try XCTUnwrap(s.waitForRequest(path: "/callback/status"))
+        XCTAssertEqual(status["CallStatus"], "completed")
+        XCTAssertEqual(status["To"], "+18335550107")
+        XCTAssertNotNil(status["CallDuration"].flatMap(Int.init))
     }
 
     func testRecordingIsTranscribedOffTheCallAndPostedToTheCallback() throws {

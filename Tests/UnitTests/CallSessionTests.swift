@@ -191,6 +191,75 @@ final class CallSessionTests: XCTestCase {
         XCTAssertEqual(s.terminated(status: 200, now: at(13)), [])
     }
 
+    /// A hang-up during Record keeps the recording: the record waits for the file, the
+    /// callbacks still go out, and the record carries the recording.
+    func testCallerHangsUpWhileRecording() throws {
+        let flow = """
+        <Response><Record playBeep="false" maxLength="60" action="https://example.com/done"
+          recordingStatusCallback="https://example.com/status"/><Say>Never heard</Say></Response>
+        """
+        var (s, ack) = try activeSession(flow)
+        guard case .flow(.startRecording(_, let token))? = ack.last else { return XCTFail("\(ack)") }
+        let bye = s.byeReceived(now: at(10))
+        XCTAssertTrue(bye.contains(.flow(.stopRecording(token))), "\(bye)")
+        XCTAssertTrue(bye.contains(.startCloseTimer(milliseconds: 5000)))
+        XCTAssertFalse(bye.contains { if case .finish = $0 { true } else { false } }, "the record waits for the recording")
+        XCTAssertEqual(s.phase, .closing)
+        XCTAssertEqual(s.terminated(status: 200, now: at(10.1)), [])
+        let outcome = RecordingOutcome(url: "file:///data/r.wav", durationSeconds: 8, sid: "RE1", reason: .hangup)
+        let done = s.recordingFinished(token: token, outcome: outcome, now: at(10.2))
+        let requests = done.compactMap { a -> String? in
+            switch a {
+            case .flow(.notify(let r)): "notify \(r.url)"
+            case .flow(.fetch(let r, _)): "fetch \(r.url) Digits=\(r.value(of: "Digits") ?? "")"
+            default: nil
+            }
+        }
+        XCTAssertEqual(requests, ["notify https://example.com/status", "fetch https://example.com/done Digits=hangup"])
+        XCTAssertFalse(done.contains { if case .flow(.say) = $0 { true } else { false } }, "nothing is played to nobody")
+        let r = try XCTUnwrap(record(done))
+        XCTAssertEqual(r.hangupBy, .caller)
+        XCTAssertEqual(r.disposition, .completed)
+        XCTAssertEqual(r.recordingURL, "file:///data/r.wav")
+        XCTAssertEqual(r.recordingSeconds, 8)
+        XCTAssertEqual(r.endTime, at(10.2))
+    }
+
+    func testRecordingThatNeverArrivesClosesTheRecordOnTheTimer() throws {
+        var (s, ack) = try activeSession("<Response><Record playBeep=\"false\"/></Response>")
+        guard case .flow(.startRecording)? = ack.last else { return XCTFail("\(ack)") }
+        _ = s.byeReceived(now: at(10))
+        let r = try XCTUnwrap(record(s.closeTimerFired(now: at(15))))
+        XCTAssertEqual(r.recordingSeconds, 0)
+        XCTAssertEqual(r.hangupBy, .caller)
+        XCTAssertEqual(s.closeTimerFired(now: at(16)), [])
+    }
+
+    func testURLFlowFetchesFirstThenRings() throws {
+        var s = CallSession(callID: "c", sipCallID: "x", route: route, fromNumber: "+12025550123", toNumber: "18005963057",
+                            startTime: t0, flow: nil, local: local, offer: try negotiate(typicalOffer(), local: local),
+                            ringMilliseconds: 0, maxCallSeconds: 60)
+        XCTAssertEqual(s.start(now: t0), [.fetchInitialDocument])
+        XCTAssertEqual(s.phase, .fetching)
+        let doc = try TeXMLParser.parse(Data(helloFlow.utf8), source: "https://example.com/flow")
+        XCTAssertEqual(s.documentReady(doc, baseURL: "https://example.com/flow", now: at(0.3)),
+                       [.respond(status: 180, sdp: nil, headers: []), .startRingTimer(milliseconds: 0)])
+    }
+
+    func testURLFlowThatCannotBeFetchedApologises() throws {
+        var s = CallSession(callID: "c", sipCallID: "x", route: route, fromNumber: "+12025550123", toNumber: "18005963057",
+                            startTime: t0, flow: nil, local: local, offer: try negotiate(typicalOffer(), local: local),
+                            ringMilliseconds: 0, maxCallSeconds: 60)
+        _ = s.start(now: t0)
+        let failed = s.documentFailed("HTTP 500", now: at(1))
+        XCTAssertEqual(failed.first, .log(level: "error", event: "flow.fetch_failed", detail: "HTTP 500"))
+        XCTAssertTrue(failed.contains(.respond(status: 180, sdp: nil, headers: [])), "answered anyway: never dead air")
+        _ = s.ringTimerFired(now: at(1))
+        let ack = s.ack(contentType: nil, body: nil, now: at(1.1))
+        guard case .flow(.say(let apology, _))? = ack.last else { return XCTFail("\(ack)") }
+        XCTAssertTrue(apology.text.hasPrefix("We are sorry"), apology.text)
+    }
+
     func testCallerByeCrossingOurBye() throws {
         var (s, _) = try activeSession("<Response/>")
         XCTAssertEqual(s.phase, .hangingUp)
