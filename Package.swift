@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Signaling", dependencies: ["CSofiaBridge", "Observability"]),
         .target(name: "Media", dependencies: ["CEspeakNG", "CSpeexDSP", "CSpanDSP", "CMediaIO", "Observability"]),
         .target(name: "Webhooks", dependencies: ["Observability"]),
-        .target(name: "Transcription", dependencies: ["CPocketSphinx", "CSpeexDSP", "Observability"]),
+        .target(name: "Transcription", dependencies: ["CPocketSphinx", "Media", "Observability"]),
         .target(name: "Metering", dependencies: ["CSQLiteBridge", "Observability"]),
         .target(name: "TollfreedKit",
                 dependencies: ["Observability", "Routing", "TeXML", "Signaling", "Media", "Metering",

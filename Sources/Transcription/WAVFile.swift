@@ -1,5 +1,5 @@
-import CSpeexDSP
 import Foundation
+import Media
 
 /// Why a recording could not be transcribed.
 public enum TranscriptionError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -126,29 +126,12 @@ public struct WAVAudio: Sendable, Equatable {
     }
 }
 
-/// Sample-rate conversion of mono 16-bit audio with speexdsp.
+/// Sample-rate conversion: the media engine's speexdsp resampler, with this module's errors.
 enum SpeexResample {
-    static func convert(_ input: [Int16], from: Int, to: Int, quality: Int32 = 8) throws(TranscriptionError) -> [Int16] {
-        if from == to || input.isEmpty { return input }
-        var err: Int32 = 0
-        guard let st = speex_resampler_init(1, UInt32(from), UInt32(to), quality, &err) else {
-            throw .decoder("speex resampler init failed (\(err))")
+    static func convert(_ input: [Int16], from: Int, to: Int) throws(TranscriptionError) -> [Int16] {
+        do { return try Resampler.resample(input, from: from, to: to) } catch {
+            throw .decoder("\(error)")
         }
-        defer { speex_resampler_destroy(st) }
-        speex_resampler_skip_zeros(st)
-        let latency = Int(speex_resampler_get_input_latency(st))
-        let padded = input + [Int16](repeating: 0, count: latency)
-        let expected = Int((Double(input.count) * Double(to) / Double(from)).rounded(.up))
-        var out = [Int16](repeating: 0, count: expected + 64)
-        var inLen = UInt32(padded.count)
-        var outLen = UInt32(out.count)
-        let rc = padded.withUnsafeBufferPointer { i in
-            out.withUnsafeMutableBufferPointer { o in
-                speex_resampler_process_int(st, 0, i.baseAddress, &inLen, o.baseAddress, &outLen)
-            }
-        }
-        guard rc == 0 else { throw .decoder("speex resampling failed (\(rc))") }
-        return Array(out.prefix(min(Int(outLen), expected)))
     }
 }
 
