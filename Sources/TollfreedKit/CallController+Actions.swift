@@ -186,10 +186,6 @@ extension CallController {
     }
 
     private func transcribe(recordingURL: String, callback: HTTPRequest?, on e: Entry) {
-        guard let transcriber = services.transcriber else {
-            e.log.warning("call.transcription_unavailable")
-            return
-        }
         guard let path = e.session.recordings.first(where: { $0.url == recordingURL }).flatMap({ r in
             URL(string: r.url).flatMap { $0.isFileURL ? $0.path : nil } ?? localPath(forRecordingURL: r.url)
         }) else { return }
@@ -197,7 +193,7 @@ extension CallController {
         let hooks = services.webhooks
         let request = callback.flatMap(webhookRequest)
         let sid = e.session.recordings.first { $0.url == recordingURL }?.sid ?? ""
-        transcriber.transcribe(wavPath: path) { result in
+        services.transcription.transcribe(wavPath: path) { result in
             let text: String
             let status: String
             switch result {

@@ -30,7 +30,7 @@ struct CallServices: Sendable {
     var audio: AudioSourceCache
     var writer: CDRWriter
     var webhooks: WebhookClient
-    var transcriber: Transcriber?
+    var transcription: TranscriptionService
 }
 
 /// The I/O layer for calls: turns SIP and media events into `CallSession` events and

@@ -6,7 +6,7 @@ import Observability
 import Routing
 import Signaling
 import TeXML
-import Transcription
+
 import Webhooks
 #if canImport(Glibc)
 import Glibc
@@ -89,15 +89,11 @@ public final class Daemon: @unchecked Sendable {
 
         let webhooks = WebhookClient(logger: logger, timeout: Double(config.webhookTimeoutMilliseconds) / 1000,
                                      userAgent: "\(config.userAgent)/\(tollfreedVersion)")
-        var transcriber: Transcriber?
-        do { transcriber = try Transcriber(logger: logger) } catch {
-            logger.warning("transcription.unavailable", ["error": "\(error)"])
-        }
         let services = CallServices(
             media: media, prompts: prompts,
             audio: AudioSourceCache(webhooks: webhooks, logger: logger,
                                     spoolDirectory: (config.dataDirectory as NSString).appendingPathComponent("spool")),
-            writer: writer, webhooks: webhooks, transcriber: transcriber)
+            writer: writer, webhooks: webhooks, transcription: TranscriptionService(logger: logger))
         let policy = CallPolicy(
             directory: config.directory(), flows: flows,
             numbers: Dictionary(uniqueKeysWithValues: config.numbers.map { ($0.did, $0) }),

@@ -1,0 +1,44 @@
+import Foundation
+import Observability
+import Synchronization
+import Transcription
+
+/// Loads the pocketsphinx decoder on first use, off the signaling thread: its models take
+/// about 100 MB and half a second, which a deployment that never transcribes should not pay.
+final class TranscriptionService: Sendable {
+    private enum State { case unloaded, loaded(Transcriber), unavailable(String) }
+    private let state = Mutex(State.unloaded)
+    private let queue = DispatchQueue(label: "transcription-loader")
+    private let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    /// Transcribes the WAV at `path`; `completion` runs on a background queue.
+    func transcribe(wavPath path: String, completion: @escaping @Sendable (Result<String, TranscriptionError>) -> Void) {
+        queue.async { [self] in
+            let current: Result<Transcriber, TranscriptionError> = state.withLock { s in
+                switch s {
+                case .loaded(let t): return .success(t)
+                case .unavailable(let why): return .failure(.model(why))
+                case .unloaded:
+                    do {
+                        let t = try Transcriber(logger: logger)
+                        s = .loaded(t)
+                        return .success(t)
+                    } catch let error as TranscriptionError {
+                        s = .unavailable("\(error)")
+                        logger.warning("transcription.unavailable", ["error": "\(error)"])
+                        return .failure(error)
+                    } catch {
+                        s = .unavailable("\(error)")
+                        return .failure(.model("\(error)"))
+                    }
+                }
+            }
+            switch current {
+            case .success(let t): t.transcribe(wavPath: path, completion: completion)
+            case .failure(let e): completion(.failure(e))
+            }
+        }
+    }
+}
