@@ -99,16 +99,10 @@ final class CallEndToEndTests: XCTestCase {
         let peer = RTPPeer()
         defer { peer.stop() }
         let tag = "callerbye"
-        nonisolated(unsafe) var result: (status: Int32, output: String) = (0, "")
-        let sipp = Thread { result = d.sipp("uac_caller_bye.xml", dial: "+18888046762", tag: tag, rtpPort: peer.port) }
-        sipp.start()
-        guard peer.waitForPackets(5, timeout: 10), let daemonPort = peer.received.first?.sourcePort else {
-            while sipp.isExecuting { usleep(20_000) }
-            return XCTFail("no RTP from the daemon; sipp:\n\(result.output.suffix(1500))\n\(d.logText.suffix(1500))")
-        }
-        peer.send(count: 25, toPort: daemonPort, stray: false)
-        peer.send(count: 10, toPort: daemonPort, stray: true)
-        while sipp.isExecuting { usleep(20_000) }
+        let result = try XCTUnwrap(d.callWhileTalking("uac_caller_bye.xml", dial: "+18888046762", tag: tag, peer: peer) {
+            peer.send(count: 25, toPort: $0, stray: false)
+            peer.send(count: 10, toPort: $0, stray: true)
+        }, "no RTP from the daemon\n\(d.logText.suffix(1500))")
         XCTAssertEqual(result.status, 0, "sipp failed:\n\(result.output.suffix(1500))")
         let cdr = try XCTUnwrap(d.record(tag: tag))
         XCTAssertEqual(cdr["did"] as? String, "+18888046762")

@@ -126,15 +126,9 @@ final class FlowEndToEndTests: XCTestCase {
         let (d, s) = try env()
         let peer = RTPPeer()
         defer { peer.stop() }
-        nonisolated(unsafe) var result: (status: Int32, output: String) = (0, "")
-        let sipp = Thread { result = d.sipp("uac_daemon_bye.xml", dial: "8335550102", tag: "record", rtpPort: peer.port) }
-        sipp.start()
-        guard peer.waitForPackets(5, timeout: 15), let daemonPort = peer.received.first?.sourcePort else {
-            while sipp.isExecuting { usleep(20_000) }
-            return XCTFail("no RTP from the daemon\n\(d.logText.suffix(2000))")
-        }
-        peer.send(count: 250, toPort: daemonPort, stray: false, tone: true) // 5 s of tone; maxLength is 3
-        while sipp.isExecuting { usleep(20_000) }
+        let result = try XCTUnwrap(d.callWhileTalking("uac_daemon_bye.xml", dial: "8335550102", tag: "record", peer: peer) {
+            peer.send(count: 250, toPort: $0, stray: false, tone: true) // 5 s of tone; maxLength is 3
+        }, "no RTP from the daemon\n\(d.logText.suffix(2000))")
         XCTAssertEqual(result.status, 0, "sipp:\n\(result.output.suffix(1500))\n\(d.logText.suffix(2000))")
         let recorded = try XCTUnwrap(s.waitForRequest(path: "/recorded"), "\(s.requests)")
         XCTAssertEqual(recorded["RecordingDuration"], "3")
@@ -226,15 +220,9 @@ final class FlowEndToEndTests: XCTestCase {
             .synthesize(SpeechKey(text: "Hello. My name is John. Please call me back.", voice: "man", language: "en-US"))
         let peer = RTPPeer()
         defer { peer.stop() }
-        nonisolated(unsafe) var result: (status: Int32, output: String) = (0, "")
-        let sipp = Thread { result = d.sipp("uac_daemon_bye.xml", dial: "8335550108", tag: "transcribe", rtpPort: peer.port) }
-        sipp.start()
-        guard peer.waitForPackets(3, timeout: 15), let daemonPort = peer.received.first?.sourcePort else {
-            while sipp.isExecuting { usleep(20_000) }
-            return XCTFail("no RTP from the daemon")
-        }
-        peer.send(samples: speech, toPort: daemonPort)
-        while sipp.isExecuting { usleep(20_000) }
+        let result = try XCTUnwrap(d.callWhileTalking("uac_daemon_bye.xml", dial: "8335550108", tag: "transcribe", peer: peer) {
+            peer.send(samples: speech, toPort: $0)
+        }, "no RTP from the daemon")
         XCTAssertEqual(result.status, 0, "sipp:\n\(result.output.suffix(1500))")
         let t = try XCTUnwrap(s.waitForRequest(path: "/transcribed", timeout: 30), "\(d.logText.suffix(2000))")
         XCTAssertEqual(t["TranscriptionStatus"], "completed")

@@ -162,6 +162,21 @@ final class DaemonUnderTest: @unchecked Sendable {
         ] + extra, timeout: TimeInterval(timeout + 10))
     }
 
+    /// Places a call with sipp in the background and, once the daemon's RTP arrives, runs
+    /// `talk` with the daemon's RTP port (the caller speaking); returns sipp's result, or
+    /// nil when no RTP came.
+    func callWhileTalking(_ scenario: String, dial: String, tag: String, peer: RTPPeer,
+                          talk: (UInt16) -> Void) -> (status: Int32, output: String)? {
+        nonisolated(unsafe) var result: (status: Int32, output: String) = (0, "")
+        let sipp = Thread { result = self.sipp(scenario, dial: dial, tag: tag, rtpPort: peer.port) }
+        sipp.start()
+        defer { while sipp.isExecuting { usleep(20_000) } }
+        guard peer.waitForPackets(3, timeout: 15), let daemonPort = peer.received.first?.sourcePort else { return nil }
+        talk(daemonPort)
+        while sipp.isExecuting { usleep(20_000) }
+        return result
+    }
+
     /// All records, exported as JSON Lines by `tollfreed cdr export`.
     func records() -> [[String: Any]] {
         let r = runProgram(Paths.daemon, ["cdr", "export", "--format", "jsonl", "--data", dataDir.path])
