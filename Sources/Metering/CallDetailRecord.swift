@@ -12,6 +12,8 @@ public enum Disposition: String, Sendable, Codable, CaseIterable {
     case failed
     /// Refused because the daemon was full or draining.
     case busy
+    /// Ended by the daemon to make room for an emergency call.
+    case preempted
 }
 
 /// Which side ended the call.

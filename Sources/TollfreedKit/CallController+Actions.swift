@@ -68,6 +68,7 @@ extension CallController {
         }
         calls[e.handle] = nil
         byMedia[e.media] = nil
+        admission.release(e.handle)
         services.writer.submit(record)
         e.log.info("call.end", ["disposition": record.disposition.rawValue, "sip_code": record.sipCode,
                                 "hangup_by": record.hangupBy.rawValue, "billable_s": record.billableSeconds,
@@ -75,7 +76,7 @@ extension CallController {
                                 "rtp_dropped": record.rtpDropped, "recording_s": record.recordingSeconds])
         if let url = e.number?.statusCallback.flatMap(URL.init(string:)) {
             let status: String = switch record.disposition {
-            case .completed: "completed"
+            case .completed, .preempted: "completed"
             case .busy: "busy"
             case .canceled: "canceled"
             case .rejected, .failed: record.sipCode == 486 ? "busy" : "failed"

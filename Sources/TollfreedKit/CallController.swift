@@ -17,7 +17,8 @@ struct CallPolicy: Sendable {
     var mediaAddress: String
     var ringMilliseconds: Int
     var maxCallSeconds: Int
-    var maxConcurrentCalls: Int
+    var admission: AdmissionController<SIPCallHandle>.Policy
+    var emergency: EmergencyClassifier
     var dataDirectory: String
     var recordingURLBase: String
     var flowsDirectory: String
@@ -66,6 +67,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     let policy: CallPolicy
     var calls: [SIPCallHandle: Entry] = [:]
     var byMedia: [MediaSessionID: SIPCallHandle] = [:]
+    var admission: AdmissionController<SIPCallHandle>
     private(set) var draining = false
     private var sequence: UInt64 = 0
     private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 16)
@@ -75,6 +77,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         self.services = services
         self.logger = logger
         self.policy = policy
+        self.admission = AdmissionController(policy: policy.admission)
     }
 
     var media: MediaEngine { services.media }
@@ -177,21 +180,35 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         let number = policy.numbers[route.did]
         let flow = policy.flows[route.flow]
         guard flow != nil || number?.isRemoteFlow == true else { return refuse(500, .failed, "flow \(route.flow) not loaded") }
-        if calls.count >= policy.maxConcurrentCalls {
-            return refuse(503, .busy, "at capacity (\(policy.maxConcurrentCalls) calls)", headers: ["Retry-After: 5"])
+        let isEmergency = policy.emergency.isEmergency(route: route, priority: inv.priority, resourcePriority: inv.resourcePriority)
+        switch admission.request(inv.handle, emergency: isEmergency) {
+        case .admit:
+            break
+        case .admitPreempting(let victim):
+            log.warning("call.preempting", ["victim": calls[victim]?.session.callID ?? "?"])
+            withCall(victim) { $0.session.preempt(now: now) }
+        case .reject(let retry):
+            return refuse(503, .busy, "at capacity (\(admission.active) calls, \(policy.admission.emergencyReserve) reserved for emergencies)",
+                          headers: ["Retry-After: \(retry)"])
+        }
+        if isEmergency { log.notice("call.emergency", ["priority": inv.priority ?? "", "resource_priority": inv.resourcePriority ?? ""]) }
+        // Past this point a refusal gives the admitted place back.
+        func refuseAdmitted(_ status: Int, _ disposition: Disposition, _ reason: String, headers: [String] = []) {
+            admission.release(inv.handle)
+            refuse(status, disposition, reason, headers: headers)
         }
 
         var offer: SessionDescription?
         if let body = inv.body, !body.isEmpty {
             guard inv.contentType?.lowercased() == "application/sdp" else {
-                return refuse(415, .rejected, "body type \(inv.contentType ?? "none")", headers: ["Accept: application/sdp"])
+                return refuseAdmitted(415, .rejected, "body type \(inv.contentType ?? "none")", headers: ["Accept: application/sdp"])
             }
             do { offer = try SDPParser.parse(body) } catch {
-                return refuse(400, .rejected, "malformed SDP: \(error)", headers: ["Warning: 399 tollfreed \"Malformed SDP: \(error)\""])
+                return refuseAdmitted(400, .rejected, "malformed SDP: \(error)", headers: ["Warning: 399 tollfreed \"Malformed SDP: \(error)\""])
             }
         }
         guard let port = media.open() else {
-            return refuse(503, .busy, "no free RTP port", headers: ["Retry-After: 5"])
+            return refuseAdmitted(503, .busy, "no free RTP port", headers: ["Retry-After: 5"])
         }
         let local = LocalMedia(address: policy.mediaAddress, port: port.port, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
         var negotiated: (NegotiatedAudio, String)?
@@ -200,11 +217,11 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
             case .success(let r): negotiated = r
             case .failure(let f):
                 media.close(port.0)
-                return refuse(488, .rejected, "\(f)", headers: ["Warning: 305 tollfreed \"Incompatible media format\""])
+                return refuseAdmitted(488, .rejected, "\(f)", headers: ["Warning: 305 tollfreed \"Incompatible media format\""])
             }
         }
         var routed = route
-        if inv.priority?.lowercased() == "emergency" { routed.emergency = true }
+        routed.emergency = isEmergency
         let session = CallSession(callID: callID, sipCallID: inv.callID, route: routed, fromNumber: fromNumber,
                                   toNumber: inv.requestUser, startTime: now, flow: flow, baseURL: nil, local: local,
                                   offer: negotiated, ringMilliseconds: policy.ringMilliseconds,

@@ -82,6 +82,8 @@ struct CallSession {
     private var recordingsInProgress: Set<FlowToken> = []
     private(set) var recordings: [RecordingOutcome] = []
     var mediaStats = MediaStats()
+    /// Marked emergency at admission (Priority, Resource-Priority, or the DID).
+    var emergency = false
 
     init(callID: String, sipCallID: String, route: DIDRoute, fromNumber: String, toNumber: String,
          startTime: Date, flow: FlowDocument?, baseURL: String? = nil, local: LocalMedia,
@@ -317,6 +319,19 @@ struct CallSession {
         return hangUp(now: now, disposition: .completed, log: "maximum call duration reached")
     }
 
+    /// Admission control ends this call to make room for an emergency call.
+    mutating func preempt(now: Date) -> [CallAction] {
+        switch phase {
+        case .fetching, .ringing:
+            return end(disposition: .preempted, code: 503, by: .daemon, now: now,
+                       prefix: [.cancelRingTimer, .respond(status: 503, sdp: nil, headers: ["Retry-After: 30"])])
+        case .answered, .active:
+            return hangUp(now: now, disposition: .preempted, log: "preempted for an emergency call")
+        case .hangingUp, .closing, .ended:
+            return []
+        }
+    }
+
     /// The daemon is shutting down: end the call.
     mutating func shutdown(now: Date) -> [CallAction] {
         switch phase {
@@ -374,6 +389,7 @@ struct CallSession {
     private mutating func hangUp(now: Date, disposition d: Disposition, log: String?) -> [CallAction] {
         guard phase == .active || phase == .answered else { return [] }
         if phase == .answered && d == .failed { answerTime = nil }
+        let d = disposition == .preempted ? .preempted : d
         disposition = d
         sipCode = 200
         hangupBy = .daemon
@@ -387,8 +403,8 @@ struct CallSession {
         phase = .ended
         var record = CallDetailRecord(
             callID: callID, sipCallID: sipCallID, did: route.did, tenant: route.tenant, fromNumber: fromNumber,
-            toNumber: toNumber, startTime: startTime, answerTime: d == .completed ? answerTime : nil, endTime: now,
-            disposition: d, sipCode: code, hangupBy: by, flow: route.flow, emergency: route.emergency,
+            toNumber: toNumber, startTime: startTime, answerTime: d == .completed || d == .preempted ? answerTime : nil, endTime: now,
+            disposition: d, sipCode: code, hangupBy: by, flow: route.flow, emergency: route.emergency || emergency,
             rtpSent: mediaStats.packetsSent, rtpReceived: mediaStats.packetsReceived, rtpDropped: mediaStats.packetsDropped)
         record.recordingURL = recordings.map(\.url).joined(separator: " ")
         record.recordingSeconds = recordings.reduce(0) { $0 + $1.durationSeconds }

@@ -35,6 +35,15 @@ public struct DaemonConfig: Sendable, Equatable {
     public var dataDirectory: String = "/var/lib/tollfreed"
     public var flowsDirectory: String = "/usr/share/tollfreed/callflows"
     public var maxConcurrentCalls: Int = 4000
+    /// Places within `maxConcurrentCalls` kept for emergency calls (default 5 %).
+    public var emergencyReserve: Int?
+    /// When even the reserve is used up, end the newest non-emergency call for an emergency.
+    public var allowPreemption: Bool = true
+    /// RFC 4412 namespaces whose Resource-Priority marks an emergency call.
+    public var resourcePriorityNamespaces: [String] = ["esnet", "ets", "wps"]
+
+    /// The reserve in force.
+    public var effectiveEmergencyReserve: Int { emergencyReserve ?? max(1, maxConcurrentCalls / 20) }
     /// How long to ring (180) before answering, in milliseconds.
     public var ringMilliseconds: Int = 0
     /// Calls longer than this are ended by the daemon (a stuck call must not bill forever).
@@ -157,7 +166,7 @@ private struct Reader {
     mutating func config(_ root: Any) throws(ConfigError) -> DaemonConfig {
         var c = DaemonConfig()
         let o = try object(root, "", allowed: ["sip", "media", "data_dir", "flows_dir", "calls", "log_level", "tenants",
-                                               "numbers", "webhooks"])
+                                               "numbers", "webhooks", "emergency"])
         if let sip = o["sip"] {
             let s = try object(sip, "sip", allowed: ["listen", "user_agent"])
             if let l = try string(s, "listen", "sip.") {
@@ -178,10 +187,24 @@ private struct Reader {
         if let d = try string(o, "data_dir", "") { c.dataDirectory = path(d) }
         if let d = try string(o, "flows_dir", "") { c.flowsDirectory = path(d) }
         if let calls = o["calls"] {
-            let k = try object(calls, "calls", allowed: ["max_concurrent", "ring_ms", "max_duration_s"])
+            let k = try object(calls, "calls", allowed: ["max_concurrent", "ring_ms", "max_duration_s", "emergency_reserve", "preemption"])
             c.maxConcurrentCalls = try int(k, "max_concurrent", "calls.", 1...100_000) ?? c.maxConcurrentCalls
             c.ringMilliseconds = try int(k, "ring_ms", "calls.", 0...120_000) ?? c.ringMilliseconds
             c.maxCallSeconds = try int(k, "max_duration_s", "calls.", 10...86_400) ?? c.maxCallSeconds
+            c.emergencyReserve = try int(k, "emergency_reserve", "calls.", 0...c.maxConcurrentCalls)
+            if let p = k["preemption"] {
+                guard isJSONBool(p), let b = p as? Bool else { throw fail("calls.preemption", "must be true or false") }
+                c.allowPreemption = b
+            }
+        }
+        if let em = o["emergency"] {
+            let e = try object(em, "emergency", allowed: ["resource_priority_namespaces"])
+            if let ns = e["resource_priority_namespaces"] {
+                guard let list = ns as? [String], list.allSatisfy({ !$0.isEmpty && !$0.contains(".") }) else {
+                    throw fail("emergency.resource_priority_namespaces", "must be a list of namespace names such as \"esnet\"")
+                }
+                c.resourcePriorityNamespaces = list
+            }
         }
         if let hooks = o["webhooks"] {
             let w = try object(hooks, "webhooks", allowed: ["timeout_ms", "recording_url_base"])

@@ -99,7 +99,10 @@ public final class Daemon: @unchecked Sendable {
             numbers: Dictionary(uniqueKeysWithValues: config.numbers.map { ($0.did, $0) }),
             tenants: Dictionary(uniqueKeysWithValues: config.tenants.map { ($0.id, $0) }),
             mediaAddress: config.mediaAddress, ringMilliseconds: config.ringMilliseconds,
-            maxCallSeconds: config.maxCallSeconds, maxConcurrentCalls: config.maxConcurrentCalls,
+            maxCallSeconds: config.maxCallSeconds,
+            admission: .init(capacity: config.maxConcurrentCalls, emergencyReserve: config.effectiveEmergencyReserve,
+                             allowPreemption: config.allowPreemption),
+            emergency: EmergencyClassifier(resourcePriorityNamespaces: config.resourcePriorityNamespaces),
             dataDirectory: config.dataDirectory, recordingURLBase: config.recordingURLBase,
             flowsDirectory: config.flowsDirectory)
         let controller = CallController(stack: stack, services: services, logger: logger, policy: policy)

@@ -204,6 +204,16 @@ final class CallEndToEndTests: XCTestCase {
         XCTAssertEqual(cdr["emergency"] as? Bool, true)
         XCTAssertEqual(cdr["tenant"] as? String, "backup-general-001")
     }
+
+    func testResourcePriorityInAnEmergencyNamespaceMarksTheRecord() throws {
+        let d = try requireDaemon()
+        let r = d.sipp("uac_resource_priority.xml", dial: "2082792555", tag: "rph")
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        XCTAssertEqual(try XCTUnwrap(d.record(tag: "rph"))["emergency"] as? Bool, true)
+        let plain = d.sipp("uac_caller_bye.xml", dial: "2082792555", tag: "plain")
+        XCTAssertEqual(plain.status, 0)
+        XCTAssertEqual(try XCTUnwrap(d.record(tag: "plain"))["emergency"] as? Bool, false)
+    }
 }
 
 /// Startup checks: bad input is refused before anything listens.
