@@ -24,6 +24,8 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/su_tagarg.h>
+#include <sofia-sip/su_log.h>
+#include <stdarg.h>
 
 struct tf_sip {
     su_root_t *root;
@@ -37,7 +39,21 @@ typedef struct {
     void *arg;
 } tf_task_t;
 
-int tf_sip_global_init(void) { return su_init(); }
+/* Sofia logs through su_log to stderr by default ("tport_udp_error: ..."), which would
+   put unstructured lines in the journal. They are dropped unless TOLLFREED_SOFIA_LOG is
+   set (for debugging), in which case they go to stderr prefixed with "sofia:". */
+static void sofia_log(void *stream, char const *fmt, va_list ap) {
+    (void)stream;
+    if (!getenv("TOLLFREED_SOFIA_LOG")) return;
+    fputs("sofia: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+int tf_sip_global_init(void) {
+    int rc = su_init();
+    su_log_redirect(NULL, sofia_log, NULL);
+    return rc;
+}
 
 static int map_event(nua_event_t e) {
     switch (e) {
