@@ -22,14 +22,10 @@ public struct Dial: Sendable, Hashable {
         case sip(Sip)
     }
 
-    /// `<Number>` noun: a telephone number.
-    public struct Number: Sendable, Hashable {
-        /// The number with separators (space, `-`, `.`, `(`, `)`) removed: an optional
-        /// leading `+` followed by 1 to 15 digits.
-        public var number: String
-        /// DTMF digits to send once the callee answers (`0-9 * # w W`).
-        public var sendDigits: String?
-        /// URL of a document played to the callee before bridging ("whisper").
+    /// What `<Number>` and `<Sip>` share: a document played to the callee before
+    /// bridging ("whisper") and the outbound leg's status callback.
+    public struct LegCallbacks: Sendable, Hashable {
+        /// URL of a document played to the callee before bridging.
         public var url: String?
         /// Method for `url` (default POST).
         public var method: RequestMethod
@@ -39,23 +35,38 @@ public struct Dial: Sendable, Hashable {
         public var statusCallbackEvent: Set<CallStatusEvent>
         /// Method for `statusCallback` (default POST).
         public var statusCallbackMethod: RequestMethod
+
+        /// Creates the shared attributes (TeXML defaults).
+        public init(url: String? = nil, method: RequestMethod = .post, statusCallback: String? = nil,
+                    statusCallbackEvent: Set<CallStatusEvent> = [.completed], statusCallbackMethod: RequestMethod = .post) {
+            self.url = url
+            self.method = method
+            self.statusCallback = statusCallback
+            self.statusCallbackEvent = statusCallbackEvent
+            self.statusCallbackMethod = statusCallbackMethod
+        }
+    }
+
+    /// `<Number>` noun: a telephone number.
+    public struct Number: Sendable, Hashable {
+        /// The number with separators (space, `-`, `.`, `(`, `)`) removed: an optional
+        /// leading `+` followed by 1 to 15 digits.
+        public var number: String
+        /// DTMF digits to send once the callee answers (`0-9 * # w W`).
+        public var sendDigits: String?
+        /// Whisper document and status callback.
+        public var callbacks: LegCallbacks
         /// Position of the start tag (of `<Dial>` when given as its text).
         public var location: SourceLocation
         /// tollfreed extension attributes.
         public var extensions: [String: String]
 
         /// Creates a `<Number>`.
-        public init(number: String, sendDigits: String? = nil, url: String? = nil, method: RequestMethod = .post,
-                    statusCallback: String? = nil, statusCallbackEvent: Set<CallStatusEvent> = [.completed],
-                    statusCallbackMethod: RequestMethod = .post, location: SourceLocation,
-                    extensions: [String: String] = [:]) {
+        public init(number: String, sendDigits: String? = nil, callbacks: LegCallbacks = LegCallbacks(),
+                    location: SourceLocation, extensions: [String: String] = [:]) {
             self.number = number
             self.sendDigits = sendDigits
-            self.url = url
-            self.method = method
-            self.statusCallback = statusCallback
-            self.statusCallbackEvent = statusCallbackEvent
-            self.statusCallbackMethod = statusCallbackMethod
+            self.callbacks = callbacks
             self.location = location
             self.extensions = extensions
         }
@@ -69,35 +80,21 @@ public struct Dial: Sendable, Hashable {
         public var username: String?
         /// Digest authentication password.
         public var password: String?
-        /// URL of a document played to the callee before bridging.
-        public var url: String?
-        /// Method for `url` (default POST).
-        public var method: RequestMethod
-        /// URL notified about the outbound leg's progress.
-        public var statusCallback: String?
-        /// Events reported to `statusCallback` (default `[.completed]`).
-        public var statusCallbackEvent: Set<CallStatusEvent>
-        /// Method for `statusCallback` (default POST).
-        public var statusCallbackMethod: RequestMethod
+        /// Whisper document and status callback.
+        public var callbacks: LegCallbacks
         /// Position of the start tag.
         public var location: SourceLocation
         /// tollfreed extension attributes.
         public var extensions: [String: String]
 
         /// Creates a `<Sip>`.
-        public init(uri: String, username: String? = nil, password: String? = nil, url: String? = nil,
-                    method: RequestMethod = .post, statusCallback: String? = nil,
-                    statusCallbackEvent: Set<CallStatusEvent> = [.completed],
-                    statusCallbackMethod: RequestMethod = .post, location: SourceLocation,
+        public init(uri: String, username: String? = nil, password: String? = nil,
+                    callbacks: LegCallbacks = LegCallbacks(), location: SourceLocation,
                     extensions: [String: String] = [:]) {
             self.uri = uri
             self.username = username
             self.password = password
-            self.url = url
-            self.method = method
-            self.statusCallback = statusCallback
-            self.statusCallbackEvent = statusCallbackEvent
-            self.statusCallbackMethod = statusCallbackMethod
+            self.callbacks = callbacks
             self.location = location
             self.extensions = extensions
         }

@@ -136,21 +136,23 @@ extension VerbDecoder {
                     answerOnBridge: answerOnBridge, location: element.location, extensions: a.extensions)
     }
 
+    /// The whisper and status-callback attributes `<Number>` and `<Sip>` share.
+    static func legCallbacks(_ a: inout AttributeReader) throws -> Dial.LegCallbacks {
+        Dial.LegCallbacks(url: try a.nonEmpty("url"), method: try a.method("method"),
+                          statusCallback: try a.nonEmpty("statusCallback"),
+                          statusCallbackEvent: try a.set("statusCallbackEvent", default: Set([CallStatusEvent.completed])),
+                          statusCallbackMethod: try a.method("statusCallbackMethod"))
+    }
+
     static func number(_ element: XMLElementNode) throws -> Dial.Number {
         var a = try AttributeReader(element)
         let sendDigits = try a.keys("sendDigits", allowed: sendDigitKeys, allowEmpty: false)
-        let url = try a.nonEmpty("url")
-        let method = try a.method("method")
-        let statusCallback = try a.nonEmpty("statusCallback")
-        let statusCallbackEvent = try a.set("statusCallbackEvent", default: Set([CallStatusEvent.completed]))
-        let statusCallbackMethod = try a.method("statusCallbackMethod")
+        let callbacks = try legCallbacks(&a)
         try a.finish()
         try requireNoChildElements(element)
         let text = element.text.trimmed
         guard !text.isEmpty else { throw missing(element, "the telephone number is required") }
-        return Dial.Number(number: try phoneNumber(text, in: element), sendDigits: sendDigits, url: url,
-                           method: method, statusCallback: statusCallback,
-                           statusCallbackEvent: statusCallbackEvent, statusCallbackMethod: statusCallbackMethod,
+        return Dial.Number(number: try phoneNumber(text, in: element), sendDigits: sendDigits, callbacks: callbacks,
                            location: element.location, extensions: a.extensions)
     }
 
@@ -158,11 +160,7 @@ extension VerbDecoder {
         var a = try AttributeReader(element)
         let username = try a.nonEmpty("username")
         let password = a.string("password")
-        let url = try a.nonEmpty("url")
-        let method = try a.method("method")
-        let statusCallback = try a.nonEmpty("statusCallback")
-        let statusCallbackEvent = try a.set("statusCallbackEvent", default: Set([CallStatusEvent.completed]))
-        let statusCallbackMethod = try a.method("statusCallbackMethod")
+        let callbacks = try legCallbacks(&a)
         try a.finish()
         try requireNoChildElements(element)
         let uri = element.text.trimmed
@@ -173,10 +171,8 @@ extension VerbDecoder {
             throw TeXMLError(kind: .invalidContent, location: element.location, verb: element.localName,
                              message: "must be a SIP URI starting with 'sip:' or 'sips:', got '\(excerpt(uri))'")
         }
-        return Dial.Sip(uri: uri, username: username, password: password, url: url, method: method,
-                        statusCallback: statusCallback, statusCallbackEvent: statusCallbackEvent,
-                        statusCallbackMethod: statusCallbackMethod, location: element.location,
-                        extensions: a.extensions)
+        return Dial.Sip(uri: uri, username: username, password: password, callbacks: callbacks,
+                        location: element.location, extensions: a.extensions)
     }
 
     /// `text` with separators removed, validated as `+` (optional) and 1 to 15 digits.

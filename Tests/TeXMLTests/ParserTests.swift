@@ -202,13 +202,15 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(dial.ringTone, "us")
         XCTAssertTrue(dial.answerOnBridge)
         XCTAssertEqual(dial.targets, [
-            .number(Dial.Number(number: "+442079460000", sendDigits: "ww1234#", url: "/whisper", method: .get,
-                                statusCallback: "/status",
-                                statusCallbackEvent: [.initiated, .ringing, .answered, .completed],
-                                statusCallbackMethod: .get, location: loc(5, 5))),
+            .number(Dial.Number(number: "+442079460000", sendDigits: "ww1234#",
+                                callbacks: .init(url: "/whisper", method: .get, statusCallback: "/status",
+                                                 statusCallbackEvent: [.initiated, .ringing, .answered, .completed],
+                                                 statusCallbackMethod: .get),
+                                location: loc(5, 5))),
             .sip(Dial.Sip(uri: "sips:queue@pbx.example.com;transport=tls", username: "agent", password: "",
-                          url: "/whisper", method: .get, statusCallback: "/s", statusCallbackEvent: [.answered],
-                          statusCallbackMethod: .get, location: loc(7, 5))),
+                          callbacks: .init(url: "/whisper", method: .get, statusCallback: "/s",
+                                           statusCallbackEvent: [.answered], statusCallbackMethod: .get),
+                          location: loc(7, 5))),
         ])
     }
 
