@@ -10,7 +10,7 @@ public final class CDRWriter: Sendable {
     private let store: any CDRStore
     private let logger: Logger
     private let queue = DispatchQueue(label: "cdr-writer")
-    private let pending = Mutex<[CallDetailRecord]>([])
+    private let pending = Mutex<[CDROperation]>([])
     private let scheduled = Atomic<Bool>(false)
 
     public init(store: any CDRStore, logger: Logger) {
@@ -18,9 +18,23 @@ public final class CDRWriter: Sendable {
         self.logger = logger
     }
 
-    /// Queues a finished record. Any thread, never blocks on disk.
-    public func submit(_ record: CallDetailRecord) {
-        pending.withLock { $0.append(record) }
+    /// Queues a final record (a refused call). Any thread, never blocks on disk.
+    public func submit(_ record: CallDetailRecord) { enqueue(.insert(record)) }
+
+    /// Queues the active record of an admitted call.
+    public func begin(_ record: CallDetailRecord) { enqueue(.insert(record)) }
+
+    /// Queues the final values of a call that was begun.
+    public func finish(_ record: CallDetailRecord) { enqueue(.finish(record)) }
+
+    /// Queues a checkpoint of the calls that are up.
+    public func checkpoint(_ calls: [(callID: String, answerTime: Date?)], at time: Date) {
+        guard !calls.isEmpty else { return }
+        enqueue(.checkpoint(calls, at: time))
+    }
+
+    private func enqueue(_ op: CDROperation) {
+        pending.withLock { $0.append(op) }
         if !scheduled.exchange(true, ordering: .acquiringAndReleasing) {
             queue.async { [self] in writePending() }
         }
@@ -33,16 +47,16 @@ public final class CDRWriter: Sendable {
 
     private func writePending() {
         scheduled.store(false, ordering: .releasing)
-        let batch = pending.withLock { p -> [CallDetailRecord] in let b = p; p.removeAll(); return b }
+        let batch = pending.withLock { p -> [CDROperation] in let b = p; p.removeAll(); return b }
         guard !batch.isEmpty else { return }
         var attempt = 0
         while true {
             do {
-                try store.append(batch)
+                try store.apply(batch)
                 return
             } catch {
                 attempt += 1
-                logger.error("cdr.write_failed", ["records": batch.count, "attempt": attempt, "error": "\(error)"])
+                logger.error("cdr.write_failed", ["operations": batch.count, "attempt": attempt, "error": "\(error)"])
                 if attempt >= 5 {
                     // Keep them for the next write rather than dropping them.
                     pending.withLock { $0.insert(contentsOf: batch, at: 0) }

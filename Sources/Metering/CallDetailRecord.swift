@@ -14,6 +14,11 @@ public enum Disposition: String, Sendable, Codable, CaseIterable {
     case busy
     /// Ended by the daemon to make room for an emergency call.
     case preempted
+    /// In progress: written at admission, checkpointed while the call is up.
+    case active
+    /// Left active by a process that died (crash, `kill -9`); closed at the next start
+    /// with the end time of its last checkpoint, billable to that point.
+    case interrupted
 }
 
 /// Which side ended the call.
@@ -83,12 +88,31 @@ public struct CallDetailRecord: Sendable, Equatable, Codable {
     }
 }
 
+/// One change to the record store.
+public enum CDROperation: Sendable {
+    /// Insert a record (active at admission, or final for a refused call); never replaces one.
+    case insert(CallDetailRecord)
+    /// Close an active record with its final values (insert it if it was never begun). A
+    /// record that is no longer active is never changed.
+    case finish(CallDetailRecord)
+    /// While calls are up: their answer time (once known) and the time they were last seen.
+    case checkpoint([(callID: String, answerTime: Date?)], at: Date)
+}
+
 /// Storage for call records, kept small so a server database can replace SQLite.
 public protocol CDRStore: Sendable {
-    /// Appends records atomically (all or none) and durably.
-    func append(_ records: [CallDetailRecord]) throws
+    /// Applies operations in order, atomically (all or none) and durably.
+    func apply(_ operations: [CDROperation]) throws
+    /// Closes every record an earlier process left active as `interrupted`, ending at its
+    /// last checkpoint. Returns how many.
+    func recoverInterrupted() throws -> Int
     /// All records, oldest first, passed one at a time (no full load into memory).
     func forEach(_ body: (CallDetailRecord) throws -> Void) throws
     /// Number of stored records.
     func count() throws -> Int
+}
+
+extension CDRStore {
+    /// Inserts final records.
+    public func append(_ records: [CallDetailRecord]) throws { try apply(records.map { .insert($0) }) }
 }

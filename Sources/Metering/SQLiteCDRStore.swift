@@ -87,40 +87,91 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
 
     private func message() -> String { String(cString: sqlite3_errmsg(db)) }
 
-    public func append(_ records: [CallDetailRecord]) throws {
-        guard !records.isEmpty else { return }
+    public func apply(_ operations: [CDROperation]) throws {
+        guard !operations.isEmpty else { return }
         lock.lock()
         defer { lock.unlock() }
         let placeholders = Array(repeating: "?", count: Self.columns.count).joined(separator: ",")
         // INSERT OR IGNORE: a record is never duplicated, and a stored one is never changed.
-        let sql = "INSERT OR IGNORE INTO calls (\(Self.columns.joined(separator: ","))) VALUES (\(placeholders))"
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { throw StoreError(message()) }
-        defer { sqlite3_finalize(stmt) }
+        let insert = try prepare("INSERT OR IGNORE INTO calls (\(Self.columns.joined(separator: ","))) VALUES (\(placeholders))")
+        let assignments = Self.columns.dropFirst().map { "\($0)=?" }.joined(separator: ",")
+        let finish = try prepare("UPDATE calls SET \(assignments) WHERE call_id=? AND disposition='active'")
+        let checkpoint = try prepare("UPDATE calls SET end_time=?, answer_time=COALESCE(?, answer_time) WHERE call_id=? AND disposition='active'")
+        defer { for st in [insert, finish, checkpoint] { sqlite3_finalize(st) } }
         try exec("BEGIN IMMEDIATE")
         do {
-            for r in records {
-                sqlite3_reset(stmt)
-                var i: Int32 = 1
-                func text(_ s: String) { _ = s.withCString { tf_sqlite_bind_text(stmt, i, $0, -1) }; i += 1 }
-                func int(_ v: Int64) { sqlite3_bind_int64(stmt, i, v); i += 1 }
-                func real(_ d: Date?) {
-                    if let d { sqlite3_bind_double(stmt, i, d.timeIntervalSince1970) } else { sqlite3_bind_null(stmt, i) }
-                    i += 1
+            for op in operations {
+                switch op {
+                case .insert(let r):
+                    sqlite3_reset(insert)
+                    _ = bind(r, to: insert, from: 1, includingID: true)
+                    guard sqlite3_step(insert) == SQLITE_DONE else { throw StoreError(message()) }
+                case .finish(let r):
+                    sqlite3_reset(finish)
+                    let next = bind(r, to: finish, from: 1, includingID: false)
+                    _ = r.callID.withCString { tf_sqlite_bind_text(finish, next, $0, -1) }
+                    guard sqlite3_step(finish) == SQLITE_DONE else { throw StoreError(message()) }
+                    if sqlite3_changes(db) == 0 {
+                        sqlite3_reset(insert)
+                        _ = bind(r, to: insert, from: 1, includingID: true)
+                        guard sqlite3_step(insert) == SQLITE_DONE else { throw StoreError(message()) }
+                    }
+                case .checkpoint(let calls, let at):
+                    for c in calls {
+                        sqlite3_reset(checkpoint)
+                        sqlite3_bind_double(checkpoint, 1, at.timeIntervalSince1970)
+                        if let a = c.answerTime { sqlite3_bind_double(checkpoint, 2, a.timeIntervalSince1970) } else { sqlite3_bind_null(checkpoint, 2) }
+                        _ = c.callID.withCString { tf_sqlite_bind_text(checkpoint, 3, $0, -1) }
+                        guard sqlite3_step(checkpoint) == SQLITE_DONE else { throw StoreError(message()) }
+                    }
                 }
-                text(r.callID); text(r.sipCallID); text(r.did); text(r.tenant); text(r.fromNumber); text(r.toNumber)
-                real(r.startTime); real(r.answerTime); real(r.endTime)
-                int(Int64(r.durationMs)); int(Int64(r.billableSeconds)); text(r.disposition.rawValue)
-                int(Int64(r.sipCode)); text(r.hangupBy.rawValue); text(r.flow); int(r.emergency ? 1 : 0)
-                int(Int64(r.rtpSent)); int(Int64(r.rtpReceived)); int(Int64(r.rtpDropped))
-                text(r.recordingURL); int(Int64(r.recordingSeconds))
-                guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(message()) }
             }
             try exec("COMMIT")
         } catch {
             try? exec("ROLLBACK")
             throw error
         }
+    }
+
+    public func recoverInterrupted() throws -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        // Billable to the last checkpoint: answered duration rounded up to whole seconds.
+        try exec("""
+            UPDATE calls SET disposition='interrupted', hangup_by='none',
+              duration_ms = CASE WHEN answer_time IS NULL THEN 0
+                                 ELSE MAX(0, CAST(ROUND((end_time - answer_time) * 1000) AS INTEGER)) END,
+              billable_seconds = CASE WHEN answer_time IS NULL THEN 0
+                                 ELSE (MAX(0, CAST(ROUND((end_time - answer_time) * 1000) AS INTEGER)) + 999) / 1000 END
+            WHERE disposition='active'
+            """)
+        return Int(sqlite3_changes(db))
+    }
+
+    private func prepare(_ sql: String) throws -> OpaquePointer? {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { throw StoreError(message()) }
+        return stmt
+    }
+
+    /// Binds a record's columns (optionally without call_id) from parameter `start`;
+    /// returns the next free parameter index.
+    private func bind(_ r: CallDetailRecord, to stmt: OpaquePointer?, from start: Int32, includingID: Bool) -> Int32 {
+        var i = start
+        func text(_ s: String) { _ = s.withCString { tf_sqlite_bind_text(stmt, i, $0, -1) }; i += 1 }
+        func int(_ v: Int64) { sqlite3_bind_int64(stmt, i, v); i += 1 }
+        func real(_ d: Date?) {
+            if let d { sqlite3_bind_double(stmt, i, d.timeIntervalSince1970) } else { sqlite3_bind_null(stmt, i) }
+            i += 1
+        }
+        if includingID { text(r.callID) }
+        text(r.sipCallID); text(r.did); text(r.tenant); text(r.fromNumber); text(r.toNumber)
+        real(r.startTime); real(r.answerTime); real(r.endTime)
+        int(Int64(r.durationMs)); int(Int64(r.billableSeconds)); text(r.disposition.rawValue)
+        int(Int64(r.sipCode)); text(r.hangupBy.rawValue); text(r.flow); int(r.emergency ? 1 : 0)
+        int(Int64(r.rtpSent)); int(Int64(r.rtpReceived)); int(Int64(r.rtpDropped))
+        text(r.recordingURL); int(Int64(r.recordingSeconds))
+        return i
     }
 
     public func forEach(_ body: (CallDetailRecord) throws -> Void) throws {

@@ -69,7 +69,7 @@ extension CallController {
         calls[e.handle] = nil
         byMedia[e.media] = nil
         admission.release(e.handle)
-        services.writer.submit(record)
+        services.writer.finish(record)
         e.log.info("call.end", ["disposition": record.disposition.rawValue, "sip_code": record.sipCode,
                                 "hangup_by": record.hangupBy.rawValue, "billable_s": record.billableSeconds,
                                 "rtp_sent": record.rtpSent, "rtp_received": record.rtpReceived,
@@ -79,7 +79,7 @@ extension CallController {
             case .completed, .preempted: "completed"
             case .busy: "busy"
             case .canceled: "canceled"
-            case .rejected, .failed: record.sipCode == 486 ? "busy" : "failed"
+            case .rejected, .failed, .active, .interrupted: record.sipCode == 486 ? "busy" : "failed"
             }
             var params = e.session.callParameters.filter { $0.name != "CallStatus" }.map { ($0.name, $0.value) }
             params += [("CallStatus", status), ("CallDuration", String(record.billableSeconds)),

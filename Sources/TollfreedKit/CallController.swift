@@ -141,6 +141,18 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         withCall(h) { $0.session.digit(digit, now: Date()) }
     }
 
+    // MARK: Checkpoints
+
+    /// Every `interval` seconds the records of calls that are up get their answer time and
+    /// a fresh end time, so a crash bills them to within `interval`.
+    func startCheckpoints(interval: Int = 5) {
+        stack.schedule(afterMilliseconds: interval * 1000) { [self] in
+            let now = Date()
+            services.writer.checkpoint(calls.values.map { ($0.session.callID, $0.session.answerTime) }, at: now)
+            startCheckpoints(interval: interval)
+        }
+    }
+
     // MARK: Shutdown
 
     /// Stops admitting calls and ends the ones in progress.
@@ -230,6 +242,11 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         let entry = Entry(session: session, handle: inv.handle, media: port.0,
                           log: log.with(["tenant": route.tenant]), number: number)
         stack.adopt(inv.handle)
+        // The record exists from admission on (active), so a crash cannot lose the call.
+        services.writer.begin(CallDetailRecord(
+            callID: callID, sipCallID: inv.callID, did: route.did, tenant: route.tenant, fromNumber: fromNumber,
+            toNumber: inv.requestUser, startTime: now, answerTime: nil, endTime: now, disposition: .active,
+            sipCode: 0, hangupBy: .none, flow: route.flow, emergency: isEmergency))
         calls[inv.handle] = entry
         byMedia[port.0] = inv.handle
         withCall(inv.handle) { $0.session.start(now: now) }

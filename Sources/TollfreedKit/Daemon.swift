@@ -66,6 +66,10 @@ public final class Daemon: @unchecked Sendable {
         do { store = try SQLiteCDRStore(directory: config.dataDirectory) } catch {
             throw StartupError("data directory \(config.dataDirectory): \(error)", status: 1)
         }
+        do {
+            let recovered = try store.recoverInterrupted()
+            if recovered > 0 { logger.warning("cdr.recovered", ["interrupted": recovered]) }
+        } catch { throw StartupError("records: \(error)", status: 1) }
         let writer = CDRWriter(store: store, logger: logger)
         let synthesizer: SpeechSynthesizer
         do { synthesizer = try SpeechSynthesizer(logger: logger) } catch { throw StartupError("\(error)", status: 1) }
@@ -115,6 +119,7 @@ public final class Daemon: @unchecked Sendable {
             media.stop()
             throw StartupError("sip: \(error)", status: 1)
         }
+        stack.post { box.controller?.startCheckpoints() }
         logger.notice("daemon.ready", ["sip": "\(config.sipHost):\(config.sipPort)", "rtp": "\(config.rtpPorts.lowerBound)-\(config.rtpPorts.upperBound)",
                                        "data": config.dataDirectory, "numbers": config.numbers.count, "flows": flows.count,
                                        "pid": getpid(), "version": tollfreedVersion])

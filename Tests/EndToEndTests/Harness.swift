@@ -81,7 +81,8 @@ final class DaemonUnderTest: @unchecked Sendable {
     let sipPort: UInt16
     let dataDir: URL
     let configPath: URL
-    private let process = Process()
+    private var process = Process()
+    private var arguments: [String] = []
     private let log = Mutex(Data())
 
     /// Starts tollfreed with the shipped numbers and flows and `ringMs` of ringing;
@@ -104,9 +105,17 @@ final class DaemonUnderTest: @unchecked Sendable {
         try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted]).write(to: configPath)
 
         let rtpLow = 40000 + Int(sipPort % 200) * 100
+        arguments = ["run", "--config", configPath.path, "--sip", "127.0.0.1:\(sipPort)",
+                     "--rtp-ports", "\(rtpLow)-\(rtpLow + 99)", "--data", dataDir.path]
+        try launch()
+    }
+
+    /// Starts (or restarts) the daemon process and waits until it is ready.
+    func launch() throws {
+        process = Process()
         process.executableURL = URL(fileURLWithPath: Paths.daemon)
-        process.arguments = ["run", "--config", configPath.path, "--sip", "127.0.0.1:\(sipPort)",
-                             "--rtp-ports", "\(rtpLow)-\(rtpLow + 99)", "--data", dataDir.path]
+        process.arguments = arguments
+        let before = logText.components(separatedBy: "daemon.ready").count
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -118,7 +127,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         try process.run()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if logText.contains("daemon.ready") { return }
+            if logText.components(separatedBy: "daemon.ready").count > before { return }
             if !process.isRunning { break }
             usleep(50_000)
         }
@@ -126,6 +135,12 @@ final class DaemonUnderTest: @unchecked Sendable {
     }
 
     var logText: String { String(decoding: log.withLock { $0 }, as: UTF8.self) }
+
+    /// SIGKILL: the process dies with no chance to clean up.
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
 
     /// SIGTERM and wait; returns the exit status.
     @discardableResult

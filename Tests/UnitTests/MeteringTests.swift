@@ -162,14 +162,15 @@ final class SQLiteCDRStoreTests: XCTestCase {
             let lock = NSLock()
             var failuresLeft = 5
             init(_ inner: SQLiteCDRStore) { self.inner = inner }
-            func append(_ records: [CallDetailRecord]) throws {
+            func apply(_ operations: [CDROperation]) throws {
                 let fail = lock.withLock { () -> Bool in
                     if failuresLeft > 0 { failuresLeft -= 1; return true }
                     return false
                 }
                 if fail { throw StoreError("disk full") }
-                try inner.append(records)
+                try inner.apply(operations)
             }
+            func recoverInterrupted() throws -> Int { try inner.recoverInterrupted() }
             func forEach(_ body: (CallDetailRecord) throws -> Void) throws { try inner.forEach(body) }
             func count() throws -> Int { try inner.count() }
         }
@@ -265,5 +266,60 @@ final class CDRExporterTests: XCTestCase {
     func testISOFormat() {
         XCTAssertEqual(CDRExporter.iso(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000Z")
         XCTAssertEqual(CDRExporter.iso(Date(timeIntervalSince1970: 1_800_000_000.9996)), "2027-01-15T08:00:01.000Z")
+    }
+}
+
+/// Records begun at admission, finished, checkpointed and recovered.
+extension SQLiteCDRStoreTests {
+    func testActiveRecordIsFinishedOnceAndNeverChangedAfter() throws {
+        let store = try SQLiteCDRStore(directory: directory)
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        var active = CallDetailRecord(callID: "a1", sipCallID: "s", did: "+18005963057", tenant: "t", fromNumber: "+12025550123",
+                                      toNumber: "8005963057", startTime: t0, answerTime: nil, endTime: t0,
+                                      disposition: .active, sipCode: 0, hangupBy: .none, flow: "f.xml")
+        try store.apply([.insert(active)])
+        try store.apply([.checkpoint([("a1", t0.addingTimeInterval(1))], at: t0.addingTimeInterval(6))])
+        var done = active
+        done.answerTime = t0.addingTimeInterval(1)
+        done.endTime = t0.addingTimeInterval(9.5)
+        done.disposition = .completed
+        done.durationMs = 8500
+        done.billableSeconds = 9
+        done.sipCode = 200
+        done.hangupBy = .caller
+        try store.apply([.finish(done)])
+        active.disposition = .failed
+        try store.apply([.finish(active), .insert(active)])   // late duplicates change nothing
+        XCTAssertEqual(try store.recoverInterrupted(), 0)
+        let all = try all(store)
+        XCTAssertEqual(all.count, 1)
+        XCTAssertEqual(all[0].disposition, .completed)
+        XCTAssertEqual(all[0].billableSeconds, 9)
+        XCTAssertEqual(all[0].hangupBy, .caller)
+    }
+
+    func testRecoveryClosesActiveRecordsAtTheirLastCheckpoint() throws {
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        do {
+            let store = try SQLiteCDRStore(directory: directory)
+            let r = CallDetailRecord(callID: "crash", sipCallID: "s", did: "+18005963057", tenant: "t", fromNumber: "f",
+                                     toNumber: "to", startTime: t0, answerTime: nil, endTime: t0,
+                                     disposition: .active, sipCode: 0, hangupBy: .none, flow: "f.xml")
+            let unanswered = CallDetailRecord(callID: "ringing", sipCallID: "s2", did: "+18005963057", tenant: "t", fromNumber: "f",
+                                              toNumber: "to", startTime: t0, answerTime: nil, endTime: t0,
+                                              disposition: .active, sipCode: 0, hangupBy: .none, flow: "f.xml")
+            try store.apply([.insert(r), .insert(unanswered),
+                             .checkpoint([("crash", t0.addingTimeInterval(2)), ("ringing", nil)], at: t0.addingTimeInterval(12.2))])
+        } // the process "dies" here
+        let reopened = try SQLiteCDRStore(directory: directory)
+        XCTAssertEqual(try reopened.recoverInterrupted(), 2)
+        XCTAssertEqual(try reopened.recoverInterrupted(), 0, "a restart never changes a closed record")
+        let byID = Dictionary(uniqueKeysWithValues: try all(reopened).map { ($0.callID, $0) })
+        XCTAssertEqual(byID["crash"]?.disposition, .interrupted)
+        XCTAssertEqual(byID["crash"]?.durationMs, 10200)
+        XCTAssertEqual(byID["crash"]?.billableSeconds, 11)
+        XCTAssertEqual(byID["crash"]?.endTime, t0.addingTimeInterval(12.2))
+        XCTAssertEqual(byID["ringing"]?.disposition, .interrupted)
+        XCTAssertEqual(byID["ringing"]?.billableSeconds, 0)
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kill -9` during calls loses no record: calls in progress are closed as `interrupted`
+/// at their last checkpoint by the next start, and finished records are untouched.
+final class CrashEndToEndTests: XCTestCase {
+    func testKill9DuringCallsLosesNoRecord() throws {
+        let d = try DaemonUnderTest(ringMs: 0)
+        defer { d.stop() }
+        XCTAssertEqual(d.sipp("uac_caller_bye.xml", dial: "8005963057", tag: "before-crash").status, 0)
+        let finished = try XCTUnwrap(d.record(tag: "before-crash"))
+
+        // Four calls that stay up (sipp -l 4 -m 4), then the daemon is killed under them.
+        nonisolated(unsafe) var load: (status: Int32, output: String) = (0, "")
+        let sipp = Thread {
+            load = runProgram("/usr/bin/sipp", [
+                "127.0.0.1:\(d.sipPort)", "-sf", Paths.scenarios.appendingPathComponent("uac_listen.xml").path,
+                "-s", "8005963057", "-l", "4", "-m", "4", "-r", "10", "-d", "30000", "-p", "\(freePort())",
+                "-i", "127.0.0.1", "-key", "rtpport", "9", "-key", "caller", "+15551230000",
+                "-cid_str", "crash-%u-%p@%s", "-nostdin", "-timeout", "15s",
+            ], timeout: 40)
+        }
+        sipp.start()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && d.logText.components(separatedBy: "call.answered").count - 1 < 5 { usleep(50_000) }
+        XCTAssertEqual(d.logText.components(separatedBy: "call.answered").count - 1, 5, "four load calls answered")
+        sleep(7) // at least one checkpoint (every 5 s) after they were answered
+        d.kill9()
+
+        let crashed = d.records().filter { ($0["sip_call_id"] as? String)?.hasPrefix("crash-") == true }
+        XCTAssertEqual(crashed.count, 4, "every admitted call has a record before it ends")
+        XCTAssertTrue(crashed.allSatisfy { $0["disposition"] as? String == "active" }, "\(crashed)")
+
+        try d.launch() // the next start closes what the dead process left active
+        let recovered = d.records().filter { ($0["sip_call_id"] as? String)?.hasPrefix("crash-") == true }
+        XCTAssertEqual(recovered.count, 4, "none lost, none duplicated")
+        for r in recovered {
+            XCTAssertEqual(r["disposition"] as? String, "interrupted")
+            XCTAssertNotNil(r["answer_time"] as? String, "the checkpoint carried the answer time")
+            // Checkpoints run every 5 s and the kill came 7 s after answer: the last one fell
+            // between answer and kill, so the bill is more than 0 and at most 8 s.
+            let billable = r["billable_seconds"] as? Int ?? 0
+            XCTAssertTrue((1...8).contains(billable), "billable to the last checkpoint: \(billable)")
+        }
+        let after = try XCTUnwrap(d.record(tag: "before-crash"))
+        XCTAssertEqual(NSDictionary(dictionary: after), NSDictionary(dictionary: finished), "a finished record never changes")
+        XCTAssertTrue(d.logText.contains("cdr.recovered interrupted=4"), d.logText.suffix(1500).description)
+        while sipp.isExecuting { usleep(50_000) }
+        XCTAssertTrue(load.output.contains("Outgoing calls created"), "sipp ran")
+    }
+}
