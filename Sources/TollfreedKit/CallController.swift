@@ -19,6 +19,7 @@ struct CallPolicy: Sendable {
     var maxCallSeconds: Int
     var admission: AdmissionController<SIPCallHandle>.Policy
     var emergency: EmergencyClassifier
+    var sources: SourceFilter
     var dataDirectory: String
     var recordingURLBase: String
     var flowsDirectory: String
@@ -69,6 +70,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     var byMedia: [MediaSessionID: SIPCallHandle] = [:]
     var admission: AdmissionController<SIPCallHandle>
     private(set) var draining = false
+    /// INVITEs refused because their source is not a trusted network.
+    private(set) var untrustedRefusals = 0
     private var sequence: UInt64 = 0
     private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
@@ -187,6 +190,16 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
                 emergency: route?.emergency ?? false))
         }
 
+        guard policy.sources.allows(source: inv.source) else {
+            // Untrusted sources get 403 and no record (they are not our customers' calls);
+            // the log is rate-limited so a flood cannot fill the journal.
+            stack.respond(inv.handle, status: 403)
+            untrustedRefusals += 1
+            if untrustedRefusals == 1 || untrustedRefusals % 1000 == 0 {
+                log.warning("sip.untrusted_source", ["source": inv.source, "refused_total": untrustedRefusals])
+            }
+            return
+        }
         if draining { return refuse(503, .busy, "draining", headers: ["Retry-After: 30"]) }
         guard let route else { return refuse(404, .rejected, "unknown number") }
         let number = policy.numbers[route.did]

@@ -30,6 +30,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var sipHost: String = "127.0.0.1"
     public var sipPort: Int = 5060
     public var userAgent: String = "tollfreed"
+    /// Networks allowed to send INVITEs (empty: everyone, for loopback use).
+    public var trustedSources: [CIDR] = []
     public var mediaAddress: String = "127.0.0.1"
     public var rtpPorts: ClosedRange<Int> = 20000...29999
     public var dataDirectory: String = "/var/lib/tollfreed"
@@ -168,7 +170,16 @@ private struct Reader {
         let o = try object(root, "", allowed: ["sip", "media", "data_dir", "flows_dir", "calls", "log_level", "tenants",
                                                "numbers", "webhooks", "emergency"])
         if let sip = o["sip"] {
-            let s = try object(sip, "sip", allowed: ["listen", "user_agent"])
+            let s = try object(sip, "sip", allowed: ["listen", "user_agent", "trusted_sources"])
+            if let t = s["trusted_sources"] {
+                guard let list = t as? [String] else { throw fail("sip.trusted_sources", "must be a list of CIDR networks") }
+                for (i, item) in list.enumerated() {
+                    guard let net = CIDR(item) else {
+                        throw fail("sip.trusted_sources[\(i)]", "'\(item)' is not a network such as 203.0.113.0/24 or 2001:db8::/32")
+                    }
+                    c.trustedSources.append(net)
+                }
+            }
             if let l = try string(s, "listen", "sip.") {
                 guard let (h, p) = ConfigLoader.hostPort(l) else { throw fail("sip.listen", "must be HOST:PORT, got '\(l)'") }
                 c.sipHost = h

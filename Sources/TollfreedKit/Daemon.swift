@@ -107,6 +107,7 @@ public final class Daemon: @unchecked Sendable {
             admission: .init(capacity: config.maxConcurrentCalls, emergencyReserve: config.effectiveEmergencyReserve,
                              allowPreemption: config.allowPreemption),
             emergency: EmergencyClassifier(resourcePriorityNamespaces: config.resourcePriorityNamespaces),
+            sources: SourceFilter(trusted: config.trustedSources),
             dataDirectory: config.dataDirectory, recordingURLBase: config.recordingURLBase,
             flowsDirectory: config.flowsDirectory)
         let controller = CallController(stack: stack, services: services, logger: logger, policy: policy)

@@ -49,4 +49,18 @@ final class AdmissionEndToEndTests: XCTestCase {
         }
         XCTAssertTrue(d.logText.contains("call.preempting"))
     }
+
+    func testOnlyTrustedSourcesMayCall() throws {
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            var sip = cfg["sip"] as? [String: Any] ?? [:]
+            sip["trusted_sources"] = ["203.0.113.0/24", "2001:db8::/32"]
+            cfg["sip"] = sip
+        }
+        defer { d.stop() }
+        let r = d.sipp("uac_expect_403.xml", dial: "8005963057", tag: "untrusted")
+        XCTAssertEqual(r.status, 0, "403 for a source outside the trusted networks:\n\(r.output.suffix(1500))")
+        XCTAssertTrue(d.logText.contains("sip.untrusted_source"))
+        XCTAssertNil(d.record(tag: "untrusted", timeout: 1), "no record for traffic that is not ours")
+        XCTAssertEqual(d.sipp("options.xml", dial: "8005963057", tag: "probe").status, 0, "OPTIONS probes still answered")
+    }
 }
