@@ -121,6 +121,17 @@ public final class Daemon: @unchecked Sendable {
             throw StartupError("sip: \(error)", status: 1)
         }
         stack.post { box.controller?.startCheckpoints() }
+        // systemd (Type=notify): ready once listening; the watchdog is fed from the
+        // signaling thread's own event loop, so a stuck loop stops feeding it.
+        let notifier = ServiceNotifier()
+        notifier.notify("READY=1\nSTATUS=answering on \(config.sipHost):\(config.sipPort)\nMAINPID=\(getpid())")
+        if let interval = notifier.watchdogInterval {
+            @Sendable func feed() {
+                notifier.notify("WATCHDOG=1")
+                stack.schedule(afterMilliseconds: Int(interval * 1000)) { feed() }
+            }
+            stack.post { feed() }
+        }
         logger.notice("daemon.ready", ["sip": "\(config.sipHost):\(config.sipPort)", "rtp": "\(config.rtpPorts.lowerBound)-\(config.rtpPorts.upperBound)",
                                        "data": config.dataDirectory, "numbers": config.numbers.count, "flows": flows.count,
                                        "pid": getpid(), "version": tollfreedVersion])
@@ -147,6 +158,7 @@ public final class Daemon: @unchecked Sendable {
 
         // Graceful drain: refuse new calls, end active ones with BYE, wait for records.
         logger.notice("daemon.stopping", ["drain_s": drainSeconds])
+        notifier.notify("STOPPING=1\nSTATUS=draining")
         stack.post { box.controller?.beginShutdown() }
         let deadline = Date().addingTimeInterval(drainSeconds)
         while Date() < deadline {

@@ -83,11 +83,13 @@ final class DaemonUnderTest: @unchecked Sendable {
     let configPath: URL
     private var process = Process()
     private var arguments: [String] = []
+    private let environment: [String: String]
     private let log = Mutex(Data())
 
     /// Starts tollfreed with the shipped numbers and flows and `ringMs` of ringing;
     /// `configure` may change the JSON config (add numbers, webhooks...) first.
-    init(ringMs: Int = 1000, configure: ((inout [String: Any]) -> Void)? = nil) throws {
+    init(ringMs: Int = 1000, environment: [String: String] = [:], configure: ((inout [String: Any]) -> Void)? = nil) throws {
+        self.environment = environment
         sipPort = freePort()
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("tollfreed-e2e-\(getpid())-\(sipPort)")
         try? FileManager.default.removeItem(at: base)
@@ -115,6 +117,9 @@ final class DaemonUnderTest: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Paths.daemon)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let before = logText.components(separatedBy: "daemon.ready").count
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -1,0 +1,44 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon speaks systemd's notify protocol: READY=1 once listening, WATCHDOG=1 from
+/// its event loop at half of WatchdogSec, STOPPING=1 on SIGTERM.
+final class SystemdEndToEndTests: XCTestCase {
+    func testNotifySocketGetsReadyWatchdogAndStopping() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tf-notify-\(getpid()).sock").path
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd); unlink(path) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        XCTAssertEqual(bound, 0)
+        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        func drain(for seconds: Double) -> [String] {
+            var out: [String] = []
+            let deadline = Date().addingTimeInterval(seconds)
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while Date() < deadline {
+                let n = recv(fd, &buf, buf.count, 0)
+                if n > 0 { out.append(String(decoding: buf[0..<n], as: UTF8.self)) }
+            }
+            return out
+        }
+
+        let d = try DaemonUnderTest(ringMs: 0, environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"])
+        let first = drain(for: 1.5)
+        XCTAssertTrue(first.first?.hasPrefix("READY=1") == true, "\(first)")
+        XCTAssertTrue(first.first?.contains("STATUS=answering on 127.0.0.1:\(d.sipPort)") == true, "\(first)")
+        XCTAssertGreaterThanOrEqual(first.filter { $0 == "WATCHDOG=1" }.count, 4, "fed every 0.2 s: \(first)")
+        XCTAssertEqual(d.stop(), 0)
+        let last = drain(for: 0.5)
+        XCTAssertTrue(last.contains { $0.hasPrefix("STOPPING=1") }, "\(last)")
+    }
+}
