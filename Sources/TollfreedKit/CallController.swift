@@ -20,6 +20,7 @@ struct CallPolicy: Sendable {
     var admission: AdmissionController<SIPCallHandle>.Policy
     var emergency: EmergencyClassifier
     var sources: SourceFilter
+    var rateLimit: (perSecond: Int, burst: Int)
     var dataDirectory: String
     var recordingURLBase: String
     var flowsDirectory: String
@@ -72,6 +73,9 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     private(set) var draining = false
     /// INVITEs refused because their source is not a trusted network.
     private(set) var untrustedRefusals = 0
+    /// INVITEs refused because their source exceeded its rate.
+    private(set) var rateLimitedRefusals = 0
+    private var rateLimiter: SourceRateLimiter
     private var sequence: UInt64 = 0
     private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
@@ -81,6 +85,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         self.logger = logger
         self.policy = policy
         self.admission = AdmissionController(policy: policy.admission)
+        self.rateLimiter = SourceRateLimiter(ratePerSecond: Double(policy.rateLimit.perSecond), burst: Double(policy.rateLimit.burst))
     }
 
     var media: MediaEngine { services.media }
@@ -197,6 +202,16 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
             untrustedRefusals += 1
             if untrustedRefusals == 1 || untrustedRefusals % 1000 == 0 {
                 log.warning("sip.untrusted_source", ["source": inv.source, "refused_total": untrustedRefusals])
+            }
+            return
+        }
+        guard rateLimiter.allow(SourceFilter.host(of: inv.source), now: now.timeIntervalSince1970) else {
+            // A flood from one address: 503 without a record (writing one per flooded INVITE
+            // would turn the flood into disk load), log rate-limited.
+            stack.respond(inv.handle, status: 503, headers: ["Retry-After: 5"])
+            rateLimitedRefusals += 1
+            if rateLimitedRefusals == 1 || rateLimitedRefusals % 1000 == 0 {
+                log.warning("sip.rate_limited", ["source": inv.source, "refused_total": rateLimitedRefusals])
             }
             return
         }

@@ -30,6 +30,9 @@ public struct DaemonConfig: Sendable, Equatable {
     public var sipHost: String = "127.0.0.1"
     public var sipPort: Int = 5060
     public var userAgent: String = "tollfreed"
+    /// INVITEs per second and burst allowed from one source address (0 disables).
+    public var inviteRatePerSource: Int = 50
+    public var inviteBurstPerSource: Int = 100
     /// Networks allowed to send INVITEs (empty: everyone, for loopback use).
     public var trustedSources: [CIDR] = []
     public var mediaAddress: String = "127.0.0.1"
@@ -170,7 +173,9 @@ private struct Reader {
         let o = try object(root, "", allowed: ["sip", "media", "data_dir", "flows_dir", "calls", "log_level", "tenants",
                                                "numbers", "webhooks", "emergency"])
         if let sip = o["sip"] {
-            let s = try object(sip, "sip", allowed: ["listen", "user_agent", "trusted_sources"])
+            let s = try object(sip, "sip", allowed: ["listen", "user_agent", "trusted_sources", "invite_rate_per_source", "invite_burst_per_source"])
+            c.inviteRatePerSource = try int(s, "invite_rate_per_source", "sip.", 0...100_000) ?? c.inviteRatePerSource
+            c.inviteBurstPerSource = try int(s, "invite_burst_per_source", "sip.", 1...100_000) ?? c.inviteBurstPerSource
             if let t = s["trusted_sources"] {
                 guard let list = t as? [String] else { throw fail("sip.trusted_sources", "must be a list of CIDR networks") }
                 for (i, item) in list.enumerated() {

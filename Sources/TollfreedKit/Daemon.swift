@@ -108,6 +108,7 @@ public final class Daemon: @unchecked Sendable {
                              allowPreemption: config.allowPreemption),
             emergency: EmergencyClassifier(resourcePriorityNamespaces: config.resourcePriorityNamespaces),
             sources: SourceFilter(trusted: config.trustedSources),
+            rateLimit: (config.inviteRatePerSource, config.inviteBurstPerSource),
             dataDirectory: config.dataDirectory, recordingURLBase: config.recordingURLBase,
             flowsDirectory: config.flowsDirectory)
         let controller = CallController(stack: stack, services: services, logger: logger, policy: policy)

@@ -74,4 +74,44 @@ final class MalformedInputEndToEndTests: XCTestCase {
         XCTAssertGreaterThan(peer.received.count, 50, "the call after the flood has audio")
         XCTAssertEqual(d.stop(), 0, "the daemon is still healthy and drains cleanly")
     }
+
+    func testOneSourceFloodingINVITEsIsRateLimited() throws {
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            var sip = cfg["sip"] as? [String: Any] ?? [:]
+            sip["invite_rate_per_source"] = 1
+            sip["invite_burst_per_source"] = 5
+            cfg["sip"] = sip
+        }
+        defer { d.stop() }
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var to = sockaddr_in()
+        to.sin_family = sa_family_t(AF_INET)
+        to.sin_addr.s_addr = inet_addr("127.0.0.1")
+        to.sin_port = d.sipPort.bigEndian
+        for i in 0..<20 {
+            // rport: answers come back to this socket (RFC 3581).
+            let text = String(format: invite, i, i, i, sdp.utf8.count, sdp).replacingOccurrences(of: ":9;branch", with: ":9;rport;branch")
+            _ = Array(text.utf8).withUnsafeBytes { b in
+                withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            }
+        }
+        // Final responses are retransmitted until ACKed: count calls, not datagrams.
+        var finals: [String: Set<String>] = [:]
+        let deadline = Date().addingTimeInterval(3)
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            let n = recv(fd, &buf, buf.count, 0)
+            guard n > 0 else { continue }
+            let text = String(decoding: buf[0..<n], as: UTF8.self)
+            let callID = text.split(whereSeparator: \.isNewline).first { $0.hasPrefix("Call-ID:") }.map(String.init) ?? ""
+            for code in ["404", "503"] where text.hasPrefix("SIP/2.0 \(code)") { finals[code, default: []].insert(callID) }
+        }
+        XCTAssertEqual(finals["404"]?.count, 5, "the burst is served: \(finals)")
+        XCTAssertEqual(finals["503"]?.count, 15, "the rest of the flood gets 503: \(finals)")
+        XCTAssertTrue(d.logText.contains("sip.rate_limited"))
+        XCTAssertEqual(d.records().count, 5, "no record per flooded INVITE")
+    }
 }
