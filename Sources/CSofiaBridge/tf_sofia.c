@@ -68,6 +68,7 @@ static int map_event(nua_event_t e) {
     case nua_i_error: return TF_EV_ERROR;
     case nua_i_info: return TF_EV_INCOMING_INFO;
     case nua_i_message: return TF_EV_INCOMING_MESSAGE;
+    case nua_r_invite: return TF_EV_INVITE_RESPONSE;
     default: return TF_EV_OTHER;
     }
 }
@@ -154,6 +155,13 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
             }
         }
         if (sip->sip_request) fill_source(&ev, nua);
+        if (event == nua_r_invite && (status == 401 || status == 407)) {
+            msg_auth_t const *au = status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
+            if (au) {
+                ev.auth_scheme = au->au_scheme;
+                ev.auth_realm = msg_params_find(au->au_params, "realm=");
+            }
+        }
     }
     s->cb(s->magic, &ev);
 }
@@ -287,3 +295,29 @@ void tf_sip_respond(void *handle, int status, const char *sdp, const char *extra
 void tf_sip_bye(void *handle) { nua_bye((nua_handle_t *)handle, TAG_END()); }
 
 void tf_sip_handle_destroy(void *handle) { nua_handle_destroy((nua_handle_t *)handle); }
+
+void *tf_sip_invite(tf_sip_t *s, const char *request_uri, const char *from, const char *to,
+                    const char *sdp, const char *extra_headers) {
+    // Only To and From on the handle: tags given to nua_handle are copied into every
+    // request of the dialog (BYE, ACK), which the body and extra headers must not be.
+    nua_handle_t *nh = nua_handle(s->nua, NULL, SIPTAG_TO_STR(to), SIPTAG_FROM_STR(from), TAG_END());
+    if (!nh) return NULL;
+    nua_handle_bind(nh, nh);
+    if (extra_headers && *extra_headers) {
+        nua_invite(nh, NUTAG_URL(request_uri), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                   SIPTAG_PAYLOAD_STR(sdp), SIPTAG_HEADER_STR(extra_headers), TAG_END());
+    } else {
+        nua_invite(nh, NUTAG_URL(request_uri), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                   SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    }
+    return nh;
+}
+
+void tf_sip_cancel(void *handle) { nua_cancel((nua_handle_t *)handle, TAG_END()); }
+
+void tf_sip_authenticate(void *handle, const char *scheme, const char *realm,
+                         const char *user, const char *password) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s:%s:%s:%s", scheme, realm, user, password);
+    nua_authenticate((nua_handle_t *)handle, NUTAG_AUTH(buf), TAG_END());
+}

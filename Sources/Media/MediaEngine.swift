@@ -219,6 +219,55 @@ public final class MediaEngine: Sendable {
         receiver.submit(.stopRecording(id, reason))
     }
 
+    // MARK: Bridging (Dial)
+
+    /// Connects two sessions both ways: what either peer sends is relayed to the other
+    /// (payload type rewritten, PCMU <-> PCMA transcoded, RFC 4733 events passed through).
+    /// Both sessions stop sending their own audio until `unbridge`.
+    public func bridge(_ a: MediaSessionID, _ b: MediaSessionID) {
+        pacer.submit(.stop(a))
+        pacer.submit(.mute(a, true))
+        pacer.submit(.mute(b, true))
+        receiver.submit(.relay(a, to: b))
+        receiver.submit(.relay(b, to: a))
+    }
+
+    /// Relays `from`'s incoming audio to `to`'s peer, one way (early media of a ringing
+    /// leg to the caller); `to` stops sending its own audio.
+    public func relayOneWay(from: MediaSessionID, to: MediaSessionID) {
+        pacer.submit(.stop(to))
+        pacer.submit(.mute(to, true))
+        receiver.submit(.relay(to, to: nil))
+        receiver.submit(.relay(from, to: to))
+    }
+
+    /// Undoes `bridge`/`relayOneWay` for these sessions; their own streams resume.
+    public func unbridge(_ a: MediaSessionID, _ b: MediaSessionID?) {
+        receiver.submit(.relay(a, to: nil))
+        pacer.submit(.mute(a, false))
+        if let b {
+            receiver.submit(.relay(b, to: nil))
+            pacer.submit(.mute(b, false))
+        }
+    }
+
+    /// Records a bridged call on the caller's session `id`: the caller (party 0) and
+    /// whichever session is bridged or relaying to it (party 1), mixed, or on two channels
+    /// when `dual`. A later partner joins when bridged. Exactly one `.recordingFinished(id,
+    /// token, _)` or `.recordingFailed` follows `stopCallRecording` or the session's close.
+    @discardableResult
+    public func startCallRecording(_ id: MediaSessionID, path: String, maxSeconds: Int, dual: Bool, token: UInt64) -> Bool {
+        guard sessions.withLock({ $0[id] != nil }) else { return false }
+        let rec = CallRecorder(path: path, token: token, maxSeconds: maxSeconds, dual: dual, start: monotonicSeconds())
+        receiver.submit(.startCallRecording(id, rec))
+        return true
+    }
+
+    /// Ends the bridged call's recording on `id`; the file is written in the background.
+    public func stopCallRecording(_ id: MediaSessionID, reason: RecordingEndReason) {
+        receiver.submit(.stopCallRecording(id, reason))
+    }
+
     /// Counters for an open session.
     public func stats(_ id: MediaSessionID) -> MediaStats? {
         sessions.withLock { $0[id]?.stats }

@@ -13,6 +13,8 @@ enum PacerCommand {
     case silence(MediaSessionID, ticks: Int, token: UInt64)
     case stop(MediaSessionID)
     case remove(MediaSessionID)
+    /// While muted the session sends nothing of its own: a bridge relays into it.
+    case mute(MediaSessionID, Bool)
 }
 
 /// One call as the pacer sees it. Lives only on the pacer thread.
@@ -26,6 +28,7 @@ struct PacedSession {
     var remote = sockaddr_in()
     var hasRemote = false
     var sending = false
+    var muted = false
     var law: G711.Law = .ulaw
     var payloadType: UInt8 = 0
     var header: RTPHeader
@@ -137,6 +140,10 @@ final class Pacer: @unchecked Sendable {
         case .stop(let id):
             guard let i = index[id] else { return }
             sessions[i].playback = .idle
+        case .mute(let id, let on):
+            guard let i = index[id] else { return }
+            if sessions[i].muted && !on { sessions[i].startOfSpurt = true }
+            sessions[i].muted = on
         case .remove(let id):
             guard let i = index.removeValue(forKey: id) else { return }
             let last = sessions.count - 1
@@ -181,7 +188,7 @@ final class Pacer: @unchecked Sendable {
                     sessions[i].playback = .audio(audio, offset: 0, playsLeft: playsLeft - 1, token: token)
                 }
             }
-            if sessions[i].sending && sessions[i].hasRemote {
+            if sessions[i].sending && sessions[i].hasRemote && !sessions[i].muted {
                 sessions[i].header.payloadType = sessions[i].payloadType
                 sessions[i].header.marker = sessions[i].startOfSpurt
                 sessions[i].header.write(to: packet)

@@ -26,6 +26,12 @@ struct PacketProcessor {
     var inband: InbandDTMFDetector?
     /// Set while recording.
     var recorder: Recorder?
+    /// Set while this session is part of a bridged call's recording, as `party` (0 caller,
+    /// 1 callee).
+    var call: CallRecorder?
+    var party = 0
+    /// Whether the peer wants our media (false on hold); the relay honours it.
+    var sends = true
 
     init(remote: UDPEndpoint? = nil, telephoneEventPayloadType: UInt8? = nil,
          audioPayloadType: UInt8 = 0, law: G711.Law = .ulaw) {
@@ -41,6 +47,7 @@ struct PacketProcessor {
         telephoneEventPayloadType = peer.telephoneEventPayloadType
         audioPayloadType = peer.payloadType
         law = peer.law
+        sends = peer.sending
     }
 
     /// The law for an audio payload type: the negotiated one, or the static G.711 types.
@@ -70,7 +77,7 @@ struct PacketProcessor {
             return .telephoneEvent
         }
         guard let law = law(forPayloadType: header.payloadType) else { return .other }
-        guard inband != nil || recorder != nil else { return .audio }
+        guard inband != nil || recorder != nil || call != nil else { return .audio }
         let n = min(payload.count, scratch.count)
         if law == .ulaw {
             for i in 0..<n { scratch[i] = G711.ulawDecode(payload[i]) }
@@ -80,6 +87,7 @@ struct PacketProcessor {
         let frame = UnsafeBufferPointer(rebasing: scratch[0..<n])
         if let inband { inband.process(frame) { digit($0, .inband) } }
         recorder?.append(frame, at: now)
+        call?.append(frame, party: party, at: now)
         return .audio
     }
 }

@@ -15,12 +15,21 @@ enum ReceiverCommand {
     case inband(MediaSessionID, InbandDTMFDetector?)
     case startRecording(MediaSessionID, Recorder)
     case stopRecording(MediaSessionID, RecordingEndReason)
+    /// Forward what this session receives to another session's peer (nil: stop).
+    case relay(MediaSessionID, to: MediaSessionID?)
+    /// Record a bridged call; the session is the caller (party 0), its relay partner joins.
+    case startCallRecording(MediaSessionID, CallRecorder)
+    case stopCallRecording(MediaSessionID, RecordingEndReason)
 }
 
 /// One call as the receiver sees it. Lives only on the receiver thread.
 struct ReceivingSession {
     let shared: SessionShared
     var processor = PacketProcessor()
+    /// File descriptor of the session this one relays into, or -1.
+    var relayTo: Int32 = -1
+    /// File descriptor of the session relaying into this one, or -1.
+    var relayedBy: Int32 = -1
 }
 
 /// Seconds on CLOCK_MONOTONIC: the clock of recording deadlines.
@@ -62,6 +71,8 @@ final class RTPReceiver: @unchecked Sendable {
     private let batchBuffers: OpaquePointer
     private let keys: UnsafeMutablePointer<UInt64>
     private let scratch: UnsafeMutableBufferPointer<Int16>
+    /// Outgoing buffer for relayed packets (bridged calls).
+    private let relayBuffer = UnsafeMutableRawPointer.allocate(byteCount: Int(RTPReceiver.bufferSize), alignment: 8)
     private let maxEvents: Int32 = 256
 
     init(logger: Logger, writer: RecordingWriter, onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
@@ -87,6 +98,7 @@ final class RTPReceiver: @unchecked Sendable {
         tfm_batch_destroy(batchBuffers)
         keys.deallocate()
         scratch.deallocate()
+        relayBuffer.deallocate()
     }
 
     func submit(_ c: ReceiverCommand) {
@@ -126,6 +138,9 @@ final class RTPReceiver: @unchecked Sendable {
         }
         applyCommands() // a stopRecording queued just before stop still carries its reason
         for i in byFD.indices where byFD[i]?.processor.recorder != nil { finishRecording(fd: i, reason: .hangup) }
+        for i in byFD.indices where byFD[i]?.processor.call != nil && byFD[i]?.processor.party == 0 {
+            finishCallRecording(fd: Int32(i), reason: .hangup)
+        }
         for case let s? in byFD { _ = tfm_epoll_del(epfd, s.shared.fd); s.shared.release() }
         byFD.removeAll()
         fdOf.removeAll()
@@ -160,15 +175,70 @@ final class RTPReceiver: @unchecked Sendable {
             case .stopRecording(let id, let reason):
                 guard let fd = fdOf[id] else { continue }
                 finishRecording(fd: Int(fd), reason: reason)
+            case .relay(let id, let target):
+                guard let fd = fdOf[id] else { continue }
+                setRelay(fd: fd, to: target.flatMap { fdOf[$0] } ?? -1)
+            case .startCallRecording(let id, let recorder):
+                guard let fd = fdOf[id] else {
+                    writer.finish(id, call: recorder, reason: .hangup)
+                    continue
+                }
+                finishCallRecording(fd: fd, reason: .stopped)
+                byFD[Int(fd)]!.processor.call = recorder
+                byFD[Int(fd)]!.processor.party = 0
+                for p in [byFD[Int(fd)]!.relayTo, byFD[Int(fd)]!.relayedBy] where p >= 0 { joinCallRecording(partner: p, of: fd) }
+            case .stopCallRecording(let id, let reason):
+                guard let fd = fdOf[id] else { continue }
+                finishCallRecording(fd: fd, reason: reason)
             case .remove(let id):
                 guard let fd = fdOf.removeValue(forKey: id), let s = byFD[Int(fd)] else { continue }
                 finishRecording(fd: Int(fd), reason: .hangup)
+                if s.processor.party == 0 { finishCallRecording(fd: fd, reason: .hangup) }
+                setRelay(fd: fd, to: -1)
+                if s.relayedBy >= 0, byFD[Int(s.relayedBy)]?.relayTo == fd { setRelay(fd: s.relayedBy, to: -1) }
                 _ = tfm_epoll_del(epfd, fd)
                 byFD[Int(fd)] = nil
                 s.shared.release()
             }
         }
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Points `fd`'s relay at `target` (-1: none), keeping the reverse links and the bridge
+    /// recording's membership in step.
+    private func setRelay(fd: Int32, to target: Int32) {
+        guard let old = byFD[Int(fd)]?.relayTo else { return }
+        if old >= 0, byFD[Int(old)]?.relayedBy == fd { byFD[Int(old)]!.relayedBy = -1 }
+        byFD[Int(fd)]!.relayTo = target
+        if target < 0 {
+            // A callee leaving the bridge leaves its recording too.
+            if byFD[Int(fd)]!.processor.party == 1 { byFD[Int(fd)]!.processor.call = nil; byFD[Int(fd)]!.processor.party = 0 }
+            return
+        }
+        guard byFD.indices.contains(Int(target)), byFD[Int(target)] != nil else { byFD[Int(fd)]!.relayTo = -1; return }
+        byFD[Int(target)]!.relayedBy = fd
+        // Whichever side records, the other joins as party 1.
+        if byFD[Int(fd)]!.processor.call != nil && byFD[Int(fd)]!.processor.party == 0 {
+            joinCallRecording(partner: target, of: fd)
+        } else if byFD[Int(target)]!.processor.call != nil && byFD[Int(target)]!.processor.party == 0 {
+            joinCallRecording(partner: fd, of: target)
+        }
+    }
+
+    private func joinCallRecording(partner: Int32, of owner: Int32) {
+        guard let rec = byFD[Int(owner)]?.processor.call, byFD.indices.contains(Int(partner)), byFD[Int(partner)] != nil else { return }
+        byFD[Int(partner)]!.processor.call = rec
+        byFD[Int(partner)]!.processor.party = 1
+    }
+
+    /// Hands the caller-side session's bridge recording (if any) to the writer.
+    private func finishCallRecording(fd: Int32, reason: RecordingEndReason) {
+        guard let s = byFD[Int(fd)], let rec = s.processor.call, s.processor.party == 0 else { return }
+        byFD[Int(fd)]!.processor.call = nil
+        for p in [s.relayTo, s.relayedBy] where p >= 0 {
+            if byFD[Int(p)]?.processor.call === rec { byFD[Int(p)]!.processor.call = nil; byFD[Int(p)]!.processor.party = 0 }
+        }
+        writer.finish(s.shared.id, call: rec, reason: reason)
     }
 
     /// Hands the session's recording (if any) to the writer. `reason` nil: the one the
@@ -196,6 +266,22 @@ final class RTPReceiver: @unchecked Sendable {
         }
     }
 
+    /// Forwards a packet of session `i` to its bridge partner's peer, if it has one.
+    @inline(__always)
+    private func relay(from i: Int, _ packet: UnsafeRawBufferPointer) {
+        let t = Int(byFD[i]!.relayTo)
+        guard t >= 0, let partner = byFD[t], partner.processor.sends, let remote = partner.processor.remote else { return }
+        let n = RTPRelay.rewrite(packet, from: byFD[i]!.processor, to: partner.processor, out: relayBuffer)
+        guard n > 0 else { return }
+        var to = remote.storage
+        let sent = withUnsafePointer(to: &to) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(partner.shared.fd, relayBuffer, n, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if sent > 0 { partner.shared.sent.wrappingAdd(1, ordering: .relaxed) }
+    }
+
     private func drain(fd: Int32) {
         let i = Int(fd)
         guard i < byFD.count, let shared = byFD[i]?.shared else { return }
@@ -220,7 +306,11 @@ final class RTPReceiver: @unchecked Sendable {
                 case .telephoneEvent:
                     shared.received.wrappingAdd(1, ordering: .relaxed)
                     shared.events.wrappingAdd(1, ordering: .relaxed)
-                case .audio, .other: shared.received.wrappingAdd(1, ordering: .relaxed)
+                    relay(from: i, UnsafeRawBufferPointer(start: bytes, count: Int(length)))
+                case .audio:
+                    shared.received.wrappingAdd(1, ordering: .relaxed)
+                    relay(from: i, UnsafeRawBufferPointer(start: bytes, count: Int(length)))
+                case .other: shared.received.wrappingAdd(1, ordering: .relaxed)
                 }
             }
             if n < RTPReceiver.batch { break }

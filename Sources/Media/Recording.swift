@@ -194,8 +194,8 @@ struct Recorder {
 /// Writes finished recordings on a background queue and reports them.
 final class RecordingWriter: Sendable {
     private let queue = DispatchQueue(label: "media-recording-writer", qos: .utility)
-    private let logger: Logger
-    private let onEvent: @Sendable (MediaEvent) -> Void
+    let logger: Logger
+    let onEvent: @Sendable (MediaEvent) -> Void
 
     init(logger: Logger, onEvent: @escaping @Sendable (MediaEvent) -> Void) {
         self.logger = logger
@@ -230,6 +230,9 @@ final class RecordingWriter: Sendable {
         try WAVFile.write(samples, to: spec.path)
         return RecordingFile(path: spec.path, durationMilliseconds: samples.count / 8, reason: reason)
     }
+
+    /// Runs `work` on the writer's queue, after the writes queued before it.
+    func enqueue(_ work: @escaping @Sendable () -> Void) { queue.async(execute: work) }
 
     /// Waits until every queued write is done.
     func drain() { queue.sync {} }

@@ -59,6 +59,16 @@ public enum Tones {
         return out
     }
 
+    /// North American ringback (440 + 480 Hz, 2 s on, 4 s off), played looping to a caller
+    /// while a dialed party rings.
+    public static func ringback() -> EncodedAudio { ringbackAudio }
+
+    private static let ringbackAudio: EncodedAudio = {
+        var samples = [Int16](repeating: 0, count: 6 * 8000)
+        addTone(into: &samples, at: 0, count: 2 * 8000, frequencies: [440, 480], amplitude: 3500, rampSamples: 40)
+        return EncodedAudio(samples: samples)
+    }()
+
     /// Adds a sum of sines with raised-cosine fades (no clicks) into `out[at..<at+count]`.
     static func addTone(into out: inout [Int16], at: Int, count: Int, frequencies: [Double],
                         amplitude: Double, rampSamples: Int) {

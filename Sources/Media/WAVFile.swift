@@ -141,8 +141,9 @@ public enum WAVFile {
         }
     }
 
-    /// A 16-bit PCM mono WAV image (44-byte header + samples).
-    public static func encode(_ samples: UnsafeBufferPointer<Int16>, sampleRate: Int = 8000) -> [UInt8] {
+    /// A 16-bit PCM WAV image (44-byte header + samples). With 2 channels `samples` are
+    /// interleaved (left, right, left, ...).
+    public static func encode(_ samples: UnsafeBufferPointer<Int16>, sampleRate: Int = 8000, channels: Int = 1) -> [UInt8] {
         let dataBytes = samples.count * 2
         var out = [UInt8]()
         out.reserveCapacity(44 + dataBytes)
@@ -150,7 +151,7 @@ public enum WAVFile {
         func put16(_ v: Int) { for i in 0..<2 { out.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
         out.append(contentsOf: "RIFF".utf8); put32(36 + dataBytes); out.append(contentsOf: "WAVE".utf8)
         out.append(contentsOf: "fmt ".utf8); put32(16)
-        put16(1); put16(1); put32(sampleRate); put32(sampleRate * 2); put16(2); put16(16)
+        put16(1); put16(channels); put32(sampleRate); put32(sampleRate * 2 * channels); put16(2 * channels); put16(16)
         out.append(contentsOf: "data".utf8); put32(dataBytes)
         for s in samples { let u = UInt16(bitPattern: s); out.append(UInt8(u & 0xFF)); out.append(UInt8(u >> 8)) }
         return out
@@ -158,8 +159,8 @@ public enum WAVFile {
 
     /// Writes 16-bit mono PCM to `path` atomically: a temporary file in the same directory
     /// is written, synced and renamed over `path`, so readers never see a partial file.
-    public static func write(_ samples: UnsafeBufferPointer<Int16>, sampleRate: Int = 8000, to path: String) throws {
-        try writeAtomically(encode(samples, sampleRate: sampleRate), to: path)
+    public static func write(_ samples: UnsafeBufferPointer<Int16>, sampleRate: Int = 8000, channels: Int = 1, to path: String) throws {
+        try writeAtomically(encode(samples, sampleRate: sampleRate, channels: channels), to: path)
     }
 
     /// Array convenience for `write(_:sampleRate:to:)`.

@@ -9,12 +9,13 @@ public enum CDRExportFormat: String, Sendable, CaseIterable {
 /// call_id, sip_call_id, did, tenant, from, to, start_time, answer_time, end_time
 /// (ISO-8601 UTC with milliseconds; answer_time empty/null if never answered), duration_ms,
 /// billable_seconds, disposition, sip_code, hangup_by, flow, emergency, rtp_sent,
-/// rtp_received, rtp_dropped, recording_url, recording_seconds.
+/// rtp_received, rtp_dropped, recording_url, recording_seconds, direction (inbound, or
+/// outbound for a `<Dial>` leg), parent_call_id (the inbound call a leg was dialed for).
 public struct CDRExporter {
     public static let fields = ["call_id", "sip_call_id", "did", "tenant", "from", "to", "start_time",
                                 "answer_time", "end_time", "duration_ms", "billable_seconds", "disposition",
                                 "sip_code", "hangup_by", "flow", "emergency", "rtp_sent", "rtp_received",
-                                "rtp_dropped", "recording_url", "recording_seconds"]
+                                "rtp_dropped", "recording_url", "recording_seconds", "direction", "parent_call_id"]
 
     public let format: CDRExportFormat
     public init(format: CDRExportFormat) { self.format = format }
@@ -33,6 +34,7 @@ public struct CDRExporter {
             ("flow", r.flow), ("emergency", r.emergency), ("rtp_sent", r.rtpSent),
             ("rtp_received", r.rtpReceived), ("rtp_dropped", r.rtpDropped),
             ("recording_url", r.recordingURL), ("recording_seconds", r.recordingSeconds),
+            ("direction", r.direction.rawValue), ("parent_call_id", r.parentCallID),
         ]
         switch format {
         case .csv:

@@ -26,6 +26,14 @@ public enum HangupSide: String, Sendable, Codable {
     case caller, daemon, none
 }
 
+/// Which way a call leg goes.
+public enum CallDirection: String, Sendable, Codable {
+    /// A caller dialed one of our numbers.
+    case inbound
+    /// We dialed out for a `<Dial>` (a B leg); `parentCallID` names the inbound call.
+    case outbound
+}
+
 /// One call's record. Times are UTC; durations are whole seconds except `durationMs`.
 public struct CallDetailRecord: Sendable, Equatable, Codable {
     /// Our own identifier for the call (unique, also used in logs).
@@ -60,6 +68,9 @@ public struct CallDetailRecord: Sendable, Equatable, Codable {
     public var recordingURL: String = ""
     /// Total recorded seconds.
     public var recordingSeconds: Int = 0
+    public var direction: CallDirection = .inbound
+    /// For an outbound leg: the call id of the inbound call it was dialed for.
+    public var parentCallID: String = ""
 
     public init(callID: String, sipCallID: String, did: String, tenant: String, fromNumber: String,
                 toNumber: String, startTime: Date, answerTime: Date?, endTime: Date,

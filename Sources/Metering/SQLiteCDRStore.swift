@@ -18,11 +18,14 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
     static let columns = ["call_id", "sip_call_id", "did", "tenant", "from_number", "to_number",
                           "start_time", "answer_time", "end_time", "duration_ms", "billable_seconds",
                           "disposition", "sip_code", "hangup_by", "flow", "emergency",
-                          "rtp_sent", "rtp_received", "rtp_dropped", "recording_url", "recording_seconds"]
+                          "rtp_sent", "rtp_received", "rtp_dropped", "recording_url", "recording_seconds",
+                          "direction", "parent_call_id"]
 
     /// Columns added after the first release: (name, definition), applied with ALTER TABLE.
     static let migrations = [("recording_url", "TEXT NOT NULL DEFAULT ''"),
-                             ("recording_seconds", "INTEGER NOT NULL DEFAULT 0")]
+                             ("recording_seconds", "INTEGER NOT NULL DEFAULT 0"),
+                             ("direction", "TEXT NOT NULL DEFAULT 'inbound'"),
+                             ("parent_call_id", "TEXT NOT NULL DEFAULT ''")]
 
     /// Opens (creating if needed) `cdr.sqlite` in `directory`.
     public init(directory: String, readOnly: Bool = false) throws {
@@ -171,6 +174,7 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
         int(Int64(r.sipCode)); text(r.hangupBy.rawValue); text(r.flow); int(r.emergency ? 1 : 0)
         int(Int64(r.rtpSent)); int(Int64(r.rtpReceived)); int(Int64(r.rtpDropped))
         text(r.recordingURL); int(Int64(r.recordingSeconds))
+        text(r.direction.rawValue); text(r.parentCallID)
         return i
     }
 
@@ -202,6 +206,8 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
             r.billableSeconds = Int(int(10))
             r.recordingURL = text(19)
             r.recordingSeconds = Int(int(20))
+            r.direction = CallDirection(rawValue: text(21)) ?? .inbound
+            r.parentCallID = text(22)
             try body(r)
         }
     }

@@ -52,6 +52,16 @@ public struct AdmissionController<Key: Hashable & Sendable>: Sendable {
         return .admit // always admitted, even over capacity
     }
 
+    /// A call the flow marked as an emergency after admission: it is never preempted from
+    /// now on. Returns false when the key is unknown or already an emergency.
+    @discardableResult
+    public mutating func promote(_ key: Key) -> Bool {
+        guard let i = normal.lastIndex(of: key) else { return false }
+        normal.remove(at: i)
+        emergency.insert(key)
+        return true
+    }
+
     /// The call ended (or was preempted): its place is free.
     public mutating func release(_ key: Key) {
         if emergency.remove(key) != nil { return }

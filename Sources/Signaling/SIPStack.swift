@@ -47,6 +47,43 @@ public enum SIPEvent: Sendable {
     case terminated(SIPCallHandle, status: Int)
     /// A SIP INFO within a call (DTMF relay later).
     case info(SIPCallHandle, contentType: String?, body: String?)
+    /// A response to an INVITE we sent (outbound leg): 18x, 2xx (ACK already sent), or a
+    /// final failure. 100 Trying is not reported.
+    case inviteResponse(SIPCallHandle, InviteResponse)
+}
+
+extension SIPEvent {
+    /// The dialog the event belongs to.
+    public var handle: SIPCallHandle? {
+        switch self {
+        case .invite(let i): i.handle
+        case .reInvite(let h, _, _), .ack(let h, _, _), .info(let h, _, _): h
+        case .cancel(let h), .bye(let h): h
+        case .terminated(let h, _): h
+        case .inviteResponse(let h, _): h
+        }
+    }
+}
+
+/// A response to an outbound INVITE.
+public struct InviteResponse: Sendable, Equatable {
+    public var status: Int
+    public var contentType: String?
+    public var body: String?
+    /// For 401/407: the challenge's scheme and realm (quotes included), to answer with
+    /// ``SIPStack/authenticate(_:scheme:realm:user:password:)``.
+    public var challenge: (scheme: String, realm: String)? {
+        guard let challengeScheme, let challengeRealm else { return nil }
+        return (challengeScheme, challengeRealm)
+    }
+    var challengeScheme: String?
+    var challengeRealm: String?
+
+    public init(status: Int, contentType: String? = nil, body: String? = nil) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
 }
 
 /// Receives stack events on the stack's thread.
@@ -167,6 +204,25 @@ public final class SIPStack: @unchecked Sendable {
     /// Ends an established call with BYE.
     public func bye(_ handle: SIPCallHandle) { tf_sip_bye(handle.pointer) }
 
+    /// Places an outbound call (a B leg) with our SDP offer. `from` and `to` are header
+    /// values such as `"+15551230000" <sip:+15551230000@127.0.0.1:5060>`. Events for the
+    /// new dialog arrive like those of adopted calls (`.inviteResponse`, `.bye`,
+    /// `.reInvite`, `.terminated`). Nil when Sofia refuses (e.g. a malformed URI).
+    public func invite(requestURI: String, from: String, to: String, sdp: String, headers: [String] = []) -> SIPCallHandle? {
+        guard let s = sip else { return nil }
+        let extra = headers.isEmpty ? nil : headers.joined(separator: "\r\n")
+        guard let h = tf_sip_invite(s, requestURI, from, to, sdp, extra) else { return nil }
+        return SIPCallHandle(h)
+    }
+
+    /// CANCELs an outbound INVITE that has not been answered.
+    public func cancel(_ handle: SIPCallHandle) { tf_sip_cancel(handle.pointer) }
+
+    /// Answers a 401/407 on an outbound INVITE with digest credentials (nua re-sends it).
+    public func authenticate(_ handle: SIPCallHandle, scheme: String, realm: String, user: String, password: String) {
+        tf_sip_authenticate(handle.pointer, scheme, realm, user, password)
+    }
+
     private func dispatch(_ ev: tf_sip_event_t) {
         guard let delegate, let hp = ev.handle else {
             if ev.kind == Int32(TF_EV_SHUTDOWN_DONE.rawValue), ev.status >= 200, let s = sip { tf_sip_break(s) }
@@ -192,6 +248,11 @@ public final class SIPStack: @unchecked Sendable {
                     toUser: str(ev.to_user) ?? "", contentType: str(ev.content_type), body: body(),
                     priority: str(ev.priority), resourcePriority: str(ev.resource_priority), source: src)))
             }
+        case TF_EV_INVITE_RESPONSE:
+            var r = InviteResponse(status: Int(ev.status), contentType: str(ev.content_type), body: body())
+            r.challengeScheme = str(ev.auth_scheme)
+            r.challengeRealm = str(ev.auth_realm)
+            delegate.sipStack(self, didReceive: .inviteResponse(handle, r))
         case TF_EV_INCOMING_ACK:
             delegate.sipStack(self, didReceive: .ack(handle, contentType: str(ev.content_type), body: body()))
         case TF_EV_INCOMING_CANCEL:

@@ -37,6 +37,9 @@ public enum FlowEvent: Sendable, Hashable {
     case recordingFinished(FlowToken, RecordingOutcome)
     /// The answer to a ``FlowAction/fetch(_:token:)``.
     case fetched(FlowToken, FetchOutcome)
+    /// The `<Dial>` started with ``FlowAction/dial(_:token:)`` is over (also reported
+    /// after the caller hung up during it).
+    case dialFinished(FlowToken, DialOutcome)
     /// The caller hung up.
     case callerHungUp
 }
@@ -82,6 +85,10 @@ public enum FlowAction: Sendable, Hashable {
     /// Transcribe a recording off the real-time path, then send the result to `callback`
     /// (with `TranscriptionText` and `TranscriptionStatus` added) when one is given.
     case transcribe(recordingURL: String, callback: HTTPRequest?)
+    /// Connect the caller to the `<Dial>` targets; report ``FlowEvent/dialFinished(_:_:)``.
+    case dial(Dial, token: FlowToken)
+    /// The flow marked the call as an emergency (`tf:emergency="true"`).
+    case markEmergency
     /// Hang up the call (`<Hangup>`, a later `<Reject>`, or after the application-error
     /// apology). The flow is over.
     case hangup

@@ -14,7 +14,12 @@
 /// `<Redirect>` and `action` URLs are fetched through ``FlowAction/fetch(_:token:)``; the
 /// returned document replaces the rest of the flow. Differences from hosted platforms:
 /// a `<Gather>` or `<Record>` without `action` continues with the next verb (Twilio
-/// re-requests the current URL), and `<Dial>` is skipped until bridging is implemented.
+/// re-requests the current URL).
+///
+/// Emergency marking: a document whose `<Response>` carries `tf:emergency="true"` (in the
+/// `urn:tollfreed:texml` namespace), or a `<Dial>` with that attribute, makes the call an
+/// emergency when it runs (``FlowAction/markEmergency``). A menu branch document marked this
+/// way turns the caller's menu choice into an emergency call; standard TeXML stays valid.
 public struct FlowInterpreter: Sendable {
     /// Lifecycle of the interpreter.
     public enum State: Sendable, Hashable {
@@ -40,6 +45,8 @@ public struct FlowInterpreter: Sendable {
         case fetch(FlowToken, url: String)
         /// The application-error apology to finish before hanging up.
         case apology(FlowToken)
+        /// A `<Dial>` in progress; `callerHungUp` once the caller left during it.
+        case dial(FlowToken, Dial, callerHungUp: Bool)
     }
 
     /// The document being executed (changes when a fetched document replaces the flow).
@@ -93,7 +100,7 @@ public struct FlowInterpreter: Sendable {
         state = .running
         verbs = document.verbs
         next = 0
-        return advance()
+        return markIfEmergency(document.extensions) + advance()
     }
 
     /// Feeds an event and returns what to do next (often nothing).
@@ -136,6 +143,16 @@ public struct FlowInterpreter: Sendable {
             switch event {
             case .mediaFinished(token): return hangUp()
             case .callerHungUp: return finish()
+            default: return []
+            }
+        case .dial(let token, let dial, let hungUp):
+            switch event {
+            case .dialFinished(token, let outcome): return endDial(dial, outcome, callerHungUp: hungUp)
+            case .callerHungUp:
+                // The I/O layer ends the legs and still reports `.dialFinished`: the action
+                // and recording callbacks go out, then the flow ends.
+                waiting = .dial(token, dial, callerHungUp: true)
+                return []
             default: return []
             }
         }
@@ -187,7 +204,9 @@ public struct FlowInterpreter: Sendable {
             state = .finished
             return [isFirstVerb ? .reject(reject.reason) : .hangup]
         case .dial(let dial):
-            return [.skip(verb: verb.name, location: dial.location, reason: "call bridging is not supported yet")]
+            let token = newToken()
+            waiting = .dial(token, dial, callerHungUp: false)
+            return markIfEmergency(dial.extensions) + [.dial(dial, token: token)]
         }
     }
 
@@ -223,7 +242,30 @@ public struct FlowInterpreter: Sendable {
         baseURL = FlowURL.isHTTP(url) ? url : nil
         verbs = document.verbs
         next = 0
-        return resume()
+        return markIfEmergency(document.extensions) + resume()
+    }
+
+    /// `[.markEmergency]` when `tf:emergency="true"` is among `extensions`.
+    private func markIfEmergency(_ extensions: [String: String]) -> [FlowAction] {
+        ["true", "1", "yes"].contains(extensions["emergency"]?.lowercased() ?? "") ? [.markEmergency] : []
+    }
+
+    /// The dialed call is over: recording callback, then the `action` document or the
+    /// next verb (the caller stays on the line after the callee hangs up, as in TwiML).
+    private mutating func endDial(_ dial: Dial, _ outcome: DialOutcome, callerHungUp: Bool) -> [FlowAction] {
+        var actions: [FlowAction] = []
+        if let r = outcome.recording, r.durationSeconds > 0, let callback = dial.recordingStatusCallback,
+           dial.recordingStatusCallbackEvent.contains(.completed) {
+            let params = [FormParameter(name: "RecordingUrl", value: r.url), FormParameter(name: "RecordingSid", value: r.sid),
+                          FormParameter(name: "RecordingDuration", value: String(r.durationSeconds)),
+                          FormParameter(name: "RecordingStatus", value: "completed")]
+            actions.append(.notify(request(callback, dial.recordingStatusCallbackMethod, params)))
+        }
+        guard let action = dial.action else {
+            return actions + (callerHungUp ? finish() : resume())
+        }
+        actions += fetch(request(action, dial.method, outcome.parameters))
+        return callerHungUp ? actions + finish() : actions
     }
 
     /// A failed fetch: apologise (never dead air), then hang up.

@@ -169,3 +169,36 @@ enum FlowURL {
         return set
     }()
 }
+
+/// How a `<Dial>` ended, reported with ``FlowEvent/dialFinished(_:_:)``.
+public struct DialOutcome: Sendable, Hashable {
+    /// `DialCallStatus`: completed, busy, no-answer, failed or canceled.
+    public var status: String
+    /// `DialCallSid`: the outbound leg that answered (or the last one tried).
+    public var callSid: String
+    /// `DialCallDuration`: seconds the parties were connected.
+    public var durationSeconds: Int
+    /// The recording of the bridged call, when `record` asked for one.
+    public var recording: RecordingOutcome?
+
+    /// Creates an outcome.
+    public init(status: String, callSid: String, durationSeconds: Int, recording: RecordingOutcome? = nil) {
+        self.status = status
+        self.callSid = callSid
+        self.durationSeconds = durationSeconds
+        self.recording = recording
+    }
+
+    /// The parameters sent to the `<Dial action>` URL (Twilio/Telnyx names).
+    public var parameters: [FormParameter] {
+        var p = [FormParameter(name: "DialCallStatus", value: status),
+                 FormParameter(name: "DialCallSid", value: callSid),
+                 FormParameter(name: "DialCallDuration", value: String(durationSeconds)),
+                 FormParameter(name: "DialBridged", value: durationSeconds > 0 || status == "completed" ? "true" : "false")]
+        if let r = recording {
+            p += [FormParameter(name: "RecordingUrl", value: r.url), FormParameter(name: "RecordingSid", value: r.sid),
+                  FormParameter(name: "RecordingDuration", value: String(r.durationSeconds))]
+        }
+        return p
+    }
+}

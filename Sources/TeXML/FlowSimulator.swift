@@ -53,11 +53,13 @@ public struct SimulationResult: Sendable, Hashable {
 /// advance the clock by their length. Script characters are delivered one at a time while a
 /// `<Gather>` listens, once nothing is playing: a key is pressed, and `w` lets that Gather
 /// time out instead (no further keys until it ends). Recordings receive no keys: each one
-/// lasts 5 seconds (or `maxLength` if shorter) and ends on silence. Fetches are answered
-/// at once by the `fetch` closure.
+/// lasts 5 seconds (or `maxLength` if shorter) and ends on silence. A `<Dial>` is answered
+/// at once and lasts 10 seconds. Fetches are answered at once by the `fetch` closure.
 public struct FlowSimulator {
     /// Length of every simulated recording, in seconds.
     public static let recordingSeconds = 5
+    /// Length of every simulated dialed call (answered at once), in seconds.
+    public static let dialSeconds = 10
 
     fileprivate let document: FlowDocument
     fileprivate let baseURL: String?
@@ -140,7 +142,7 @@ public struct FlowSimulator {
 
 /// Something scheduled on the simulated clock.
 private struct Pending {
-    enum Kind { case media, timer, recording, fetch }
+    enum Kind { case media, timer, recording, fetch, dial }
     var time: Double
     var sequence: Int
     var kind: Kind
@@ -267,6 +269,18 @@ private struct SimulationState {
             ending = fetchFailure.map(SimulationEnding.applicationError) ?? .hungUp
         case .skip(let verb, let location, let reason):
             log("skip <\(verb)> at \(location): \(reason)")
+        case .dial(let dial, let token):
+            // The simulated callee answers at once and talks for `dialSeconds`.
+            let targets = dial.targets.map { t -> String in
+                switch t { case .number(let n): n.number; case .sip(let s): s.uri }
+            }
+            log("dial \(targets.joined(separator: ", ")) (timeout \(dial.timeout)s, record \(dial.record.rawValue))")
+            let seconds = FlowSimulator.dialSeconds
+            let outcome = DialOutcome(status: "completed", callSid: "simulated-dial", durationSeconds: seconds)
+            schedule(after: Double(seconds), .dial, token, .dialFinished(token, outcome),
+                     line: "dialed call completed after \(seconds)s")
+        case .markEmergency:
+            log("call marked emergency")
         case .finished:
             log("flow finished")
             if ending == nil { ending = .finished }

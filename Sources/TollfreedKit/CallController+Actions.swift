@@ -46,6 +46,12 @@ extension CallController {
                 performFlow(action, on: e)
             case .sendBye:
                 stack.bye(e.handle)
+            case .resolveDial(let dial, let token):
+                resolveDial(dial, token: token, on: e)
+            case .dial(let action):
+                performDial(action, on: e)
+            case .promoteEmergency:
+                admission.promote(e.handle)
             case .log(let level, let event, let detail):
                 e.log.log(LogLevel(name: level) ?? .info, event, ["detail": detail])
             case .finish(let record):
@@ -59,6 +65,8 @@ extension CallController {
         for t in [e.ringTimer, e.durationTimer, e.closeTimer].compactMap({ $0 }) { stack.cancel(t) }
         for t in e.flowTimers.values { stack.cancel(t) }
         e.flowTimers.removeAll()
+        for t in e.dialTimers.values { stack.cancel(t) }
+        e.dialTimers.removeAll()
         // Recordings still being written report to the call by token after media closes.
         for token in e.recordings.keys { pendingRecordingCalls[token] = e.handle }
         if let st = media.close(e.media) {
@@ -138,7 +146,7 @@ extension CallController {
             if let r = webhookRequest(req) { services.webhooks.notify(r) }
         case .transcribe(let recordingURL, let callback):
             transcribe(recordingURL: recordingURL, callback: callback, on: e)
-        case .reject, .hangup, .finished, .skip:
+        case .reject, .hangup, .finished, .skip, .dial, .markEmergency:
             break // handled by CallSession
         }
     }
@@ -183,6 +191,9 @@ extension CallController {
         let outcome = RecordingOutcome(url: recordingURL(forPath: file.path), durationSeconds: (file.durationMilliseconds + 500) / 1000,
                                        sid: info.sid, reason: reason)
         e.log.info("call.recording_finished", ["sid": info.sid, "duration_ms": file.durationMilliseconds, "reason": "\(file.reason)"])
+        if e.session.activeDial?.token == token {
+            return perform(e.session.dialRecordingFinished(outcome, now: Date()), on: e)
+        }
         perform(e.session.recordingFinished(token: token, outcome: outcome, now: Date()), on: e)
     }
 

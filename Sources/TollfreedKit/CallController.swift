@@ -24,6 +24,12 @@ struct CallPolicy: Sendable {
     var dataDirectory: String
     var recordingURLBase: String
     var flowsDirectory: String
+    /// Outbound trunks for `<Dial><Number>`, and the emergency routing rules.
+    var trunks: [DaemonConfig.Trunk] = []
+    var emergencyFailoverMilliseconds = 10_000
+    var emergencyLastResort: String?
+    /// Our SIP address ("host:port") for the From of outbound legs.
+    var localSIPAddress = "127.0.0.1:5060"
 }
 
 /// The services a call uses besides SIP.
@@ -54,6 +60,11 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         var dtmf = DTMFDeduplicator()
         /// Recording token -> (sid, path).
         var recordings: [FlowToken: (sid: String, path: String)] = [:]
+        /// Outbound legs of the dial in progress, by leg index.
+        var legs: [Int: SIPCallHandle] = [:]
+        var dialTimers: [DialTimer: SIPTimer] = [:]
+        /// Leg index bridged (or relaying early media) to the caller.
+        var relayedLeg: Int?
         init(session: CallSession, handle: SIPCallHandle, media: MediaSessionID, log: Logger, number: DaemonConfig.Number?) {
             self.session = session
             self.handle = handle
@@ -69,6 +80,10 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     let policy: CallPolicy
     var calls: [SIPCallHandle: Entry] = [:]
     var byMedia: [MediaSessionID: SIPCallHandle] = [:]
+    /// Outbound dial legs by their dialog handle.
+    var legs: [SIPCallHandle: Leg] = [:]
+    /// Dial counters (for logs and metrics).
+    var dialCounters = DialCounters()
     var admission: AdmissionController<SIPCallHandle>
     private(set) var draining = false
     /// INVITEs refused because their source is not a trusted network.
@@ -97,6 +112,9 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
 
     func sipStack(_ stack: SIPStack, didReceive event: SIPEvent) {
         let now = Date()
+        if case .invite = event {} else if let h = event.handle, let leg = legs[h] {
+            return legEvent(event, leg: leg, now: now)
+        }
         switch event {
         case .invite(let invite):
             handleInvite(invite, now: now)
@@ -112,6 +130,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
             withCall(h) { $0.session.terminated(status: status, now: now) }
         case .info(let h, let type, let body):
             if let digit = DTMFInfo.digit(contentType: type, body: body) { dtmf(h, digit: digit, source: .sipInfo) }
+        case .inviteResponse:
+            break // only outbound legs get responses
         }
     }
 
@@ -145,6 +165,9 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         let t = Date().timeIntervalSince1970
         guard e.dtmf.accept(digit: digit, source: source, at: t) else { return }
         e.log.info("call.dtmf", ["digit": String(digit), "source": "\(source)", "listening": e.listening])
+        if digit == "*", let d = e.session.activeDial, d.dial.hangupOnStar, d.machine.bridgedLeg != nil {
+            return withCall(h) { $0.session.dialEvent(now: Date()) { m, t in m.hangupOnStar(now: t) } }
+        }
         guard e.listening else { return }
         withCall(h) { $0.session.digit(digit, now: Date()) }
     }
@@ -156,7 +179,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     func startCheckpoints(interval: Int = 5) {
         stack.schedule(afterMilliseconds: interval * 1000) { [self] in
             let now = Date()
-            services.writer.checkpoint(calls.values.map { ($0.session.callID, $0.session.answerTime) }, at: now)
+            services.writer.checkpoint(calls.values.map { ($0.session.callID, $0.session.answerTime) }
+                                       + legs.values.map { ($0.callID, $0.answerTime) }, at: now)
             startCheckpoints(interval: interval)
         }
     }
@@ -171,7 +195,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
 
     // MARK: INVITE
 
-    private func nextCallID() -> String {
+    func nextCallID() -> String {
         sequence += 1
         return "CA\(instance)\(String(sequence, radix: 16))"
     }

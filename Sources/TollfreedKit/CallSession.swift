@@ -25,6 +25,12 @@ enum CallAction: Equatable {
     /// Wait at most this long for a recording still being written after hang-up.
     case startCloseTimer(milliseconds: Int)
     case sendBye
+    /// A `<Dial>` starts: resolve its targets and call `CallSession.beginDial`.
+    case resolveDial(Dial, token: FlowToken)
+    /// Work for a dial in progress (legs, bridging, ringback, recording).
+    case dial(DialAction)
+    /// The flow marked the call as an emergency after admission.
+    case promoteEmergency
     /// A line for the log.
     case log(level: String, event: String, detail: String)
     /// The call is over: write this record, close media, forget the call.
@@ -68,19 +74,21 @@ struct CallSession {
     private(set) var local: LocalMedia
     private(set) var negotiated: NegotiatedAudio?
     private(set) var answerTime: Date?
-    private var interpreter: FlowInterpreter?
+    var interpreter: FlowInterpreter?
     private var firstActions: [FlowAction] = []
     private var lateOffer: Bool
     /// Our SDP answer to the INVITE's offer (nil for a late offer).
     private let answerSDP: String?
-    private var disposition: Disposition = .failed
-    private var sipCode = 0
-    private var hangupBy: HangupSide = .none
+    var disposition: Disposition = .failed
+    var sipCode = 0
+    var hangupBy: HangupSide = .none
     /// A re-INVITE without SDP: our offer went in the 200, the answer comes in its ACK.
     private var awaitingReinviteAnswer = false
     /// Recordings in progress (token) and finished (for the record).
-    private var recordingsInProgress: Set<FlowToken> = []
-    private(set) var recordings: [RecordingOutcome] = []
+    var recordingsInProgress: Set<FlowToken> = []
+    /// The `<Dial>` in progress, if any.
+    var activeDial: ActiveDial?
+    var recordings: [RecordingOutcome] = []
     var mediaStats = MediaStats()
     /// Marked emergency at admission (Priority, Resource-Priority, or the DID).
     var emergency = false
@@ -131,7 +139,7 @@ struct CallSession {
 
     private mutating func begin(now: Date) -> [CallAction] {
         let first = interpreter!.start()
-        if case .reject(let reason)? = first.first {
+        if case .reject(let reason)? = first.first(where: { $0 != .markEmergency }) {
             return end(disposition: .rejected, code: reason.sipStatusCode, by: .daemon, now: now,
                        prefix: [.respond(status: reason.sipStatusCode, sdp: nil, headers: []),
                                 .log(level: "info", event: "call.rejected", detail: "reason=\(reason)")])
@@ -221,7 +229,7 @@ struct CallSession {
             // The caller is gone: only callbacks still go out, then the record.
             let callbacks = next.filter { if case .notify = $0 { true } else if case .transcribe = $0 { true } else if case .fetch = $0 { true } else { false } }
             let out = callbacks.map { CallAction.flow($0) }
-            guard recordingsInProgress.isEmpty else { return out }
+            guard recordingsInProgress.isEmpty, activeDial == nil else { return out }
             return out + end(disposition: disposition, code: sipCode == 0 ? 200 : sipCode, by: hangupBy, now: now, prefix: [])
         }
         return run(next, now: now)
@@ -263,9 +271,14 @@ struct CallSession {
                 }
                 interpreter = interp
             }
-            if !recordingsInProgress.isEmpty {
+            if !recordingsInProgress.isEmpty || activeDial != nil {
                 phase = .closing
-                return out + [.flow(.stopMedia), .startCloseTimer(milliseconds: 5000)]
+                out += [.flow(.stopMedia), .startCloseTimer(milliseconds: 5000)]
+                // The legs end with the caller; a dial already over (no recording to wait
+                // for) reports right away, with callbacks only.
+                out += endDialLegs(now: now)
+                if let d = activeDial, d.result != nil, !d.recordingPending { out += deliverDialResult(now: now) }
+                return out
             }
             return out + end(disposition: disposition, code: sipCode == 0 ? 200 : sipCode,
                              by: hangupBy == .none ? .caller : hangupBy, now: now, prefix: [.flow(.stopMedia)])
@@ -351,23 +364,26 @@ struct CallSession {
         case .ended, .closing:
             return []
         case .hangingUp:
-            if !recordingsInProgress.isEmpty {
+            if !recordingsInProgress.isEmpty || activeDial != nil {
                 phase = .closing
-                return [.startCloseTimer(milliseconds: 5000)]
+                var out: [CallAction] = [.startCloseTimer(milliseconds: 5000)]
+                if let d = activeDial, d.result != nil, !d.recordingPending { out += deliverDialResult(now: now) }
+                return out
             }
             return end(disposition: disposition, code: sipCode, by: .daemon, now: now, prefix: [.flow(.stopMedia)])
         default:
             // Dialog died without BYE/CANCEL (e.g. ACK never came: Sofia times out).
+            let dialEnd = endDialLegs(now: now)
             let wasActive = phase == .active
             if !wasActive { answerTime = nil }
             return end(disposition: wasActive ? .completed : .failed, code: wasActive ? 200 : max(status, 408),
-                       by: .none, now: now, prefix: [.flow(.stopMedia)])
+                       by: .none, now: now, prefix: dialEnd.filter { if case .dial = $0 { true } else { false } } + [.flow(.stopMedia)])
         }
     }
 
     // MARK: - Flow
 
-    private mutating func run(_ actions: [FlowAction], now: Date) -> [CallAction] {
+    mutating func run(_ actions: [FlowAction], now: Date) -> [CallAction] {
         var out: [CallAction] = []
         for action in actions {
             switch action {
@@ -379,6 +395,14 @@ struct CallSession {
             case .startRecording(_, let token):
                 recordingsInProgress.insert(token)
                 out.append(.flow(action))
+            case .dial(let dial, let token):
+                activeDial = nil
+                out.append(.resolveDial(dial, token: token))
+            case .markEmergency:
+                if !emergency {
+                    emergency = true
+                    out += [.promoteEmergency, .log(level: "notice", event: "call.emergency", detail: "marked by the flow")]
+                }
             default:
                 out.append(.flow(action))
             }
@@ -386,7 +410,7 @@ struct CallSession {
         return out
     }
 
-    private mutating func hangUp(now: Date, disposition d: Disposition, log: String?) -> [CallAction] {
+    mutating func hangUp(now: Date, disposition d: Disposition, log: String?) -> [CallAction] {
         guard phase == .active || phase == .answered else { return [] }
         if phase == .answered && d == .failed { answerTime = nil }
         let d = disposition == .preempted ? .preempted : d
@@ -394,12 +418,12 @@ struct CallSession {
         sipCode = 200
         hangupBy = .daemon
         phase = .hangingUp
-        var out: [CallAction] = [.flow(.stopMedia), .sendBye]
+        var out: [CallAction] = [.flow(.stopMedia), .sendBye] + endDialLegs(now: now)
         if let log { out.append(.log(level: "info", event: "call.hangup", detail: log)) }
         return out
     }
 
-    private mutating func end(disposition d: Disposition, code: Int, by: HangupSide, now: Date, prefix: [CallAction]) -> [CallAction] {
+    mutating func end(disposition d: Disposition, code: Int, by: HangupSide, now: Date, prefix: [CallAction]) -> [CallAction] {
         phase = .ended
         var record = CallDetailRecord(
             callID: callID, sipCallID: sipCallID, did: route.did, tenant: route.tenant, fromNumber: fromNumber,

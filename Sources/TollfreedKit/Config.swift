@@ -11,6 +11,20 @@ public struct DaemonConfig: Sendable, Equatable {
         public var timeZone: String
         /// The `AccountSid` sent to webhooks (defaults to the tenant id).
         public var accountSID: String
+        /// The trunk `<Number>` targets go out through (default: the first trunk).
+        public var trunk: String? = nil
+    }
+    /// An outbound SIP trunk: where `<Dial><Number>` calls are sent.
+    public struct Trunk: Sendable, Equatable {
+        public var name: String
+        /// A SIP URI template with `{number}`, e.g. `sip:{number}@127.0.0.1:5070`.
+        public var uriTemplate: String
+        /// Digest credentials, when the trunk challenges.
+        public var username: String?
+        public var password: String?
+
+        /// The Request-URI for `number`.
+        public func uri(for number: String) -> String { uriTemplate.replacingOccurrences(of: "{number}", with: number) }
     }
     public struct Number: Sendable, Equatable {
         public var did: String
@@ -46,6 +60,12 @@ public struct DaemonConfig: Sendable, Equatable {
     public var allowPreemption: Bool = true
     /// RFC 4412 namespaces whose Resource-Priority marks an emergency call.
     public var resourcePriorityNamespaces: [String] = ["esnet", "ets", "wps"]
+
+    /// Emergency dials try each target this long before failing over to the next.
+    public var emergencyFailoverMilliseconds: Int = 10_000
+    /// Dialed after every emergency target failed (a SIP URI), if set.
+    public var emergencyLastResort: String?
+    public var trunks: [Trunk] = []
 
     /// The reserve in force.
     public var effectiveEmergencyReserve: Int { emergencyReserve ?? max(1, maxConcurrentCalls / 20) }
@@ -171,7 +191,7 @@ private struct Reader {
     mutating func config(_ root: Any) throws(ConfigError) -> DaemonConfig {
         var c = DaemonConfig()
         let o = try object(root, "", allowed: ["sip", "media", "data_dir", "flows_dir", "calls", "log_level", "tenants",
-                                               "numbers", "webhooks", "emergency"])
+                                               "numbers", "webhooks", "emergency", "trunks"])
         if let sip = o["sip"] {
             let s = try object(sip, "sip", allowed: ["listen", "user_agent", "trusted_sources", "invite_rate_per_source", "invite_burst_per_source"])
             c.inviteRatePerSource = try int(s, "invite_rate_per_source", "sip.", 0...100_000) ?? c.inviteRatePerSource
@@ -214,12 +234,32 @@ private struct Reader {
             }
         }
         if let em = o["emergency"] {
-            let e = try object(em, "emergency", allowed: ["resource_priority_namespaces"])
+            let e = try object(em, "emergency", allowed: ["resource_priority_namespaces", "failover_timeout_ms", "last_resort"])
+            c.emergencyFailoverMilliseconds = try int(e, "failover_timeout_ms", "emergency.", 1000...120_000) ?? c.emergencyFailoverMilliseconds
+            if let lr = try string(e, "last_resort", "emergency.") {
+                guard lr.hasPrefix("sip:") || lr.hasPrefix("sips:") else { throw fail("emergency.last_resort", "must be a SIP URI, got '\(lr)'") }
+                c.emergencyLastResort = lr
+            }
             if let ns = e["resource_priority_namespaces"] {
                 guard let list = ns as? [String], list.allSatisfy({ !$0.isEmpty && !$0.contains(".") }) else {
                     throw fail("emergency.resource_priority_namespaces", "must be a list of namespace names such as \"esnet\"")
                 }
                 c.resourcePriorityNamespaces = list
+            }
+        }
+        if let trunks = o["trunks"] {
+            guard let list = trunks as? [Any] else { throw fail("trunks", "must be an array") }
+            for (i, t) in list.enumerated() {
+                let p = "trunks[\(i)]"
+                let to = try object(t, p, allowed: ["name", "uri", "username", "password"])
+                guard let name = try string(to, "name", p + ".") else { throw fail(p + ".name", "is required") }
+                guard !c.trunks.contains(where: { $0.name == name }) else { throw fail(p + ".name", "duplicate trunk '\(name)'") }
+                guard let uri = try string(to, "uri", p + "."), uri.hasPrefix("sip:") || uri.hasPrefix("sips:"), uri.contains("{number}") else {
+                    throw fail(p + ".uri", "must be a SIP URI template containing {number}, e.g. sip:{number}@192.0.2.10:5060")
+                }
+                let user = try string(to, "username", p + "."), pass = try string(to, "password", p + ".")
+                guard (user == nil) == (pass == nil) else { throw fail(p, "username and password go together") }
+                c.trunks.append(.init(name: name, uriTemplate: uri, username: user, password: pass))
             }
         }
         if let hooks = o["webhooks"] {
@@ -234,7 +274,7 @@ private struct Reader {
         guard let tenants = o["tenants"] as? [Any], !tenants.isEmpty else { throw fail("tenants", "must be a non-empty array") }
         for (i, t) in tenants.enumerated() {
             let p = "tenants[\(i)]"
-            let to = try object(t, p, allowed: ["id", "name", "industry", "plan", "time_zone", "account_sid"])
+            let to = try object(t, p, allowed: ["id", "name", "industry", "plan", "time_zone", "account_sid", "trunk"])
             guard let id = try string(to, "id", p + ".") else { throw fail(p + ".id", "is required") }
             guard !c.tenants.contains(where: { $0.id == id }) else { throw fail(p + ".id", "duplicate tenant '\(id)'") }
             let ind = try string(to, "industry", p + ".") ?? "general"
@@ -245,7 +285,11 @@ private struct Reader {
             guard TimeZone(identifier: tz) != nil else { throw fail(p + ".time_zone", "unknown time zone '\(tz)'") }
             c.tenants.append(.init(id: id, name: try string(to, "name", p + ".") ?? id, industry: industry,
                                    plan: try string(to, "plan", p + ".") ?? "starter", timeZone: tz,
-                                   accountSID: try string(to, "account_sid", p + ".") ?? id))
+                                   accountSID: try string(to, "account_sid", p + ".") ?? id,
+                                   trunk: try string(to, "trunk", p + ".")))
+            if let tr = c.tenants.last?.trunk, !c.trunks.contains(where: { $0.name == tr }) {
+                throw fail(p + ".trunk", "unknown trunk '\(tr)' (trunks must be defined before use)")
+            }
         }
         guard let numbers = o["numbers"] as? [Any] else { throw fail("numbers", "must be an array") }
         for (i, n) in numbers.enumerated() {

@@ -110,7 +110,10 @@ public final class Daemon: @unchecked Sendable {
             sources: SourceFilter(trusted: config.trustedSources),
             rateLimit: (config.inviteRatePerSource, config.inviteBurstPerSource),
             dataDirectory: config.dataDirectory, recordingURLBase: config.recordingURLBase,
-            flowsDirectory: config.flowsDirectory)
+            flowsDirectory: config.flowsDirectory, trunks: config.trunks,
+            emergencyFailoverMilliseconds: config.emergencyFailoverMilliseconds,
+            emergencyLastResort: config.emergencyLastResort,
+            localSIPAddress: config.sipHost.contains(":") ? "[\(config.sipHost)]:\(config.sipPort)" : "\(config.sipHost):\(config.sipPort)")
         let controller = CallController(stack: stack, services: services, logger: logger, policy: policy)
         box.controller = controller
 

@@ -81,8 +81,8 @@ final class RTPPeer: @unchecked Sendable {
         return false
     }
 
-    /// Sends 8 kHz audio as PCMU packets, 20 ms apart, from this socket.
-    func send(samples: [Int16], toPort port: UInt16) {
+    /// Sends 8 kHz audio as PCMU (or PCMA) packets, 20 ms apart, from this socket.
+    func send(samples: [Int16], toPort port: UInt16, law: G711.Law = .ulaw) {
         var to = sockaddr_in()
         to.sin_family = sa_family_t(AF_INET)
         to.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -93,9 +93,10 @@ final class RTPPeer: @unchecked Sendable {
         for i in 0..<frames {
             for j in 0..<160 {
                 let k = i * 160 + j
-                packet[12 + j] = k < samples.count ? G711.ulaw(samples[k]) : 0xFF
+                let v = k < samples.count ? samples[k] : 0
+                packet[12 + j] = law == .ulaw ? G711.ulaw(v) : G711.alaw(v)
             }
-            RTPHeader(marker: i == 0, payloadType: 0, sequence: UInt16(i), timestamp: UInt32(i * 160), ssrc: ssrc)
+            RTPHeader(marker: i == 0, payloadType: law == .ulaw ? 0 : 8, sequence: UInt16(i), timestamp: UInt32(i * 160), ssrc: ssrc)
                 .write(to: &packet)
             _ = packet.withUnsafeBytes { b in
                 withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }

@@ -136,10 +136,10 @@ final class CallFlowTemplateTests: XCTestCase {
         guard case .say(let hold, _) = afterRecording[2] else { return XCTFail("expected the hold prompt") }
         XCTAssertTrue(hold.text.hasPrefix("Thank you"))
         let end = try caller.finishMedia()
-        guard case .skip(verb: "Dial", location: let location, reason: _)? = end.first else {
-            return XCTFail("expected Dial to be skipped")
-        }
-        XCTAssertEqual(location.line, 13)
-        XCTAssertEqual(end.last, .finished)
+        guard case .dial(let dial, let token)? = end.first, end.count == 1 else { return XCTFail("expected the Dial: \(end)") }
+        XCTAssertEqual(dial.location.line, 13)
+        XCTAssertEqual(dial.record, .recordFromAnswer)
+        let after = caller.send(.dialFinished(token, DialOutcome(status: "completed", callSid: "CA2", durationSeconds: 60)))
+        XCTAssertEqual(after, [.finished], "the intake ends when the representative's call ends")
     }
 }

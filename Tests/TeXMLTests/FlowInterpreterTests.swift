@@ -109,25 +109,70 @@ final class FlowInterpreterTests: XCTestCase {
         XCTAssertTrue(caller.flow.isFinished)
     }
 
-    func testDialIsSkippedAndTheFlowMovesOnInTheSameList() throws {
+    func testDialWaitsForItsOutcomeThenContinuesWithTheNextVerb() throws {
         let caller = try FakeCaller("""
         <Response>
-          <Dial>+12082792555</Dial>
-          <Reject/>
+          <Dial timeout="12">+12082792555</Dial>
+          <Say>After</Say>
         </Response>
         """, source: testSource)
-        XCTAssertNil(caller.flow.mustRejectBeforeAnswer)
         let actions = caller.start()
-        XCTAssertEqual(actions.count, 2)
-        XCTAssertEqual(actions.first, .skip(verb: "Dial", location: loc(2, 3), reason: "call bridging is not supported yet"))
-        XCTAssertEqual(actions.last, .hangup, "the call was answered for the skipped Dial, so Reject hangs up")
+        guard case .dial(let dial, let token)? = actions.first, actions.count == 1 else { return XCTFail("\(actions)") }
+        XCTAssertEqual(dial.timeout, 12)
+        XCTAssertEqual(caller.send(.digit("1")), [], "digits do not end a dial")
+        XCTAssertEqual(caller.send(.dialFinished(token + 1, DialOutcome(status: "completed", callSid: "x", durationSeconds: 1))), [],
+                       "a stale token is ignored")
+        let next = caller.send(.dialFinished(token, DialOutcome(status: "completed", callSid: "CA2", durationSeconds: 9)))
+        XCTAssertEqual(untokened(next), [.say(speech("After"), token: 0)], "without action the flow continues (TwiML)")
     }
 
-    func testRunningOutOfVerbsAfterASkipFinishes() throws {
-        let caller = try FakeCaller("<Response><Dial>+12082792555</Dial></Response>")
-        let actions = caller.start()
-        XCTAssertEqual(actions.count, 2)
-        XCTAssertEqual(actions.last, .finished)
+    func testDialActionGetsTheOutcomeAndReplacesTheFlow() throws {
+        let caller = try FakeCaller("""
+        <Response><Dial action="https://app.example/after" method="GET" recordingStatusCallback="https://app.example/rec">\
+        <Number>+12082792555</Number></Dial><Say>Never</Say></Response>
+        """, source: testSource)
+        guard case .dial(_, let token)? = caller.start().first else { return XCTFail("expected dial") }
+        let rec = RecordingOutcome(url: "https://rec.example/d.wav", durationSeconds: 7, sid: "RE1", reason: .hangup)
+        let next = caller.send(.dialFinished(token, DialOutcome(status: "busy", callSid: "CA9", durationSeconds: 0, recording: rec)))
+        XCTAssertEqual(next.count, 2, "\(next)")
+        guard case .notify(let cb) = next[0], case .fetch(let req, _) = next[1] else { return XCTFail("\(next)") }
+        XCTAssertEqual(cb.url, "https://app.example/rec")
+        XCTAssertTrue(cb.parameters.contains(FormParameter(name: "RecordingStatus", value: "completed")))
+        XCTAssertEqual(req.url, "https://app.example/after")
+        XCTAssertEqual(req.method, .get)
+        for (name, value) in [("DialCallStatus", "busy"), ("DialCallSid", "CA9"), ("DialCallDuration", "0"),
+                              ("RecordingUrl", "https://rec.example/d.wav"), ("RecordingDuration", "7")] {
+            XCTAssertTrue(req.parameters.contains(FormParameter(name: name, value: value)), name)
+        }
+        XCTAssertEqual(untokened(try caller.answerFetch("<Response><Hangup/></Response>")), [.hangup])
+    }
+
+    func testCallerHangingUpDuringDialStillReportsTheAction() throws {
+        let caller = try FakeCaller(#"<Response><Dial action="https://app.example/after">+12082792555</Dial></Response>"#)
+        guard case .dial(_, let token)? = caller.start().first else { return XCTFail("expected dial") }
+        XCTAssertEqual(caller.send(.callerHungUp), [], "the I/O layer ends the legs and reports the dial")
+        XCTAssertFalse(caller.flow.isFinished)
+        let next = caller.send(.dialFinished(token, DialOutcome(status: "completed", callSid: "CA2", durationSeconds: 30)))
+        guard case .fetch(let req, _)? = next.first else { return XCTFail("\(next)") }
+        XCTAssertTrue(req.parameters.contains(FormParameter(name: "DialCallStatus", value: "completed")))
+        XCTAssertEqual(next.last, .finished)
+        XCTAssertTrue(caller.flow.isFinished)
+    }
+
+    func testEmergencyMarksFromTheDocumentAndFromDial() throws {
+        let doc = try FakeCaller("""
+        <Response xmlns:tf="urn:tollfreed:texml" tf:emergency="true"><Say>Help</Say></Response>
+        """)
+        XCTAssertEqual(doc.start().first, .markEmergency)
+        let dial = try FakeCaller("""
+        <Response xmlns:tf="urn:tollfreed:texml"><Say>Hi</Say><Dial tf:emergency="true">+12082792555</Dial></Response>
+        """)
+        XCTAssertFalse(dial.start().contains(.markEmergency))
+        let next = try dial.finishMedia()
+        XCTAssertEqual(next.first, .markEmergency)
+        guard case .dial = next.last else { return XCTFail("\(next)") }
+        let plain = try FakeCaller("<Response><Dial>+12082792555</Dial></Response>")
+        XCTAssertFalse(plain.start().contains(.markEmergency))
     }
 
     func testCallerHangUpEndsTheFlow() throws {

@@ -175,8 +175,9 @@ final class FlowSimulatorTests: XCTestCase {
         XCTAssertEqual(lines(result), [
             "    0.0s  read /srv/flows/next.xml",
             "    0.0s  play /srv/flows/tone.wav (looping)",
-            "    0.0s  skip <Dial> at /srv/flows/next.xml:1:41: call bridging is not supported yet",
-            "    0.0s  flow finished",
+            "    0.0s  dial +15551234567 (timeout 30s, record do-not-record)",
+            "   10.0s  dialed call completed after 10s",
+            "   10.0s  flow finished",
         ])
     }
 

@@ -124,17 +124,66 @@ final class CallSessionTests: XCTestCase {
                        [.log(level: "error", event: "flow.prompt_failed", detail: "no voice"), .flow(.pause(milliseconds: 1000, token: 2))])
     }
 
-    func testSkippedVerbIsLoggedAndExecutionContinues() throws {
-        let (_, actions) = try activeSession("""
-        <Response><Dial><Number>+12025550123</Number></Dial><Say>Hello</Say></Response>
+    private func dialMachine(recording: DialRecording = .none) -> DialMachine {
+        DialMachine(targets: [DialTarget(uri: "sip:+12025550123@192.0.2.5", label: "+12025550123")], strategy: .simultaneous,
+                    ringMilliseconds: 30_000, timeLimitSeconds: 14_400, recording: recording)
+    }
+
+    /// An active session whose flow is `xml` (starting with a Dial), dialing and answered.
+    private func bridgedSession(_ xml: String, recording: DialRecording = .none) throws -> (CallSession, [CallAction]) {
+        var (s, actions) = try activeSession(xml)
+        guard case .resolveDial(let dial, let token)? = actions.last else {
+            XCTFail("expected the dial to be resolved: \(actions)")
+            return (s, [])
+        }
+        let started = s.beginDial(dialMachine(recording: recording), dial: dial, token: token, now: at(3))
+        XCTAssertTrue(started.contains(.dial(.placeLeg(0))), "\(started)")
+        XCTAssertTrue(started.contains(.dial(.ringback(true))))
+        s.dialLegPlaced(0, callID: "CA-leg")
+        let bridged = s.dialEvent(now: at(4)) { m, t in m.legAnswered(0, now: t) }
+        XCTAssertTrue(bridged.contains(.dial(.bridge(0))), "\(bridged)")
+        return (s, bridged)
+    }
+
+    func testDialBridgesAndTheCallerStaysWhenTheCalleeHangsUp() throws {
+        var (s, _) = try bridgedSession("<Response><Dial><Number>+12025550123</Number></Dial><Say>Hello</Say></Response>")
+        let after = s.dialEvent(now: at(10)) { m, t in m.legEnded(0, now: t) }
+        XCTAssertTrue(after.contains(.dial(.unbridge)), "\(after)")
+        XCTAssertEqual(after.last, .flow(.say(hello, token: 2)), "the flow goes on with the next verb")
+        XCTAssertNil(s.activeDial)
+    }
+
+    func testCallerByeDuringDialHangsUpTheCalleeAndClosesTheRecord() throws {
+        var (s, _) = try bridgedSession("<Response><Dial><Number>+12025550123</Number></Dial><Say>Hello</Say></Response>")
+        let bye = s.byeReceived(now: at(20))
+        XCTAssertTrue(bye.contains(.dial(.hangUpLeg(0))), "\(bye)")
+        XCTAssertFalse(bye.contains(.flow(.say(hello, token: 2))), "no more flow for a caller who left")
+        let r = try XCTUnwrap(record(bye))
+        XCTAssertEqual(r.disposition, .completed)
+        XCTAssertEqual(r.hangupBy, .caller)
+        XCTAssertEqual(s.phase, .ended)
+    }
+
+    func testCallerByeDuringRecordedDialWaitsForTheRecordingBeforeTheRecord() throws {
+        var (s, bridged) = try bridgedSession(#"<Response><Dial record="record-from-answer">+12025550123</Dial></Response>"#,
+                                              recording: .fromAnswer(dual: false))
+        XCTAssertTrue(bridged.contains(.dial(.startRecording(dual: false))))
+        let bye = s.byeReceived(now: at(20))
+        XCTAssertTrue(bye.contains(.dial(.stopRecording)), "\(bye)")
+        XCTAssertFalse(bye.contains { if case .finish = $0 { true } else { false } }, "the record waits for the recording")
+        let outcome = RecordingOutcome(url: "file:///rec/d.wav", durationSeconds: 16, sid: "RE1", reason: .hangup)
+        let done = s.dialRecordingFinished(outcome, now: at(20.3))
+        let r = try XCTUnwrap(record(done))
+        XCTAssertEqual(r.recordingURL, "file:///rec/d.wav")
+        XCTAssertEqual(r.recordingSeconds, 16)
+    }
+
+    func testFlowMarkedEmergencyPromotesTheCall() throws {
+        let (s, actions) = try activeSession("""
+        <Response xmlns:tf="urn:tollfreed:texml" tf:emergency="true"><Say>Hello</Say></Response>
         """)
-        XCTAssertEqual(actions.count, 3, "\(actions)")
-        XCTAssertEqual(actions.first, .configureMedia(defaultPeer))
-        guard case .log(let level, let event, let detail) = actions[1] else { return XCTFail("expected a log, got \(actions[1])") }
-        XCTAssertEqual(level, "warning")
-        XCTAssertEqual(event, "flow.verb_skipped")
-        XCTAssertTrue(detail.hasPrefix("verb=Dial at="), detail)
-        XCTAssertEqual(actions[2], .flow(.say(hello, token: 1)))
+        XCTAssertTrue(actions.contains(.promoteEmergency), "\(actions)")
+        XCTAssertTrue(s.emergency)
     }
 
     func testEmptyFlowHangsUpAfterAck() throws {

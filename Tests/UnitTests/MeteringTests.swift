@@ -109,6 +109,18 @@ final class SQLiteCDRStoreTests: XCTestCase {
         XCTAssertEqual(store.path, (directory as NSString).appendingPathComponent("cdr.sqlite"))
     }
 
+    func testOutboundLegKeepsItsDirectionAndParent() throws {
+        let store = try SQLiteCDRStore(directory: directory)
+        var leg = makeRecord("leg1")
+        leg.direction = .outbound
+        leg.parentCallID = "c1"
+        try store.append([makeRecord("c1"), leg])
+        let back = try all(store)
+        XCTAssertEqual(back.map(\.direction), [.inbound, .outbound])
+        XCTAssertEqual(back.map(\.parentCallID), ["", "c1"])
+        assertSame(back[1], leg)
+    }
+
     func testSameCallIDIsNeitherDuplicatedNorChanged() throws {
         let store = try SQLiteCDRStore(directory: directory)
         let original = makeRecord("dup", duration: 10)
@@ -188,8 +200,8 @@ final class SQLiteCDRStoreTests: XCTestCase {
 final class CDRExporterTests: XCTestCase {
     func testCSVHeader() {
         XCTAssertEqual(CDRExporter(format: .csv).header, CDRExporter.fields.joined(separator: ","))
-        XCTAssertEqual(CDRExporter.fields.count, 21)
-        XCTAssertEqual(Array(CDRExporter.fields.suffix(2)), ["recording_url", "recording_seconds"])
+        XCTAssertEqual(CDRExporter.fields.count, 23)
+        XCTAssertEqual(Array(CDRExporter.fields.suffix(4)), ["recording_url", "recording_seconds", "direction", "parent_call_id"])
         XCTAssertNil(CDRExporter(format: .jsonl).header)
     }
 

@@ -31,6 +31,7 @@ typedef enum {
     TF_EV_ERROR = 9,
     TF_EV_INCOMING_INFO = 10,
     TF_EV_INCOMING_MESSAGE = 11,
+    TF_EV_INVITE_RESPONSE = 12,  /* response to our INVITE (outbound leg) */
 } tf_event_kind_t;
 
 /// Call states, mapped from nua_callstate in the bridge (Sofia's numbering is not relied on).
@@ -63,6 +64,8 @@ typedef struct {
     const char *priority;     /* Priority header value */
     const char *resource_priority; /* first Resource-Priority header value */
     char source[64];          /* source "ip:port" of the request, if known */
+    const char *auth_scheme;  /* 401/407: challenge scheme ("Digest") */
+    const char *auth_realm;   /* 401/407: realm parameter as received, quotes included */
 } tf_sip_event_t;
 
 typedef void (*tf_sip_event_cb)(void *magic, const tf_sip_event_t *event);
@@ -104,6 +107,17 @@ void tf_sip_respond(void *handle, int status, const char *sdp, const char *extra
 /// Responds to the request that triggered the current event (nua_respond with the
 /// event's own message), used for OPTIONS and for requests arriving with a new handle.
 void tf_sip_bye(void *handle);
+/// Places an outbound call: INVITE to `request_uri` with `from` and `to` header values
+/// (e.g. "\"+15551230000\" <sip:+15551230000@127.0.0.1:5060>"), the SDP offer `sdp`
+/// and optional extra header lines. Returns the new handle, already bound to itself (its
+/// events carry handle_magic), or NULL.
+void *tf_sip_invite(tf_sip_t *sip, const char *request_uri, const char *from, const char *to,
+                    const char *sdp, const char *extra_headers);
+/// CANCELs an outbound INVITE that has no final response yet.
+void tf_sip_cancel(void *handle);
+/// Answers a 401/407 challenge with digest credentials; nua re-sends the request.
+void tf_sip_authenticate(void *handle, const char *scheme, const char *realm,
+                         const char *user, const char *password);
 /// Releases a handle once the call is terminated.
 void tf_sip_handle_destroy(void *handle);
 

@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Rewrites a packet received on one leg of a bridge for the other leg: the audio payload
+/// type of the other leg's offer/answer, PCMU <-> PCMA transcoding when the legs differ,
+/// RFC 4733 events passed through under the other leg's telephone-event payload type.
+/// Sequence number, timestamp, marker and SSRC are kept (the stream is the talker's).
+enum RTPRelay {
+    static let ulawToAlaw: [UInt8] = (0..<256).map { G711.alaw(G711.ulawDecode(UInt8($0))) }
+    static let alawToUlaw: [UInt8] = (0..<256).map { G711.ulaw(G711.alawDecode(UInt8($0))) }
+
+    /// Writes the packet for `to` into `out` (at least `packet.count` bytes) and returns its
+    /// length, or 0 when it must be dropped (not RTP, an unknown payload type, or an event
+    /// the other leg did not negotiate). No allocation.
+    static func rewrite(_ packet: UnsafeRawBufferPointer, from: PacketProcessor, to: PacketProcessor,
+                        out: UnsafeMutableRawPointer) -> Int {
+        guard let parsed = RTPHeader.parse(packet) else { return 0 }
+        var header = parsed.header
+        let payload = UnsafeRawBufferPointer(rebasing: packet[parsed.payloadOffset..<(parsed.payloadOffset + parsed.payloadLength)])
+        let dst = (out + RTPHeader.size).assumingMemoryBound(to: UInt8.self)
+        if let te = from.telephoneEventPayloadType, header.payloadType == te {
+            guard let theirs = to.telephoneEventPayloadType else { return 0 }
+            header.payloadType = theirs
+            if let base = payload.baseAddress { dst.update(from: base.assumingMemoryBound(to: UInt8.self), count: payload.count) }
+        } else {
+            guard let law = from.law(forPayloadType: header.payloadType) else { return 0 }
+            header.payloadType = to.audioPayloadType
+            if law == to.law {
+                if let base = payload.baseAddress { dst.update(from: base.assumingMemoryBound(to: UInt8.self), count: payload.count) }
+            } else {
+                let table = law == .ulaw ? ulawToAlaw : alawToUlaw
+                table.withUnsafeBufferPointer { t in
+                    for k in 0..<payload.count { dst[k] = t[Int(payload[k])] }
+                }
+            }
+        }
+        header.write(to: out)
+        return RTPHeader.size + payload.count
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import XCTest
+
+/// `<Dial>` against sipp agents: every DialCallStatus, media relay with transcoding,
+/// recording of both parties, simultaneous ring, and the races peers get wrong.
+final class DialEndToEndTests: XCTestCase {
+    static let healthcare = "+1-800-596-3057"
+    static let general = "+1-208-279-2555"
+
+    /// A caller (PCMU) bridged to an agent answering PCMA: audio flows both ways and is
+    /// transcoded, and the dual-channel recording holds the caller left and the agent right.
+    func testAnsweredDialRelaysAudioBothWaysAndRecordsBothParties() throws {
+        let callee = RTPPeer()
+        defer { callee.stop() }
+        let agent = Agent("uas_answer_pcma.xml", rtpPort: callee.port)
+        let hooks = try WebhookServer(documents: ["/dial-done": "<Response><Hangup/></Response>"])
+        defer { hooks.stop() }
+        let d = try dialDaemon(flows: ["dial.xml": """
+            <Response><Say>Connecting you now.</Say><Dial timeout="10" timeLimit="6" record="record-from-answer-dual" action="\(hooks.base)/dial-done">\
+            <Sip>\(agent.uri)</Sip></Dial></Response>
+            """], numbers: [Self.healthcare: "dial.xml"])
+        defer { d.stop() }
+        let caller = RTPPeer()
+        defer { caller.stop() }
+        let call = d.sippInBackground("uac_daemon_bye.xml", dial: "8005963057", tag: "dial-ok", rtpPort: caller.port)
+
+        // The greeting comes from the daemon's caller-side port.
+        XCTAssertTrue(caller.waitForPackets(3, timeout: 10), "greeting heard")
+        let daemonCallerPort = try XCTUnwrap(caller.received.first?.sourcePort)
+        XCTAssertTrue(d.waitForLog("dial.answered"), d.logText.suffix(2000).description)
+        // The caller talks (440 Hz) from its own port.
+        let talk = Thread { caller.send(samples: Tone.samples(440, seconds: 2), toPort: daemonCallerPort) }
+        talk.start()
+        XCTAssertTrue(callee.waitForPackets(50, timeout: 5), "the caller's audio reaches the agent")
+        let daemonCalleePort = try XCTUnwrap(callee.received.first?.sourcePort)
+        // The agent answers (1 kHz, PCMA as it negotiated).
+        callee.send(samples: Tone.samples(1000, seconds: 2), toPort: daemonCalleePort, law: .alaw)
+        while talk.isExecuting { usleep(20_000) }
+        usleep(300_000)
+
+        let atCallee = callee.received
+        XCTAssertTrue(atCallee.allSatisfy { $0.payloadType == 8 }, "the agent negotiated PCMA only: caller audio is transcoded")
+        XCTAssertGreaterThan(Tone.purity(Tone.decode(atCallee.filter { $0.payloadType == 8 }), frequency: 440), 0.8)
+        let fromAgent = caller.received.filter { Tone.purity(Tone.decode([$0]), frequency: 1000) > 0.8 }
+        XCTAssertGreaterThan(fromAgent.count, 50, "the agent's audio reaches the caller as PCMU")
+        XCTAssertTrue(fromAgent.allSatisfy { $0.payloadType == 0 })
+
+        // The caller hangs up; the agent gets BYE; the action sees completed.
+        let fields = try XCTUnwrap(hooks.waitForRequest(path: "/dial-done"), d.logText.suffix(3000).description)
+        XCTAssertEqual(fields["DialCallStatus"], "completed")
+        XCTAssertEqual(fields["DialBridged"], "true")
+        XCTAssertFalse(fields["DialCallSid"]?.isEmpty ?? true)
+        let recordingURL = try XCTUnwrap(fields["RecordingUrl"])
+        let r = call.wait()
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        XCTAssertEqual(agent.wait().status, 0, "the agent got the daemon's BYE")
+
+        let path = try XCTUnwrap(URL(string: recordingURL)?.path)
+        let rms = try Tone.channelRMS(wav: path)
+        XCTAssertEqual(rms.count, 2, "dual recording has two channels")
+        XCTAssertGreaterThan(rms[0], 1000, "caller channel holds the caller")
+        XCTAssertGreaterThan(rms[1], 1000, "agent channel holds the agent")
+
+        let legs = d.legs(ofTag: "dial-ok")
+        XCTAssertEqual(legs.count, 1)
+        XCTAssertEqual(legs.first?["direction"] as? String, "outbound")
+        XCTAssertEqual(legs.first?["disposition"] as? String, "completed")
+        XCTAssertEqual(legs.first?["call_id"] as? String, fields["DialCallSid"])
+        XCTAssertGreaterThan(legs.first?["rtp_sent"] as? Int ?? 0, 50, "relayed packets are counted on the leg")
+    }
+
+    /// busy, failed and no-answer reach the action with the right DialCallStatus, and the
+    /// legs' records say what happened.
+    func testDialStatusesBusyFailedNoAnswer() throws {
+        let busy = Agent("uas_busy.xml")
+        let failing = Agent("uas_fail.xml")
+        let silent = Agent("uas_noanswer.xml")
+        let hooks = try WebhookServer(documents: ["/after": "<Response><Hangup/></Response>"])
+        defer { hooks.stop() }
+        let d = try dialDaemon(flows: [
+            "busy.xml": "<Response><Dial action=\"\(hooks.base)/after?case=busy\"><Sip>\(busy.uri)</Sip></Dial></Response>",
+            "fail.xml": "<Response><Dial action=\"\(hooks.base)/after?case=failed\"><Sip>\(failing.uri)</Sip></Dial></Response>",
+            "silent.xml": "<Response><Dial timeout=\"2\" action=\"\(hooks.base)/after?case=noanswer\"><Sip>\(silent.uri)</Sip></Dial></Response>",
+        ], numbers: [Self.healthcare: "busy.xml", Self.general: "fail.xml", "+1-888-804-6762": "silent.xml"]) { cfg in
+            // The fleet line is an emergency line: make it ordinary so the dial rings once.
+            var list = cfg["numbers"] as! [[String: Any]]
+            for i in list.indices { list[i]["emergency"] = false }
+            cfg["numbers"] = list
+        }
+        defer { d.stop() }
+        for (dial, tag, expected) in [("8005963057", "dial-busy", "busy"), ("2082792555", "dial-fail", "failed"),
+                                      ("8888046762", "dial-noanswer", "no-answer")] {
+            let r = d.sipp("uac_daemon_bye.xml", dial: dial, tag: tag)
+            XCTAssertEqual(r.status, 0, "\(tag): the flow hangs up after the action:\n\(r.output.suffix(1200))")
+            let f = hooks.waitForRequest(path: "/after") { $0["DialCallStatus"] == expected }
+            XCTAssertNotNil(f, "\(tag): action called with DialCallStatus=\(expected); got \(hooks.requests)")
+            XCTAssertEqual(f?["DialCallDuration"], "0")
+        }
+        XCTAssertEqual(busy.wait().status, 0)
+        XCTAssertEqual(failing.wait().status, 0)
+        XCTAssertEqual(silent.wait().status, 0, "the unanswered agent got CANCEL")
+        XCTAssertEqual(d.legs(ofTag: "dial-busy").first?["disposition"] as? String, "busy")
+        XCTAssertEqual(d.legs(ofTag: "dial-fail").first?["disposition"] as? String, "failed")
+        XCTAssertEqual(d.legs(ofTag: "dial-noanswer").first?["disposition"] as? String, "canceled")
+    }
+
+    /// Two agents ring at once; the one that answers wins, the other gets CANCEL. Without an
+    /// action the flow continues after the bridge when the agent hangs up.
+    func testSimultaneousRingFirstAnswerWinsAndFlowContinuesAfterCalleeHangsUp() throws {
+        let ringing = Agent("uas_noanswer.xml")
+        let answering = Agent("uas_answer_then_bye.xml", extra: ["-d", "1500"])
+        let d = try dialDaemon(flows: ["two.xml": """
+            <Response><Dial timeout="10"><Sip>\(ringing.uri)</Sip><Sip>\(answering.uri)</Sip></Dial>\
+            <Say>The agent has left the call.</Say></Response>
+            """], numbers: [Self.general: "two.xml"])
+        defer { d.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "2082792555", tag: "dial-two")
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        XCTAssertEqual(ringing.wait().status, 0, "the losing agent got CANCEL (no ghost leg)")
+        XCTAssertEqual(answering.wait().status, 0, "the winning agent hung up with BYE")
+        XCTAssertTrue(d.logText.contains("status=completed"), d.logText.suffix(2000).description)
+        let legs = d.legs(ofTag: "dial-two")
+        XCTAssertEqual(Set(legs.compactMap { $0["disposition"] as? String }), ["completed", "canceled"])
+        let rec = try XCTUnwrap(d.record(tag: "dial-two"))
+        XCTAssertEqual(rec["hangup_by"] as? String, "daemon", "the flow went on after the bridge and hung up itself")
+    }
+
+    /// The caller cancels while the agent rings: the agent gets CANCEL, no leg is left.
+    func testCallerHangsUpWhileAgentRings() throws {
+        let silent = Agent("uas_noanswer.xml")
+        let d = try dialDaemon(flows: ["ring.xml": "<Response><Dial timeout=\"30\"><Sip>\(silent.uri)</Sip></Dial></Response>"],
+                               numbers: [Self.general: "ring.xml"])
+        defer { d.stop() }
+        let r = d.sipp("uac_listen.xml", dial: "2082792555", tag: "dial-gone", extra: ["-d", "1500"])
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        XCTAssertEqual(silent.wait(timeout: 20).status, 0, "the agent got CANCEL when the caller left")
+        XCTAssertEqual(d.legs(ofTag: "dial-gone").first?["disposition"] as? String, "canceled")
+        XCTAssertTrue(d.waitForLog("status=canceled"))
+        XCTAssertEqual(d.record(tag: "dial-gone")?["disposition"] as? String, "completed")
+    }
+
+    /// 200 OK from the agent crosses our CANCEL (ring timeout): the leg gets ACK then BYE.
+    func testAnswerCrossingCancelIsAckedAndHungUp() throws {
+        let agent = Agent("uas_answer_crossing_cancel.xml")
+        let d = try dialDaemon(flows: ["cross.xml": "<Response><Dial timeout=\"1\"><Sip>\(agent.uri)</Sip></Dial><Hangup/></Response>"],
+                               numbers: [Self.general: "cross.xml"])
+        defer { d.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "2082792555", tag: "dial-cross")
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        let a = agent.wait(timeout: 30)
+        XCTAssertEqual(a.status, 0, "the late-answering agent got ACK and BYE:\n\(a.output.suffix(1500))\n\(d.logText.suffix(2000))")
+        XCTAssertTrue(d.logText.contains("dial.leg_late_answer"))
+        XCTAssertTrue(d.logText.contains("status=no-answer"))
+    }
+}

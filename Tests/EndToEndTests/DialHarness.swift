@@ -1,0 +1,150 @@
+import Foundation
+import Media
+import XCTest
+
+/// A sipp UAS playing an agent or dispatcher, running in the background on its own port.
+final class Agent: @unchecked Sendable {
+    let port: UInt16
+    private var thread: Thread?
+    private let outcome = Mutex<(status: Int32, output: String)?>(nil)
+
+    /// Starts `scenario` answering `calls` calls; `rtpPort` goes into its SDP answer.
+    init(_ scenario: String, calls: Int = 1, rtpPort: UInt16 = 9, extra: [String] = [], timeout: Int = 60) {
+        port = freePort()
+        let args = ["-sf", Paths.scenarios.appendingPathComponent(scenario).path, "-i", "127.0.0.1", "-p", "\(port)",
+                    "-m", "\(calls)", "-key", "calleertp", "\(rtpPort)", "-nostdin", "-timeout", "\(timeout)s",
+                    "-timeout_error"] + extra
+        let t = Thread { [outcome] in
+            let r = runProgram("/usr/bin/sipp", args, timeout: TimeInterval(timeout + 10))
+            outcome.withLock { $0 = r }
+        }
+        thread = t
+        t.start()
+        usleep(300_000) // let sipp bind its port
+    }
+
+    /// A SIP URI that reaches this agent.
+    var uri: String { "sip:agent@127.0.0.1:\(port)" }
+
+    /// Waits for sipp to exit and returns its status and output.
+    func wait(timeout: TimeInterval = 60) -> (status: Int32, output: String) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while thread?.isExecuting == true && Date() < deadline { usleep(20_000) }
+        return outcome.withLock { $0 } ?? (-1, "agent still running after \(timeout)s")
+    }
+}
+
+/// A daemon whose numbers run the given flow documents (written to a fresh directory).
+func dialDaemon(flows: [String: String], numbers: [String: String], configure: ((inout [String: Any]) -> Void)? = nil) throws -> DaemonUnderTest {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-dial-flows-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    // The shipped flows stay available for the numbers the test does not remap.
+    try FileManager.default.copyItem(at: Paths.repo.appendingPathComponent("CallFlows"), to: dir)
+    for (name, xml) in flows { try Data(xml.utf8).write(to: dir.appendingPathComponent(name)) }
+    return try DaemonUnderTest(ringMs: 0) { cfg in
+        cfg["flows_dir"] = dir.path
+        var list = cfg["numbers"] as? [[String: Any]] ?? []
+        for i in list.indices {
+            if let did = list[i]["did"] as? String, let flow = numbers[did] { list[i]["flow"] = flow }
+        }
+        cfg["numbers"] = list
+        configure?(&cfg)
+    }
+}
+
+extension DaemonUnderTest {
+    /// Places a call with sipp in a background thread; `wait()` the returned thread.
+    func sippInBackground(_ scenario: String, dial: String, tag: String, rtpPort: UInt16 = 9,
+                          extra: [String] = []) -> BackgroundCall {
+        let call = BackgroundCall()
+        let t = Thread { [self] in
+            let r = sipp(scenario, dial: dial, tag: tag, rtpPort: rtpPort, extra: extra)
+            call.result.withLock { $0 = r }
+        }
+        call.thread = t
+        t.start()
+        return call
+    }
+
+    /// Records whose `parent_call_id` is the call id of the record tagged `tag`.
+    func legs(ofTag tag: String, timeout: TimeInterval = 10) -> [[String: Any]] {
+        guard let parent = record(tag: tag, timeout: timeout)?["call_id"] as? String else { return [] }
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            let legs = records().filter { ($0["parent_call_id"] as? String) == parent }
+            if !legs.isEmpty && legs.allSatisfy({ ($0["disposition"] as? String) != "active" }) { return legs }
+            usleep(100_000)
+        } while Date() < deadline
+        return records().filter { ($0["parent_call_id"] as? String) == parent }
+    }
+
+    /// Waits until the daemon's log contains `text`.
+    func waitForLog(_ text: String, timeout: TimeInterval = 15) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            if logText.contains(text) { return true }
+            usleep(50_000)
+        } while Date() < deadline
+        return false
+    }
+}
+
+/// A sipp call running in the background.
+final class BackgroundCall: @unchecked Sendable {
+    var thread: Thread?
+    let result = Mutex<(status: Int32, output: String)?>(nil)
+
+    func wait(timeout: TimeInterval = 90) -> (status: Int32, output: String) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while thread?.isExecuting == true && Date() < deadline { usleep(20_000) }
+        return result.withLock { $0 } ?? (-1, "call still running")
+    }
+}
+
+/// Audio checks on what a peer received.
+enum Tone {
+    /// 8 kHz samples of a `frequency` Hz sine lasting `seconds`.
+    static func samples(_ frequency: Double, seconds: Double, amplitude: Double = 8000) -> [Int16] {
+        (0..<Int(seconds * 8000)).map { Int16(amplitude * sin(2 * Double.pi * frequency * Double($0) / 8000)) }
+    }
+
+    /// Decodes packets with the law their payload type names (0 PCMU, 8 PCMA).
+    static func decode(_ packets: [ReceivedPacket]) -> [Int16] {
+        packets.flatMap { p in p.payload.map { p.payloadType == 8 ? G711.alawDecode($0) : G711.ulawDecode($0) } }
+    }
+
+    /// Share of the signal's power at `frequency` (Goertzel), 0...1.
+    static func purity(_ x: [Int16], frequency: Double) -> Double {
+        guard !x.isEmpty else { return 0 }
+        let w = 2 * Double.pi * frequency / 8000
+        let coeff = 2 * cos(w)
+        var s1 = 0.0, s2 = 0.0, total = 0.0
+        for v in x {
+            let d = Double(v)
+            total += d * d
+            let s0 = d + coeff * s1 - s2
+            s2 = s1
+            s1 = s0
+        }
+        let power = s1 * s1 + s2 * s2 - coeff * s1 * s2
+        return total == 0 ? 0 : min(1, 2 * power / (Double(x.count) * total))
+    }
+
+    /// Per-channel RMS of a 16-bit WAV file.
+    static func channelRMS(wav path: String) throws -> [Double] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let (format, range) = try WAVFile.parse(bytes)
+        let ch = format.channels
+        var sums = [Double](repeating: 0, count: ch)
+        var n = 0
+        var o = range.lowerBound
+        while o + 2 * ch <= range.upperBound {
+            for c in 0..<ch {
+                let v = Double(Int16(bitPattern: UInt16(bytes[o + 2 * c]) | UInt16(bytes[o + 2 * c + 1]) << 8))
+                sums[c] += v * v
+            }
+            n += 1
+            o += 2 * ch
+        }
+        return sums.map { n == 0 ? 0 : ($0 / Double(n)).squareRoot() }
+    }
+}
