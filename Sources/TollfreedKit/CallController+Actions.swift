@@ -13,7 +13,7 @@ extension CallController {
             switch a {
             case .respond(let status, let sdp, let headers):
                 stack.respond(e.handle, status: status, sdp: sdp, headers: headers)
-                if status == 200 { e.log.info("call.answered") }
+                if status == 200 && e.session.phase == .answered { e.log.info("call.answered") }
             case .configureMedia(let peer):
                 media.configure(e.media, peer: peer)
             case .startRingTimer(let ms):

@@ -152,4 +152,90 @@ final class DialEndToEndTests: XCTestCase {
         XCTAssertTrue(d.logText.contains("dial.leg_late_answer"))
         XCTAssertTrue(d.logText.contains("status=no-answer"))
     }
+
+    /// `<Number>` goes out through the tenant's trunk (URI template) and answers the trunk's
+    /// digest challenge with the configured credentials.
+    func testNumberGoesThroughTheTrunkWithDigestAuthentication() throws {
+        let trunk = Agent("uas_auth.xml")
+        let d = try dialDaemon(flows: ["out.xml": "<Response><Dial timeLimit=\"2\"><Number>+1 (202) 555-0199</Number></Dial></Response>"],
+                               numbers: [Self.general: "out.xml"]) { cfg in
+            cfg["trunks"] = [["name": "carrier", "uri": "sip:{number}@127.0.0.1:\(trunk.port)",
+                              "username": "trunkuser", "password": "s3cret"]]
+        }
+        defer { d.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "2082792555", tag: "dial-trunk")
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        let t = trunk.wait()
+        XCTAssertEqual(t.status, 0, "the trunk saw valid credentials and the dialed number:\n\(t.output.suffix(2000))\n\(d.logText.suffix(2000))")
+        XCTAssertTrue(d.logText.contains("dial.leg_authenticating"))
+        let leg = try XCTUnwrap(d.legs(ofTag: "dial-trunk").first)
+        XCTAssertEqual(leg["to"] as? String, "+12025550199")
+        XCTAssertEqual(leg["disposition"] as? String, "completed")
+    }
+
+    /// The caller sends a re-INVITE and a BYE back to back while bridged (the BYE arrives
+    /// before the re-INVITE is answered): both get final responses, the agent gets BYE, and
+    /// both records close.
+    func testByeRightAfterReInviteDuringTheBridge() throws {
+        let agent = Agent("uas_answer.xml")
+        let d = try dialDaemon(flows: ["b.xml": "<Response><Dial><Sip>\(agent.uri)</Sip></Dial></Response>"],
+                               numbers: [Self.general: "b.xml"])
+        defer { d.stop() }
+        let caller = RawSIPCaller(daemonPort: d.sipPort)
+        let offer = "v=0\r\no=raw 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
+        caller.send("INVITE", cseq: 1, dial: "2082792555", sdp: offer)
+        let setup = caller.responses(for: 1.0)
+        XCTAssertTrue(RawSIPCaller.statuses(setup, cseq: "1 INVITE").contains(200), "\(setup)")
+        caller.send("ACK", cseq: 1, dial: "2082792555")
+        XCTAssertTrue(d.waitForLog("dial.answered"))
+        caller.send("INVITE", cseq: 2, dial: "2082792555", sdp: offer.replacingOccurrences(of: "o=raw 1 1", with: "o=raw 1 2") + "a=sendonly\r\n")
+        caller.send("BYE", cseq: 3, dial: "2082792555")
+        let after = caller.responses(for: 1.5)
+        XCTAssertTrue(RawSIPCaller.statuses(after, cseq: "3 BYE").contains(200), "BYE answered: \(after)")
+        let reinvite = RawSIPCaller.statuses(after, cseq: "2 INVITE").filter { $0 >= 200 }
+        XCTAssertFalse(reinvite.isEmpty, "the re-INVITE got a final response: \(after)")
+        XCTAssertTrue(reinvite.allSatisfy { $0 == 200 || $0 == 487 || $0 == 481 }, "\(reinvite)")
+        if reinvite.contains(200) { caller.send("ACK", cseq: 2, dial: "2082792555") }
+        XCTAssertEqual(agent.wait(timeout: 20).status, 0, "the agent got BYE")
+        let rec = try XCTUnwrap(d.records().first { ($0["sip_call_id"] as? String) == caller.callID })
+        XCTAssertEqual(rec["disposition"] as? String, "completed")
+        XCTAssertEqual(rec["hangup_by"] as? String, "caller")
+        let legs = d.records().filter { ($0["parent_call_id"] as? String) == rec["call_id"] as? String }
+        XCTAssertEqual(legs.first?["disposition"] as? String, "completed")
+        // The daemon still serves.
+        let next = d.sipp("uac_caller_bye.xml", dial: "8005963057", tag: "after-race")
+        XCTAssertEqual(next.status, 0)
+    }
+
+    /// While the agent rings, the caller hears ringback (440 + 480 Hz) from the daemon.
+    func testCallerHearsRingbackWhileTheAgentRings() throws {
+        let agent = Agent("uas_answer_delayed.xml", extra: ["-d", "2500"])
+        let d = try dialDaemon(flows: ["r.xml": "<Response><Dial timeLimit=\"1\"><Sip>\(agent.uri)</Sip></Dial></Response>"],
+                               numbers: [Self.general: "r.xml"])
+        defer { d.stop() }
+        let caller = RTPPeer()
+        defer { caller.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "2082792555", tag: "dial-ringback", rtpPort: caller.port)
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        XCTAssertEqual(agent.wait().status, 0)
+        let audio = Tone.decode(Array(caller.received.prefix(90)))
+        let ringback = Tone.purity(audio, frequency: 440) + Tone.purity(audio, frequency: 480)
+        XCTAssertGreaterThan(caller.received.count, 50, "ringback packets")
+        XCTAssertGreaterThan(ringback, 0.8, "the first 1.8 s are the 440 + 480 Hz ringback tone")
+    }
+
+    /// `hangupOnStar`: the caller presses * (SIP INFO) during the bridge; the agent is hung
+    /// up and the caller's flow continues.
+    func testHangupOnStarEndsTheBridgeAndTheFlowContinues() throws {
+        let agent = Agent("uas_answer.xml")
+        let d = try dialDaemon(flows: ["star.xml": """
+            <Response><Dial hangupOnStar="true"><Sip>\(agent.uri)</Sip></Dial><Say>You are back.</Say></Response>
+            """], numbers: [Self.general: "star.xml"])
+        defer { d.stop() }
+        let r = d.sipp("uac_info_star.xml", dial: "2082792555", tag: "dial-star")
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        XCTAssertEqual(agent.wait(timeout: 20).status, 0, "the agent got BYE when * was pressed")
+        XCTAssertTrue(d.logText.contains("dial.hangup_on_star"))
+        XCTAssertEqual(d.record(tag: "dial-star")?["hangup_by"] as? String, "daemon", "the flow ended the call after the Say")
+    }
 }

@@ -29,7 +29,7 @@ final class Agent: @unchecked Sendable {
     /// Waits for sipp to exit and returns its status and output.
     func wait(timeout: TimeInterval = 60) -> (status: Int32, output: String) {
         let deadline = Date().addingTimeInterval(timeout)
-        while thread?.isExecuting == true && Date() < deadline { usleep(20_000) }
+        while outcome.withLock({ $0 }) == nil && Date() < deadline { usleep(20_000) }
         return outcome.withLock { $0 } ?? (-1, "agent still running after \(timeout)s")
     }
 }
@@ -95,8 +95,8 @@ final class BackgroundCall: @unchecked Sendable {
 
     func wait(timeout: TimeInterval = 90) -> (status: Int32, output: String) {
         let deadline = Date().addingTimeInterval(timeout)
-        while thread?.isExecuting == true && Date() < deadline { usleep(20_000) }
-        return result.withLock { $0 } ?? (-1, "call still running")
+        while result.withLock({ $0 }) == nil && Date() < deadline { usleep(20_000) }
+        return result.withLock { $0 } ?? (-1, "call still running after \(timeout)s")
     }
 }
 
@@ -146,5 +146,77 @@ enum Tone {
             o += 2 * ch
         }
         return sums.map { n == 0 ? 0 : ($0 / Double(n)).squareRoot() }
+    }
+}
+
+/// A minimal SIP caller over raw UDP, for races sipp's strictly ordered scenarios cannot
+/// express (two requests in flight at once).
+final class RawSIPCaller {
+    let fd: Int32
+    let port: UInt16
+    let callID = "raw-\(UInt32.random(in: 0...UInt32.max))@127.0.0.1"
+    private let daemonPort: UInt16
+    private var toHeader = ""
+    private var branch = 0
+
+    init(daemonPort: UInt16) {
+        self.daemonPort = daemonPort
+        let sock = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) } }
+        port = UInt16(bigEndian: sa.sin_port)
+        fd = sock
+        var tv = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    /// Sends `method` (CSeq `cseq`) in the dialog; `sdp` adds a body.
+    func send(_ method: String, cseq: Int, dial: String, sdp: String? = nil) {
+        branch += 1
+        let body = sdp ?? ""
+        let to = toHeader.isEmpty ? "To: <sip:\(dial)@127.0.0.1>" : toHeader
+        let text = "\(method) sip:\(dial)@127.0.0.1:\(daemonPort) SIP/2.0\r\n"
+            + "Via: SIP/2.0/UDP 127.0.0.1:\(port);rport;branch=z9hG4bK-raw-\(branch)-\(callID.prefix(8))\r\n"
+            + "From: <sip:+15551230000@127.0.0.1:\(port)>;tag=rawcaller\r\n\(to)\r\nCall-ID: \(callID)\r\n"
+            + "CSeq: \(cseq) \(method)\r\nContact: <sip:raw@127.0.0.1:\(port)>\r\nMax-Forwards: 70\r\n"
+            + (sdp == nil ? "" : "Content-Type: application/sdp\r\n") + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+        var to4 = sockaddr_in()
+        to4.sin_family = sa_family_t(AF_INET)
+        to4.sin_addr.s_addr = inet_addr("127.0.0.1")
+        to4.sin_port = daemonPort.bigEndian
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { b in
+            withUnsafePointer(to: &to4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        }
+    }
+
+    /// Responses received within `seconds` (requests from the daemon are ignored).
+    func responses(for seconds: Double) -> [String] {
+        var out: [String] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65536, 0) }
+            guard n > 0 else { continue }
+            let text = String(decoding: buf[0..<n], as: UTF8.self)
+            guard text.hasPrefix("SIP/2.0") else { continue }
+            out.append(text)
+            if toHeader.isEmpty, text.contains("CSeq: 1 INVITE"), text.hasPrefix("SIP/2.0 200"),
+               let line = text.components(separatedBy: "\r\n").first(where: { $0.lowercased().hasPrefix("to:") }) {
+                toHeader = line
+            }
+        }
+        return out
+    }
+
+    /// Status codes of the responses whose CSeq is `cseq`.
+    static func statuses(_ responses: [String], cseq: String) -> [Int] {
+        responses.filter { $0.contains("CSeq: \(cseq)") }.compactMap { Int($0.dropFirst(8).prefix(3)) }
     }
 }
