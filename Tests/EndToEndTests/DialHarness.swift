@@ -9,8 +9,8 @@ final class Agent: @unchecked Sendable {
     private let outcome = Mutex<(status: Int32, output: String)?>(nil)
 
     /// Starts `scenario` answering `calls` calls; `rtpPort` goes into its SDP answer.
-    init(_ scenario: String, calls: Int = 1, rtpPort: UInt16 = 9, extra: [String] = [], timeout: Int = 60) {
-        port = freePort()
+    init(_ scenario: String, calls: Int = 1, rtpPort: UInt16 = 9, extra: [String] = [], timeout: Int = 60, port fixed: UInt16? = nil) {
+        port = fixed ?? freePort()
         let args = ["-sf", Paths.scenarios.appendingPathComponent(scenario).path, "-i", "127.0.0.1", "-p", "\(port)",
                     "-m", "\(calls)", "-key", "calleertp", "\(rtpPort)", "-nostdin", "-timeout", "\(timeout)s",
                     "-timeout_error"] + extra
