@@ -288,7 +288,7 @@ private struct Reader {
                                    accountSID: try string(to, "account_sid", p + ".") ?? id,
                                    trunk: try string(to, "trunk", p + ".")))
             if let tr = c.tenants.last?.trunk, !c.trunks.contains(where: { $0.name == tr }) {
-                throw fail(p + ".trunk", "unknown trunk '\(tr)' (trunks must be defined before use)")
+                throw fail(p + ".trunk", "unknown trunk '\(tr)'")
             }
         }
         guard let numbers = o["numbers"] as? [Any] else { throw fail("numbers", "must be an array") }

@@ -256,6 +256,39 @@ final class ConfigTests: XCTestCase {
         assertError(o, keyPath: "log_level")
     }
 
+    func testTrunksTenantTrunkAndEmergencyRouting() throws {
+        var o = base()
+        o["trunks"] = [["name": "a", "uri": "sip:{number}@192.0.2.10:5060"],
+                       ["name": "b", "uri": "sip:{number}@192.0.2.11", "username": "u", "password": "p"]]
+        o["tenants"] = [["id": "t1", "trunk": "b"]]
+        o["emergency"] = ["failover_timeout_ms": 4000, "last_resort": "sip:supervisor@192.0.2.12"]
+        let c = try parse(o)
+        XCTAssertEqual(c.trunks.map(\.name), ["a", "b"])
+        XCTAssertEqual(c.trunks[1].uri(for: "+12025550123"), "sip:+12025550123@192.0.2.11")
+        XCTAssertEqual(c.trunks[1].username, "u")
+        XCTAssertEqual(c.tenants[0].trunk, "b")
+        XCTAssertEqual(c.emergencyFailoverMilliseconds, 4000)
+        XCTAssertEqual(c.emergencyLastResort, "sip:supervisor@192.0.2.12")
+    }
+
+    func testBadTrunks() {
+        var o = base()
+        o["trunks"] = [["name": "a", "uri": "sip:gateway@192.0.2.10"]]
+        assertError(o, keyPath: "trunks[0].uri", contains: "{number}")
+        o["trunks"] = [["name": "a", "uri": "sip:{number}@h", "username": "u"]]
+        assertError(o, keyPath: "trunks[0]", contains: "together")
+        o["trunks"] = [["name": "a", "uri": "sip:{number}@h"], ["name": "a", "uri": "sip:{number}@h2"]]
+        assertError(o, keyPath: "trunks[1].name", contains: "duplicate")
+        o["trunks"] = [["name": "a", "uri": "sip:{number}@h"]]
+        o["tenants"] = [["id": "t1", "trunk": "nope"]]
+        assertError(o, keyPath: "tenants[0].trunk", contains: "unknown trunk")
+        var e = base()
+        e["emergency"] = ["last_resort": "+12025550123"]
+        assertError(e, keyPath: "emergency.last_resort", contains: "SIP URI")
+        e["emergency"] = ["failover_timeout_ms": 10]
+        assertError(e, keyPath: "emergency.failover_timeout_ms")
+    }
+
     func testHostPortAndPortRangeHelpers() {
         XCTAssertEqual(ConfigLoader.hostPort("example.com:5060").map { "\($0.0)|\($0.1)" }, "example.com|5060")
         XCTAssertNil(ConfigLoader.hostPort(":5060"))
