@@ -105,8 +105,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
 
     var media: MediaEngine { services.media }
 
-    /// Calls in progress (signaling thread).
-    var activeCalls: Int { calls.count }
+    /// Calls in progress, counting outbound legs still ending (signaling thread).
+    var activeCalls: Int { calls.count + legs.count }
 
     // MARK: SIP events
 
@@ -190,6 +190,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     /// Stops admitting calls and ends the ones in progress.
     func beginShutdown() {
         draining = true
+        logger.notice("dial.summary", ["legs_placed": dialCounters.legsPlaced, "legs_answered": dialCounters.legsAnswered,
+                                       "emergency_dials": dialCounters.emergencyDials, "failovers": dialCounters.failovers])
         for h in Array(calls.keys) { withCall(h) { $0.session.shutdown(now: Date()) } }
     }
 

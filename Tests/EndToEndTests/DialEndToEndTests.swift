@@ -238,4 +238,45 @@ final class DialEndToEndTests: XCTestCase {
         XCTAssertTrue(d.logText.contains("dial.hangup_on_star"))
         XCTAssertEqual(d.record(tag: "dial-star")?["hangup_by"] as? String, "daemon", "the flow ended the call after the Say")
     }
+
+    /// A 183 with SDP: the callee's early media (an announcement) reaches the caller before
+    /// the answer, instead of our ringback.
+    func testEarlyMediaFromA183ReachesTheCallerBeforeAnswer() throws {
+        let callee = RTPPeer()
+        defer { callee.stop() }
+        let agent = Agent("uas_early_media.xml", rtpPort: callee.port, extra: ["-d", "3000"])
+        let d = try dialDaemon(flows: ["e.xml": "<Response><Dial timeLimit=\"1\"><Sip>\(agent.uri)</Sip></Dial></Response>"],
+                               numbers: [Self.general: "e.xml"])
+        defer { d.stop() }
+        let caller = RTPPeer()
+        defer { caller.stop() }
+        let call = d.sippInBackground("uac_daemon_bye.xml", dial: "2082792555", tag: "dial-early", rtpPort: caller.port)
+        XCTAssertTrue(d.waitForLog("early_media=true"), d.logText.suffix(2000).description)
+        // The leg streams to the callee once its 183 SDP is known: that gives its port.
+        XCTAssertTrue(callee.waitForPackets(2, timeout: 5))
+        let legPort = try XCTUnwrap(callee.received.first?.sourcePort)
+        callee.send(samples: Tone.samples(1000, seconds: 1.5), toPort: legPort)
+        XCTAssertFalse(d.logText.contains("dial.answered"), "still before the answer")
+        let announcement = caller.received.filter { Tone.purity(Tone.decode([$0]), frequency: 1000) > 0.8 }
+        XCTAssertGreaterThan(announcement.count, 50, "the caller heard the early media")
+        XCTAssertEqual(call.wait().status, 0)
+        XCTAssertEqual(agent.wait().status, 0)
+    }
+
+    /// SIGTERM during a bridged call: the agent gets BYE and both records are final.
+    func testShutdownDuringABridgeClosesBothRecords() throws {
+        // The agent takes 1.5 s to confirm the BYE: the daemon must wait for the leg too.
+        let agent = Agent("uas_answer_slow_bye.xml")
+        let d = try dialDaemon(flows: ["s.xml": "<Response><Dial><Sip>\(agent.uri)</Sip></Dial></Response>"],
+                               numbers: [Self.general: "s.xml"])
+        let call = d.sippInBackground("uac_daemon_bye.xml", dial: "2082792555", tag: "dial-term")
+        XCTAssertTrue(d.waitForLog("dial.answered"))
+        XCTAssertEqual(d.stop(), 0)
+        XCTAssertEqual(call.wait().status, 0, "the caller got BYE")
+        XCTAssertEqual(agent.wait().status, 0, "the agent got BYE")
+        XCTAssertEqual(d.record(tag: "dial-term")?["disposition"] as? String, "completed")
+        XCTAssertEqual(d.legs(ofTag: "dial-term").first?["disposition"] as? String, "completed",
+                       "the leg's record is closed before exit, not left for crash recovery")
+        XCTAssertTrue(d.logText.contains("dial.summary"))
+    }
 }
