@@ -142,7 +142,10 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
             ev.from_display = sip->sip_from->a_display;
         }
         if (sip->sip_to) ev.to_user = sip->sip_to->a_url->url_user;
-        if (sip->sip_content_type) ev.content_type = sip->sip_content_type->c_type;
+        if (sip->sip_content_type) {
+            ev.content_type = sip->sip_content_type->c_type;
+            ev.charset = msg_params_find(sip->sip_content_type->c_params, "charset=");
+        }
         if (sip->sip_payload) {
             ev.payload = sip->sip_payload->pl_data;
             ev.payload_len = sip->sip_payload->pl_len;
@@ -186,9 +189,13 @@ tf_sip_t *tf_sip_create(const char *bind_url, const char *user_agent,
                         NUTAG_AUTOALERT(0),
                         NUTAG_AUTOANSWER(0),
                         NUTAG_AUTOACK(1),
+                        // MESSAGE (SMS over SIP) is answered by the daemon, not by nua:
+                        // 404 for unknown numbers, 415 for non-text bodies...
+                        NUTAG_ENABLEMESSAGE(1),
+                        NUTAG_APPL_METHOD("MESSAGE"),
                         // Advertise only what we implement (nua's defaults add PRACK,
                         // MESSAGE, SUBSCRIBE, REFER, UPDATE and 100rel).
-                        SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
+                        SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, MESSAGE"),
                         SIPTAG_SUPPORTED_STR("timer"),
                         SIPTAG_USER_AGENT_STR(user_agent),
                         SIPTAG_SERVER_STR(user_agent),
@@ -320,4 +327,15 @@ void tf_sip_authenticate(void *handle, const char *scheme, const char *realm,
     char buf[512];
     snprintf(buf, sizeof buf, "%s:%s:%s:%s", scheme, realm, user, password);
     nua_authenticate((nua_handle_t *)handle, NUTAG_AUTH(buf), TAG_END());
+}
+
+void tf_sip_respond_current(tf_sip_t *s, void *handle, int status, const char *extra_headers) {
+    nua_handle_t *nh = (nua_handle_t *)handle;
+    char const *phrase = sip_status_phrase(status);
+    if (!phrase) phrase = "Unknown";
+    if (extra_headers) {
+        nua_respond(nh, status, phrase, NUTAG_WITH_THIS(s->nua), SIPTAG_HEADER_STR(extra_headers), TAG_END());
+    } else {
+        nua_respond(nh, status, phrase, NUTAG_WITH_THIS(s->nua), TAG_END());
+    }
 }

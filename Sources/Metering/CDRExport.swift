@@ -25,34 +25,37 @@ public struct CDRExporter {
 
     /// One record as one line, without the newline.
     public func line(_ r: CallDetailRecord) -> String {
-        let values: [(String, Any?)] = [
-            ("call_id", r.callID), ("sip_call_id", r.sipCallID), ("did", r.did), ("tenant", r.tenant),
-            ("from", r.fromNumber), ("to", r.toNumber), ("start_time", Self.iso(r.startTime)),
-            ("answer_time", r.answerTime.map(Self.iso)), ("end_time", Self.iso(r.endTime)),
-            ("duration_ms", r.durationMs), ("billable_seconds", r.billableSeconds),
-            ("disposition", r.disposition.rawValue), ("sip_code", r.sipCode), ("hangup_by", r.hangupBy.rawValue),
-            ("flow", r.flow), ("emergency", r.emergency), ("rtp_sent", r.rtpSent),
-            ("rtp_received", r.rtpReceived), ("rtp_dropped", r.rtpDropped),
-            ("recording_url", r.recordingURL), ("recording_seconds", r.recordingSeconds),
-            ("direction", r.direction.rawValue), ("parent_call_id", r.parentCallID),
-        ]
-        switch format {
-        case .csv:
-            return values.map { Self.csvField($0.1) }.joined(separator: ",")
-        case .jsonl:
-            return "{" + values.map { "\"\($0.0)\":" + Self.jsonValue($0.1) }.joined(separator: ",") + "}"
-        }
+        var w = ExportWriter(format: format, reserving: 512)
+        append(r, to: &w)
+        return String(decoding: w.bytes.dropLast(), as: UTF8.self)
+    }
+
+    /// Appends one record as one line (with its newline) to `bytes`.
+    public func append(_ r: CallDetailRecord, to bytes: inout [UInt8]) {
+        var w = ExportWriter(format: format, reserving: 0)
+        swap(&w.bytes, &bytes)
+        append(r, to: &w)
+        swap(&w.bytes, &bytes)
+    }
+
+    func append(_ r: CallDetailRecord, to w: inout ExportWriter) {
+        w.beginRow()
+        w.text("call_id", r.callID); w.text("sip_call_id", r.sipCallID); w.text("did", r.did); w.text("tenant", r.tenant)
+        w.text("from", r.fromNumber); w.text("to", r.toNumber)
+        w.time("start_time", r.startTime.timeIntervalSince1970)
+        w.time("answer_time", r.answerTime?.timeIntervalSince1970)
+        w.time("end_time", r.endTime.timeIntervalSince1970)
+        w.int("duration_ms", Int64(r.durationMs)); w.int("billable_seconds", Int64(r.billableSeconds))
+        w.text("disposition", r.disposition.rawValue); w.int("sip_code", Int64(r.sipCode))
+        w.text("hangup_by", r.hangupBy.rawValue); w.text("flow", r.flow); w.bool("emergency", r.emergency)
+        w.int("rtp_sent", Int64(r.rtpSent)); w.int("rtp_received", Int64(r.rtpReceived)); w.int("rtp_dropped", Int64(r.rtpDropped))
+        w.text("recording_url", r.recordingURL); w.int("recording_seconds", Int64(r.recordingSeconds))
+        w.text("direction", r.direction.rawValue); w.text("parent_call_id", r.parentCallID)
+        w.endRow()
     }
 
     /// ISO-8601 UTC with milliseconds, e.g. 2026-11-22T01:02:03.456Z.
-    public static func iso(_ d: Date) -> String {
-        let ms = Int64((d.timeIntervalSince1970 * 1000).rounded())
-        var secs = time_t(ms / 1000)
-        var t = tm()
-        gmtime_r(&secs, &t)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(t.tm_year) + 1900, Int(t.tm_mon) + 1,
-                      Int(t.tm_mday), Int(t.tm_hour), Int(t.tm_min), Int(t.tm_sec), Int(ms % 1000))
-    }
+    public static func iso(_ d: Date) -> String { CDRTime.format(d) }
 
     static func csvField(_ v: Any?) -> String {
         guard let v else { return "" }

@@ -27,6 +27,9 @@ public final class CDRWriter: Sendable {
     /// Queues the final values of a call that was begun.
     public func finish(_ record: CallDetailRecord) { enqueue(.finish(record)) }
 
+    /// Queues a message record.
+    public func submit(message: MessageDetailRecord) { enqueue(.message(message)) }
+
     /// Queues a checkpoint of the calls that are up.
     public func checkpoint(_ calls: [(callID: String, answerTime: Date?)], at time: Date) {
         guard !calls.isEmpty else { return }

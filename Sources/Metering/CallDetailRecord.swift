@@ -108,6 +108,8 @@ public enum CDROperation: Sendable {
     case finish(CallDetailRecord)
     /// While calls are up: their answer time (once known) and the time they were last seen.
     case checkpoint([(callID: String, answerTime: Date?)], at: Date)
+    /// Insert a message record; never replaces one.
+    case message(MessageDetailRecord)
 }
 
 /// Storage for call records, kept small so a server database can replace SQLite.
@@ -117,13 +119,47 @@ public protocol CDRStore: Sendable {
     /// Closes every record an earlier process left active as `interrupted`, ending at its
     /// last checkpoint. Returns how many.
     func recoverInterrupted() throws -> Int
-    /// All records, oldest first, passed one at a time (no full load into memory).
-    func forEach(_ body: (CallDetailRecord) throws -> Void) throws
+    /// Records whose start time is in `from..<to` (either end open when nil), oldest
+    /// first, passed one at a time (no full load into memory).
+    func forEach(from: Date?, to: Date?, _ body: (CallDetailRecord) throws -> Void) throws
+    /// The fields rating reads, for records starting in `from..<to` (a lean query for
+    /// billing a month of a million calls).
+    func forEachBillable(from: Date?, to: Date?, _ body: (BillableCall) throws -> Void) throws
+    /// Message records received in `from..<to`, oldest first, one at a time.
+    func forEachMessage(from: Date?, to: Date?, _ body: (MessageDetailRecord) throws -> Void) throws
     /// Number of stored records.
     func count() throws -> Int
 }
 
+/// What rating needs of a call record.
+public struct BillableCall: Sendable {
+    public var tenant: String
+    public var startTime: Date
+    public var disposition: Disposition
+    public var answered: Bool
+    public var billableSeconds: Int
+
+    public init(tenant: String, startTime: Date, disposition: Disposition, answered: Bool, billableSeconds: Int) {
+        self.tenant = tenant
+        self.startTime = startTime
+        self.disposition = disposition
+        self.answered = answered
+        self.billableSeconds = billableSeconds
+    }
+}
+
 extension CDRStore {
+    /// The lean billing query in terms of `forEach` (stores without a faster way).
+    public func forEachBillable(from: Date?, to: Date?, _ body: (BillableCall) throws -> Void) throws {
+        try forEach(from: from, to: to) { r in
+            try body(BillableCall(tenant: r.tenant, startTime: r.startTime, disposition: r.disposition,
+                                  answered: r.answerTime != nil, billableSeconds: r.billableSeconds))
+        }
+    }
+
+    /// All records, oldest first, one at a time.
+    public func forEach(_ body: (CallDetailRecord) throws -> Void) throws { try forEach(from: nil, to: nil, body) }
+
     /// Inserts final records.
     public func append(_ records: [CallDetailRecord]) throws { try apply(records.map { .insert($0) }) }
 }

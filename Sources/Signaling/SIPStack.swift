@@ -50,6 +50,27 @@ public enum SIPEvent: Sendable {
     /// A response to an INVITE we sent (outbound leg): 18x, 2xx (ACK already sent), or a
     /// final failure. 100 Trying is not reported.
     case inviteResponse(SIPCallHandle, InviteResponse)
+    /// A MESSAGE request (SMS over SIP). Answer it with
+    /// ``SIPStack/respondToMessage(_:status:headers:)``, which also releases its handle.
+    case message(IncomingMessage)
+}
+
+/// A MESSAGE request, flattened from Sofia's `sip_t`.
+public struct IncomingMessage: Sendable {
+    public var handle: SIPCallHandle
+    public var callID: String
+    public var requestUser: String
+    public var fromUser: String
+    /// Content type without parameters ("text/plain"), nil without one.
+    public var contentType: String?
+    /// The Content-Type's charset parameter, if given.
+    public var charset: String?
+    /// The body, as received (not yet decoded).
+    public var body: [UInt8]
+    /// Source address "ip:port" of the request.
+    public var source: String
+    /// True when the request arrived inside a call's dialog (its handle stays the call's).
+    public var inDialog: Bool
 }
 
 extension SIPEvent {
@@ -61,6 +82,7 @@ extension SIPEvent {
         case .cancel(let h), .bye(let h): h
         case .terminated(let h, _): h
         case .inviteResponse(let h, _): h
+        case .message(let m): m.handle
         }
     }
 }
@@ -215,6 +237,16 @@ public final class SIPStack: @unchecked Sendable {
         return SIPCallHandle(h)
     }
 
+    /// Answers a MESSAGE and releases its handle (unless it belongs to a call). Must be
+    /// called while the `.message` event is being delivered (Sofia matches the response to
+    /// the request being processed).
+    public func respondToMessage(_ message: IncomingMessage, status: Int, headers: [String] = []) {
+        guard let s = sip else { return }
+        let extra = headers.isEmpty ? nil : headers.joined(separator: "\r\n")
+        tf_sip_respond_current(s, message.handle.pointer, Int32(status), extra)
+        if !message.inDialog { tf_sip_handle_destroy(message.handle.pointer) }
+    }
+
     /// CANCELs an outbound INVITE that has not been answered.
     public func cancel(_ handle: SIPCallHandle) { tf_sip_cancel(handle.pointer) }
 
@@ -253,6 +285,17 @@ public final class SIPStack: @unchecked Sendable {
             r.challengeScheme = str(ev.auth_scheme)
             r.challengeRealm = str(ev.auth_realm)
             delegate.sipStack(self, didReceive: .inviteResponse(handle, r))
+        case TF_EV_INCOMING_MESSAGE:
+            let src = withUnsafeBytes(of: ev.source) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            var bytes: [UInt8] = []
+            if let p = ev.payload, ev.payload_len > 0 {
+                bytes = Array(UnsafeRawBufferPointer(start: p, count: ev.payload_len))
+            }
+            delegate.sipStack(self, didReceive: .message(IncomingMessage(
+                handle: handle, callID: str(ev.call_id) ?? "", requestUser: str(ev.request_user) ?? "",
+                fromUser: str(ev.from_user) ?? "", contentType: str(ev.content_type),
+                charset: str(ev.charset).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) },
+                body: bytes, source: src, inDialog: adopted)))
         case TF_EV_INCOMING_ACK:
             delegate.sipStack(self, didReceive: .ack(handle, contentType: str(ev.content_type), body: body()))
         case TF_EV_INCOMING_CANCEL:

@@ -251,7 +251,7 @@ extension CallController {
             case .success(let (n, answer)):
                 leg.local = next
                 stack.respond(h, status: 200, sdp: answer)
-                media.configure(leg.media, peer: Self.peer(n))
+                media.configure(leg.media, peer: MediaPeer(negotiated: n))
             case .failure:
                 stack.respond(h, status: 488)
             }
@@ -259,7 +259,7 @@ extension CallController {
             _ = configureLeg(leg, body: body, contentType: type)
         case .terminated(_, let status):
             legTerminated(leg, status: status, now: now)
-        case .invite, .cancel, .info:
+        case .invite, .cancel, .info, .message:
             break
         }
     }
@@ -268,7 +268,7 @@ extension CallController {
     private func configureLeg(_ leg: Leg, body: String?, contentType: String?) -> Bool {
         guard let body, contentType?.lowercased() == "application/sdp", let sdp = try? SDPParser.parse(body),
               case .success(let n) = OfferAnswer.acceptAnswer(sdp) else { return false }
-        media.configure(leg.media, peer: Self.peer(n))
+        media.configure(leg.media, peer: MediaPeer(negotiated: n))
         leg.configured = true
         return true
     }
@@ -319,11 +319,5 @@ extension CallController {
         r.direction = .outbound
         r.parentCallID = leg.parentCallID
         return r
-    }
-
-    static func peer(_ n: NegotiatedAudio) -> MediaPeer {
-        MediaPeer(remote: n.remoteAddress.flatMap { UDPEndpoint(host: $0, port: n.remotePort) },
-                  law: n.codec == .pcmu ? .ulaw : .alaw, payloadType: n.payloadType,
-                  telephoneEventPayloadType: n.telephoneEventPayloadType, sending: n.localDirection.sends)
     }
 }

@@ -112,7 +112,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
 
     func sipStack(_ stack: SIPStack, didReceive event: SIPEvent) {
         let now = Date()
-        if case .invite = event {} else if let h = event.handle, let leg = legs[h] {
+        if case .invite = event {} else if case .message = event {} else if let h = event.handle, let leg = legs[h] {
             return legEvent(event, leg: leg, now: now)
         }
         switch event {
@@ -132,6 +132,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
             if let digit = DTMFInfo.digit(contentType: type, body: body) { dtmf(h, digit: digit, source: .sipInfo) }
         case .inviteResponse:
             break // only outbound legs get responses
+        case .message(let m):
+            handleMessage(m, now: now)
         }
     }
 
@@ -222,23 +224,15 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         }
 
         guard policy.sources.allows(source: inv.source) else {
-            // Untrusted sources get 403 and no record (they are not our customers' calls);
-            // the log is rate-limited so a flood cannot fill the journal.
+            // Untrusted sources get 403 and no record (they are not our customers' calls).
             stack.respond(inv.handle, status: 403)
-            untrustedRefusals += 1
-            if untrustedRefusals == 1 || untrustedRefusals % 1000 == 0 {
-                log.warning("sip.untrusted_source", ["source": inv.source, "refused_total": untrustedRefusals])
-            }
+            countUntrusted(source: inv.source)
             return
         }
-        guard rateLimiter.allow(SourceFilter.host(of: inv.source), now: now.timeIntervalSince1970) else {
+        guard allowRate(source: inv.source, now: now) else {
             // A flood from one address: 503 without a record (writing one per flooded INVITE
-            // would turn the flood into disk load), log rate-limited.
+            // would turn the flood into disk load).
             stack.respond(inv.handle, status: 503, headers: ["Retry-After: 5"])
-            rateLimitedRefusals += 1
-            if rateLimitedRefusals == 1 || rateLimitedRefusals % 1000 == 0 {
-                log.warning("sip.rate_limited", ["source": inv.source, "refused_total": rateLimitedRefusals])
-            }
             return
         }
         if draining { return refuse(503, .busy, "draining", headers: ["Retry-After: 30"]) }
@@ -304,6 +298,27 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         calls[inv.handle] = entry
         byMedia[port.0] = inv.handle
         withCall(inv.handle) { $0.session.start(now: now) }
+    }
+
+    /// Counts a request from an untrusted source; the log is rate-limited so a flood cannot
+    /// fill the journal.
+    func countUntrusted(source: String) {
+        untrustedRefusals += 1
+        if untrustedRefusals == 1 || untrustedRefusals % 1000 == 0 {
+            logger.warning("sip.untrusted_source", ["source": source, "refused_total": untrustedRefusals])
+        }
+    }
+
+    /// The per-source request rate limit (INVITE and MESSAGE share it).
+    func allowRate(source: String, now: Date) -> Bool {
+        guard rateLimiter.allow(SourceFilter.host(of: source), now: now.timeIntervalSince1970) else {
+            rateLimitedRefusals += 1
+            if rateLimitedRefusals == 1 || rateLimitedRefusals % 1000 == 0 {
+                logger.warning("sip.rate_limited", ["source": source, "refused_total": rateLimitedRefusals])
+            }
+            return false
+        }
+        return true
     }
 
     /// The parameters every webhook of this call carries (Twilio/Telnyx names).

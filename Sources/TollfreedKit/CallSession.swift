@@ -435,8 +435,13 @@ struct CallSession {
         return prefix + [.finish(record)]
     }
 
-    private func peer(_ n: NegotiatedAudio) -> MediaPeer {
-        MediaPeer(remote: n.remoteAddress.flatMap { UDPEndpoint(host: $0, port: n.remotePort) },
+    private func peer(_ n: NegotiatedAudio) -> MediaPeer { MediaPeer(negotiated: n) }
+}
+
+extension MediaPeer {
+    /// Where and how to send for an offer/answer result.
+    init(negotiated n: NegotiatedAudio) {
+        self.init(remote: n.remoteAddress.flatMap { UDPEndpoint(host: $0, port: n.remotePort) },
                   law: n.codec == .pcmu ? .ulaw : .alaw, payloadType: n.payloadType,
                   telephoneEventPayloadType: n.telephoneEventPayloadType, sending: n.localDirection.sends)
     }

@@ -12,7 +12,38 @@ public enum Command: Equatable {
     case checkConfig(configPath: String)
     case check(files: [String])
     case simulate(SimulateOptions)
-    case cdrExport(format: CDRExportFormat, configPath: String?, dataDirectory: String?)
+    case cdrExport(ExportOptions)
+    case smsExport(ExportOptions)
+    case bill(BillOptions)
+}
+
+/// Options of `tollfreed cdr export` and `tollfreed sms export`.
+public struct ExportOptions: Equatable {
+    public var format: CDRExportFormat = .csv
+    public var configPath: String?
+    public var dataDirectory: String?
+    /// Records starting at or after this instant.
+    public var from: Date?
+    /// Records starting before this instant.
+    public var to: Date?
+}
+
+/// Options of `tollfreed bill`.
+public struct BillOptions: Equatable {
+    /// "YYYY-MM".
+    public var period: String
+    public var tenant: String?
+    public var format: String = "table"
+    public var configPath: String?
+    public var dataDirectory: String?
+    /// Plans file (default: plans.json next to the config file).
+    public var plansPath: String?
+    /// Rate this CDR export (CSV or JSONL) instead of the live store.
+    public var cdrsPath: String?
+    /// Message records from this `sms export` file instead of the live store.
+    public var messagesPath: String?
+    /// 2FA attempts, JSON Lines.
+    public var twoFactorPath: String?
 }
 
 /// Options of `tollfreed simulate`.
@@ -51,7 +82,10 @@ public enum CommandLineParser {
       tollfreed check-config [--config FILE]
       tollfreed check FILE...
       tollfreed simulate FLOW [--from NUMBER] [--to NUMBER] [--digits KEYS] [--webhook-base URL]
-      tollfreed cdr export --format csv|jsonl [--config FILE] [--data DIR]
+      tollfreed cdr export [--format csv|jsonl] [--from TIME] [--to TIME] [--config FILE] [--data DIR]
+      tollfreed sms export [--format csv|jsonl] [--from TIME] [--to TIME] [--config FILE] [--data DIR]
+      tollfreed bill --period YYYY-MM [--tenant ID] [--format table|csv|json] [--config FILE] [--data DIR]
+                     [--plans FILE] [--cdrs FILE] [--messages FILE] [--2fa FILE]
       tollfreed --help | --version
 
     run            answer calls in the foreground until SIGTERM/SIGINT (graceful drain)
@@ -60,6 +94,11 @@ public enum CommandLineParser {
     simulate       run a flow without SIP and print what the caller would hear and do
                    (--digits "1#": keys pressed at each Gather/Record, "w" lets one time out)
     cdr export     print call detail records (CSV with a header row, or JSON Lines)
+    sms export     print message detail records (CSV with a header row, or JSON Lines)
+                   TIME: 2026-11-01 (UTC midnight) or 2026-11-01T05:00:00Z; --to is exclusive
+    bill           one invoice per tenant for a calendar month in its time zone; --cdrs and
+                   --messages rate export files instead of the live store (billing elsewhere),
+                   --2fa adds 2FA attempts from a JSON Lines file
 
     --config FILE       JSON config (default: Config/tollfreed.json if present, else /etc/tollfreed/tollfreed.json)
     --sip HOST:PORT     SIP listen address, UDP and TCP (overrides sip.listen)
@@ -137,27 +176,63 @@ public enum CommandLineParser {
                 }
             }
             return .simulate(o)
-        case "cdr":
-            guard rest.first == "export" else { throw UsageError("cdr: expected 'export'") }
+        case "cdr", "sms":
+            guard rest.first == "export" else { throw UsageError("\(first): expected 'export'") }
             rest.removeFirst()
-            var format: CDRExportFormat?
-            var config: String?
-            var data: String?
+            var o = ExportOptions()
             while !rest.isEmpty {
                 let flag = rest.removeFirst()
                 switch flag {
                 case "--format":
                     let v = try value(flag)
                     guard let f = CDRExportFormat(rawValue: v) else { throw UsageError("--format must be csv or jsonl, got '\(v)'") }
-                    format = f
-                case "--config": config = try value(flag)
-                case "--data": data = try value(flag)
-                default: throw UsageError("unknown option '\(flag)' for cdr export")
+                    o.format = f
+                case "--config": o.configPath = try value(flag)
+                case "--data": o.dataDirectory = try value(flag)
+                case "--from", "--to":
+                    let v = try value(flag)
+                    guard let d = ExportTime.parse(v) else { throw UsageError("\(flag) must be a date (2026-11-01) or UTC time (2026-11-01T05:00:00Z), got '\(v)'") }
+                    if flag == "--from" { o.from = d } else { o.to = d }
+                default: throw UsageError("unknown option '\(flag)' for \(first) export")
                 }
             }
-            return .cdrExport(format: format ?? .csv, configPath: config, dataDirectory: data)
+            return first == "cdr" ? .cdrExport(o) : .smsExport(o)
+        case "bill":
+            var o = BillOptions(period: "")
+            while !rest.isEmpty {
+                let flag = rest.removeFirst()
+                switch flag {
+                case "--period":
+                    o.period = try value(flag)
+                    guard BillingPeriod(o.period) != nil else { throw UsageError("--period must be YYYY-MM, got '\(o.period)'") }
+                case "--tenant": o.tenant = try value(flag)
+                case "--format":
+                    let v = try value(flag)
+                    guard InvoiceFormat(rawValue: v) != nil else { throw UsageError("--format must be table, csv or json, got '\(v)'") }
+                    o.format = v
+                case "--config": o.configPath = try value(flag)
+                case "--data": o.dataDirectory = try value(flag)
+                case "--plans": o.plansPath = try value(flag)
+                case "--cdrs": o.cdrsPath = try value(flag)
+                case "--messages": o.messagesPath = try value(flag)
+                case "--2fa": o.twoFactorPath = try value(flag)
+                default: throw UsageError("unknown option '\(flag)' for bill")
+                }
+            }
+            guard !o.period.isEmpty else { throw UsageError("bill needs --period YYYY-MM") }
+            return .bill(o)
         default:
             throw UsageError("unknown command '\(first)'")
         }
+    }
+}
+
+/// Times on the export and bill command lines.
+public enum ExportTime {
+    /// "2026-11-01" (UTC midnight) or an ISO-8601 UTC time with optional fraction
+    /// ("2026-11-01T05:00:00Z", "2026-11-01T05:00:00.250Z").
+    public static func parse(_ s: String) -> Date? {
+        if s.count == 10, let d = CDRTime.parse(s + "T00:00:00Z") { return d }
+        return CDRTime.parse(s)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Metering
 import Routing
 
 /// The daemon's configuration (`Config/tollfreed.json`). See README "Configuration".
@@ -13,6 +14,8 @@ public struct DaemonConfig: Sendable, Equatable {
         public var accountSID: String
         /// The trunk `<Number>` targets go out through (default: the first trunk).
         public var trunk: String? = nil
+        /// Billing increment overriding the plan's ("6/6", "30/6", "60/60").
+        public var billingIncrement: String? = nil
     }
     /// An outbound SIP trunk: where `<Dial><Number>` calls are sent.
     public struct Trunk: Sendable, Equatable {
@@ -36,6 +39,8 @@ public struct DaemonConfig: Sendable, Equatable {
         /// Receives `CallStatus`/`CallDuration` when each call ends.
         public var statusCallback: String?
         public var emergency: Bool
+        /// Receives inbound messages (SIP MESSAGE), form-encoded like Twilio/Telnyx.
+        public var messagingWebhook: String? = nil
 
         /// True when the flow is fetched over HTTP for every call.
         public var isRemoteFlow: Bool { flow.hasPrefix("http://") || flow.hasPrefix("https://") }
@@ -274,7 +279,12 @@ private struct Reader {
         guard let tenants = o["tenants"] as? [Any], !tenants.isEmpty else { throw fail("tenants", "must be a non-empty array") }
         for (i, t) in tenants.enumerated() {
             let p = "tenants[\(i)]"
-            let to = try object(t, p, allowed: ["id", "name", "industry", "plan", "time_zone", "account_sid", "trunk"])
+            let to = try object(t, p, allowed: ["id", "name", "industry", "plan", "time_zone", "account_sid", "trunk",
+                                                "billing_increment"])
+            let increment = try string(to, "billing_increment", p + ".")
+            if let inc = increment, BillingIncrement(inc) == nil {
+                throw fail(p + ".billing_increment", "must be FIRST/NEXT seconds such as 60/60, 6/6 or 30/6, got '\(inc)'")
+            }
             guard let id = try string(to, "id", p + ".") else { throw fail(p + ".id", "is required") }
             guard !c.tenants.contains(where: { $0.id == id }) else { throw fail(p + ".id", "duplicate tenant '\(id)'") }
             let ind = try string(to, "industry", p + ".") ?? "general"
@@ -286,7 +296,7 @@ private struct Reader {
             c.tenants.append(.init(id: id, name: try string(to, "name", p + ".") ?? id, industry: industry,
                                    plan: try string(to, "plan", p + ".") ?? "starter", timeZone: tz,
                                    accountSID: try string(to, "account_sid", p + ".") ?? id,
-                                   trunk: try string(to, "trunk", p + ".")))
+                                   trunk: try string(to, "trunk", p + "."), billingIncrement: increment))
             if let tr = c.tenants.last?.trunk, !c.trunks.contains(where: { $0.name == tr }) {
                 throw fail(p + ".trunk", "unknown trunk '\(tr)'")
             }
@@ -294,7 +304,8 @@ private struct Reader {
         guard let numbers = o["numbers"] as? [Any] else { throw fail("numbers", "must be an array") }
         for (i, n) in numbers.enumerated() {
             let p = "numbers[\(i)]"
-            let no = try object(n, p, allowed: ["did", "tenant", "flow", "fallback_flow", "status_callback", "emergency"])
+            let no = try object(n, p, allowed: ["did", "tenant", "flow", "fallback_flow", "status_callback", "emergency",
+                                                "messaging_webhook"])
             guard let raw = try string(no, "did", p + ".") else { throw fail(p + ".did", "is required") }
             guard let did = PhoneNumber.e164(raw) else { throw fail(p + ".did", "'\(raw)' is not a valid telephone number") }
             guard !c.numbers.contains(where: { $0.did == did }) else { throw fail(p + ".did", "duplicate number \(did)") }
@@ -303,7 +314,10 @@ private struct Reader {
             guard let flow = try string(no, "flow", p + ".") else { throw fail(p + ".flow", "is required") }
             let fallback = try string(no, "fallback_flow", p + ".")
             let statusCallback = try string(no, "status_callback", p + ".")
-            for (key, value) in [("flow", flow), ("fallback_flow", fallback ?? ""), ("status_callback", statusCallback ?? "")]
+            let messaging = try string(no, "messaging_webhook", p + ".")
+            if let m = messaging, !m.contains("://") { throw fail(p + ".messaging_webhook", "'\(m)' is not an http(s) URL") }
+            for (key, value) in [("flow", flow), ("fallback_flow", fallback ?? ""), ("status_callback", statusCallback ?? ""),
+                                 ("messaging_webhook", messaging ?? "")]
             where value.contains("://") {
                 guard let u = URL(string: value), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host != nil else {
                     throw fail(p + "." + key, "'\(value)' is not an http(s) URL")
@@ -315,7 +329,7 @@ private struct Reader {
                 emergency = b
             }
             c.numbers.append(.init(did: did, tenant: tenant, flow: flow, fallbackFlow: fallback,
-                                   statusCallback: statusCallback, emergency: emergency))
+                                   statusCallback: statusCallback, emergency: emergency, messagingWebhook: messaging))
         }
         return c
     }

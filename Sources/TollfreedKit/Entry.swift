@@ -68,38 +68,24 @@ public func tollfreedMain(_ arguments: [String]) -> Int32 {
             err.write("tollfreed: \(error.description)")
             return error.status
         }
-    case .cdrExport(let format, let configPath, let dataDirectory):
-        var dir = dataDirectory
-        if dir == nil {
-            let path = configPath ?? CommandLineParser.defaultConfigPath()
-            do { dir = try ConfigLoader.load(path: path).dataDirectory } catch {
-                err.write("tollfreed: config: \(error)")
-                return 2
-            }
-        }
-        do {
-            let store = try SQLiteCDRStore(directory: dir!, readOnly: true)
-            let exporter = CDRExporter(format: format)
-            var buffer = ""
-            if let h = exporter.header { buffer += h + "\n" }
-            try store.forEach { r in
-                buffer += exporter.line(r) + "\n"
-                if buffer.utf8.count > 1 << 16 { writeAll(1, buffer); buffer = "" }
-            }
-            writeAll(1, buffer)
-            return 0
-        } catch {
-            err.write("tollfreed: cdr export: \(error)")
-            return 1
-        }
+    case .cdrExport(let o):
+        return exportRecords(o, messages: false, err: err)
+    case .smsExport(let o):
+        return exportRecords(o, messages: true, err: err)
+    case .bill(let o):
+        return bill(o, out: out, err: err)
     }
 }
 
-private func writeAll(_ fd: Int32, _ s: String) {
-    var bytes = Array(s.utf8)[...]
-    while !bytes.isEmpty {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n <= 0 { return }
-        bytes = bytes.dropFirst(n)
+func writeAll(_ fd: Int32, _ s: String) { writeAll(fd, Array(s.utf8)) }
+
+func writeAll(_ fd: Int32, _ b: [UInt8]) {
+    b.withUnsafeBytes { raw in
+        var off = 0
+        while off < raw.count {
+            let n = write(fd, raw.baseAddress! + off, raw.count - off)
+            if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+            off += n
+        }
     }
 }

@@ -196,6 +196,35 @@ final class RawSIPCaller {
         }
     }
 
+    /// Sends an out-of-dialog MESSAGE to `dial` with a raw body.
+    func sendMessage(to dial: String, contentType: String?, body: [UInt8], from: String = "+15551230000") {
+        branch += 1
+        var head = "MESSAGE sip:\(dial)@127.0.0.1:\(daemonPort) SIP/2.0\r\n"
+            + "Via: SIP/2.0/UDP 127.0.0.1:\(port);rport;branch=z9hG4bK-msg-\(branch)-\(UInt32.random(in: 0...UInt32.max))\r\n"
+            + "From: <sip:\(from)@127.0.0.1:\(port)>;tag=m\(branch)\r\nTo: <sip:\(dial)@127.0.0.1>\r\n"
+            + "Call-ID: msg-\(branch)-\(callID)\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"
+        if let contentType { head += "Content-Type: \(contentType)\r\n" }
+        head += "Content-Length: \(body.count)\r\n\r\n"
+        sendBytes(Array(head.utf8) + body)
+    }
+
+    private func sendBytes(_ bytes: [UInt8]) {
+        var to4 = sockaddr_in()
+        to4.sin_family = sa_family_t(AF_INET)
+        to4.sin_addr.s_addr = inet_addr("127.0.0.1")
+        to4.sin_port = daemonPort.bigEndian
+        _ = bytes.withUnsafeBytes { b in
+            withUnsafePointer(to: &to4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        }
+    }
+
+    /// Sends a MESSAGE and returns the status of its final response (nil without one).
+    func message(to dial: String, contentType: String? = "text/plain;charset=UTF-8", body: [UInt8]) -> Int? {
+        sendMessage(to: dial, contentType: contentType, body: body)
+        let answers = responses(for: 0.8)
+        return answers.compactMap { Int($0.dropFirst(8).prefix(3)) }.first { $0 >= 200 }
+    }
+
     /// Responses received within `seconds` (requests from the daemon are ignored).
     func responses(for seconds: Double) -> [String] {
         var out: [String] = []

@@ -370,12 +370,30 @@ final class CommandLineParserTests: XCTestCase {
     }
 
     func testCDRExportFormats() throws {
-        XCTAssertEqual(try parse(["cdr", "export", "--format", "jsonl"]),
-                       .cdrExport(format: .jsonl, configPath: nil, dataDirectory: nil))
+        XCTAssertEqual(try parse(["cdr", "export", "--format", "jsonl"]), .cdrExport(ExportOptions(format: .jsonl)))
         XCTAssertEqual(try parse(["cdr", "export", "--format", "csv", "--config", "c.json", "--data", "/d"]),
-                       .cdrExport(format: .csv, configPath: "c.json", dataDirectory: "/d"))
-        XCTAssertEqual(try parse(["cdr", "export"]), .cdrExport(format: .csv, configPath: nil, dataDirectory: nil))
+                       .cdrExport(ExportOptions(format: .csv, configPath: "c.json", dataDirectory: "/d")))
+        XCTAssertEqual(try parse(["cdr", "export"]), .cdrExport(ExportOptions()))
         assertUsageError(["cdr", "export", "--format", "xml"], contains: "--format must be csv or jsonl, got 'xml'")
+    }
+
+    func testExportPeriodFiltersAndSMSExport() throws {
+        let from = try XCTUnwrap(ExportTime.parse("2026-11-01"))
+        let to = try XCTUnwrap(ExportTime.parse("2026-12-01T05:00:00Z"))
+        XCTAssertEqual(from.timeIntervalSince1970, 1_793_491_200)
+        XCTAssertEqual(to.timeIntervalSince(from), 30 * 86_400 + 5 * 3600)
+        XCTAssertEqual(try parse(["sms", "export", "--from", "2026-11-01", "--to", "2026-12-01T05:00:00Z"]),
+                       .smsExport(ExportOptions(from: from, to: to)))
+        assertUsageError(["cdr", "export", "--from", "yesterday"], contains: "--from must be a date")
+        assertUsageError(["sms", "list"], contains: "expected 'export'")
+    }
+
+    func testBillOptions() throws {
+        XCTAssertEqual(try parse(["bill", "--period", "2026-11", "--tenant", "t1", "--format", "csv", "--cdrs", "c.csv", "--2fa", "u.jsonl"]),
+                       .bill(BillOptions(period: "2026-11", tenant: "t1", format: "csv", cdrsPath: "c.csv", twoFactorPath: "u.jsonl")))
+        assertUsageError(["bill"], contains: "--period")
+        assertUsageError(["bill", "--period", "2026-13"], contains: "--period must be YYYY-MM")
+        assertUsageError(["bill", "--period", "2026-11", "--format", "pdf"], contains: "table, csv or json")
     }
 
     func testHelpVersionAndCheckConfig() throws {

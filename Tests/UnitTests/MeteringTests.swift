@@ -183,7 +183,12 @@ final class SQLiteCDRStoreTests: XCTestCase {
                 try inner.apply(operations)
             }
             func recoverInterrupted() throws -> Int { try inner.recoverInterrupted() }
-            func forEach(_ body: (CallDetailRecord) throws -> Void) throws { try inner.forEach(body) }
+            func forEach(from: Date?, to: Date?, _ body: (CallDetailRecord) throws -> Void) throws {
+                try inner.forEach(from: from, to: to, body)
+            }
+            func forEachMessage(from: Date?, to: Date?, _ body: (MessageDetailRecord) throws -> Void) throws {
+                try inner.forEachMessage(from: from, to: to, body)
+            }
             func count() throws -> Int { try inner.count() }
         }
         let sink = MemorySink()

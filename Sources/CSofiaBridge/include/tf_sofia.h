@@ -66,6 +66,7 @@ typedef struct {
     char source[64];          /* source "ip:port" of the request, if known */
     const char *auth_scheme;  /* 401/407: challenge scheme ("Digest") */
     const char *auth_realm;   /* 401/407: realm parameter as received, quotes included */
+    const char *charset;      /* charset parameter of Content-Type (unquoted text), or NULL */
 } tf_sip_event_t;
 
 typedef void (*tf_sip_event_cb)(void *magic, const tf_sip_event_t *event);
@@ -107,6 +108,10 @@ void tf_sip_respond(void *handle, int status, const char *sdp, const char *extra
 /// Responds to the request that triggered the current event (nua_respond with the
 /// event's own message), used for OPTIONS and for requests arriving with a new handle.
 void tf_sip_bye(void *handle);
+/// Responds to the request of the event being delivered right now (NUTAG_WITH_THIS), for
+/// requests nua hands to the application without a dialog (MESSAGE). Only valid inside
+/// the event callback.
+void tf_sip_respond_current(tf_sip_t *sip, void *handle, int status, const char *extra_headers);
 /// Places an outbound call: INVITE to `request_uri` with `from` and `to` header values
 /// (e.g. "\"+15551230000\" <sip:+15551230000@127.0.0.1:5060>"), the SDP offer `sdp`
 /// and optional extra header lines. Returns the new handle, already bound to itself (its

@@ -1,0 +1,73 @@
+import Foundation
+@testable import Metering
+import XCTest
+
+/// Export timestamps and the export-file reader used by `bill --cdrs`.
+final class ExportRoundTripTests: XCTestCase {
+    func testTimeFormattingMatchesTheCalendarAndParsesBack() throws {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = .gmt
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            // 1901..2100, millisecond resolution, including negative epochs.
+            let ms = Int64.random(in: -2_177_452_800_000...4_102_444_799_999, using: &rng)
+            let date = Date(timeIntervalSince1970: Double(ms) / 1000)
+            let text = CDRTime.format(date)
+            var bytes: [UInt8] = []
+            CDRTime.append(secondsSince1970: date.timeIntervalSince1970, to: &bytes)
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), text, "fast path agrees with gmtime for \(ms)")
+            let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            XCTAssertEqual(String(text.prefix(19)), String(format: "%04d-%02d-%02dT%02d:%02d:%02d",
+                                                           c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!))
+            let back = try XCTUnwrap(CDRTime.parse(text))
+            XCTAssertEqual(back.timeIntervalSince1970, Double(ms) / 1000, accuracy: 0.0005)
+        }
+        XCTAssertEqual(CDRTime.format(Date(timeIntervalSince1970: 1_795_315_323.456)), "2026-11-22T02:42:03.456Z")
+        XCTAssertNil(CDRTime.parse("2026-11-22 02:42"))
+        XCTAssertNil(CDRTime.parse("2026-13-22T02:42:03Z"))
+        XCTAssertEqual(CDRTime.parse("2026-11-22T02:42:03+00:00")?.timeIntervalSince1970, 1_795_315_323)
+    }
+
+    func testExportedRecordsReadBackIdenticallyFromCSVAndJSONLines() throws {
+        var leg = makeRecord("leg-1", from: "=HYPERLINK(\"x\")", tenant: "t, \"quoted\"\nsecond line")
+        leg.direction = .outbound
+        leg.parentCallID = "parent-1"
+        leg.recordingURL = "file:///rec/a.wav file:///rec/b.wav"
+        let records = [makeRecord("c1"), makeRecord("c2", answeredAfter: nil, disposition: .canceled), leg]
+        for format in CDRExportFormat.allCases {
+            let exporter = CDRExporter(format: format)
+            var text = exporter.header.map { $0 + "\n" } ?? ""
+            for r in records { text += exporter.line(r) + "\n" }
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("tf-export-\(UUID().uuidString).\(format)").path
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            var back: [CallDetailRecord] = []
+            try ExportFileReader.forEachCall(path: path) { back.append($0) }
+            XCTAssertEqual(back.count, 3, "\(format)")
+            for (a, b) in zip(back, records) {
+                XCTAssertEqual(a.callID, b.callID)
+                XCTAssertEqual(a.tenant, b.tenant, "\(format): quoting and newlines survive")
+                XCTAssertEqual(a.fromNumber, b.fromNumber, "\(format): the formula guard is undone")
+                XCTAssertEqual(a.billableSeconds, b.billableSeconds)
+                XCTAssertEqual(a.disposition, b.disposition)
+                XCTAssertEqual(a.answerTime == nil, b.answerTime == nil)
+                XCTAssertEqual(a.startTime.timeIntervalSince1970, b.startTime.timeIntervalSince1970, accuracy: 0.001)
+                XCTAssertEqual(a.direction, b.direction)
+                XCTAssertEqual(a.parentCallID, b.parentCallID)
+                XCTAssertEqual(a.recordingURL, b.recordingURL)
+            }
+        }
+    }
+
+    func testReaderRefusesBrokenFilesWithTheLine() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tf-broken-\(UUID().uuidString).jsonl").path
+        try Data("{\"call_id\":\"a\",\"tenant\":\"t\",\"start_time\":\"2026-11-01T00:00:00.000Z\",\"end_time\":\"2026-11-01T00:00:01.000Z\",\"billable_seconds\":1,\"disposition\":\"completed\"}\n{not json}\n".utf8)
+            .write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var n = 0
+        XCTAssertThrowsError(try ExportFileReader.forEachCall(path: path) { _ in n += 1 }) { error in
+            XCTAssertTrue("\(error)".contains(":2: not a JSON object"), "\(error)")
+        }
+        XCTAssertEqual(n, 1)
+    }
+}
