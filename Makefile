@@ -55,6 +55,7 @@ bench: build
 	bench/load.sh --calls 100 --hold 20
 	bench/load.sh --calls 500 --hold 20
 	bench/overload.sh --capacity 100 --share 0.2 --hold 10 --rate 50
+	bench/billing.sh
 
 install: build
 	$(SUDO) install -D -m 0755 .build/release/tollfreed $(DESTDIR)$(PREFIX)/bin/tollfreed
