@@ -271,6 +271,20 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.emergencyLastResort, "sip:supervisor@192.0.2.12")
     }
 
+    func testMessagingWebhookAndBillingIncrement() throws {
+        var o = base()
+        o["tenants"] = [["id": "t1", "billing_increment": "6/6"]]
+        o["numbers"] = [["did": "8005963057", "tenant": "t1", "flow": "f.xml", "messaging_webhook": "https://app.example/sms"]]
+        let c = try parse(o)
+        XCTAssertEqual(c.tenants[0].billingIncrement, "6/6")
+        XCTAssertEqual(c.numbers[0].messagingWebhook, "https://app.example/sms")
+        o["tenants"] = [["id": "t1", "billing_increment": "6"]]
+        assertError(o, keyPath: "tenants[0].billing_increment", contains: "FIRST/NEXT")
+        o["tenants"] = [["id": "t1"]]
+        o["numbers"] = [["did": "8005963057", "tenant": "t1", "flow": "f.xml", "messaging_webhook": "app.example/sms"]]
+        assertError(o, keyPath: "numbers[0].messaging_webhook", contains: "http(s) URL")
+    }
+
     func testBadTrunks() {
         var o = base()
         o["trunks"] = [["name": "a", "uri": "sip:gateway@192.0.2.10"]]
