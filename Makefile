@@ -12,7 +12,7 @@ PREFIX ?= /usr/local
 # Debian packages: build-time C libraries and headers, and the tools the tests run.
 DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data \
 	libspeexdsp-dev libspandsp-dev libsqlite3-dev libssl-dev sqlite3 sip-tester procps \
-	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3
+	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -62,8 +62,19 @@ install: build
 	$(SUDO) install -d $(DESTDIR)/etc/tollfreed/callflows
 	$(SUDO) cp -r CallFlows/. $(DESTDIR)/etc/tollfreed/callflows/
 	sed -e 's|"flows_dir": "../CallFlows"|"flows_dir": "callflows"|' $(CONFIG) | $(SUDO) tee $(DESTDIR)/etc/tollfreed/tollfreed.json >/dev/null
+	$(SUDO) install -D -m 0644 Config/plans.json $(DESTDIR)/etc/tollfreed/plans.json
+	$(SUDO) install -D -m 0644 Config/alerts.yml $(DESTDIR)/etc/tollfreed/alerts.yml
 	$(SUDO) install -D -m 0644 systemd/tollfreed.service $(DESTDIR)/lib/systemd/system/tollfreed.service
+	$(SUDO) install -D -m 0644 systemd/tollfreed-retention.service $(DESTDIR)/lib/systemd/system/tollfreed-retention.service
+	$(SUDO) install -D -m 0644 systemd/tollfreed-retention.timer $(DESTDIR)/lib/systemd/system/tollfreed-retention.timer
 	$(SUDO) install -D -m 0644 systemd/tollfreed.sysusers $(DESTDIR)/usr/lib/sysusers.d/tollfreed.conf
+	$(SUDO) install -D -m 0644 README.md $(DESTDIR)/usr/share/doc/tollfreed/README.md
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then $(SUDO) systemd-sysusers; fi
+	@# The recording key: created once, readable by the service only (the daemon refuses a weaker mode).
+	@if [ ! -e $(DESTDIR)/var/lib/tollfreed/keys/recording.key ]; then \
+		$(SUDO) $(DESTDIR)$(PREFIX)/bin/tollfreed keygen --out $(DESTDIR)/var/lib/tollfreed/keys/recording.key; \
+		if [ -z "$(DESTDIR)" ] && id tollfreed >/dev/null 2>&1; then $(SUDO) chown -R tollfreed:tollfreed /var/lib/tollfreed; fi; \
+	fi
 
 clean:
 	rm -rf .build

@@ -23,6 +23,8 @@ let package = Package(
                        providers: [.apt(["libspandsp-dev"])]),
         .systemLibrary(name: "CPocketSphinx", pkgConfig: "pocketsphinx",
                        providers: [.apt(["libpocketsphinx-dev", "pocketsphinx-en-us"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
         // Thin C bridges: fixed-argument wrappers over variadic / macro-only C APIs.
         .target(name: "CSofiaBridge", dependencies: ["CSofiaSIP"]),
         .target(name: "CSQLiteBridge", dependencies: ["CSQLite"]),
@@ -37,14 +39,15 @@ let package = Package(
         .target(name: "Webhooks", dependencies: ["Observability"]),
         .target(name: "Transcription", dependencies: ["CPocketSphinx", "Media", "Observability"]),
         .target(name: "Metering", dependencies: ["CSQLiteBridge", "Observability"]),
+        .target(name: "Compliance", dependencies: ["CCrypto"]),
         .target(name: "TollfreedKit",
                 dependencies: ["Observability", "Routing", "TeXML", "Signaling", "Media", "Metering",
-                               "Webhooks", "Transcription"]),
+                               "Webhooks", "Transcription", "Compliance"]),
         .executableTarget(name: "tollfreed", dependencies: ["TollfreedKit"]),
 
         // Fast unit tests (no sockets) and end-to-end tests (real daemon + sipp).
         .testTarget(name: "UnitTests",
-                    dependencies: ["Routing", "Signaling", "Media", "Metering", "TollfreedKit", "Observability"]),
+                    dependencies: ["Routing", "Signaling", "Media", "Metering", "TollfreedKit", "Observability", "Compliance"]),
         .testTarget(name: "TeXMLTests", dependencies: ["TeXML"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Observability"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Observability"]),

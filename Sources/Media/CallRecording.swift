@@ -12,6 +12,7 @@ import Foundation
 final class CallRecorder: @unchecked Sendable {
     let path: String
     let token: UInt64
+    let seal: (@Sendable ([UInt8]) throws -> [UInt8])?
     let channels: Int
     let start: Double
     let capacityFrames: Int
@@ -23,9 +24,11 @@ final class CallRecorder: @unchecked Sendable {
     /// - Parameters:
     ///   - maxSeconds: the longest recording; audio past it is dropped.
     ///   - dual: one channel per party instead of a mix.
-    init(path: String, token: UInt64, maxSeconds: Int, dual: Bool, start: Double) {
+    init(path: String, token: UInt64, maxSeconds: Int, dual: Bool, start: Double,
+         seal: (@Sendable ([UInt8]) throws -> [UInt8])? = nil) {
         self.path = path
         self.token = token
+        self.seal = seal
         channels = dual ? 2 : 1
         self.start = start
         capacityFrames = max(1, maxSeconds) * 8000
@@ -64,7 +67,8 @@ final class CallRecorder: @unchecked Sendable {
     func write(reason: RecordingEndReason) throws -> RecordingFile {
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try WAVFile.write(UnsafeBufferPointer(start: samples, count: length * channels), channels: channels, to: path)
+        let image = WAVFile.encode(UnsafeBufferPointer(start: samples, count: length * channels), channels: channels)
+        try WAVFile.writeImage(image, to: path, seal: seal)
         return RecordingFile(path: path, durationMilliseconds: length / 8, reason: reason)
     }
 }

@@ -256,9 +256,10 @@ public final class MediaEngine: Sendable {
     /// when `dual`. A later partner joins when bridged. Exactly one `.recordingFinished(id,
     /// token, _)` or `.recordingFailed` follows `stopCallRecording` or the session's close.
     @discardableResult
-    public func startCallRecording(_ id: MediaSessionID, path: String, maxSeconds: Int, dual: Bool, token: UInt64) -> Bool {
+    public func startCallRecording(_ id: MediaSessionID, path: String, maxSeconds: Int, dual: Bool, token: UInt64,
+                                   seal: (@Sendable ([UInt8]) throws -> [UInt8])? = nil) -> Bool {
         guard sessions.withLock({ $0[id] != nil }) else { return false }
-        let rec = CallRecorder(path: path, token: token, maxSeconds: maxSeconds, dual: dual, start: monotonicSeconds())
+        let rec = CallRecorder(path: path, token: token, maxSeconds: maxSeconds, dual: dual, start: monotonicSeconds(), seal: seal)
         receiver.submit(.startCallRecording(id, rec))
         return true
     }

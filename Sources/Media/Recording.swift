@@ -30,6 +30,14 @@ public struct RecordingSpec: Sendable, Equatable {
     public var silenceThreshold: Int16
     /// Cut silence from the start and the end before writing.
     public var trimSilence: Bool
+    /// Seals the WAV image before it is written (encryption at rest): the plaintext then
+    /// never reaches the disk, not even as a temporary file.
+    public var seal: (@Sendable ([UInt8]) throws -> [UInt8])? = nil
+
+    public static func == (a: RecordingSpec, b: RecordingSpec) -> Bool {
+        a.path == b.path && a.maxLengthSeconds == b.maxLengthSeconds && a.silenceTimeoutSeconds == b.silenceTimeoutSeconds
+            && a.silenceThreshold == b.silenceThreshold && a.trimSilence == b.trimSilence && (a.seal == nil) == (b.seal == nil)
+    }
 
     /// Defaults follow TwiML `<Record>`: 3600 s maximum, 5 s silence timeout, trimmed.
     public init(path: String, maxLengthSeconds: Int = 3600, silenceTimeoutSeconds: Int = 5,
@@ -227,7 +235,7 @@ final class RecordingWriter: Sendable {
         }
         let dir = URL(fileURLWithPath: spec.path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try WAVFile.write(samples, to: spec.path)
+        try WAVFile.writeImage(WAVFile.encode(samples), to: spec.path, seal: spec.seal)
         return RecordingFile(path: spec.path, durationMilliseconds: samples.count / 8, reason: reason)
     }
 

@@ -168,6 +168,17 @@ public enum WAVFile {
         try samples.withUnsafeBufferPointer { try write($0, sampleRate: sampleRate, to: path) }
     }
 
+    /// Writes a WAV image atomically, sealed first when `seal` is given.
+    static func writeImage(_ image: [UInt8], to path: String, seal: (@Sendable ([UInt8]) throws -> [UInt8])?) throws {
+        if let seal {
+            let sealed: [UInt8]
+            do { sealed = try seal(image) } catch { throw MediaError("cannot seal '\(path)': \(error)") }
+            try writeAtomically(sealed, to: path)
+        } else {
+            try writeAtomically(image, to: path)
+        }
+    }
+
     /// Writes bytes to a temporary sibling of `path`, fsyncs it and renames it into place.
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let url = URL(fileURLWithPath: path)

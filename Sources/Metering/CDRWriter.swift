@@ -13,9 +13,13 @@ public final class CDRWriter: Sendable {
     private let pending = Mutex<[CDROperation]>([])
     private let scheduled = Atomic<Bool>(false)
 
-    public init(store: any CDRStore, logger: Logger) {
+    /// Told how long each successful transaction took, in seconds (metrics).
+    private let observer: (@Sendable (Double) -> Void)?
+
+    public init(store: any CDRStore, logger: Logger, observer: (@Sendable (Double) -> Void)? = nil) {
         self.store = store
         self.logger = logger
+        self.observer = observer
     }
 
     /// Queues a final record (a refused call). Any thread, never blocks on disk.
@@ -55,7 +59,9 @@ public final class CDRWriter: Sendable {
         var attempt = 0
         while true {
             do {
+                let started = DispatchTime.now().uptimeNanoseconds
                 try store.apply(batch)
+                observer?(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
                 return
             } catch {
                 attempt += 1

@@ -1,3 +1,5 @@
+import Transcription
+import Compliance
 import Foundation
 import Media
 import Metering
@@ -13,7 +15,11 @@ extension CallController {
             switch a {
             case .respond(let status, let sdp, let headers):
                 stack.respond(e.handle, status: status, sdp: sdp, headers: headers)
-                if status == 200 && e.session.phase == .answered { e.log.info("call.answered") }
+                if status == 200 && e.session.phase == .answered {
+                    e.log.info("call.answered")
+                    metrics.observe("tollfreed_invite_to_answer_seconds", Date().timeIntervalSince(e.session.startTime),
+                                    buckets: DaemonMetrics.latencyBuckets)
+                }
             case .configureMedia(let peer):
                 media.configure(e.media, peer: peer)
             case .startRingTimer(let ms):
@@ -78,6 +84,7 @@ extension CallController {
         byMedia[e.media] = nil
         admission.release(e.handle)
         services.writer.finish(record)
+        countFinished(record)
         e.log.info("call.end", ["disposition": record.disposition.rawValue, "sip_code": record.sipCode,
                                 "hangup_by": record.hangupBy.rawValue, "billable_s": record.billableSeconds,
                                 "rtp_sent": record.rtpSent, "rtp_received": record.rtpReceived,
@@ -165,11 +172,14 @@ extension CallController {
         let sid = "RE" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let dir = (policy.dataDirectory as NSString).appendingPathComponent("recordings/\(e.session.route.tenant)")
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let path = (dir as NSString).appendingPathComponent("\(e.session.callID)-\(sid).wav")
+        let industry = e.session.route.industry
+        let sealed = services.compliance.seals(industry)
+        let path = (dir as NSString).appendingPathComponent("\(e.session.callID)-\(sid).wav" + (sealed ? ".enc" : ""))
         e.recordings[token] = (sid, path)
-        media.startRecording(e.media, spec: RecordingSpec(path: path, maxLengthSeconds: req.maxLengthSeconds,
-                                                          silenceTimeoutSeconds: req.silenceTimeoutSeconds,
-                                                          trimSilence: req.trimSilence), token: token)
+        var spec = RecordingSpec(path: path, maxLengthSeconds: req.maxLengthSeconds,
+                                 silenceTimeoutSeconds: req.silenceTimeoutSeconds, trimSilence: req.trimSilence)
+        spec.seal = services.compliance.sealer(for: industry)
+        media.startRecording(e.media, spec: spec, token: token)
         e.log.info("call.recording_started", ["sid": sid, "max_s": req.maxLengthSeconds])
     }
 
@@ -191,6 +201,11 @@ extension CallController {
         let outcome = RecordingOutcome(url: recordingURL(forPath: file.path), durationSeconds: (file.durationMilliseconds + 500) / 1000,
                                        sid: info.sid, reason: reason)
         e.log.info("call.recording_finished", ["sid": info.sid, "duration_ms": file.durationMilliseconds, "reason": "\(file.reason)"])
+        if file.durationMilliseconds > 0 {
+            services.compliance.record("recording.created", subject: info.sid,
+                                       detail: "call=\(e.session.callID) tenant=\(e.session.route.tenant) file=\(URL(fileURLWithPath: file.path).lastPathComponent) sealed=\(file.path.hasSuffix(".enc"))",
+                                       logger: e.log)
+        }
         if e.session.activeDial?.token == token {
             return perform(e.session.dialRecordingFinished(outcome, now: Date()), on: e)
         }
@@ -205,14 +220,26 @@ extension CallController {
         let hooks = services.webhooks
         let request = callback.flatMap(webhookRequest)
         let sid = e.session.recordings.first { $0.url == recordingURL }?.sid ?? ""
-        services.transcription.transcribe(wavPath: path) { result in
+        let sealed = path.hasSuffix(".enc")
+        let keys = services.compliance.keys
+        let seal = services.compliance.sealer(for: e.session.route.industry)
+        let source: TranscriptionService.Source = sealed
+            ? .data { try WAVAudio(wavData: Data(SealedFile.open([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))), keys: keys))) }
+            : .file(path)
+        services.transcription.transcribe(source) { result in
             let text: String
             let status: String
             switch result {
             case .success(let t): text = t; status = "completed"
             case .failure(let err): text = ""; status = "failed"; log.warning("call.transcription_failed", ["error": "\(err)"])
             }
-            try? Data(text.utf8).write(to: URL(fileURLWithPath: path + ".txt"))
+            // A sealed recording's transcript is sealed too (it is the same content).
+            if sealed, let seal {
+                let out = String(path.dropLast(4)) + ".txt.enc"
+                if let bytes = try? seal(Array(text.utf8)) { try? Data(bytes).write(to: URL(fileURLWithPath: out)) }
+            } else {
+                try? Data(text.utf8).write(to: URL(fileURLWithPath: path + ".txt"))
+            }
             log.info("call.transcribed", ["sid": sid, "status": status, "chars": text.count])
             if var r = request {
                 r.parameters += [("TranscriptionText", text), ("TranscriptionStatus", status),

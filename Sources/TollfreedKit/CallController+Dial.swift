@@ -133,6 +133,7 @@ extension CallController {
             media.bridge(e.media, leg.media)
             e.relayedLeg = i
             dialCounters.legsAnswered += 1
+            metrics.increment("tollfreed_dial_legs_total", [("event", "answered")])
         case .unbridge:
             let partner = e.relayedLeg.flatMap { e.legs[$0] }.flatMap { legs[$0]?.media }
             media.unbridge(e.media, partner)
@@ -141,10 +142,12 @@ extension CallController {
             guard let d = e.session.activeDial else { return }
             let sid = "RE" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
             let dir = (policy.dataDirectory as NSString).appendingPathComponent("recordings/\(e.session.route.tenant)")
-            let path = (dir as NSString).appendingPathComponent("\(e.session.callID)-\(sid).wav")
+            let industry = e.session.route.industry
+            let suffix = services.compliance.seals(industry) ? ".wav.enc" : ".wav"
+            let path = (dir as NSString).appendingPathComponent("\(e.session.callID)-\(sid)" + suffix)
             e.recordings[d.token] = (sid, path)
             media.startCallRecording(e.media, path: path, maxSeconds: min(d.dial.timeLimit, policy.maxCallSeconds) + d.dial.timeout,
-                                     dual: dual, token: d.token)
+                                     dual: dual, token: d.token, seal: services.compliance.sealer(for: industry))
             e.log.info("dial.recording_started", ["sid": sid, "dual": dual])
         case .stopRecording:
             media.stopCallRecording(e.media, reason: .hangup)
@@ -182,7 +185,12 @@ extension CallController {
         legs[lh] = leg
         e.legs[i] = lh
         dialCounters.legsPlaced += 1
-        if case .failover = d.machine.strategy, i > 0 { dialCounters.failovers += 1 }
+        metrics.increment("tollfreed_dial_legs_total", [("event", "placed")])
+        if case .failover = d.machine.strategy, i > 0 {
+            dialCounters.failovers += 1
+            metrics.increment("tollfreed_dial_legs_total", [("event", "failover")])
+        }
+        updateActiveGauges()
         e.session.dialLegPlaced(i, callID: callID)
         leg.log.info("dial.leg_invite", ["target": target.uri, "emergency": emergency])
         services.writer.begin(legRecord(leg, disposition: .active, code: 0, end: leg.start))
@@ -305,6 +313,7 @@ extension CallController {
             record.rtpDropped = stats.packetsDropped
         }
         services.writer.finish(record)
+        countFinished(record)
         leg.log.info("dial.leg_end", ["disposition": disposition.rawValue, "sip_code": record.sipCode,
                                       "billable_s": record.billableSeconds, "rtp_sent": record.rtpSent,
                                       "rtp_received": record.rtpReceived])

@@ -24,9 +24,11 @@ extension CallController {
         switch MessageRules.decide(m, route: route, webhook: webhook, messageID: id, fromNumber: fromNumber, now: now) {
         case .refuse(let status, let headers, let reason):
             stack.respondToMessage(m, status: status, headers: headers)
+            metrics.increment("tollfreed_messages_total", [("result", String(status))])
             log.notice("sms.refused", ["to": m.requestUser, "status": status, "reason": reason, "source": m.source])
         case .accept(let record, let body, let webhook):
             services.writer.submit(message: record)
+            metrics.increment("tollfreed_messages_total", [("result", "accepted")])
             stack.respondToMessage(m, status: webhook == nil ? 200 : 202)
             let masked = policy.tenants[record.tenant]?.industry == .healthcare
             // Never the body in the log: it is the customer's content (and PHI for healthcare).

@@ -40,6 +40,8 @@ struct CallServices: Sendable {
     var writer: CDRWriter
     var webhooks: WebhookClient
     var transcription: TranscriptionService
+    var compliance: ComplianceServices
+    var metrics: MetricsRegistry
 }
 
 /// The I/O layer for calls: turns SIP and media events into `CallSession` events and
@@ -215,6 +217,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
 
         func refuse(_ status: Int, _ disposition: Disposition, _ reason: String, headers: [String] = []) {
             stack.respond(inv.handle, status: status, headers: headers)
+            countRejection(status == 503 ? (draining ? "draining" : "capacity") : String(status))
             log.notice("call.refused", ["status": status, "reason": reason])
             services.writer.submit(CallDetailRecord(
                 callID: callID, sipCallID: inv.callID, did: route?.did ?? "", tenant: route?.tenant ?? "",
@@ -246,12 +249,16 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
             break
         case .admitPreempting(let victim):
             log.warning("call.preempting", ["victim": calls[victim]?.session.callID ?? "?"])
+            metrics.increment("tollfreed_preemptions_total")
             withCall(victim) { $0.session.preempt(now: now) }
         case .reject(let retry):
             return refuse(503, .busy, "at capacity (\(admission.active) calls, \(policy.admission.emergencyReserve) reserved for emergencies)",
                           headers: ["Retry-After: \(retry)"])
         }
-        if isEmergency { log.notice("call.emergency", ["priority": inv.priority ?? "", "resource_priority": inv.resourcePriority ?? ""]) }
+        if isEmergency {
+            log.notice("call.emergency", ["priority": inv.priority ?? "", "resource_priority": inv.resourcePriority ?? ""])
+            metrics.increment("tollfreed_emergency_calls_total")
+        }
         // Past this point a refusal gives the admitted place back.
         func refuseAdmitted(_ status: Int, _ disposition: Disposition, _ reason: String, headers: [String] = []) {
             admission.release(inv.handle)
@@ -297,6 +304,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
             sipCode: 0, hangupBy: .none, flow: route.flow, emergency: isEmergency))
         calls[inv.handle] = entry
         byMedia[port.0] = inv.handle
+        updateActiveGauges()
         withCall(inv.handle) { $0.session.start(now: now) }
     }
 
@@ -304,6 +312,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     /// fill the journal.
     func countUntrusted(source: String) {
         untrustedRefusals += 1
+        countRejection("untrusted")
         if untrustedRefusals == 1 || untrustedRefusals % 1000 == 0 {
             logger.warning("sip.untrusted_source", ["source": source, "refused_total": untrustedRefusals])
         }
@@ -313,6 +322,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     func allowRate(source: String, now: Date) -> Bool {
         guard rateLimiter.allow(SourceFilter.host(of: source), now: now.timeIntervalSince1970) else {
             rateLimitedRefusals += 1
+            countRejection("rate_limited")
             if rateLimitedRefusals == 1 || rateLimitedRefusals % 1000 == 0 {
                 logger.warning("sip.rate_limited", ["source": source, "refused_total": rateLimitedRefusals])
             }

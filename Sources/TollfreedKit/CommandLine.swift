@@ -15,6 +15,10 @@ public enum Command: Equatable {
     case cdrExport(ExportOptions)
     case smsExport(ExportOptions)
     case bill(BillOptions)
+    case recordingDecrypt(id: String, out: String, configPath: String?, dataDirectory: String?)
+    case auditVerify(configPath: String?, dataDirectory: String?)
+    case retentionRun(configPath: String?, dataDirectory: String?, dryRun: Bool)
+    case keygen(out: String)
 }
 
 /// Options of `tollfreed cdr export` and `tollfreed sms export`.
@@ -86,6 +90,10 @@ public enum CommandLineParser {
       tollfreed sms export [--format csv|jsonl] [--from TIME] [--to TIME] [--config FILE] [--data DIR]
       tollfreed bill --period YYYY-MM [--tenant ID] [--format table|csv|json] [--config FILE] [--data DIR]
                      [--plans FILE] [--cdrs FILE] [--messages FILE] [--2fa FILE]
+      tollfreed recording decrypt ID --out FILE [--config FILE] [--data DIR]
+      tollfreed audit verify [--config FILE] [--data DIR]
+      tollfreed retention run [--dry-run] [--config FILE] [--data DIR]
+      tollfreed keygen --out FILE
       tollfreed --help | --version
 
     run            answer calls in the foreground until SIGTERM/SIGINT (graceful drain)
@@ -99,6 +107,10 @@ public enum CommandLineParser {
     bill           one invoice per tenant for a calendar month in its time zone; --cdrs and
                    --messages rate export files instead of the live store (billing elsewhere),
                    --2fa adds 2FA attempts from a JSON Lines file
+    recording decrypt  write a sealed recording (ID: its RE... sid or file name) as WAV; audited
+    audit verify   check the audit log's hash chain; exit 1 when an entry was edited or removed
+    retention run  delete recordings and transcripts past their tenant's retention; audited
+    keygen         write a new AES-256 recording key (mode 0400) to FILE
 
     --config FILE       JSON config (default: Config/tollfreed.json if present, else /etc/tollfreed/tollfreed.json)
     --sip HOST:PORT     SIP listen address, UDP and TCP (overrides sip.listen)
@@ -197,6 +209,39 @@ public enum CommandLineParser {
                 }
             }
             return first == "cdr" ? .cdrExport(o) : .smsExport(o)
+        case "recording", "audit", "retention":
+            let sub = rest.isEmpty ? "" : rest.removeFirst()
+            let expected = ["recording": "decrypt", "audit": "verify", "retention": "run"][first]!
+            guard sub == expected else { throw UsageError("\(first): expected '\(expected)'") }
+            var id: String?
+            var out: String?
+            var config: String?
+            var data: String?
+            var dryRun = false
+            if first == "recording" {
+                guard let v = rest.first, !v.hasPrefix("--") else { throw UsageError("recording decrypt needs a recording id") }
+                id = rest.removeFirst()
+            }
+            while !rest.isEmpty {
+                let flag = rest.removeFirst()
+                switch flag {
+                case "--out" where first == "recording": out = try value(flag)
+                case "--dry-run" where first == "retention": dryRun = true
+                case "--config": config = try value(flag)
+                case "--data": data = try value(flag)
+                default: throw UsageError("unknown option '\(flag)' for \(first) \(expected)")
+                }
+            }
+            switch first {
+            case "recording":
+                guard let out else { throw UsageError("recording decrypt needs --out FILE") }
+                return .recordingDecrypt(id: id!, out: out, configPath: config, dataDirectory: data)
+            case "audit": return .auditVerify(configPath: config, dataDirectory: data)
+            default: return .retentionRun(configPath: config, dataDirectory: data, dryRun: dryRun)
+            }
+        case "keygen":
+            guard rest.count == 2, rest[0] == "--out" else { throw UsageError("keygen needs --out FILE") }
+            return .keygen(out: rest[1])
         case "bill":
             var o = BillOptions(period: "")
             while !rest.isEmpty {

@@ -71,6 +71,28 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Dialed after every emergency target failed (a SIP URI), if set.
     public var emergencyLastResort: String?
     public var trunks: [Trunk] = []
+    /// Compliance: the key sealing recordings (default `<data_dir>/keys/recording.key`,
+    /// created on first start), older keys still able to open files, the industries whose
+    /// recordings are sealed, retention in years per industry, and the audit log.
+    public var recordingKeyFile: String?
+    public var previousKeyFiles: [String] = []
+    public var encryptIndustries: Set<Industry> = [.healthcare]
+    public var retentionYears: [Industry: Int] = [.healthcare: 7, .fleet: 2, .legal: 7, .general: 3]
+    public var auditLogFile: String?
+
+    /// Prometheus metrics and health probes ("HOST:PORT"); nil turns them off.
+    public var metricsListen: HostPort? = HostPort(host: "127.0.0.1", port: 9464)
+
+    /// A TCP listen address.
+    public struct HostPort: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+    }
+
+    /// The key file in force.
+    public var effectiveKeyFile: String { recordingKeyFile ?? (dataDirectory as NSString).appendingPathComponent("keys/recording.key") }
+    /// The audit log in force.
+    public var effectiveAuditLog: String { auditLogFile ?? (dataDirectory as NSString).appendingPathComponent("audit.log") }
 
     /// The reserve in force.
     public var effectiveEmergencyReserve: Int { emergencyReserve ?? max(1, maxConcurrentCalls / 20) }
@@ -196,7 +218,7 @@ private struct Reader {
     mutating func config(_ root: Any) throws(ConfigError) -> DaemonConfig {
         var c = DaemonConfig()
         let o = try object(root, "", allowed: ["sip", "media", "data_dir", "flows_dir", "calls", "log_level", "tenants",
-                                               "numbers", "webhooks", "emergency", "trunks"])
+                                               "numbers", "webhooks", "emergency", "trunks", "compliance", "metrics"])
         if let sip = o["sip"] {
             let s = try object(sip, "sip", allowed: ["listen", "user_agent", "trusted_sources", "invite_rate_per_source", "invite_burst_per_source"])
             c.inviteRatePerSource = try int(s, "invite_rate_per_source", "sip.", 0...100_000) ?? c.inviteRatePerSource
@@ -250,6 +272,39 @@ private struct Reader {
                     throw fail("emergency.resource_priority_namespaces", "must be a list of namespace names such as \"esnet\"")
                 }
                 c.resourcePriorityNamespaces = list
+            }
+        }
+        if let m = o["metrics"] {
+            let k = try object(m, "metrics", allowed: ["listen"])
+            if let l = try string(k, "listen", "metrics.") {
+                if l == "off" { c.metricsListen = nil } else {
+                    guard let (h, p) = ConfigLoader.hostPort(l) else { throw fail("metrics.listen", "must be HOST:PORT or \"off\", got '\(l)'") }
+                    c.metricsListen = DaemonConfig.HostPort(host: h, port: p)
+                }
+            }
+        }
+        if let comp = o["compliance"] {
+            let k = try object(comp, "compliance", allowed: ["key_file", "previous_key_files", "encrypt_recordings", "retention_years", "audit_log"])
+            if let f = try string(k, "key_file", "compliance.") { c.recordingKeyFile = path(f) }
+            if let f = try string(k, "audit_log", "compliance.") { c.auditLogFile = path(f) }
+            if let list = k["previous_key_files"] {
+                guard let files = list as? [String] else { throw fail("compliance.previous_key_files", "must be a list of files") }
+                c.previousKeyFiles = files.map(path)
+            }
+            if let list = k["encrypt_recordings"] {
+                guard let names = list as? [String] else { throw fail("compliance.encrypt_recordings", "must be a list of industries") }
+                var set: Set<Industry> = []
+                for n in names {
+                    guard let i = Industry(rawValue: n) else { throw fail("compliance.encrypt_recordings", "unknown industry '\(n)'") }
+                    set.insert(i)
+                }
+                c.encryptIndustries = set
+            }
+            if let r = k["retention_years"] {
+                let ro = try object(r, "compliance.retention_years", allowed: Set(Industry.allCases.map(\.rawValue)))
+                for ind in Industry.allCases {
+                    if let y = try int(ro, ind.rawValue, "compliance.retention_years.", 1...100) { c.retentionYears[ind] = y }
+                }
             }
         }
         if let trunks = o["trunks"] {

@@ -1,3 +1,4 @@
+import Compliance
 import Foundation
 import Synchronization
 import Media
@@ -70,7 +71,15 @@ public final class Daemon: @unchecked Sendable {
             let recovered = try store.recoverInterrupted()
             if recovered > 0 { logger.warning("cdr.recovered", ["interrupted": recovered]) }
         } catch { throw StartupError("records: \(error)", status: 1) }
-        let writer = CDRWriter(store: store, logger: logger)
+        let metrics = MetricsRegistry()
+        DaemonMetrics.describe(metrics)
+        let writer = CDRWriter(store: store, logger: logger) { seconds in
+            metrics.observe("tollfreed_record_write_seconds", seconds, buckets: DaemonMetrics.latencyBuckets)
+        }
+        let compliance = try ComplianceServices.load(config, logger: logger)
+        compliance.record("daemon.started", subject: "pid \(getpid())",
+                          detail: "key \(compliance.keys[0].idHex); sealed: \(compliance.encryptIndustries.map(\.rawValue).sorted().joined(separator: ","))",
+                          logger: logger)
         let synthesizer: SpeechSynthesizer
         do { synthesizer = try SpeechSynthesizer(logger: logger) } catch { throw StartupError("\(error)", status: 1) }
         let prompts = PromptCache(synthesizer: synthesizer, logger: logger)
@@ -92,12 +101,16 @@ public final class Daemon: @unchecked Sendable {
         } catch { throw StartupError("media: \(error)", status: 2) }
 
         let webhooks = WebhookClient(logger: logger, timeout: Double(config.webhookTimeoutMilliseconds) / 1000,
-                                     userAgent: "\(config.userAgent)/\(tollfreedVersion)")
+                                     userAgent: "\(config.userAgent)/\(tollfreedVersion)") { seconds, ok in
+            metrics.observe("tollfreed_webhook_request_seconds", seconds, buckets: DaemonMetrics.latencyBuckets,
+                            [("outcome", ok ? "ok" : "error")])
+        }
         let services = CallServices(
             media: media, prompts: prompts,
             audio: AudioSourceCache(webhooks: webhooks, logger: logger,
                                     spoolDirectory: (config.dataDirectory as NSString).appendingPathComponent("spool")),
-            writer: writer, webhooks: webhooks, transcription: TranscriptionService(logger: logger))
+            writer: writer, webhooks: webhooks, transcription: TranscriptionService(logger: logger),
+            compliance: compliance, metrics: metrics)
         let policy = CallPolicy(
             directory: config.directory(), flows: flows,
             numbers: Dictionary(uniqueKeysWithValues: config.numbers.map { ($0.did, $0) }),
@@ -125,6 +138,30 @@ public final class Daemon: @unchecked Sendable {
             throw StartupError("sip: \(error)", status: 1)
         }
         stack.post { box.controller?.startCheckpoints() }
+        // Health: the signaling loop beats every second; /healthz fails when it stops.
+        let heartbeat = Atomic<Int64>(Int64(Date().timeIntervalSince1970))
+        let ready = Atomic<Bool>(true)
+        @Sendable func beat() {
+            heartbeat.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed)
+            stack.schedule(afterMilliseconds: 1000) { beat() }
+        }
+        stack.post { beat() }
+        var metricsServer: MetricsServer?
+        if let m = config.metricsListen {
+            do {
+                metricsServer = try MetricsServer(host: m.host, port: m.port, metrics: {
+                    let collected = DispatchSemaphore(value: 0)
+                    stack.post { box.controller?.collectMediaMetrics(); collected.signal() }
+                    _ = collected.wait(timeout: .now() + 1)
+                    return metrics.render()
+                }, healthy: { Int64(Date().timeIntervalSince1970) - heartbeat.load(ordering: .relaxed) < 5 },
+                   ready: { ready.load(ordering: .relaxed) })
+            } catch {
+                stack.stop()
+                media.stop()
+                throw error
+            }
+        }
         // systemd (Type=notify): ready once listening; the watchdog is fed from the
         // signaling thread's own event loop, so a stuck loop stops feeding it.
         let notifier = ServiceNotifier()
@@ -138,6 +175,7 @@ public final class Daemon: @unchecked Sendable {
         }
         logger.notice("daemon.ready", ["sip": "\(config.sipHost):\(config.sipPort)", "rtp": "\(config.rtpPorts.lowerBound)-\(config.rtpPorts.upperBound)",
                                        "data": config.dataDirectory, "numbers": config.numbers.count, "flows": flows.count,
+                                       "metrics": metricsServer.map { "\(config.metricsListen!.host):\($0.port)" } ?? "off",
                                        "pid": getpid(), "version": tollfreedVersion])
 
         // Signals: handled on a queue, acted on from the signaling thread.
@@ -162,6 +200,7 @@ public final class Daemon: @unchecked Sendable {
 
         // Graceful drain: refuse new calls, end active ones with BYE, wait for records.
         logger.notice("daemon.stopping", ["drain_s": drainSeconds])
+        ready.store(false, ordering: .relaxed)
         notifier.notify("STOPPING=1\nSTATUS=draining")
         stack.post { box.controller?.beginShutdown() }
         let deadline = Date().addingTimeInterval(drainSeconds)
@@ -176,6 +215,7 @@ public final class Daemon: @unchecked Sendable {
         stack.stop()
         media.stop()
         writer.flush()
+        metricsServer?.stop()
         for s in sources { s.cancel() }
         logger.notice("daemon.stopped", ["records": (try? store.count()) ?? -1])
     }

@@ -74,6 +74,14 @@ public func tollfreedMain(_ arguments: [String]) -> Int32 {
         return exportRecords(o, messages: true, err: err)
     case .bill(let o):
         return bill(o, out: out, err: err)
+    case .recordingDecrypt(let id, let outPath, let config, let data):
+        return decryptRecording(id: id, out: outPath, configPath: config, dataDirectory: data, stdout: out, err: err)
+    case .auditVerify(let config, let data):
+        return verifyAudit(configPath: config, dataDirectory: data, out: out, err: err)
+    case .retentionRun(let config, let data, let dryRun):
+        return runRetention(configPath: config, dataDirectory: data, dryRun: dryRun, out: out, err: err)
+    case .keygen(let path):
+        return generateKey(path: path, out: out, err: err)
     }
 }
 

@@ -1,3 +1,4 @@
+import Compliance
 import Foundation
 import Metering
 import Observability
@@ -19,6 +20,13 @@ func exportRecords(_ o: ExportOptions, messages: Bool, err: FileDescriptorSink) 
     let what = messages ? "sms export" : "cdr export"
     do {
         let store = try SQLiteCDRStore(directory: dir, readOnly: true)
+        // Every export of records is audited before the records leave.
+        let auditPath = (try? ConfigLoader.load(path: o.configPath ?? CommandLineParser.defaultConfigPath()))
+            .flatMap { c -> String? in o.dataDirectory == nil ? c.effectiveAuditLog : nil }
+            ?? (dir as NSString).appendingPathComponent("audit.log")
+        let range = "from=\(o.from.map(CDRTime.format) ?? "-") to=\(o.to.map(CDRTime.format) ?? "-") format=\(o.format.rawValue)"
+        try AuditLog(path: auditPath).record(actor: cliActor(), action: messages ? "messages.exported" : "records.exported",
+                                             subject: dir, detail: range)
         var buffer = ""
         buffer.reserveCapacity(1 << 17)
         func emit(_ line: String) {

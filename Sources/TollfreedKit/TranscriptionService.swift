@@ -13,8 +13,21 @@ final class TranscriptionService: Sendable {
 
     init(logger: Logger) { self.logger = logger }
 
+    /// Where the audio comes from.
+    enum Source: Sendable {
+        /// A plain WAV file.
+        case file(String)
+        /// Audio produced in memory (a sealed recording opened without touching the disk).
+        case data(@Sendable () throws -> WAVAudio)
+    }
+
     /// Transcribes the WAV at `path`; `completion` runs on a background queue.
     func transcribe(wavPath path: String, completion: @escaping @Sendable (Result<String, TranscriptionError>) -> Void) {
+        transcribe(.file(path), completion: completion)
+    }
+
+    /// Transcribes `source`; `completion` runs on a background queue.
+    func transcribe(_ source: Source, completion: @escaping @Sendable (Result<String, TranscriptionError>) -> Void) {
         queue.async { [self] in
             let current: Result<Transcriber, TranscriptionError> = state.withLock { s in
                 switch s {
@@ -36,7 +49,14 @@ final class TranscriptionService: Sendable {
                 }
             }
             switch current {
-            case .success(let t): t.transcribe(wavPath: path, completion: completion)
+            case .success(let t):
+                switch source {
+                case .file(let path): t.transcribe(wavPath: path, completion: completion)
+                case .data(let load):
+                    do { t.transcribe(audio: try load(), completion: completion) } catch {
+                        completion(.failure(error as? TranscriptionError ?? .unreadable("\(error)")))
+                    }
+                }
             case .failure(let e): completion(.failure(e))
             }
         }

@@ -94,11 +94,14 @@ public final class WebhookClient: Sendable {
     private let retryBaseDelay: TimeInterval
     private let stats = Mutex(WebhookStatistics())
     private let pending = DispatchGroup()
+    /// Told about every HTTP request: seconds taken and whether it succeeded (metrics).
+    private let observer: (@Sendable (Double, Bool) -> Void)?
 
     /// A client whose requests give up after `timeout` seconds. Notification retries wait
     /// `retryBaseDelay`, then twice that, then four times... (0.5 s, 1 s, 2 s by default).
     public init(logger: Logger, timeout: TimeInterval = 5, userAgent: String = "tollfreed",
-                retryBaseDelay: TimeInterval = 0.5) {
+                retryBaseDelay: TimeInterval = 0.5, observer: (@Sendable (Double, Bool) -> Void)? = nil) {
+        self.observer = observer
         self.logger = logger
         self.timeout = timeout
         self.userAgent = userAgent
@@ -202,12 +205,15 @@ public final class WebhookClient: Sendable {
             urlRequest.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
         }
         let logger = self.logger
+        let observer = self.observer
         let started = DispatchTime.now().uptimeNanoseconds
         let requestURL = urlRequest.url ?? request.url
         let task = session.dataTask(with: urlRequest) { data, response, error in
             let result = Self.classify(data: data, response: response, error: error,
                                        requestURL: requestURL, requireBody: requireBody)
-            let ms = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+            let elapsed = DispatchTime.now().uptimeNanoseconds - started
+            let ms = elapsed / 1_000_000
+            if case .success = result { observer?(Double(elapsed) / 1e9, true) } else { observer?(Double(elapsed) / 1e9, false) }
             switch result {
             case .success(let r):
                 logger.debug("webhook.response", ["url": Self.redacted(request.url), "status": r.status, "ms": ms,

@@ -56,7 +56,7 @@ final class DialEndToEndTests: XCTestCase {
         XCTAssertEqual(agent.wait().status, 0, "the agent got the daemon's BYE")
 
         let path = try XCTUnwrap(URL(string: recordingURL)?.path)
-        let rms = try Tone.channelRMS(wav: path)
+        let rms = try d.recordingChannelRMS(path: path)
         XCTAssertEqual(rms.count, 2, "dual recording has two channels")
         XCTAssertGreaterThan(rms[0], 1000, "caller channel holds the caller")
         XCTAssertGreaterThan(rms[1], 1000, "agent channel holds the agent")

@@ -77,6 +77,25 @@ extension DaemonUnderTest {
         return records().filter { ($0["parent_call_id"] as? String) == parent }
     }
 
+    /// The samples of a recording: sealed files (healthcare) are decrypted through the
+    /// audited `recording decrypt` command, as an authorised user would.
+    func recordingSamples(path: String) throws -> [Int16] {
+        guard path.hasSuffix(".enc") else { return try WAVFile.read(path: path) }
+        let sid = String(URL(fileURLWithPath: path).lastPathComponent.split(separator: "-").last!.dropLast(".wav.enc".count))
+        let out = dataDir.deletingLastPathComponent().appendingPathComponent("\(sid).wav").path
+        let r = runProgram(Paths.daemon, ["recording", "decrypt", sid, "--out", out, "--config", configPath.path, "--data", dataDir.path])
+        guard r.status == 0 else { throw NSError(domain: "e2e", code: 3, userInfo: [NSLocalizedDescriptionKey: r.output]) }
+        return try WAVFile.read(path: out)
+    }
+
+    /// Per-channel RMS of a recording (decrypting a sealed one first).
+    func recordingChannelRMS(path: String) throws -> [Double] {
+        guard path.hasSuffix(".enc") else { return try Tone.channelRMS(wav: path) }
+        _ = try recordingSamples(path: path)
+        let sid = String(URL(fileURLWithPath: path).lastPathComponent.split(separator: "-").last!.dropLast(".wav.enc".count))
+        return try Tone.channelRMS(wav: dataDir.deletingLastPathComponent().appendingPathComponent("\(sid).wav").path)
+    }
+
     /// Waits until the daemon's log contains `text`.
     func waitForLog(_ text: String, timeout: TimeInterval = 15) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -103,6 +103,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         var calls = cfg["calls"] as? [String: Any] ?? [:]
         calls["ring_ms"] = ringMs
         cfg["calls"] = calls
+        cfg["metrics"] = ["listen": "127.0.0.1:0"] // an ephemeral port: daemons never collide
         configure?(&cfg)
         try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted]).write(to: configPath)
 
@@ -140,6 +141,27 @@ final class DaemonUnderTest: @unchecked Sendable {
     }
 
     var logText: String { String(decoding: log.withLock { $0 }, as: UTF8.self) }
+
+    /// The metrics/health HTTP port the daemon bound (from its ready line).
+    var metricsPort: UInt16? {
+        guard let r = logText.range(of: "metrics=127.0.0.1:") else { return nil }
+        return UInt16(logText[r.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// GET `path` from the metrics server: status and body.
+    func httpGet(_ path: String) -> (status: Int, body: String)? {
+        guard let port = metricsPort else { return nil }
+        let r = runProgram("/usr/bin/python3", ["-c", """
+            import urllib.request, urllib.error, sys
+            try:
+                r = urllib.request.urlopen("http://127.0.0.1:\(port)\(path)", timeout=5); print(r.status); print(r.read().decode())
+            except urllib.error.HTTPError as e:
+                print(e.code); print(e.read().decode())
+            """], timeout: 10)
+        let lines = r.output.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let status = lines.first.flatMap({ Int($0) }) else { return nil }
+        return (status, lines.count > 1 ? String(lines[1]) : "")
+    }
 
     /// SIGKILL: the process dies with no chance to clean up.
     func kill9() {

@@ -41,4 +41,26 @@ final class SystemdEndToEndTests: XCTestCase {
         let last = drain(for: 0.5)
         XCTAssertTrue(last.contains { $0.hasPrefix("STOPPING=1") }, "\(last)")
     }
+
+    /// `systemd-analyze verify` accepts the shipped units (the binary path is pointed at the
+    /// build, since verify checks that ExecStart exists).
+    func testShippedUnitsVerify() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
+            throw XCTSkip("systemd-analyze is not installed")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-units-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var paths: [String] = []
+        for unit in ["tollfreed.service", "tollfreed-retention.service", "tollfreed-retention.timer"] {
+            let text = try String(contentsOf: Paths.repo.appendingPathComponent("systemd/\(unit)"), encoding: .utf8)
+                .replacingOccurrences(of: "/usr/local/bin/tollfreed", with: Paths.daemon)
+            let out = dir.appendingPathComponent(unit)
+            try text.write(to: out, atomically: true, encoding: .utf8)
+            paths.append(out.path)
+        }
+        let r = runProgram("/usr/bin/systemd-analyze", ["verify", "--man=no"] + paths)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertFalse(r.output.contains("Unknown key") || r.output.contains("Unknown section"), r.output)
+    }
 }

@@ -1,0 +1,111 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An append-only audit trail: one JSON object per line, each carrying the SHA-256 of the
+/// previous line's hash and its own content, so an edited, inserted or deleted line breaks
+/// the chain (`verify`). Who did what: recording created, decrypted, exported, purged;
+/// config reloaded; records exported.
+public final class AuditLog: @unchecked Sendable {
+    public let path: String
+    private let lock = NSLock()
+
+    /// The hash the first entry chains to.
+    public static let genesis = String(repeating: "0", count: 64)
+
+    /// Opens (creating) the log. The daemon and the command-line tools append to the same
+    /// file: every append takes an exclusive lock and chains to the last line on disk.
+    public init(path: String) throws(CryptoError) {
+        self.path = path
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CryptoError("\(path): cannot open audit log: \(String(cString: strerror(errno)))") }
+        close(fd)
+    }
+
+    /// Appends an entry and syncs it to disk. `actor` is who (e.g. "daemon", "cli uid=0"),
+    /// `action` what (e.g. "recording.decrypted"), `subject` what it was done to.
+    public func record(actor: String, action: String, subject: String, detail: String = "", at time: Date = Date()) throws(CryptoError) {
+        lock.lock()
+        defer { lock.unlock() }
+        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CryptoError("\(path): cannot open audit log: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX) == 0 else { throw CryptoError("\(path): cannot lock audit log") }
+        defer { flock(fd, LOCK_UN) }
+        let (seq, prev) = Self.tail(fd)
+        let body = Self.body(seq: seq + 1, time: time, actor: actor, action: action, subject: subject, detail: detail, prev: prev)
+        let hash = Crypto.hex(Crypto.sha256(Array(body.utf8)))
+        let bytes = Array((String(body.dropLast()) + ",\"hash\":\"\(hash)\"}\n").utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else { throw CryptoError("\(path): cannot append to audit log") }
+    }
+
+    /// Sequence number and hash of the last entry (0 and the genesis hash when empty).
+    private static func tail(_ fd: Int32) -> (Int, String) {
+        let size = lseek(fd, 0, SEEK_END)
+        guard size > 0 else { return (0, genesis) }
+        let start = max(0, size - 8192)
+        var buf = [UInt8](repeating: 0, count: Int(size - start))
+        let n = pread(fd, &buf, buf.count, start)
+        guard n > 0 else { return (0, genesis) }
+        let text = String(decoding: buf.prefix(n), as: UTF8.self)
+        guard let last = text.split(separator: "\n").last,
+              let obj = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any],
+              let hash = obj["hash"] as? String, let seq = obj["seq"] as? Int else { return (0, genesis) }
+        return (seq, hash)
+    }
+
+    /// The canonical text an entry's hash covers (the line without its hash field).
+    static func body(seq: Int, time: Date, actor: String, action: String, subject: String, detail: String, prev: String) -> String {
+        func q(_ s: String) -> String {
+            var out = "\""
+            for u in s.unicodeScalars {
+                switch u {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                default: if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+                }
+            }
+            return out + "\""
+        }
+        let ms = Int64((time.timeIntervalSince1970 * 1000).rounded())
+        return "{\"seq\":\(seq),\"time_ms\":\(ms),\"actor\":\(q(actor)),\"action\":\(q(action)),\"subject\":\(q(subject)),"
+            + "\"detail\":\(q(detail)),\"prev\":\(q(prev))}"
+    }
+
+    /// The result of checking a log.
+    public enum Verification: Equatable, Sendable {
+        case intact(entries: Int)
+        /// The first line (1-based) where the chain breaks, and why.
+        case broken(line: Int, reason: String)
+    }
+
+    /// Re-derives every hash from the first line: any edited, inserted, reordered or
+    /// deleted entry (other than a cut at the very end) is found.
+    public static func verify(path: String) -> Verification {
+        guard let data = FileManager.default.contents(atPath: path) else { return .broken(line: 0, reason: "cannot read \(path)") }
+        var prev = genesis
+        var count = 0
+        for (i, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if raw.isEmpty { continue }
+            let n = i + 1
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any],
+                  let seq = obj["seq"] as? Int, let hash = obj["hash"] as? String, let p = obj["prev"] as? String,
+                  let ms = obj["time_ms"] as? Int64 ?? (obj["time_ms"] as? Int).map(Int64.init) else {
+                return .broken(line: n, reason: "not an audit entry")
+            }
+            guard seq == count + 1 else { return .broken(line: n, reason: "sequence \(seq) where \(count + 1) was expected (an entry is missing or was inserted)") }
+            guard p == prev else { return .broken(line: n, reason: "does not chain to the entry before it") }
+            let body = Self.body(seq: seq, time: Date(timeIntervalSince1970: Double(ms) / 1000), actor: obj["actor"] as? String ?? "",
+                                 action: obj["action"] as? String ?? "", subject: obj["subject"] as? String ?? "",
+                                 detail: obj["detail"] as? String ?? "", prev: p)
+            guard Crypto.hex(Crypto.sha256(Array(body.utf8))) == hash else { return .broken(line: n, reason: "content does not match its hash (edited)") }
+            prev = hash
+            count += 1
+        }
+        return .intact(entries: count)
+    }
+}

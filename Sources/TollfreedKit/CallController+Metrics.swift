@@ -1,0 +1,58 @@
+import Foundation
+import Metering
+import Observability
+
+/// The daemon's metrics: names, help texts and the update points of the call path.
+enum DaemonMetrics {
+    static let latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5]
+
+    static func describe(_ m: MetricsRegistry) {
+        m.describe("tollfreed_calls_active", type: "gauge", help: "Calls in progress (inbound, with their dial legs counted separately).")
+        m.describe("tollfreed_dial_legs_active", type: "gauge", help: "Outbound Dial legs in progress.")
+        m.describe("tollfreed_calls_total", type: "counter", help: "Finished calls by number, tenant and disposition.")
+        m.describe("tollfreed_emergency_calls_total", type: "counter", help: "Emergency calls admitted.")
+        m.describe("tollfreed_admission_rejections_total", type: "counter", help: "INVITEs refused before a call existed, by reason.")
+        m.describe("tollfreed_preemptions_total", type: "counter", help: "Ordinary calls ended to admit an emergency call.")
+        m.describe("tollfreed_invite_to_answer_seconds", type: "histogram", help: "INVITE received to 200 OK sent (includes configured ring time).")
+        m.describe("tollfreed_rtp_packets_total", type: "counter", help: "RTP packets of finished calls and legs, by direction.")
+        m.describe("tollfreed_pacer_ticks_total", type: "counter", help: "20 ms media clock ticks.")
+        m.describe("tollfreed_pacer_late_ticks_total", type: "counter", help: "Media clock ticks that woke more than 5 ms late.")
+        m.describe("tollfreed_rtp_ports_free", type: "gauge", help: "RTP ports available.")
+        m.describe("tollfreed_webhook_request_seconds", type: "histogram", help: "Webhook HTTP requests, by outcome.")
+        m.describe("tollfreed_record_write_seconds", type: "histogram", help: "Record store transactions (group commit, fsync).")
+        m.describe("tollfreed_dial_legs_total", type: "counter", help: "Outbound Dial legs placed and answered; emergency failovers.")
+        m.describe("tollfreed_messages_total", type: "counter", help: "MESSAGE requests by result.")
+    }
+}
+
+extension CallController {
+    var metrics: MetricsRegistry { services.metrics }
+
+    /// A call was admitted or ended: the gauges follow.
+    func updateActiveGauges() {
+        metrics.set("tollfreed_calls_active", Double(calls.count))
+        metrics.set("tollfreed_dial_legs_active", Double(legs.count))
+    }
+
+    func countFinished(_ r: CallDetailRecord) {
+        if r.direction == .inbound {
+            metrics.increment("tollfreed_calls_total", [("did", r.did), ("tenant", r.tenant), ("disposition", r.disposition.rawValue)])
+        }
+        metrics.increment("tollfreed_rtp_packets_total", [("direction", "sent")], by: Double(r.rtpSent))
+        metrics.increment("tollfreed_rtp_packets_total", [("direction", "received")], by: Double(r.rtpReceived))
+        metrics.increment("tollfreed_rtp_packets_total", [("direction", "dropped")], by: Double(r.rtpDropped))
+        updateActiveGauges()
+    }
+
+    func countRejection(_ reason: String) {
+        metrics.increment("tollfreed_admission_rejections_total", [("reason", reason)])
+    }
+
+    /// Gauges read at scrape time from the media engine.
+    func collectMediaMetrics() {
+        let s = media.engineStats
+        metrics.set("tollfreed_pacer_ticks_total", Double(s.ticks))
+        metrics.set("tollfreed_pacer_late_ticks_total", Double(s.lateTicks))
+        metrics.set("tollfreed_rtp_ports_free", Double(s.portsFree))
+    }
+}

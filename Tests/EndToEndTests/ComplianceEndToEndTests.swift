@@ -1,0 +1,91 @@
+import Foundation
+import Media
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Healthcare recordings sealed at rest, authorised decryption, the audit trail, key file
+/// permissions and retention, through the real daemon and command line.
+final class ComplianceEndToEndTests: XCTestCase {
+    func testHealthcareRecordingsAreSealedAndDecryptOnlyThroughTheAuditedCommand() throws {
+        let d = try dialDaemon(flows: ["rec.xml": #"<Response><Record maxLength="2" timeout="5" playBeep="false" transcribe="true"/></Response>"#],
+                               numbers: ["+1-800-596-3057": "rec.xml", "+1-208-279-2555": "rec.xml"])
+        defer { d.stop() }
+        for (dial, tag) in [("8005963057", "seal-health"), ("2082792555", "seal-general")] {
+            let peer = RTPPeer()
+            defer { peer.stop() }
+            let result = try XCTUnwrap(d.callWhileTalking("uac_daemon_bye.xml", dial: dial, tag: tag, peer: peer) { port in
+                peer.send(samples: Tone.samples(440, seconds: 2.5), toPort: port)
+            }, "call \(tag) got RTP")
+            XCTAssertEqual(result.status, 0, result.output.suffix(1200).description)
+        }
+        XCTAssertTrue(d.waitForLog("call.transcribed", timeout: 60), "the sealed recording was transcribed in memory")
+        d.stop()
+        let data = d.dataDir.path
+        let health = try FileManager.default.contentsOfDirectory(atPath: data + "/recordings/healthcare-client-001")
+        XCTAssertEqual(health.filter { $0.hasSuffix(".wav.enc") }.count, 1, "\(health)")
+        XCTAssertFalse(health.contains { $0.hasSuffix(".wav") || $0.hasSuffix(".txt") || $0.contains(".tmp") },
+                       "no plaintext recording, transcript or temporary file for healthcare: \(health)")
+        XCTAssertTrue(health.contains { $0.hasSuffix(".txt.enc") }, "the transcript is sealed too: \(health)")
+        let general = try FileManager.default.contentsOfDirectory(atPath: data + "/recordings/backup-general-001")
+        XCTAssertEqual(general.filter { $0.hasSuffix(".wav") }.count, 1, "general business recordings are not sealed: \(general)")
+
+        let sealedName = try XCTUnwrap(health.first { $0.hasSuffix(".wav.enc") })
+        let sid = String(sealedName.split(separator: "-").last!.dropLast(".wav.enc".count))
+        let out = d.dataDir.deletingLastPathComponent().appendingPathComponent("decrypted.wav").path
+        let dec = runProgram(Paths.daemon, ["recording", "decrypt", sid, "--out", out, "--config", d.configPath.path, "--data", data])
+        XCTAssertEqual(dec.status, 0, dec.output)
+        let samples = try WAVFile.read(path: out)
+        XCTAssertGreaterThan(samples.count, 8000, "about 2 s of the caller's audio")
+        XCTAssertGreaterThan(Tone.purity(samples, frequency: 440), 0.5)
+        var st = stat()
+        stat(out, &st)
+        XCTAssertEqual(st.st_mode & 0o077, 0, "the export is private to its owner")
+
+        let verify = runProgram(Paths.daemon, ["audit", "verify", "--config", d.configPath.path, "--data", data])
+        XCTAssertEqual(verify.status, 0, verify.output)
+        let log = try String(contentsOfFile: data + "/audit.log", encoding: .utf8)
+        for action in ["daemon.started", "recording.created", "recording.decrypted"] {
+            XCTAssertTrue(log.contains("\"action\":\"\(action)\""), "audit has \(action)")
+        }
+        // An edited entry is detected.
+        try log.replacingOccurrences(of: "recording.decrypted", with: "recording.viewed").write(toFile: data + "/audit.log", atomically: true, encoding: .utf8)
+        let tampered = runProgram(Paths.daemon, ["audit", "verify", "--config", d.configPath.path, "--data", data])
+        XCTAssertEqual(tampered.status, 1)
+        XCTAssertTrue(tampered.output.contains("edited"), tampered.output)
+    }
+
+    func testAKeyFileOthersCanReadStopsTheStart() throws {
+        let keyDir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-weak-key-\(getpid())")
+        try? FileManager.default.createDirectory(at: keyDir, withIntermediateDirectories: true)
+        let key = keyDir.appendingPathComponent("recording.key").path
+        try? FileManager.default.removeItem(atPath: key)
+        FileManager.default.createFile(atPath: key, contents: Data((String(repeating: "ab", count: 32) + "\n").utf8),
+                                       attributes: [.posixPermissions: 0o644])
+        XCTAssertThrowsError(try DaemonUnderTest(ringMs: 0) { cfg in cfg["compliance"] = ["key_file": key] }) { error in
+            XCTAssertTrue("\(error)".contains("chmod 0400"), "\(error)")
+        }
+    }
+
+    func testRetentionRunPurgesExpiredRecordingsAndKeepsRecords() throws {
+        let d = try DaemonUnderTest(ringMs: 0)
+        XCTAssertEqual(d.sipp("uac_caller_bye.xml", dial: "8005963057", tag: "kept-record").status, 0)
+        d.stop()
+        let dir = d.dataDir.path + "/recordings/fleet-client-001"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (name, years) in [("old.wav", 3.0), ("new.wav", 0.5)] {
+            FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(repeating: 0, count: 64))
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-years * 365.25 * 86_400)],
+                                                  ofItemAtPath: dir + "/" + name)
+        }
+        let r = runProgram(Paths.daemon, ["retention", "run", "--config", d.configPath.path, "--data", d.dataDir.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("purged 1"), r.output)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["new.wav"], "fleet keeps 2 years")
+        XCTAssertNotNil(d.record(tag: "kept-record"), "records are never purged")
+        let log = try String(contentsOfFile: d.dataDir.path + "/audit.log", encoding: .utf8)
+        XCTAssertTrue(log.contains("recording.purged") && log.contains("retention.run"))
+        XCTAssertEqual(runProgram(Paths.daemon, ["audit", "verify", "--data", d.dataDir.path, "--config", d.configPath.path]).status, 0)
+    }
+}
