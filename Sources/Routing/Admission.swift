@@ -27,7 +27,7 @@ public struct AdmissionController<Key: Hashable & Sendable>: Sendable {
         case reject(retryAfterSeconds: Int)
     }
 
-    public let policy: Policy
+    public private(set) var policy: Policy
     /// Non-emergency calls in admission order (the last is the newest).
     private var normal: [Key] = []
     private var emergency: Set<Key> = []
@@ -61,6 +61,9 @@ public struct AdmissionController<Key: Hashable & Sendable>: Sendable {
         emergency.insert(key)
         return true
     }
+
+    /// New limits (a configuration reload); calls already admitted keep their places.
+    public mutating func reconfigure(_ policy: Policy) { self.policy = policy }
 
     /// The call ended (or was preempted): its place is free.
     public mutating func release(_ key: Key) {

@@ -79,7 +79,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     let stack: SIPStack
     let services: CallServices
     let logger: Logger
-    let policy: CallPolicy
+    private(set) var policy: CallPolicy
     var calls: [SIPCallHandle: Entry] = [:]
     var byMedia: [MediaSessionID: SIPCallHandle] = [:]
     /// Outbound dial legs by their dialog handle.
@@ -106,6 +106,14 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     }
 
     var media: MediaEngine { services.media }
+
+    /// A reloaded configuration (SIGHUP): new calls use it; calls in progress keep the
+    /// flow they started with (their sessions hold their own documents).
+    func apply(_ next: CallPolicy) {
+        policy = next
+        admission.reconfigure(next.admission)
+        rateLimiter = SourceRateLimiter(ratePerSecond: Double(next.rateLimit.perSecond), burst: Double(next.rateLimit.burst))
+    }
 
     /// Calls in progress, counting outbound legs still ending (signaling thread).
     var activeCalls: Int { calls.count + legs.count }

@@ -60,7 +60,7 @@ public struct SimulateOptions: Equatable {
 }
 
 /// Options of `tollfreed run`; nil fields keep the config file's value.
-public struct RunOptions: Equatable {
+public struct RunOptions: Equatable, Sendable {
     public var configPath: String
     public var sip: (host: String, port: Int)?
     public var rtpPorts: ClosedRange<Int>?

@@ -53,11 +53,15 @@ public final class Daemon: @unchecked Sendable {
     private let config: DaemonConfig
     private let flows: [String: FlowDocument]
     private let logger: Logger
+    private let reload: (@Sendable () throws(StartupError) -> (DaemonConfig, [String: FlowDocument]))?
 
-    public init(config: DaemonConfig, flows: [String: FlowDocument], logger: Logger) {
+    /// - Parameter reload: re-reads config and flows for SIGHUP (nil: reload unsupported).
+    public init(config: DaemonConfig, flows: [String: FlowDocument], logger: Logger,
+                reload: (@Sendable () throws(StartupError) -> (DaemonConfig, [String: FlowDocument]))? = nil) {
         self.config = config
         self.flows = flows
         self.logger = logger
+        self.reload = reload
     }
 
     /// Runs until SIGTERM or SIGINT, then drains and returns.
@@ -111,22 +115,7 @@ public final class Daemon: @unchecked Sendable {
                                     spoolDirectory: (config.dataDirectory as NSString).appendingPathComponent("spool")),
             writer: writer, webhooks: webhooks, transcription: TranscriptionService(logger: logger),
             compliance: compliance, metrics: metrics)
-        let policy = CallPolicy(
-            directory: config.directory(), flows: flows,
-            numbers: Dictionary(uniqueKeysWithValues: config.numbers.map { ($0.did, $0) }),
-            tenants: Dictionary(uniqueKeysWithValues: config.tenants.map { ($0.id, $0) }),
-            mediaAddress: config.mediaAddress, ringMilliseconds: config.ringMilliseconds,
-            maxCallSeconds: config.maxCallSeconds,
-            admission: .init(capacity: config.maxConcurrentCalls, emergencyReserve: config.effectiveEmergencyReserve,
-                             allowPreemption: config.allowPreemption),
-            emergency: EmergencyClassifier(resourcePriorityNamespaces: config.resourcePriorityNamespaces),
-            sources: SourceFilter(trusted: config.trustedSources),
-            rateLimit: (config.inviteRatePerSource, config.inviteBurstPerSource),
-            dataDirectory: config.dataDirectory, recordingURLBase: config.recordingURLBase,
-            flowsDirectory: config.flowsDirectory, trunks: config.trunks,
-            emergencyFailoverMilliseconds: config.emergencyFailoverMilliseconds,
-            emergencyLastResort: config.emergencyLastResort,
-            localSIPAddress: config.sipHost.contains(":") ? "[\(config.sipHost)]:\(config.sipPort)" : "\(config.sipHost):\(config.sipPort)")
+        let policy = CallPolicy(config: config, flows: flows)
         let controller = CallController(stack: stack, services: services, logger: logger, policy: policy)
         box.controller = controller
 
@@ -186,12 +175,31 @@ public final class Daemon: @unchecked Sendable {
             signal(sig, SIG_IGN)
             let src = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             let log = logger
+            let reload = self.reload
+            let running = config
             src.setEventHandler { @Sendable in
-                if sig == SIGHUP {
-                    log.warning("daemon.reload_unsupported", ["detail": "restart to apply config changes"])
-                } else {
-                    stopRequested.signal()
+                guard sig == SIGHUP else { stopRequested.signal(); return }
+                guard let reload else { return log.warning("daemon.reload_unsupported", ["detail": "restart to apply config changes"]) }
+                notifier.notify("RELOADING=1\nSTATUS=reloading configuration")
+                do {
+                    let (next, nextFlows) = try reload()
+                    let restartOnly = running.restartOnlyChanges(to: next)
+                    for flow in nextFlows.values {
+                        for say in flow.spokenPrompts() {
+                            let r = say.speechRequest
+                            prompts.request(SpeechKey(text: r.text, voice: r.voice, language: r.language)) { _ in }
+                        }
+                    }
+                    let policy = CallPolicy(config: next, flows: nextFlows)
+                    stack.post { box.controller?.apply(policy) }
+                    log.notice("config.reloaded", ["numbers": next.numbers.count, "flows": nextFlows.count,
+                                                   "needs_restart": restartOnly.isEmpty ? "none" : restartOnly.joined(separator: ",")])
+                    compliance.record("config.reloaded", subject: "config", detail: "numbers=\(next.numbers.count) flows=\(nextFlows.count)", logger: log)
+                } catch {
+                    // The old configuration keeps serving.
+                    log.error("config.reload_failed", ["reason": "\(error)"])
                 }
+                notifier.notify("READY=1\nSTATUS=answering on \(running.sipHost):\(running.sipPort)")
             }
             src.resume()
             sources.append(src)
@@ -224,4 +232,41 @@ public final class Daemon: @unchecked Sendable {
 /// Lets media callbacks created before the controller reach it.
 private final class ControllerBox: @unchecked Sendable {
     var controller: CallController?
+}
+
+extension CallPolicy {
+    /// The per-call policy of a configuration.
+    init(config: DaemonConfig, flows: [String: FlowDocument]) {
+        self.init(
+            directory: config.directory(), flows: flows,
+            numbers: Dictionary(uniqueKeysWithValues: config.numbers.map { ($0.did, $0) }),
+            tenants: Dictionary(uniqueKeysWithValues: config.tenants.map { ($0.id, $0) }),
+            mediaAddress: config.mediaAddress, ringMilliseconds: config.ringMilliseconds,
+            maxCallSeconds: config.maxCallSeconds,
+            admission: .init(capacity: config.maxConcurrentCalls, emergencyReserve: config.effectiveEmergencyReserve,
+                             allowPreemption: config.allowPreemption),
+            emergency: EmergencyClassifier(resourcePriorityNamespaces: config.resourcePriorityNamespaces),
+            sources: SourceFilter(trusted: config.trustedSources),
+            rateLimit: (config.inviteRatePerSource, config.inviteBurstPerSource),
+            dataDirectory: config.dataDirectory, recordingURLBase: config.recordingURLBase,
+            flowsDirectory: config.flowsDirectory, trunks: config.trunks,
+            emergencyFailoverMilliseconds: config.emergencyFailoverMilliseconds,
+            emergencyLastResort: config.emergencyLastResort,
+            localSIPAddress: config.sipHost.contains(":") ? "[\(config.sipHost)]:\(config.sipPort)" : "\(config.sipHost):\(config.sipPort)")
+    }
+}
+
+extension DaemonConfig {
+    /// Settings a reload cannot change in a running process (sockets, storage, keys).
+    func restartOnlyChanges(to next: DaemonConfig) -> [String] {
+        var out: [String] = []
+        if sipHost != next.sipHost || sipPort != next.sipPort { out.append("sip.listen") }
+        if mediaAddress != next.mediaAddress { out.append("media.address") }
+        if rtpPorts != next.rtpPorts { out.append("media.rtp_ports") }
+        if dataDirectory != next.dataDirectory { out.append("data_dir") }
+        if metricsListen != next.metricsListen { out.append("metrics.listen") }
+        if effectiveKeyFile != next.effectiveKeyFile || previousKeyFiles != next.previousKeyFiles { out.append("compliance keys") }
+        if logLevel != next.logLevel { out.append("log_level") }
+        return out
+    }
 }

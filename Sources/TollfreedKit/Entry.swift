@@ -62,7 +62,9 @@ public func tollfreedMain(_ arguments: [String]) -> Int32 {
         do {
             let (config, flows) = try loadConfiguration(path: options.configPath, overrides: options)
             let logger = Logger(minimumLevel: LogLevel(name: config.logLevel) ?? .info)
-            try Daemon(config: config, flows: flows, logger: logger).run()
+            try Daemon(config: config, flows: flows, logger: logger, reload: { () throws(StartupError) in
+                try loadConfiguration(path: options.configPath, overrides: options)
+            }).run()
             return 0
         } catch {
             err.write("tollfreed: \(error.description)")

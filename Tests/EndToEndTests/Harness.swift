@@ -163,6 +163,16 @@ final class DaemonUnderTest: @unchecked Sendable {
         return (status, lines.count > 1 ? String(lines[1]) : "")
     }
 
+    /// Sends `sig` (e.g. SIGHUP) to the daemon.
+    func send(signal sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// The config file as JSON, to edit for a reload test.
+    func editConfig(_ change: (inout [String: Any]) -> Void) throws {
+        var cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: configPath)) as! [String: Any]
+        change(&cfg)
+        try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted]).write(to: configPath)
+    }
+
     /// SIGKILL: the process dies with no chance to clean up.
     func kill9() {
         kill(process.processIdentifier, SIGKILL)

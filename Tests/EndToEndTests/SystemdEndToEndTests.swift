@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// The daemon speaks systemd's notify protocol: READY=1 once listening, WATCHDOG=1 from
-/// its event loop at half of WatchdogSec, STOPPING=1 on SIGTERM.
+/// its event loop at half of WatchdogSec, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on
+/// SIGTERM.
 final class SystemdEndToEndTests: XCTestCase {
     func testNotifySocketGetsReadyWatchdogAndStopping() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tf-notify-\(getpid()).sock").path
@@ -37,6 +38,10 @@ final class SystemdEndToEndTests: XCTestCase {
         XCTAssertTrue(first.first?.hasPrefix("READY=1") == true, "\(first)")
         XCTAssertTrue(first.first?.contains("STATUS=answering on 127.0.0.1:\(d.sipPort)") == true, "\(first)")
         XCTAssertGreaterThanOrEqual(first.filter { $0 == "WATCHDOG=1" }.count, 4, "fed every 0.2 s: \(first)")
+        d.send(signal: SIGHUP)
+        let reload = drain(for: 1.0).filter { $0 != "WATCHDOG=1" }
+        XCTAssertTrue(reload.first?.hasPrefix("RELOADING=1") == true, "\(reload)")
+        XCTAssertTrue(reload.dropFirst().first?.hasPrefix("READY=1") == true, "ready again after the reload: \(reload)")
         XCTAssertEqual(d.stop(), 0)
         let last = drain(for: 0.5)
         XCTAssertTrue(last.contains { $0.hasPrefix("STOPPING=1") }, "\(last)")
