@@ -199,6 +199,11 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
 
     // MARK: Shutdown
 
+    /// Stops admitting calls (503 + Retry-After); calls in progress go on.
+    func beginDrain() {
+        draining = true
+    }
+
     /// Stops admitting calls and ends the ones in progress.
     func beginShutdown() {
         draining = true

@@ -98,6 +98,9 @@ public struct DaemonConfig: Sendable, Equatable {
     public var effectiveEmergencyReserve: Int { emergencyReserve ?? max(1, maxConcurrentCalls / 20) }
     /// How long to ring (180) before answering, in milliseconds.
     public var ringMilliseconds: Int = 0
+    /// On SIGTERM, calls in progress may finish on their own for this long before the
+    /// daemon ends them with BYE.
+    public var drainSeconds: Int = 30
     /// Calls longer than this are ended by the daemon (a stuck call must not bill forever).
     public var maxCallSeconds: Int = 14400
     public var logLevel: String = "info"
@@ -250,7 +253,8 @@ private struct Reader {
         if let d = try string(o, "data_dir", "") { c.dataDirectory = path(d) }
         if let d = try string(o, "flows_dir", "") { c.flowsDirectory = path(d) }
         if let calls = o["calls"] {
-            let k = try object(calls, "calls", allowed: ["max_concurrent", "ring_ms", "max_duration_s", "emergency_reserve", "preemption"])
+            let k = try object(calls, "calls", allowed: ["max_concurrent", "ring_ms", "max_duration_s", "emergency_reserve", "preemption", "drain_s"])
+            c.drainSeconds = try int(k, "drain_s", "calls.", 0...3600) ?? c.drainSeconds
             c.maxConcurrentCalls = try int(k, "max_concurrent", "calls.", 1...100_000) ?? c.maxConcurrentCalls
             c.ringMilliseconds = try int(k, "ring_ms", "calls.", 0...120_000) ?? c.ringMilliseconds
             c.maxCallSeconds = try int(k, "max_duration_s", "calls.", 10...86_400) ?? c.maxCallSeconds

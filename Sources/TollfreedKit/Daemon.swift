@@ -65,7 +65,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT, then drains and returns.
-    public func run(drainSeconds: Double = 10) throws(StartupError) {
+    public func run() throws(StartupError) {
         signal(SIGPIPE, SIG_IGN)
         let store: SQLiteCDRStore
         do { store = try SQLiteCDRStore(directory: config.dataDirectory) } catch {
@@ -206,19 +206,32 @@ public final class Daemon: @unchecked Sendable {
         }
         stopRequested.wait()
 
-        // Graceful drain: refuse new calls, end active ones with BYE, wait for records.
+        // Graceful drain: refuse new calls (503 + Retry-After) at once; let the calls in
+        // progress finish on their own for up to calls.drain_s; then end the rest with BYE
+        // and wait (a few seconds) for their dialogs and records to close.
+        let drainSeconds = Double(config.drainSeconds)
         logger.notice("daemon.stopping", ["drain_s": drainSeconds])
         ready.store(false, ordering: .relaxed)
         notifier.notify("STOPPING=1\nSTATUS=draining")
-        stack.post { box.controller?.beginShutdown() }
-        let deadline = Date().addingTimeInterval(drainSeconds)
-        while Date() < deadline {
+        compliance.record("daemon.stopping", subject: "pid \(getpid())", logger: logger)
+        @Sendable func activeCalls() -> Int {
             let active = Mutex(0)
             let done = DispatchSemaphore(value: 0)
             stack.post { active.withLock { $0 = box.controller?.activeCalls ?? 0 }; done.signal() }
             done.wait()
-            if active.withLock({ $0 }) == 0 { break }
-            Thread.sleep(forTimeInterval: 0.05)
+            return active.withLock { $0 }
+        }
+        func wait(upTo seconds: Double) {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline && activeCalls() > 0 { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        stack.post { box.controller?.beginDrain() }
+        wait(upTo: drainSeconds)
+        let left = activeCalls()
+        if left > 0 {
+            logger.notice("daemon.drain_timeout", ["calls_ended": left])
+            stack.post { box.controller?.beginShutdown() }
+            wait(upTo: 5)
         }
         stack.stop()
         media.stop()

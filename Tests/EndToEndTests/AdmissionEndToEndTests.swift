@@ -7,7 +7,7 @@ import XCTest
 final class AdmissionEndToEndTests: XCTestCase {
     func testEmergencyCallsGetThroughAFullDaemon() throws {
         let d = try DaemonUnderTest(ringMs: 0) { cfg in
-            cfg["calls"] = ["max_concurrent": 2, "emergency_reserve": 1, "preemption": true, "ring_ms": 0]
+            cfg["calls"] = ["max_concurrent": 2, "emergency_reserve": 1, "preemption": true, "ring_ms": 0, "drain_s": 0]
         }
         defer { d.stop() }
         let peer = RTPPeer()

@@ -66,7 +66,7 @@ final class EmergencyDialEndToEndTests: XCTestCase {
         let d = try dialDaemon(flows: ["agent.xml": """
             <Response><Dial timeLimit="4"><Sip>\(agent.uri)</Sip></Dial></Response>
             """], numbers: ["+1-800-596-3057": "agent.xml", "+1-208-279-2555": "agent.xml"]) { cfg in
-            cfg["calls"] = ["max_concurrent": 4, "emergency_reserve": 1, "preemption": true, "ring_ms": 0]
+            cfg["calls"] = ["max_concurrent": 4, "emergency_reserve": 1, "preemption": true, "ring_ms": 0, "drain_s": 0]
         }
         defer { d.stop() }
         func callers(_ count: Int, priority: String, tag: String) -> BackgroundCall {

@@ -102,6 +102,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         cfg["flows_dir"] = Paths.repo.appendingPathComponent("CallFlows").path
         var calls = cfg["calls"] as? [String: Any] ?? [:]
         calls["ring_ms"] = ringMs
+        calls["drain_s"] = 0 // tests that stop the daemon under calls want them ended at once
         cfg["calls"] = calls
         cfg["metrics"] = ["listen": "127.0.0.1:0"] // an ephemeral port: daemons never collide
         configure?(&cfg)

@@ -42,3 +42,44 @@ final class ReloadEndToEndTests: XCTestCase {
         XCTAssertTrue(audit.contains("config.reloaded"))
     }
 }
+
+/// SIGTERM: new calls get 503 at once; calls in progress may finish for calls.drain_s, and
+/// only the ones still up after it get BYE.
+final class DrainEndToEndTests: XCTestCase {
+    private func daemon(flow: String, drain: Int) throws -> DaemonUnderTest {
+        try dialDaemon(flows: ["f.xml": flow], numbers: ["+1-208-279-2555": "f.xml"]) { cfg in
+            var calls = cfg["calls"] as! [String: Any]
+            calls["drain_s"] = drain
+            cfg["calls"] = calls
+        }
+    }
+
+    func testCallsInProgressFinishDuringTheDrainWhileNewOnesAreRefused() throws {
+        let d = try daemon(flow: #"<Response><Pause length="3"/><Hangup/></Response>"#, drain: 10)
+        let call = d.sippInBackground("uac_daemon_bye.xml", dial: "2082792555", tag: "drain-finish")
+        XCTAssertTrue(d.waitForLog("call.answered"))
+        d.send(signal: SIGTERM)
+        XCTAssertTrue(d.waitForLog("daemon.stopping"))
+        let refused = d.sipp("uac_expect_503.xml", dial: "2082792555", tag: "drain-refused")
+        XCTAssertEqual(refused.status, 0, "a new call during the drain gets 503:\n\(refused.output.suffix(1000))")
+        XCTAssertEqual(call.wait().status, 0)
+        XCTAssertEqual(d.stop(), 0)
+        XCTAssertFalse(d.logText.contains("daemon.drain_timeout"), "the call ended on its own")
+        let rec = try XCTUnwrap(d.record(tag: "drain-finish"))
+        XCTAssertEqual(rec["disposition"] as? String, "completed")
+        XCTAssertGreaterThanOrEqual(rec["billable_seconds"] as? Int ?? 0, 3, "it ran its whole flow")
+        XCTAssertEqual(d.record(tag: "drain-refused")?["sip_code"] as? Int, 503)
+    }
+
+    func testCallsStillUpAfterTheDrainTimeGetBYE() throws {
+        let d = try daemon(flow: #"<Response><Pause length="60"/></Response>"#, drain: 1)
+        let call = d.sippInBackground("uac_daemon_bye.xml", dial: "2082792555", tag: "drain-timeout")
+        XCTAssertTrue(d.waitForLog("call.answered"))
+        let started = Date()
+        XCTAssertEqual(d.stop(), 0)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 15)
+        XCTAssertEqual(call.wait().status, 0, "the caller got BYE after the drain time")
+        XCTAssertTrue(d.logText.contains("daemon.drain_timeout calls_ended=1"), d.logText.suffix(1000).description)
+        XCTAssertEqual(d.record(tag: "drain-timeout")?["hangup_by"] as? String, "daemon")
+    }
+}
