@@ -12,7 +12,7 @@ PREFIX ?= /usr/local
 # Debian packages: build-time C libraries and headers, and the tools the tests run.
 DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data \
 	libspeexdsp-dev libspandsp-dev libsqlite3-dev libssl-dev sqlite3 sip-tester procps \
-	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd
+	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd openssl
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -68,8 +68,10 @@ install: build
 	$(SUDO) install -D -m 0644 systemd/tollfreed-retention.service $(DESTDIR)/lib/systemd/system/tollfreed-retention.service
 	$(SUDO) install -D -m 0644 systemd/tollfreed-retention.timer $(DESTDIR)/lib/systemd/system/tollfreed-retention.timer
 	$(SUDO) install -D -m 0644 systemd/tollfreed.sysusers $(DESTDIR)/usr/lib/sysusers.d/tollfreed.conf
+	$(SUDO) install -D -m 0644 systemd/tollfreed.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/tollfreed.conf
 	$(SUDO) install -D -m 0644 README.md $(DESTDIR)/usr/share/doc/tollfreed/README.md
 	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then $(SUDO) systemd-sysusers; fi
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-tmpfiles >/dev/null; then $(SUDO) systemd-tmpfiles --create /usr/lib/tmpfiles.d/tollfreed.conf || true; fi
 	@# The recording key: created once, readable by the service only (the daemon refuses a weaker mode).
 	@if [ ! -e $(DESTDIR)/var/lib/tollfreed/keys/recording.key ]; then \
 		$(SUDO) $(DESTDIR)$(PREFIX)/bin/tollfreed keygen --out $(DESTDIR)/var/lib/tollfreed/keys/recording.key; \

@@ -25,6 +25,7 @@
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/su_tagarg.h>
 #include <sofia-sip/su_log.h>
+#include <sofia-sip/tport_tag.h>
 #include <stdarg.h>
 
 struct tf_sip {
@@ -169,8 +170,8 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
     s->cb(s->magic, &ev);
 }
 
-tf_sip_t *tf_sip_create(const char *bind_url, const char *user_agent,
-                        tf_sip_event_cb cb, void *magic, char *err, size_t errlen) {
+tf_sip_t *tf_sip_create(const char *bind_url, const char *tls_url, const char *cert_dir,
+                        const char *user_agent, tf_sip_event_cb cb, void *magic, char *err, size_t errlen) {
     struct tf_sip *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
     s->cb = cb;
@@ -183,23 +184,27 @@ tf_sip_t *tf_sip_create(const char *bind_url, const char *user_agent,
     }
     // Media is ours: nua must not run SDP offer/answer (NUTAG_MEDIA_ENABLE(0)); we send
     // and read SDP bodies ourselves. We alert and answer explicitly.
-    s->nua = nua_create(s->root, on_nua_event, s,
-                        NUTAG_URL(bind_url),
-                        NUTAG_MEDIA_ENABLE(0),
-                        NUTAG_AUTOALERT(0),
-                        NUTAG_AUTOANSWER(0),
-                        NUTAG_AUTOACK(1),
-                        // MESSAGE (SMS over SIP) is answered by the daemon, not by nua:
-                        // 404 for unknown numbers, 415 for non-text bodies...
-                        NUTAG_ENABLEMESSAGE(1),
-                        NUTAG_APPL_METHOD("MESSAGE"),
-                        // Advertise only what we implement (nua's defaults add PRACK,
-                        // MESSAGE, SUBSCRIBE, REFER, UPDATE and 100rel).
-                        SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, MESSAGE"),
-                        SIPTAG_SUPPORTED_STR("timer"),
-                        SIPTAG_USER_AGENT_STR(user_agent),
-                        SIPTAG_SERVER_STR(user_agent),
-                        TAG_END());
+#define TF_NUA_TAGS \
+                        NUTAG_MEDIA_ENABLE(0), \
+                        NUTAG_AUTOALERT(0), \
+                        NUTAG_AUTOANSWER(0), \
+                        NUTAG_AUTOACK(1), \
+                        /* MESSAGE (SMS over SIP) is answered by the daemon, not by nua. */ \
+                        NUTAG_ENABLEMESSAGE(1), \
+                        NUTAG_APPL_METHOD("MESSAGE"), \
+                        /* Advertise only what we implement (nua's defaults add PRACK, */ \
+                        /* SUBSCRIBE, REFER, UPDATE and 100rel). */ \
+                        SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, MESSAGE"), \
+                        SIPTAG_SUPPORTED_STR("timer"), \
+                        SIPTAG_USER_AGENT_STR(user_agent), \
+                        SIPTAG_SERVER_STR(user_agent)
+    if (tls_url && cert_dir) {
+        s->nua = nua_create(s->root, on_nua_event, s, NUTAG_URL(bind_url), NUTAG_SIPS_URL(tls_url),
+                            TPTAG_CERTIFICATE(cert_dir), TF_NUA_TAGS, TAG_END());
+    } else {
+        s->nua = nua_create(s->root, on_nua_event, s, NUTAG_URL(bind_url), TF_NUA_TAGS, TAG_END());
+    }
+#undef TF_NUA_TAGS
     if (!s->nua) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", bind_url);
         su_root_destroy(s->root);

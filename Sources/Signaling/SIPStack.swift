@@ -133,19 +133,23 @@ public final class SIPStack: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Starts the signaling thread listening on `host:port` (UDP and TCP).
+    /// Starts the signaling thread listening on `host:port` (UDP and TCP), and for SIP over
+    /// TLS on `tls` when given (`certificateDirectory` holds agent.pem and cafile.pem).
     /// Returns once listening, or throws when the address cannot be bound.
-    public func start(host: String, port: Int, userAgent: String, delegate: any SIPStackDelegate) throws {
+    public func start(host: String, port: Int, tls: (host: String, port: Int, certificateDirectory: String)? = nil,
+                      userAgent: String, delegate: any SIPStackDelegate) throws {
         self.delegate = delegate
         let ready = DispatchSemaphore(value: 0)
         let hostPart = host.contains(":") ? "[\(host)]" : host
         let url = "sip:\(hostPart):\(port)"
+        let tlsURL = tls.map { "sips:" + ($0.host.contains(":") ? "[\($0.host)]" : $0.host) + ":\($0.port)" }
+        let certDir = tls?.certificateDirectory
         nonisolated(unsafe) var failure: String?
         let t = Thread { [self] in
             _ = tf_sip_global_init()
             var err = [CChar](repeating: 0, count: 256)
             let magic = Unmanaged.passUnretained(self).toOpaque()
-            let s = tf_sip_create(url, userAgent, { magic, event in
+            let s = tf_sip_create(url, tlsURL, certDir, userAgent, { magic, event in
                 guard let magic, let event else { return }
                 Unmanaged<SIPStack>.fromOpaque(magic).takeUnretainedValue().dispatch(event.pointee)
             }, magic, &err, err.count)

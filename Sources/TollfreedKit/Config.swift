@@ -52,6 +52,15 @@ public struct DaemonConfig: Sendable, Equatable {
     /// INVITEs per second and burst allowed from one source address (0 disables).
     public var inviteRatePerSource: Int = 50
     public var inviteBurstPerSource: Int = 100
+    /// SIP over TLS: listen address and PEM certificate and key files (nil: no TLS).
+    public var tls: TLSListener?
+    /// A TLS listener.
+    public struct TLSListener: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var certificate: String
+        public var key: String
+    }
     /// Networks allowed to send INVITEs (empty: everyone, for loopback use).
     public var trustedSources: [CIDR] = []
     public var mediaAddress: String = "127.0.0.1"
@@ -223,7 +232,18 @@ private struct Reader {
         let o = try object(root, "", allowed: ["sip", "media", "data_dir", "flows_dir", "calls", "log_level", "tenants",
                                                "numbers", "webhooks", "emergency", "trunks", "compliance", "metrics"])
         if let sip = o["sip"] {
-            let s = try object(sip, "sip", allowed: ["listen", "user_agent", "trusted_sources", "invite_rate_per_source", "invite_burst_per_source"])
+            let s = try object(sip, "sip", allowed: ["listen", "user_agent", "trusted_sources", "invite_rate_per_source",
+                                                     "invite_burst_per_source", "tls"])
+            if let t = s["tls"] {
+                let to = try object(t, "sip.tls", allowed: ["listen", "certificate", "key"])
+                guard let l = try string(to, "listen", "sip.tls."), let (h, p) = ConfigLoader.hostPort(l) else {
+                    throw fail("sip.tls.listen", "is required, as HOST:PORT (e.g. 0.0.0.0:5061)")
+                }
+                guard let cert = try string(to, "certificate", "sip.tls."), let key = try string(to, "key", "sip.tls.") else {
+                    throw fail("sip.tls", "needs certificate and key (PEM files)")
+                }
+                c.tls = DaemonConfig.TLSListener(host: h, port: p, certificate: path(cert), key: path(key))
+            }
             c.inviteRatePerSource = try int(s, "invite_rate_per_source", "sip.", 0...100_000) ?? c.inviteRatePerSource
             c.inviteBurstPerSource = try int(s, "invite_burst_per_source", "sip.", 1...100_000) ?? c.inviteBurstPerSource
             if let t = s["trusted_sources"] {

@@ -120,8 +120,16 @@ public final class Daemon: @unchecked Sendable {
         box.controller = controller
 
         media.start()
+        var tls: (host: String, port: Int, certificateDirectory: String)?
+        if let t = config.tls {
+            do { tls = (t.host, t.port, try TLSFiles.prepare(t, dataDirectory: config.dataDirectory)) } catch {
+                media.stop()
+                throw error
+            }
+        }
         do {
-            try stack.start(host: config.sipHost, port: config.sipPort, userAgent: "\(config.userAgent)/\(tollfreedVersion)", delegate: controller)
+            try stack.start(host: config.sipHost, port: config.sipPort, tls: tls,
+                            userAgent: "\(config.userAgent)/\(tollfreedVersion)", delegate: controller)
         } catch {
             media.stop()
             throw StartupError("sip: \(error)", status: 1)
@@ -162,7 +170,8 @@ public final class Daemon: @unchecked Sendable {
             }
             stack.post { feed() }
         }
-        logger.notice("daemon.ready", ["sip": "\(config.sipHost):\(config.sipPort)", "rtp": "\(config.rtpPorts.lowerBound)-\(config.rtpPorts.upperBound)",
+        logger.notice("daemon.ready", ["sip": "\(config.sipHost):\(config.sipPort)",
+                                       "sips": config.tls.map { "\($0.host):\($0.port)" } ?? "off", "rtp": "\(config.rtpPorts.lowerBound)-\(config.rtpPorts.upperBound)",
                                        "data": config.dataDirectory, "numbers": config.numbers.count, "flows": flows.count,
                                        "metrics": metricsServer.map { "\(config.metricsListen!.host):\($0.port)" } ?? "off",
                                        "pid": getpid(), "version": tollfreedVersion])

@@ -78,8 +78,10 @@ int tf_sip_global_init(void);
 /// Creates the root and the nua agent bound to `bind_url` (e.g. "sip:127.0.0.1:5060").
 /// Must be called on the thread that will call tf_sip_run. Returns NULL and fills
 /// `err` on failure (for example when the address is in use).
-tf_sip_t *tf_sip_create(const char *bind_url, const char *user_agent,
-                        tf_sip_event_cb cb, void *magic, char *err, size_t errlen);
+/// With `tls_url` (e.g. "sips:127.0.0.1:5061") and `cert_dir` (holding agent.pem, the key
+/// and certificate, and cafile.pem) it also listens for SIP over TLS.
+tf_sip_t *tf_sip_create(const char *bind_url, const char *tls_url, const char *cert_dir,
+                        const char *user_agent, tf_sip_event_cb cb, void *magic, char *err, size_t errlen);
 
 /// Runs the event loop until tf_sip_break; returns when the loop stops.
 void tf_sip_run(tf_sip_t *sip);

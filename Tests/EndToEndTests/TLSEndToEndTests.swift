@@ -1,0 +1,49 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SIP over TLS as a listener option: OPTIONS and a whole call over one TLS connection.
+final class TLSEndToEndTests: XCTestCase {
+    func testSIPOverTLSAnswersProbesAndCalls() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-tls-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
+        let gen = runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                                  "-days", "2", "-subj", "/CN=127.0.0.1"])
+        XCTAssertEqual(gen.status, 0, gen.output)
+        chmod(key, 0o600)
+        let tlsPort = freePort()
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            var sip = cfg["sip"] as? [String: Any] ?? [:]
+            sip["tls"] = ["listen": "127.0.0.1:\(tlsPort)", "certificate": cert, "key": key]
+            cfg["sip"] = sip
+        }
+        defer { d.stop() }
+        XCTAssertTrue(d.logText.contains("sips=127.0.0.1:\(tlsPort)"), d.logText.suffix(800).description)
+        let r = runProgram("/usr/bin/python3", [Paths.repo.appendingPathComponent("Tests/Support/tls_sip_client.py").path,
+                                                 "\(tlsPort)", "8005963057", "tls-call-1@127.0.0.1"], timeout: 30)
+        XCTAssertEqual(r.status, 0, r.output + d.logText.suffix(1500))
+        XCTAssertEqual(r.output.split(separator: "\n").map(String.init), ["OPTIONS 200", "INVITE 200", "BYE 200"], r.output)
+        let rec = try XCTUnwrap(d.record(tag: "tls-call"))
+        XCTAssertEqual(rec["disposition"] as? String, "completed")
+        XCTAssertEqual(rec["hangup_by"] as? String, "caller")
+    }
+
+    func testAWorldReadableTLSKeyStopsTheStart() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-tls-weak-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
+        _ = runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                            "-days", "2", "-subj", "/CN=127.0.0.1"])
+        chmod(key, 0o644)
+        XCTAssertThrowsError(try DaemonUnderTest(ringMs: 0) { cfg in
+            var sip = cfg["sip"] as? [String: Any] ?? [:]
+            sip["tls"] = ["listen": "127.0.0.1:\(freePort())", "certificate": cert, "key": key]
+            cfg["sip"] = sip
+        }) { XCTAssertTrue("\($0)".contains("chmod 0600"), "\($0)") }
+    }
+}
