@@ -159,6 +159,7 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
             }
         }
         if (sip->sip_request) fill_source(&ev, nua);
+        if (sip->sip_request && sip->sip_via) ev.transport = sip->sip_via->v_protocol;
         if (event == nua_r_invite && (status == 401 || status == 407)) {
             msg_auth_t const *au = status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
             if (au) {

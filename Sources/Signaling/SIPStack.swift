@@ -29,6 +29,8 @@ public struct IncomingInvite: Sendable {
     public var resourcePriority: String?
     /// Source address "ip:port" of the request.
     public var source: String
+    /// True when the request came over TLS (the `sips` listener).
+    public var overTLS: Bool = false
 }
 
 /// Events from the SIP stack, delivered on the stack's thread.
@@ -71,6 +73,8 @@ public struct IncomingMessage: Sendable {
     public var source: String
     /// True when the request arrived inside a call's dialog (its handle stays the call's).
     public var inDialog: Bool
+    /// True when the request came over TLS (the `sips` listener).
+    public var overTLS: Bool = false
 }
 
 extension SIPEvent {
@@ -282,7 +286,8 @@ public final class SIPStack: @unchecked Sendable {
                     requestHost: str(ev.request_host) ?? "", fromUser: str(ev.from_user) ?? "",
                     fromHost: str(ev.from_host) ?? "", fromDisplay: str(ev.from_display),
                     toUser: str(ev.to_user) ?? "", contentType: str(ev.content_type), body: body(),
-                    priority: str(ev.priority), resourcePriority: str(ev.resource_priority), source: src)))
+                    priority: str(ev.priority), resourcePriority: str(ev.resource_priority), source: src,
+                    overTLS: str(ev.transport)?.uppercased().hasSuffix("/TLS") ?? false)))
             }
         case TF_EV_INVITE_RESPONSE:
             var r = InviteResponse(status: Int(ev.status), contentType: str(ev.content_type), body: body())
@@ -299,7 +304,8 @@ public final class SIPStack: @unchecked Sendable {
                 handle: handle, callID: str(ev.call_id) ?? "", requestUser: str(ev.request_user) ?? "",
                 fromUser: str(ev.from_user) ?? "", contentType: str(ev.content_type),
                 charset: str(ev.charset).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) },
-                body: bytes, source: src, inDialog: adopted)))
+                body: bytes, source: src, inDialog: adopted,
+                overTLS: str(ev.transport)?.uppercased().hasSuffix("/TLS") ?? false)))
         case TF_EV_INCOMING_ACK:
             delegate.sipStack(self, didReceive: .ack(handle, contentType: str(ev.content_type), body: body()))
         case TF_EV_INCOMING_CANCEL:

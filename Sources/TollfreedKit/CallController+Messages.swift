@@ -9,7 +9,7 @@ extension CallController {
     func handleMessage(_ m: IncomingMessage, now: Date) {
         let id = "SM" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let log = logger.with(["message": id])
-        guard policy.sources.allows(source: m.source) else {
+        guard policy.trustedSources(tls: m.overTLS).allows(source: m.source) else {
             stack.respondToMessage(m, status: 403)
             countUntrusted(source: m.source)
             return

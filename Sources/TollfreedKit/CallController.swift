@@ -20,6 +20,8 @@ struct CallPolicy: Sendable {
     var admission: AdmissionController<SIPCallHandle>.Policy
     var emergency: EmergencyClassifier
     var sources: SourceFilter
+    /// Trusted networks of the TLS listener (its own list, else `sources`).
+    var tlsSources: SourceFilter? = nil
     var rateLimit: (perSecond: Int, burst: Int)
     var dataDirectory: String
     var recordingURLBase: String
@@ -239,7 +241,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
                 emergency: route?.emergency ?? false))
         }
 
-        guard policy.sources.allows(source: inv.source) else {
+        guard policy.trustedSources(tls: inv.overTLS).allows(source: inv.source) else {
             // Untrusted sources get 403 and no record (they are not our customers' calls).
             stack.respond(inv.handle, status: 403)
             countUntrusted(source: inv.source)

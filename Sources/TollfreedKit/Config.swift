@@ -60,6 +60,8 @@ public struct DaemonConfig: Sendable, Equatable {
         public var port: Int
         public var certificate: String
         public var key: String
+        /// Networks allowed on this listener (nil: `sip.trusted_sources`).
+        public var trustedSources: [CIDR]? = nil
     }
     /// Networks allowed to send INVITEs (empty: everyone, for loopback use).
     public var trustedSources: [CIDR] = []
@@ -235,7 +237,7 @@ private struct Reader {
             let s = try object(sip, "sip", allowed: ["listen", "user_agent", "trusted_sources", "invite_rate_per_source",
                                                      "invite_burst_per_source", "tls"])
             if let t = s["tls"] {
-                let to = try object(t, "sip.tls", allowed: ["listen", "certificate", "key"])
+                let to = try object(t, "sip.tls", allowed: ["listen", "certificate", "key", "trusted_sources"])
                 guard let l = try string(to, "listen", "sip.tls."), let (h, p) = ConfigLoader.hostPort(l) else {
                     throw fail("sip.tls.listen", "is required, as HOST:PORT (e.g. 0.0.0.0:5061)")
                 }
@@ -243,6 +245,15 @@ private struct Reader {
                     throw fail("sip.tls", "needs certificate and key (PEM files)")
                 }
                 c.tls = DaemonConfig.TLSListener(host: h, port: p, certificate: path(cert), key: path(key))
+                if let list = to["trusted_sources"] {
+                    guard let items = list as? [String] else { throw fail("sip.tls.trusted_sources", "must be a list of CIDR networks") }
+                    var nets: [CIDR] = []
+                    for (i, item) in items.enumerated() {
+                        guard let net = CIDR(item) else { throw fail("sip.tls.trusted_sources[\(i)]", "'\(item)' is not a network") }
+                        nets.append(net)
+                    }
+                    c.tls?.trustedSources = nets
+                }
             }
             c.inviteRatePerSource = try int(s, "invite_rate_per_source", "sip.", 0...100_000) ?? c.inviteRatePerSource
             c.inviteBurstPerSource = try int(s, "invite_burst_per_source", "sip.", 1...100_000) ?? c.inviteBurstPerSource

@@ -269,6 +269,7 @@ extension CallPolicy {
                              allowPreemption: config.allowPreemption),
             emergency: EmergencyClassifier(resourcePriorityNamespaces: config.resourcePriorityNamespaces),
             sources: SourceFilter(trusted: config.trustedSources),
+            tlsSources: config.tls?.trustedSources.map { SourceFilter(trusted: $0) },
             rateLimit: (config.inviteRatePerSource, config.inviteBurstPerSource),
             dataDirectory: config.dataDirectory, recordingURLBase: config.recordingURLBase,
             flowsDirectory: config.flowsDirectory, trunks: config.trunks,
@@ -291,4 +292,9 @@ extension DaemonConfig {
         if logLevel != next.logLevel { out.append("log_level") }
         return out
     }
+}
+
+extension CallPolicy {
+    /// The trusted networks of the listener a request came in on.
+    func trustedSources(tls: Bool) -> SourceFilter { tls ? (tlsSources ?? sources) : sources }
 }

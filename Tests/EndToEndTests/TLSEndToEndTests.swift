@@ -46,4 +46,27 @@ final class TLSEndToEndTests: XCTestCase {
             cfg["sip"] = sip
         }) { XCTAssertTrue("\($0)".contains("chmod 0600"), "\($0)") }
     }
+
+    /// The TLS listener has its own trusted networks: a TLS INVITE from outside them gets
+    /// 403 while the UDP listener (trusting everyone here) still answers.
+    func testTheTLSListenerHasItsOwnTrustedNetworks() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-tls-acl-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
+        _ = runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                            "-days", "2", "-subj", "/CN=127.0.0.1"])
+        chmod(key, 0o600)
+        let tlsPort = freePort()
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            var sip = cfg["sip"] as? [String: Any] ?? [:]
+            sip["tls"] = ["listen": "127.0.0.1:\(tlsPort)", "certificate": cert, "key": key, "trusted_sources": ["203.0.113.0/24"]]
+            cfg["sip"] = sip
+        }
+        defer { d.stop() }
+        let r = runProgram("/usr/bin/python3", [Paths.repo.appendingPathComponent("Tests/Support/tls_sip_client.py").path,
+                                                 "\(tlsPort)", "8005963057", "tls-acl-1@127.0.0.1"], timeout: 30)
+        XCTAssertEqual(r.output.split(separator: "\n").map(String.init), ["OPTIONS 200", "INVITE 403"], r.output)
+        XCTAssertEqual(d.sipp("uac_caller_bye.xml", dial: "8005963057", tag: "udp-still-open").status, 0)
+    }
 }

@@ -56,6 +56,8 @@ sdp = (b"v=0\r\no=tls 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0
        b"m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
 send("INVITE", 2, body=sdp, ctype="application/sdp")
 head = final("INVITE")
+if not head.split(" ")[1].startswith("2"):
+    sys.exit(0)  # refused: nothing more to do (the stack ACKs a non-2xx itself)
 to = [l for l in head.split("\r\n") if l.lower().startswith("to:")][0]
 tag = to[to.find(";tag="):]
 send("ACK", 2, to_tag=tag)

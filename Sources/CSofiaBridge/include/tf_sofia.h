@@ -67,6 +67,7 @@ typedef struct {
     const char *auth_scheme;  /* 401/407: challenge scheme ("Digest") */
     const char *auth_realm;   /* 401/407: realm parameter as received, quotes included */
     const char *charset;      /* charset parameter of Content-Type (unquoted text), or NULL */
+    const char *transport;    /* protocol of the top Via of a request, e.g. "SIP/2.0/TLS" */
 } tf_sip_event_t;
 
 typedef void (*tf_sip_event_cb)(void *magic, const tf_sip_event_t *event);
