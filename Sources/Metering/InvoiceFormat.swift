@@ -171,25 +171,6 @@ public enum InvoiceFormat: String, Sendable, CaseIterable {
         return "[\n" + objects.joined(separator: ",\n") + "\n]\n"
     }
 
-    /// A JSON string literal.
-    private static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal (the exports' escaping).
+    private static func jsonString(_ s: String) -> String { CDRExporter.jsonString(s) }
 }
