@@ -41,6 +41,12 @@ struct PacketProcessor {
         self.law = law
     }
 
+    /// What the relay needs to rewrite packets for this session: plain values, no
+    /// references (no retain/release per relayed packet).
+    var relayFormat: RelayFormat {
+        RelayFormat(audioPayloadType: audioPayloadType, law: law, telephoneEventPayloadType: telephoneEventPayloadType)
+    }
+
     mutating func configure(_ peer: MediaPeer) {
         if peer.remote != remote { events = TelephoneEventTracker() }
         remote = peer.remote
@@ -52,12 +58,7 @@ struct PacketProcessor {
 
     /// The law for an audio payload type: the negotiated one, or the static G.711 types.
     @inline(__always)
-    func law(forPayloadType pt: UInt8) -> G711.Law? {
-        if pt == audioPayloadType { return law }
-        if pt == 0 { return .ulaw }
-        if pt == 8 { return .alaw }
-        return nil
-    }
+    func law(forPayloadType pt: UInt8) -> G711.Law? { relayFormat.law(forPayloadType: pt) }
 
     /// Handles one datagram from `address:port` (network byte order) received at `now`
     /// (seconds, monotonic). Digits found are passed to `digit`. `scratch` must hold at

@@ -270,16 +270,16 @@ final class RTPReceiver: @unchecked Sendable {
     @inline(__always)
     private func relay(from i: Int, _ packet: UnsafeRawBufferPointer) {
         let t = Int(byFD[i]!.relayTo)
-        guard t >= 0, let partner = byFD[t], partner.processor.sends, let remote = partner.processor.remote else { return }
-        let n = RTPRelay.rewrite(packet, from: byFD[i]!.processor, to: partner.processor, out: relayBuffer)
+        guard t >= 0, byFD[t] != nil, byFD[t]!.processor.sends, var to = byFD[t]!.processor.remote?.storage else { return }
+        let n = RTPRelay.rewrite(packet, from: byFD[i]!.processor.relayFormat, to: byFD[t]!.processor.relayFormat, out: relayBuffer)
         guard n > 0 else { return }
-        var to = remote.storage
+        let fd = byFD[t]!.shared.fd
         let sent = withUnsafePointer(to: &to) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(partner.shared.fd, relayBuffer, n, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                sendto(fd, relayBuffer, n, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        if sent > 0 { partner.shared.sent.wrappingAdd(1, ordering: .relaxed) }
+        if sent > 0 { byFD[t]!.shared.sent.wrappingAdd(1, ordering: .relaxed) }
     }
 
     private func drain(fd: Int32) {

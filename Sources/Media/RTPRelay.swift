@@ -2,6 +2,22 @@
 import Glibc
 #endif
 
+/// A session's negotiated payload format, as the relay sees it.
+struct RelayFormat {
+    var audioPayloadType: UInt8
+    var law: G711.Law
+    var telephoneEventPayloadType: UInt8?
+
+    /// The law for an audio payload type: the negotiated one, or the static G.711 types.
+    @inline(__always)
+    func law(forPayloadType pt: UInt8) -> G711.Law? {
+        if pt == audioPayloadType { return law }
+        if pt == 0 { return .ulaw }
+        if pt == 8 { return .alaw }
+        return nil
+    }
+}
+
 /// Rewrites a packet received on one leg of a bridge for the other leg: the audio payload
 /// type of the other leg's offer/answer, PCMU <-> PCMA transcoding when the legs differ,
 /// RFC 4733 events passed through under the other leg's telephone-event payload type.
@@ -13,7 +29,7 @@ enum RTPRelay {
     /// Writes the packet for `to` into `out` (at least `packet.count` bytes) and returns its
     /// length, or 0 when it must be dropped (not RTP, an unknown payload type, or an event
     /// the other leg did not negotiate). No allocation.
-    static func rewrite(_ packet: UnsafeRawBufferPointer, from: PacketProcessor, to: PacketProcessor,
+    static func rewrite(_ packet: UnsafeRawBufferPointer, from: RelayFormat, to: RelayFormat,
                         out: UnsafeMutableRawPointer) -> Int {
         guard let parsed = RTPHeader.parse(packet) else { return 0 }
         var header = parsed.header

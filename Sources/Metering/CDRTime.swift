@@ -8,23 +8,9 @@ import Glibc
 public enum CDRTime {
     /// `2026-11-22T01:02:03.456Z`.
     public static func format(_ d: Date) -> String {
-        let ms = Int64((d.timeIntervalSince1970 * 1000).rounded())
-        var secs = time_t(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
-        let frac = Int(ms - Int64(secs) * 1000)
-        var t = tm()
-        gmtime_r(&secs, &t)
-        var out = [UInt8](repeating: 0, count: 24)
-        func put(_ v: Int, _ at: Int, _ width: Int) {
-            var v = v
-            for i in stride(from: at + width - 1, through: at, by: -1) { out[i] = UInt8(48 + v % 10); v /= 10 }
-        }
-        put(Int(t.tm_year) + 1900, 0, 4); out[4] = 45
-        put(Int(t.tm_mon) + 1, 5, 2); out[7] = 45
-        put(Int(t.tm_mday), 8, 2); out[10] = 84
-        put(Int(t.tm_hour), 11, 2); out[13] = 58
-        put(Int(t.tm_min), 14, 2); out[16] = 58
-        put(Int(t.tm_sec), 17, 2); out[19] = 46
-        put(frac, 20, 3); out[23] = 90
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        append(secondsSince1970: d.timeIntervalSince1970, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
