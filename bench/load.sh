@@ -33,6 +33,8 @@ for n in cfg["numbers"]:
     n["flow"] = "looping-greeting.xml"
 cfg["calls"] = {"max_concurrent": int(sys.argv[2]) * 2 + 10, "ring_ms": 0, "max_duration_s": 3600}
 cfg["log_level"] = "notice"
+# One sipp process is one source address: the per-source INVITE rate limit would refuse it.
+cfg.setdefault("sip", {})["invite_rate_per_source"] = 0
 json.dump(cfg, open(sys.argv[1], "w"), indent=1)
 PY
 
