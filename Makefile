@@ -1,7 +1,9 @@
 # tollfreed: build, run, test and benchmark on Debian 12.
 #   make run    install missing Debian packages, build (release), run on Config/tollfreed.json
 #   make test   install missing Debian packages, build, run every test (unit + end-to-end)
-#   make bench  load the release daemon with sipp and print figures (see bench/README.md)
+#   make bench  the benchmark suite (bench/suite.sh): load, setup rate, record, billing and
+#               pjsip / sipp peers on the same load; writes bench/results.md
+#   make bench-overload  emergency calls against a full daemon (bench/overload.sh)
 
 SHELL := /bin/bash
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
@@ -16,7 +18,11 @@ DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-dat
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build build-debug run test unit-test cdr bench install clean
+.PHONY: deps bench-deps build build-debug run test unit-test cdr bench bench-overload install clean
+
+# What the benchmark suite needs beyond the tests: a C compiler for its RTP meter and
+# loopback probe, and venv for the pjsua2 wheel (pjsip peer) from PyPI.
+BENCH_PACKAGES := gcc libc6-dev python3-venv python3-pip
 
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -51,11 +57,18 @@ unit-test: build-debug
 cdr:
 	@.build/release/tollfreed cdr export --format csv --data $(DATA)
 
-bench: build
-	bench/load.sh --calls 100 --hold 20
-	bench/load.sh --calls 500 --hold 20
+bench-deps: deps
+	@missing=$$(for p in $(BENCH_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
+	fi
+
+bench: build bench-deps
+	bench/suite.sh
+
+bench-overload: build
 	bench/overload.sh --capacity 100 --share 0.2 --hold 10 --rate 50
-	bench/billing.sh
 
 install: build
 	$(SUDO) install -D -m 0755 .build/release/tollfreed $(DESTDIR)$(PREFIX)/bin/tollfreed

@@ -51,6 +51,7 @@ struct tfm_batch {
     struct iovec *iov;
     struct sockaddr_in *addr;
     struct mmsghdr *msgs;
+    int filled; /* entries the last receive filled */
 };
 
 tfm_batch_t *tfm_batch_create(int count, int bufsize) {
@@ -66,7 +67,12 @@ tfm_batch_t *tfm_batch_create(int count, int bufsize) {
     for (int i = 0; i < count; i++) {
         b->iov[i].iov_base = b->data + (size_t)i * (size_t)bufsize;
         b->iov[i].iov_len = (size_t)bufsize;
+        b->msgs[i].msg_hdr.msg_name = &b->addr[i];
+        b->msgs[i].msg_hdr.msg_namelen = sizeof b->addr[i];
+        b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
+        b->msgs[i].msg_hdr.msg_iovlen = 1;
     }
+    b->filled = 0;
     return b;
 }
 
@@ -76,15 +82,15 @@ void tfm_batch_destroy(tfm_batch_t *b) {
 }
 
 int tfm_batch_recv(int fd, tfm_batch_t *b) {
-    for (int i = 0; i < b->count; i++) {
-        memset(&b->msgs[i], 0, sizeof b->msgs[i]);
-        b->msgs[i].msg_hdr.msg_name = &b->addr[i];
+    /* The headers were built once (tfm_batch_create); the kernel only rewrites the name
+       length, flags and length of the entries it filled last time. */
+    for (int i = 0; i < b->filled; i++) {
         b->msgs[i].msg_hdr.msg_namelen = sizeof b->addr[i];
-        b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
-        b->msgs[i].msg_hdr.msg_iovlen = 1;
+        b->msgs[i].msg_hdr.msg_flags = 0;
     }
     int n = recvmmsg(fd, b->msgs, (unsigned)b->count, MSG_DONTWAIT, NULL);
-    return n < 0 ? 0 : n;
+    b->filled = n < 0 ? 0 : n;
+    return b->filled;
 }
 
 const uint8_t *tfm_batch_packet(const tfm_batch_t *b, int i, int *length, uint32_t *addr, uint16_t *port) {

@@ -123,8 +123,9 @@ public final class MediaEngine: Sendable {
     /// - Parameters:
     ///   - address: local IPv4 address the RTP sockets bind to (and that SDP advertises).
     ///   - ports: the RTP port range; even ports are used.
+    ///   - pacerPriority: SCHED_FIFO priority for the media clock thread (0: a normal thread).
     ///   - onEvent: called on a media thread or the recording writer's queue; must not block.
-    public init(address: String, ports: ClosedRange<Int>, logger: Logger,
+    public init(address: String, ports: ClosedRange<Int>, pacerPriority: Int = 0, logger: Logger,
                 onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
         guard UDPEndpoint(host: address, port: 0) != nil else {
             throw MediaError("media address '\(address)' is not an IPv4 address")
@@ -132,7 +133,7 @@ public final class MediaEngine: Sendable {
         self.address = address
         self.pool = PortPool(range: ports)
         self.logger = logger
-        self.pacer = Pacer(logger: logger, onEvent: onEvent)
+        self.pacer = Pacer(logger: logger, priority: pacerPriority, onEvent: onEvent)
         self.writer = RecordingWriter(logger: logger, onEvent: onEvent)
         self.receiver = try RTPReceiver(logger: logger, writer: writer, onEvent: onEvent)
     }

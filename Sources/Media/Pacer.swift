@@ -60,8 +60,12 @@ final class Pacer: @unchecked Sendable {
     private var pending: [PacerCommand] = []
     private let packet = UnsafeMutableRawPointer.allocate(byteCount: RTPHeader.size + Pacer.packetSamples, alignment: 8)
 
-    init(logger: Logger, onEvent: @escaping @Sendable (MediaEvent) -> Void) {
+    /// SCHED_FIFO priority asked for the pacer thread; 0 = a normal thread.
+    private let priority: Int
+
+    init(logger: Logger, priority: Int = 0, onEvent: @escaping @Sendable (MediaEvent) -> Void) {
         self.logger = logger
+        self.priority = priority
         self.onEvent = onEvent
         sessions.reserveCapacity(4096)
         pending.reserveCapacity(256)
@@ -86,7 +90,25 @@ final class Pacer: @unchecked Sendable {
         done.wait()
     }
 
+    /// Real-time scheduling keeps the one clock on time when the machine is busy: a tick
+    /// that waits behind other threads delays every call's packet at once. Refused (no
+    /// CAP_SYS_NICE and no RLIMIT_RTPRIO, e.g. LimitRTPRIO= in the unit): a warning, and
+    /// the pacer runs as a normal thread.
+    private func raisePriority() {
+        guard priority > 0 else { return }
+        var param = sched_param()
+        param.sched_priority = Int32(priority)
+        let rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param)
+        if rc == 0 {
+            logger.info("media.pacer_realtime", ["priority": priority])
+        } else {
+            logger.warning("media.pacer_realtime_refused", ["priority": priority, "errno": rc,
+                           "hint": "allow it with LimitRTPRIO= (systemd) or set media.pacer_priority 0"])
+        }
+    }
+
     private func run() {
+        raisePriority()
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         while running.load(ordering: .acquiring) {
@@ -157,8 +179,12 @@ final class Pacer: @unchecked Sendable {
     }
 
     private func tick() {
+        let packet = self.packet
         let payload = packet + RTPHeader.size
         let n = Pacer.packetSamples
+        let onEvent = self.onEvent
+        // One exclusive access to the session array per tick, not one per field per session.
+        sessions.withUnsafeMutableBufferPointer { sessions in
         for i in sessions.indices {
             // Fill the payload and advance playback, whether or not we send (on hold the
             // flow keeps its timing).
@@ -210,6 +236,7 @@ final class Pacer: @unchecked Sendable {
             // The RTP clock runs on whether or not a packet went out.
             sessions[i].header.timestamp &+= UInt32(n)
             if let token = finished { onEvent(.playbackFinished(sessions[i].shared.id, token: token)) }
+        }
         }
     }
 }

@@ -51,6 +51,9 @@ final class RTPReceiver: @unchecked Sendable {
     static let wakeKey = UInt64.max
     /// How often (seconds) recording deadlines are checked at most.
     static let deadlineInterval = 0.02
+    /// Ready sockets in one wait above which the loop pauses `coalesceNanoseconds`.
+    static let coalesceAbove: Int32 = 8
+    static let coalesceNanoseconds = 1_000_000
 
     private let logger: Logger
     private let onEvent: @Sendable (MediaEvent) -> Void
@@ -62,7 +65,7 @@ final class RTPReceiver: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     // Receiver-thread state, indexed by file descriptor.
-    private var byFD: [ReceivingSession?] = []
+    private let byFD = SessionTable<ReceivingSession>()
     private var fdOf: [MediaSessionID: Int32] = [:]
     private var pending: [ReceiverCommand] = []
     /// File descriptors of the sessions that are recording.
@@ -121,6 +124,7 @@ final class RTPReceiver: @unchecked Sendable {
     }
 
     private func run() {
+        var pause = timespec(tv_sec: 0, tv_nsec: RTPReceiver.coalesceNanoseconds)
         while running.load(ordering: .acquiring) {
             let timeout: Int32 = recordingFDs.isEmpty ? 500 : 100
             let n = tfm_epoll_wait(epfd, keys, maxEvents, timeout)
@@ -135,13 +139,17 @@ final class RTPReceiver: @unchecked Sendable {
                 }
             }
             if !recordingFDs.isEmpty { checkDeadlines() }
+            // Interrupt coalescing: when many sockets were ready, let the next batch gather
+            // for a millisecond instead of waking per datagram (the wake-ups, not the reads,
+            // dominated under load). At light load every packet is read as it arrives.
+            if n >= RTPReceiver.coalesceAbove { clock_nanosleep(CLOCK_MONOTONIC, 0, &pause, nil) }
         }
         applyCommands() // a stopRecording queued just before stop still carries its reason
         for i in byFD.indices where byFD[i]?.processor.recorder != nil { finishRecording(fd: i, reason: .hangup) }
         for i in byFD.indices where byFD[i]?.processor.call != nil && byFD[i]?.processor.party == 0 {
             finishCallRecording(fd: Int32(i), reason: .hangup)
         }
-        for case let s? in byFD { _ = tfm_epoll_del(epfd, s.shared.fd); s.shared.release() }
+        for i in byFD.indices { if let s = byFD[i]?.shared { _ = tfm_epoll_del(epfd, s.fd); s.release() } }
         byFD.removeAll()
         fdOf.removeAll()
         done.signal()
@@ -153,7 +161,7 @@ final class RTPReceiver: @unchecked Sendable {
             switch c {
             case .add(let shared):
                 let fd = Int(shared.fd)
-                if byFD.count <= fd { byFD.append(contentsOf: repeatElement(nil, count: fd + 1 - byFD.count)) }
+                byFD.grow(toInclude: fd)
                 byFD[fd] = ReceivingSession(shared: shared)
                 fdOf[shared.id] = shared.fd
                 _ = tfm_epoll_add(epfd, shared.fd, UInt64(fd))
@@ -284,7 +292,8 @@ final class RTPReceiver: @unchecked Sendable {
 
     private func drain(fd: Int32) {
         let i = Int(fd)
-        guard i < byFD.count, let shared = byFD[i]?.shared else { return }
+        guard i < byFD.count, byFD[i] != nil else { return }
+        let shared = byFD[i].unsafelyUnwrapped.shared
         let id = shared.id
         let onEvent = self.onEvent
         let now = monotonicSeconds()

@@ -19,6 +19,8 @@ public enum Command: Equatable {
     case auditVerify(configPath: String?, dataDirectory: String?)
     case retentionRun(configPath: String?, dataDirectory: String?, dryRun: Bool)
     case keygen(out: String)
+    /// Speak `text` the way `<Say>` does and write it as an 8 kHz WAV file.
+    case say(text: String, voice: String, language: String, out: String)
 }
 
 /// Options of `tollfreed cdr export` and `tollfreed sms export`.
@@ -111,6 +113,7 @@ public enum CommandLineParser {
     audit verify   check the audit log's hash chain; exit 1 when an entry was edited or removed
     retention run  delete recordings and transcripts past their tenant's retention; audited
     keygen         write a new AES-256 recording key (mode 0400) to FILE
+    say            speak TEXT as <Say> would (--voice, --language) into --out FILE.wav
 
     --config FILE       JSON config (default: Config/tollfreed.json if present, else /etc/tollfreed/tollfreed.json)
     --sip HOST:PORT     SIP listen address, UDP and TCP (overrides sip.listen)
@@ -242,6 +245,21 @@ public enum CommandLineParser {
         case "keygen":
             guard rest.count == 2, rest[0] == "--out" else { throw UsageError("keygen needs --out FILE") }
             return .keygen(out: rest[1])
+        case "say":
+            var voice = "alice", language = "en-US", out = "", words: [String] = []
+            while !rest.isEmpty {
+                let flag = rest.removeFirst()
+                switch flag {
+                case "--voice": voice = try value(flag)
+                case "--language": language = try value(flag)
+                case "--out": out = try value(flag)
+                default:
+                    guard !flag.hasPrefix("--") else { throw UsageError("unknown option '\(flag)' for say") }
+                    words.append(flag)
+                }
+            }
+            guard !out.isEmpty, !words.isEmpty else { throw UsageError("say needs --out FILE.wav and the text to speak") }
+            return .say(text: words.joined(separator: " "), voice: voice, language: language, out: out)
         case "bill":
             var o = BillOptions(period: "")
             while !rest.isEmpty {

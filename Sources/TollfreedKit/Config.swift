@@ -67,6 +67,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var trustedSources: [CIDR] = []
     public var mediaAddress: String = "127.0.0.1"
     public var rtpPorts: ClosedRange<Int> = 20000...29999
+    /// SCHED_FIFO priority of the media clock (pacer) thread; 0 leaves it a normal thread.
+    public var pacerPriority = 10
     public var dataDirectory: String = "/var/lib/tollfreed"
     public var flowsDirectory: String = "/usr/share/tollfreed/callflows"
     public var maxConcurrentCalls: Int = 4000
@@ -274,8 +276,9 @@ private struct Reader {
             c.userAgent = try string(s, "user_agent", "sip.") ?? c.userAgent
         }
         if let media = o["media"] {
-            let m = try object(media, "media", allowed: ["address", "rtp_ports"])
+            let m = try object(media, "media", allowed: ["address", "rtp_ports", "pacer_priority"])
             c.mediaAddress = try string(m, "address", "media.") ?? c.mediaAddress
+            c.pacerPriority = try int(m, "pacer_priority", "media.", 0...99) ?? c.pacerPriority
             if let r = try string(m, "rtp_ports", "media.") {
                 guard let range = ConfigLoader.portRange(r) else { throw fail("media.rtp_ports", "must be LOW-HIGH within 1024-65535, got '\(r)'") }
                 c.rtpPorts = range

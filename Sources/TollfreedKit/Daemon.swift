@@ -99,7 +99,8 @@ public final class Daemon: @unchecked Sendable {
         let box = ControllerBox()
         let media: MediaEngine
         do {
-            media = try MediaEngine(address: config.mediaAddress, ports: config.rtpPorts, logger: logger) { event in
+            media = try MediaEngine(address: config.mediaAddress, ports: config.rtpPorts, pacerPriority: config.pacerPriority,
+                                    logger: logger) { event in
                 stack.post { box.controller?.mediaEvent(event) }
             }
         } catch { throw StartupError("media: \(error)", status: 2) }

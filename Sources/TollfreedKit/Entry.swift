@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import Metering
 import Observability
 import TeXML
@@ -84,6 +85,17 @@ public func tollfreedMain(_ arguments: [String]) -> Int32 {
         return runRetention(configPath: config, dataDirectory: data, dryRun: dryRun, out: out, err: err)
     case .keygen(let path):
         return generateKey(path: path, out: out, err: err)
+    case .say(let text, let voice, let language, let path):
+        do {
+            let speech = try SpeechSynthesizer(logger: Logger(minimumLevel: .warning))
+            let samples = try speech.synthesize(SpeechKey(text: text, voice: voice, language: language))
+            try WAVFile.write(samples, to: path)
+            out.write("\(path): \(samples.count) samples (\(String(format: "%.2f", Double(samples.count) / 8000)) s at 8 kHz)")
+            return 0
+        } catch {
+            err.write("tollfreed: say: \(error)")
+            return 1
+        }
     }
 }
 

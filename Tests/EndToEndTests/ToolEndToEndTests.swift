@@ -32,6 +32,21 @@ final class ToolEndToEndTests: XCTestCase {
         XCTAssertTrue(r.output.contains("healthcare-intake.xml: OK"), r.output)
     }
 
+    func testSayWritesThePromptAsAn8kHzWAV() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("tf-say-\(getpid()).wav")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let r = runProgram(Paths.daemon, ["say", "--out", out.path, "Thank", "you", "for", "calling"])
+        XCTAssertEqual(r.status, 0, r.output)
+        let bytes = [UInt8](try Data(contentsOf: out))
+        XCTAssertEqual(Array(bytes[0..<4]), Array("RIFF".utf8))
+        let rate = Int(bytes[24]) | Int(bytes[25]) << 8 | Int(bytes[26]) << 16
+        XCTAssertEqual(rate, 8000)
+        let seconds = Double(bytes.count - 44) / 16000
+        XCTAssertGreaterThan(seconds, 0.5, "a four-word prompt lasts more than half a second")
+        XCTAssertTrue(r.output.contains("samples"), r.output)
+        XCTAssertEqual(runProgram(Paths.daemon, ["say", "Hello"]).status, 2, "no --out is a usage error")
+    }
+
     func testSimulateGeneralBusinessMenuPressingTwo() {
         let r = runProgram(Paths.daemon, ["simulate", flows.appendingPathComponent("general-business.xml").path,
                                           "--from", "+1 (202) 555-0123", "--to", "2082792555", "--digits", "2"])

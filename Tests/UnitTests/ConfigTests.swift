@@ -244,6 +244,15 @@ final class ConfigTests: XCTestCase {
         assertError(o, keyPath: "media.rtp_ports", contains: "'1000-2000'")
     }
 
+    func testPacerPriority() throws {
+        XCTAssertEqual(try ConfigLoader.load(path: shippedConfig).pacerPriority, 10)
+        var o = base()
+        o["media"] = ["pacer_priority": 0]
+        XCTAssertEqual(try parse(o).pacerPriority, 0)
+        o["media"] = ["pacer_priority": 100]
+        assertError(o, keyPath: "media.pacer_priority")
+    }
+
     func testEmptyStringValue() {
         var o = base()
         o["data_dir"] = ""
@@ -408,6 +417,16 @@ final class CommandLineParserTests: XCTestCase {
         assertUsageError(["bill"], contains: "--period")
         assertUsageError(["bill", "--period", "2026-13"], contains: "--period must be YYYY-MM")
         assertUsageError(["bill", "--period", "2026-11", "--format", "pdf"], contains: "table, csv or json")
+    }
+
+    func testSayOptions() throws {
+        XCTAssertEqual(try parse(["say", "--out", "p.wav", "Hello", "there"]),
+                       .say(text: "Hello there", voice: "alice", language: "en-US", out: "p.wav"))
+        XCTAssertEqual(try parse(["say", "--language", "es-MX", "--voice", "man", "--out", "p.wav", "Hola"]),
+                       .say(text: "Hola", voice: "man", language: "es-MX", out: "p.wav"))
+        assertUsageError(["say", "Hello"], contains: "--out")
+        assertUsageError(["say", "--out", "p.wav"], contains: "text to speak")
+        assertUsageError(["say", "--speed", "2", "--out", "p.wav", "Hi"], contains: "unknown option '--speed'")
     }
 
     func testHelpVersionAndCheckConfig() throws {

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Analysis and rendering for bench/suite.sh.
+
+    report.py setup-latency CALLS_LOG STREAMS_TSV   -> JSON latency summary
+    report.py check-recordings WAV_DIR SECONDS       -> JSON recording check
+    report.py billing BILLING_TXT CALLS MESSAGES     -> JSON result line
+    report.py render RESULTS_JSONL [--quick 0|1]     -> Markdown results (stdout)
+"""
+import datetime, glob, json, math, os, platform, struct, subprocess, sys, wave
+
+TARGETS = {
+    "capacity_calls": 2000, "gap_p99_ms": 25.0, "gap_max_ms": 60.0, "daemon_cpu_pct": 100.0,
+    "setup_rate": 500, "invite_200_p99_ms": 20.0, "ack_speech_p99_ms": 30.0, "rss_per_call_kib": 100,
+    "floor_ratio": 4.0, "pjsip_ratio": 10.0,
+}
+
+
+def percentiles(values):
+    if not values:
+        return {"p50": None, "p99": None, "max": None, "n": 0}
+    v = sorted(values)
+    pick = lambda p: round(v[min(len(v) - 1, int(len(v) * p))], 2)
+    return {"p50": pick(0.50), "p99": pick(0.99), "max": round(v[-1], 2), "n": len(v)}
+
+
+def setup_latency(calls_log, streams_tsv):
+    """Pairs each call's ACK with the first RTP packet the meter saw from the daemon port in
+    that call's answer (the same port may serve an earlier call, so only streams that began
+    at most 1 s before the ACK count)."""
+    by_port = {}
+    with open(streams_tsv) as f:
+        next(f)
+        for line in f:
+            meter_port, src_port, ssrc, first, speech, last, packets, gaps, sent = line.split("\t")
+            by_port.setdefault(int(src_port), []).append((int(first), int(speech)))
+    for streams in by_port.values():
+        streams.sort()
+    invite_ok, ack_rtp, ack_speech, logged, before_ack = [], [], [], 0, 0
+    for line in open(calls_log):
+        parts = line.split()
+        if len(parts) < 9 or parts[0] != "call":
+            continue
+        logged += 1
+        port = int(parts[2])
+        t = [float(parts[i]) + float(parts[i + 1]) / 1e6 for i in (3, 5, 7)]
+        invite_ok.append((t[1] - t[0]) * 1000)
+        ack_ns = t[2] * 1e9
+        for first, speech in by_port.get(port, []):
+            if first >= ack_ns - 1e9:
+                if first < ack_ns:
+                    before_ack += 1
+                ack_rtp.append(max(0.0, (first - ack_ns) / 1e6))
+                if speech:
+                    ack_speech.append(max(0.0, (speech - ack_ns) / 1e6))
+                break
+    return {"calls_logged": logged, "invite_200_ms": percentiles(invite_ok), "ack_rtp_ms": percentiles(ack_rtp),
+            "ack_speech_ms": percentiles(ack_speech), "rtp_before_ack": before_ack}
+
+
+def check_recordings(wav_dir, seconds):
+    """Length of every decrypted recording against what was asked, and how many 20 ms
+    frames carry the callers' tone (a lost packet is a missing frame)."""
+    expected = int(seconds) * 8000
+    files = sorted(glob.glob(os.path.join(wav_dir, "*.wav")))
+    lengths, tone, frames = [], 0, 0
+    for path in files:
+        with wave.open(path) as w:
+            n = w.getnframes()
+            pcm = struct.unpack(f"<{n * w.getnchannels()}h", w.readframes(n))
+        lengths.append(n)
+        for i in range(0, len(pcm) - 159, 160):
+            frames += 1
+            if sum(s * s for s in pcm[i:i + 160:4]) / 40 > 1000 ** 2:
+                tone += 1
+    return {"count": len(files), "expected_samples": expected, "exact_length": sum(1 for n in lengths if n == expected),
+            "min_s": round(min(lengths) / 8000, 3) if lengths else None, "max_s": round(max(lengths) / 8000, 3) if lengths else None,
+            "frames": frames, "tone_frames": tone}
+
+
+def billing(path, calls, messages):
+    steps = []
+    for line in open(path):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[1].endswith(" s"):
+            steps.append({"step": cells[0], "seconds": float(cells[1][:-2]), "rss_mib": float(cells[2].split()[0])})
+    same = any("gives the same invoices" in l for l in open(path))
+    return {"section": "billing", "calls": int(calls), "messages": int(messages), "steps": steps, "same_invoices": same}
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((int(l.split()[1]) // 1024 // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB, Linux {platform.release()}"
+
+
+def fmt(v, unit=""):
+    return "n/a" if v is None else f"{v}{unit}"
+
+
+def mark(ok):
+    return "met" if ok else "**missed**"
+
+
+def render(results_path, quick):
+    rows = [json.loads(l) for l in open(results_path) if l.strip()]
+    sipp = subprocess.run(["sipp", "-v"], capture_output=True, text=True).stdout.strip().splitlines()
+    out = [f"# tollfreed benchmark results{' (quick smoke run: small figures, not for comparison)' if quick else ''}", "",
+           f"- Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+           f"- Machine: {machine()}",
+           f"- Command: `bench/suite.sh{' --quick' if quick else ''}` (release build; load from sipp {sipp[0].split()[1] if sipp else '?'} over loopback)", ""]
+    targets = []
+    conc = [r for r in rows if r["section"] == "concurrency"]
+    if conc:
+        out += ["## Concurrency: callers hearing a looping Say prompt and sending their own RTP", "",
+                "| calls | ok | failed | daemon CPU | daemon RSS (idle) | RSS per call | sipp CPU (procs) | meter CPU | packets received | seq gaps | gap p50 / p99 / max |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in conc:
+            m = r["meter"]
+            out.append(f"| {r['calls']} | {r['sipp'][0]} | {r['sipp'][1]} | {r['daemon_cpu']} % | {r['rss_kb'] / 1024:.1f} MiB ({r['rss_idle_kb'] / 1024:.1f}) | "
+                       f"{(r['rss_kb'] - r['rss_idle_kb']) / r['calls']:.0f} KiB | {r['sipp_cpu']} % ({r['sipp_procs']}) | {r['meter_cpu']} % | {m['packets']:,} | "
+                       f"{m['seq_gaps']} | {m['gap_ms_p50']} / {m['gap_ms_p99']} / {m['gap_ms_max']} ms |")
+        out.append("")
+        big = [r for r in conc if r["calls"] >= TARGETS["capacity_calls"]]
+        for r in big:
+            m = r["meter"]
+            ok = (r["sipp"][1] == 0 and r["sipp"][0] == r["calls"] and m["gap_ms_p99"] <= TARGETS["gap_p99_ms"]
+                  and m["gap_ms_max"] <= TARGETS["gap_max_ms"] and r["daemon_cpu"] <= TARGETS["daemon_cpu_pct"])
+            targets.append(f"| {r['calls']} calls: 0 failed, gap p99 ≤ 25 ms, max ≤ 60 ms, daemon ≤ 1 core | "
+                           f"{r['sipp'][1]} failed, {m['gap_ms_p99']} / {m['gap_ms_max']} ms, {r['daemon_cpu']} % | {mark(ok)} |")
+        worst = max((r["rss_kb"] - r["rss_idle_kb"]) / r["calls"] for r in conc)
+        targets.append(f"| RSS per active call ≤ 100 KiB | worst {worst:.0f} KiB (RSS with the calls up less RSS idle, per call) | {mark(worst <= TARGETS['rss_per_call_kib'])} |")
+    setup = [r for r in rows if r["section"] == "setup"]
+    if setup:
+        out += ["## Setup rate: short calls (2 s)", "",
+                "| calls/s | calls | ok | failed | retrans. | daemon CPU | INVITE→200 p50 / p99 | ACK→first RTP p50 / p99 | ACK→first speech p50 / p99 |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in setup:
+            l = r["latency"]
+            out.append(f"| {r['rate']} | {r['calls']} | {r['sipp'][0]} | {r['sipp'][1]} | {r['sipp'][2]} | {r['daemon_cpu']} % | "
+                       f"{fmt(l['invite_200_ms']['p50'])} / {fmt(l['invite_200_ms']['p99'])} ms | "
+                       f"{fmt(l['ack_rtp_ms']['p50'])} / {fmt(l['ack_rtp_ms']['p99'])} ms | "
+                       f"{fmt(l['ack_speech_ms']['p50'])} / {fmt(l['ack_speech_ms']['p99'])} ms |")
+        out.append("")
+        best = max((r["rate"] for r in setup if r["sipp"][1] == 0 and r["sipp"][0] == r["calls"]), default=0)
+        targets.append(f"| ≥ 500 setups/s sustained, 0 failed | {best}/s with 0 failed | {mark(best >= TARGETS['setup_rate'])} |")
+        for r in setup:
+            if r["rate"] == 200:
+                p99 = r["latency"]["invite_200_ms"]["p99"]
+                targets.append(f"| INVITE→200 p99 ≤ 20 ms at 200/s | {p99} ms | {mark(p99 is not None and p99 <= TARGETS['invite_200_p99_ms'])} |")
+        sp = [r["latency"]["ack_speech_ms"]["p99"] for r in setup if r["latency"]["ack_speech_ms"]["p99"] is not None]
+        if sp:
+            targets.append(f"| ACK→first speech p99 ≤ 30 ms (every rate) | worst {max(sp)} ms | {mark(max(sp) <= TARGETS['ack_speech_p99_ms'])} |")
+    for r in (x for x in rows if x["section"] == "record"):
+        f, m = r["files"], r["meter"]
+        out += ["## Record: callers each recording on the healthcare number (AES-256-GCM at rest)", "",
+                "| calls | ok | failed | recordings | exact length | length min / max | frames with the caller's tone | daemon CPU | written | write rate | receiver seq gaps |",
+                "|---|---|---|---|---|---|---|---|---|---|---|",
+                f"| {r['calls']} × {r['seconds']} s | {r['sipp'][0]} | {r['sipp'][1]} | {f['count']} | {f['exact_length']} | {f['min_s']} / {f['max_s']} s | "
+                f"{f['tone_frames']:,} of {f['frames']:,} | {r['daemon_cpu']} % | {r['written_bytes'] / 2**20:.1f} MiB | "
+                f"{r['written_bytes'] / 2**20 / r['wall_s']:.2f} MiB/s | {m['seq_gaps']} |", ""]
+        ok = f["count"] == r["calls"] and f["exact_length"] == r["calls"] and f["tone_frames"] == f["frames"]
+        targets.append(f"| Record: no lost audio | {f['exact_length']}/{r['calls']} files of exact length, {f['frames'] - f['tone_frames']} frames without audio | {mark(ok)} |")
+    for r in (x for x in rows if x["section"] == "billing"):
+        out += [f"## Billing: {r['calls']:,} calls and {r['messages']:,} messages", "", "| step | wall time | peak RSS |", "|---|---|---|"]
+        out += [f"| {s['step']} | {s['seconds']} s | {s['rss_mib']} MiB |" for s in r["steps"]]
+        out += ["", f"Rating the export files gives the same invoices as rating the store: {'yes' if r['same_invoices'] else '**no**'}.", ""]
+    floor = next((x["result"] for x in rows if x["section"] == "floor"), None)
+    if floor:
+        per_call = (floor["sendto_us"] + floor["epoll_recvmmsg_us"]) * 50 / 1e4  # % of a core, 50 packets/s each way
+        best = (floor["sendmmsg_one_socket_us"] + floor["epoll_recvmmsg_us"]) * 50 / 1e4
+        out += [f"## Loopback floor: the kernel's cost of one 172-byte RTP packet, {floor['sockets']} sockets (bench/loopback_floor.c)", "",
+                "| sendto (per-call sockets) | send (connected) | sendmmsg, 1,000 per call, one socket | epoll + recvmmsg (per-call sockets) | floor per call, both ways | with perfect send batching |",
+                "|---|---|---|---|---|---|",
+                f"| {floor['sendto_us']} µs | {floor['send_connected_us']} µs | {floor['sendmmsg_one_socket_us']} µs | {floor['epoll_recvmmsg_us']} µs | {per_call:.4f} % | {best:.4f} % |", ""]
+    for r in (x for x in rows if x["section"] == "peers"):
+        out += [f"## Peers on the same load: {r['calls']} callers, {r['hold']} s, RTP both ways", "",
+                "| system | processes | ok | failed | CPU | CPU per call | tollfreed's advantage | RSS | packets received | seq gaps | gap p50 / p99 / max | caller sipp CPU | meter CPU |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        base = next((s for s in r["systems"] if s["name"] == "tollfreed"), None)
+        for s in r["systems"]:
+            m = s["meter"]
+            per = s["cpu"] / r["calls"]
+            ratio = "1" if s is base else (f"{per / (base['cpu'] / r['calls']):.1f}×" if base and base["cpu"] > 0 else "n/a")
+            out.append(f"| {s['name']} | {s['procs']} | {s['sipp'][0]} | {s['sipp'][1]} | {s['cpu']} % | {per:.4f} % | {ratio} | "
+                       f"{s['rss_kb'] / 1024:.0f} MiB | {m['packets']:,} | {m['seq_gaps']} | {m['gap_ms_p50']} / {m['gap_ms_p99']} / {m['gap_ms_max']} ms | "
+                       f"{s['sipp_cpu']} % | {s['meter_cpu']} % |")
+        out.append("")
+        if base and base["cpu"] > 0:
+            for s in r["systems"]:
+                if s is base or s["sipp"][1] or s["cpu"] <= 0:
+                    continue
+                want = TARGETS["floor_ratio"] if s["name"].startswith("sipp") else TARGETS["pjsip_ratio"]
+                got = s["cpu"] / base["cpu"]
+                targets.append(f"| CPU per call ≤ 1/{want:.0f} of {s['name']} at {r['calls']} calls | {got:.1f}× less | {mark(got >= want)} |")
+    if targets:
+        out += ["## Targets", "", "| target | measured | |", "|---|---|---|"] + targets + [""]
+    return "\n".join(out)
+
+
+def main():
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd == "setup-latency":
+        print(json.dumps(setup_latency(sys.argv[2], sys.argv[3])))
+    elif cmd == "check-recordings":
+        print(json.dumps(check_recordings(sys.argv[2], sys.argv[3])))
+    elif cmd == "billing":
+        print(json.dumps(billing(*sys.argv[2:5])))
+    elif cmd == "render":
+        quick = len(sys.argv) > 4 and sys.argv[3] == "--quick" and sys.argv[4] == "1"
+        print(render(sys.argv[2], quick))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

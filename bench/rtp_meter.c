@@ -1,0 +1,312 @@
+/*
+ * rtp_meter: the benchmark callers' media endpoint.
+ *
+ * Every benchmark caller's SDP points at this one UDP port. The meter
+ *   - receives the RTP the system under test sends, timestamps each datagram with the
+ *     kernel's arrival time (SO_TIMESTAMPNS), groups packets into streams by source
+ *     address and SSRC, and measures pacing as a caller hears it: inter-packet gap
+ *     histogram (10 us buckets), sequence gaps, first packet and first speech packet
+ *     (payload not all G.711 silence) per stream;
+ *   - with --send, acts as the callers' voice: every 20 ms, on one absolute clock, it sends
+ *     one PCMU packet (a 400 Hz tone) to every stream heard in the last 100 ms, in
+ *     sendmmsg batches, so the system under test also receives a caller's RTP.
+ *
+ *   rtp_meter --port P --seconds S --out summary.json [--streams streams.tsv] [--send]
+ *
+ * Kept in C and batched so that it costs the machine far less than what it measures; its
+ * own CPU time is printed in the summary. Built by bench/suite.sh with the system cc.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 256
+#define BUF 2048
+#define TABLE (1u << 17)         /* stream slots (open addressing) */
+#define BUCKET_NS 10000ull       /* histogram resolution: 10 us */
+#define BUCKETS 100000u          /* up to 1 s */
+
+struct stream {
+    uint32_t sock, addr, ssrc;
+    uint16_t port, last_seq;
+    uint8_t used, spoke;
+    uint64_t packets, seq_gaps, first_ns, last_ns, speech_ns;
+    /* caller's side, when sending */
+    uint32_t tx_ssrc, tx_ts;
+    uint16_t tx_seq;
+    uint64_t tx_packets;
+};
+
+static struct stream *streams;
+/* Streams the sender serves: appended when first heard, dropped once silent for 2 s. */
+static struct stream **active;
+static uint32_t nactive;
+static uint64_t *hist;
+static uint64_t max_gap_ns, total_packets, gaps_counted, nstreams, malformed;
+static volatile int stop_flag;
+/* One socket (every caller's SDP names the same port) or --ports BASE:COUNT, one per
+   caller, for peers that send every call from one address with one SSRC (sipp's pcap
+   replay); streams are then told apart by the port they arrive on. */
+static int *fds, nfds = 1, base_port;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t now_real(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct stream *lookup(uint32_t sock, uint32_t addr, uint16_t port, uint32_t ssrc) {
+    uint32_t h = (addr * 2654435761u) ^ (port * 40503u) ^ (ssrc * 2246822519u) ^ (sock * 97u);
+    for (uint32_t i = 0; i < TABLE; i++) {
+        struct stream *s = &streams[(h + i) & (TABLE - 1)];
+        if (!s->used) {
+            s->used = 1; s->sock = sock; s->addr = addr; s->port = port; s->ssrc = ssrc;
+            s->tx_ssrc = (uint32_t)random(); s->tx_seq = (uint16_t)random();
+            nstreams++;
+            if (nactive < TABLE) active[nactive++] = s;
+            return s;
+        }
+        if (s->sock == sock && s->addr == addr && s->port == port && s->ssrc == ssrc) return s;
+    }
+    return NULL;
+}
+
+static int is_silence(const uint8_t *p, int n) {
+    for (int i = 0; i < n; i++)
+        if (p[i] != 0xFF && p[i] != 0x7F && p[i] != 0xD5 && p[i] != 0x55) return 0;
+    return 1;
+}
+
+static void account(uint32_t sock, const uint8_t *d, int len, const struct sockaddr_in *from, uint64_t t) {
+    if (len < 12 || (d[0] >> 6) != 2) { malformed++; return; }
+    uint16_t seq = (uint16_t)(d[2] << 8 | d[3]);
+    uint32_t ssrc = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
+    int cc = d[0] & 0x0F, off = 12 + 4 * cc;
+    struct stream *s = lookup(sock, from->sin_addr.s_addr, from->sin_port, ssrc);
+    if (!s) return;
+    total_packets++;
+    if (s->packets == 0) {
+        s->first_ns = t;
+    } else {
+        if ((uint16_t)(seq - s->last_seq) != 1) s->seq_gaps++;
+        uint64_t gap = t > s->last_ns ? t - s->last_ns : 0;
+        uint64_t b = gap / BUCKET_NS;
+        hist[b < BUCKETS ? b : BUCKETS - 1]++;
+        gaps_counted++;
+        if (gap > max_gap_ns) max_gap_ns = gap;
+    }
+    if (!s->spoke && (d[1] & 0x7F) < 96 && len > off && !is_silence(d + off, len - off)) {
+        s->spoke = 1;
+        s->speech_ns = t;
+    }
+    s->packets++;
+    s->last_seq = seq;
+    s->last_ns = t;
+}
+
+/* One 20 ms PCMU frame of a 400 Hz tone (eight whole periods, so frames repeat). */
+static uint8_t tone[160];
+static uint8_t ulaw(int16_t pcm) {
+    int sign = pcm < 0 ? 0x80 : 0, v = pcm < 0 ? -pcm : pcm;
+    if (v > 32635) v = 32635;
+    v += 0x84;
+    int exp = 7;
+    for (int mask = 0x4000; !(v & mask) && exp > 0; mask >>= 1) exp--;
+    int mant = (v >> (exp + 3)) & 0x0F;
+    return (uint8_t)~(sign | exp << 4 | mant);
+}
+
+/* The callers' voice: one absolute 20 ms clock, one sendmmsg batch per BATCH streams. */
+static void *sender(void *arg) {
+    (void)arg;
+    static uint8_t pkts[BATCH][172];
+    static struct mmsghdr msgs[BATCH];
+    static struct iovec iov[BATCH];
+    static struct sockaddr_in to[BATCH];
+    static struct stream *who[BATCH];
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    while (!stop_flag) {
+        next.tv_nsec += 20000000;
+        if (next.tv_nsec >= 1000000000) { next.tv_nsec -= 1000000000; next.tv_sec++; }
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR) {}
+        uint64_t t = now_real();
+        pthread_mutex_lock(&lock);
+        int n = 0;
+        for (uint32_t i = 0; i < nactive; i++) {
+            struct stream *s = active[i];
+            if (t > s->last_ns + 2000000000ull) { active[i--] = active[--nactive]; continue; }
+            if (t > s->last_ns + 100000000ull) continue;
+            uint8_t *p = pkts[n];
+            p[0] = 0x80; p[1] = s->tx_packets == 0 ? 0x80 : 0x00;
+            p[2] = s->tx_seq >> 8; p[3] = s->tx_seq & 0xFF;
+            p[4] = s->tx_ts >> 24; p[5] = s->tx_ts >> 16; p[6] = s->tx_ts >> 8; p[7] = s->tx_ts;
+            p[8] = s->tx_ssrc >> 24; p[9] = s->tx_ssrc >> 16; p[10] = s->tx_ssrc >> 8; p[11] = s->tx_ssrc;
+            memcpy(p + 12, tone, 160);
+            memset(&to[n], 0, sizeof to[n]);
+            to[n].sin_family = AF_INET; to[n].sin_addr.s_addr = s->addr; to[n].sin_port = s->port;
+            iov[n].iov_base = p; iov[n].iov_len = 172;
+            memset(&msgs[n], 0, sizeof msgs[n]);
+            msgs[n].msg_hdr.msg_name = &to[n]; msgs[n].msg_hdr.msg_namelen = sizeof to[n];
+            msgs[n].msg_hdr.msg_iov = &iov[n]; msgs[n].msg_hdr.msg_iovlen = 1;
+            who[n] = s;
+            s->tx_seq++; s->tx_ts += 160;
+            if (nfds > 1) { /* one socket per caller: nothing to batch across */
+                if (sendmsg(fds[s->sock], &msgs[n].msg_hdr, 0) > 0) s->tx_packets++;
+                continue;
+            }
+            if (++n == BATCH) {
+                int sent = sendmmsg(fds[0], msgs, n, 0);
+                for (int k = 0; k < sent; k++) who[k]->tx_packets++;
+                n = 0;
+            }
+        }
+        if (n) {
+            int sent = sendmmsg(fds[0], msgs, n, 0);
+            for (int k = 0; k < sent; k++) who[k]->tx_packets++;
+        }
+        pthread_mutex_unlock(&lock);
+    }
+    return NULL;
+}
+
+static double pct(double p) {
+    if (!gaps_counted) return -1;
+    uint64_t want = (uint64_t)((double)gaps_counted * p), seen = 0;
+    for (uint32_t b = 0; b < BUCKETS; b++) {
+        seen += hist[b];
+        if (seen > want) return (double)(b * BUCKET_NS + BUCKET_NS / 2) / 1e6;
+    }
+    return (double)max_gap_ns / 1e6;
+}
+
+int main(int argc, char **argv) {
+    int port = 0, send_mode = 0;
+    double seconds = 10;
+    const char *out = NULL, *streams_out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--streams") && i + 1 < argc) streams_out = argv[++i];
+        else if (!strcmp(argv[i], "--send")) send_mode = 1;
+        else if (!strcmp(argv[i], "--ports") && i + 1 < argc) {
+            if (sscanf(argv[++i], "%d:%d", &base_port, &nfds) != 2 || nfds < 1) { fprintf(stderr, "rtp_meter: --ports BASE:COUNT\n"); return 2; }
+            port = base_port;
+        }
+        else { fprintf(stderr, "usage: rtp_meter --port P|--ports BASE:COUNT --seconds S --out F [--streams F] [--send]\n"); return 2; }
+    }
+    if (!port || !out) { fprintf(stderr, "rtp_meter: --port and --out are required\n"); return 2; }
+    streams = calloc(TABLE, sizeof *streams);
+    hist = calloc(BUCKETS, sizeof *hist);
+    active = calloc(TABLE, sizeof *active);
+    for (int i = 0; i < 160; i++) tone[i] = ulaw((int16_t)(8000 * sin(2 * M_PI * 400 * i / 8000.0)));
+    srandom((unsigned)now_real());
+
+    fds = calloc((size_t)nfds, sizeof *fds);
+    int ep = epoll_create1(0);
+    for (int k = 0; k < nfds; k++) {
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+        int rcv = nfds > 1 ? 256 << 10 : 64 << 20, on = 1;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &rcv, sizeof rcv);
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(port + k))};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) { perror("rtp_meter: bind"); return 1; }
+        /* One socket is read without epoll: an epoll registration is a waiter on the
+           socket, and every datagram would then take its wait-queue lock. */
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)k};
+        if (nfds > 1) epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+        fds[k] = fd;
+    }
+
+    pthread_t tx;
+    if (send_mode) pthread_create(&tx, NULL, sender, NULL);
+
+    static uint8_t bufs[BATCH][BUF];
+    static char ctl[BATCH][64];
+    static struct mmsghdr msgs[BATCH];
+    static struct iovec iov[BATCH];
+    static struct sockaddr_in from[BATCH];
+    static struct epoll_event evs[1024];
+    uint64_t end = now_real() + (uint64_t)(seconds * 1e9);
+    /* Never blocks on the sockets: it drains what is ready, then sleeps 1 ms. A receiver
+       asleep on its socket makes every sender pay a wake-up per datagram (on loopback the
+       sender's system call runs the whole delivery), which a real caller across a network
+       never costs the daemon. Arrival times come from the kernel, so reading late is fine. */
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 1000000};
+    while (now_real() < end) {
+        int ready = nfds > 1 ? epoll_wait(ep, evs, 1024, 0) : 1, got = 0;
+        if (nfds == 1) evs[0].data.u32 = 0;
+        for (int e = 0; e < ready; e++) {
+            uint32_t k = evs[e].data.u32;
+            for (int i = 0; i < BATCH; i++) {
+                iov[i].iov_base = bufs[i]; iov[i].iov_len = BUF;
+                memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+                msgs[i].msg_hdr.msg_name = &from[i]; msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+                msgs[i].msg_hdr.msg_iov = &iov[i]; msgs[i].msg_hdr.msg_iovlen = 1;
+                msgs[i].msg_hdr.msg_control = ctl[i]; msgs[i].msg_hdr.msg_controllen = sizeof ctl[i];
+            }
+            int n = recvmmsg(fds[k], msgs, nfds > 1 ? 16 : BATCH, MSG_DONTWAIT, NULL);
+            if (n > 0) got += n;
+            pthread_mutex_lock(&lock);
+            for (int i = 0; i < n; i++) {
+                uint64_t t = 0;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c))
+                    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+                        struct timespec ts;
+                        memcpy(&ts, CMSG_DATA(c), sizeof ts);
+                        t = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+                    }
+                if (!t) t = now_real();
+                account(k, bufs[i], (int)msgs[i].msg_len, &from[i], t);
+            }
+            pthread_mutex_unlock(&lock);
+        }
+        if (got < BATCH / 2) nanosleep(&pause, NULL);
+    }
+    stop_flag = 1;
+    if (send_mode) pthread_join(tx, NULL);
+
+    uint64_t seq_gaps = 0, tx_total = 0;
+    FILE *sf = streams_out ? fopen(streams_out, "w") : NULL;
+    if (sf) fprintf(sf, "meter_port\tsrc_port\tssrc\tfirst_ns\tspeech_ns\tlast_ns\tpackets\tseq_gaps\tsent\n");
+    for (uint32_t i = 0; i < TABLE; i++) {
+        struct stream *s = &streams[i];
+        if (!s->used) continue;
+        seq_gaps += s->seq_gaps;
+        tx_total += s->tx_packets;
+        if (sf)
+            fprintf(sf, "%u\t%u\t%u\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n", (unsigned)(port + (int)s->sock), ntohs(s->port), s->ssrc,
+                    (unsigned long long)s->first_ns, (unsigned long long)s->speech_ns, (unsigned long long)s->last_ns,
+                    (unsigned long long)s->packets, (unsigned long long)s->seq_gaps, (unsigned long long)s->tx_packets);
+    }
+    if (sf) fclose(sf);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    FILE *f = fopen(out, "w");
+    if (!f) { perror("rtp_meter: out"); return 1; }
+    fprintf(f, "{\"packets\": %llu, \"streams\": %llu, \"seq_gaps\": %llu, \"malformed\": %llu, \"sent\": %llu, "
+               "\"gap_ms_p50\": %.2f, \"gap_ms_p99\": %.2f, \"gap_ms_max\": %.2f, \"cpu_s\": %.3f}\n",
+            (unsigned long long)total_packets, (unsigned long long)nstreams, (unsigned long long)seq_gaps,
+            (unsigned long long)malformed, (unsigned long long)tx_total, pct(0.50), pct(0.99),
+            (double)max_gap_ns / 1e6, cpu);
+    fclose(f);
+    return 0;
+}
