@@ -131,7 +131,12 @@ callers() {
     done
 }
 
-record() { echo "$1" >> "$RESULTS"; }
+# record JSON: appends one result line; a line that is not JSON (an analysis step failed)
+# stops the suite rather than leaving a hole in the table.
+record() {
+    python3 -c 'import json, sys; json.loads(sys.argv[1])' "$1" 2>/dev/null || { echo "suite: bad result: $1" >&2; exit 1; }
+    echo "$1" >> "$RESULTS"
+}
 
 run_concurrency() { # N
     local n=$1 name=conc-$1

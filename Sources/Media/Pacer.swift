@@ -35,15 +35,25 @@ struct PacedSession {
     var playback: Playback = .idle
     /// Set the marker bit on the next packet sent (start of a talkspurt).
     var startOfSpurt = true
+    /// Which of the clock's slots serves this call (see `Pacer.slots`).
+    var slot = 0
+    /// Whether a packet has gone out yet; until then the call moves to the next slot
+    /// whenever its peer changes, so the first packet follows the answer closely.
+    var started = false
 }
 
 /// The one clock for all calls: every 20 ms it sends one packet for every session.
 ///
+/// The 20 ms are cut into `slots` slots of 5 ms and each call is served in one of them: a
+/// new call joins the slot that comes next, so its first packet leaves within 5 ms of the
+/// answer instead of waiting up to 20, and the sends of thousands of calls are spread over
+/// the period instead of leaving in one burst (which would delay the calls at its end).
 /// Deadlines are absolute (CLOCK_MONOTONIC, TIMER_ABSTIME), so pacing does not drift; a
-/// tick that wakes late is counted, and a pacer that falls far behind resynchronises.
+/// slot that wakes late is counted, and a pacer that falls far behind resynchronises.
 final class Pacer: @unchecked Sendable {
     static let packetSamples = 160 // 20 ms at 8 kHz
-    static let tickNanoseconds = 20_000_000
+    static let slots = 4
+    static let slotNanoseconds = 20_000_000 / Pacer.slots
 
     private let logger: Logger
     private let onEvent: @Sendable (MediaEvent) -> Void
@@ -58,6 +68,8 @@ final class Pacer: @unchecked Sendable {
     private var sessions: ContiguousArray<PacedSession> = []
     private var index: [MediaSessionID: Int] = [:]
     private var pending: [PacerCommand] = []
+    /// The slot being served (0..<slots).
+    private var slot = 0
     private let packet = UnsafeMutableRawPointer.allocate(byteCount: RTPHeader.size + Pacer.packetSamples, alignment: 8)
 
     /// SCHED_FIFO priority asked for the pacer thread; 0 = a normal thread.
@@ -112,7 +124,7 @@ final class Pacer: @unchecked Sendable {
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         while running.load(ordering: .acquiring) {
-            deadline.tv_nsec += Pacer.tickNanoseconds
+            deadline.tv_nsec += Pacer.slotNanoseconds
             if deadline.tv_nsec >= 1_000_000_000 { deadline.tv_nsec -= 1_000_000_000; deadline.tv_sec += 1 }
             while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
             var now = timespec()
@@ -125,7 +137,11 @@ final class Pacer: @unchecked Sendable {
             }
             applyCommands()
             tick()
-            ticks.wrappingAdd(1, ordering: .relaxed)
+            slot += 1
+            if slot == Pacer.slots {
+                slot = 0
+                ticks.wrappingAdd(1, ordering: .relaxed) // one 20 ms period
+            }
         }
         for s in sessions { s.shared.release() }
         sessions.removeAll()
@@ -144,10 +160,13 @@ final class Pacer: @unchecked Sendable {
         switch c {
         case .add(let shared, let ssrc, let seq, let ts):
             index[shared.id] = sessions.count
-            sessions.append(PacedSession(shared: shared, header: RTPHeader(marker: true, payloadType: 0, sequence: seq, timestamp: ts, ssrc: ssrc)))
+            var session = PacedSession(shared: shared, header: RTPHeader(marker: true, payloadType: 0, sequence: seq, timestamp: ts, ssrc: ssrc))
+            session.slot = slot // commands are applied just before this slot is served
+            sessions.append(session)
         case .peer(let id, let peer):
             guard let i = index[id] else { return }
             if let r = peer.remote { sessions[i].remote = r.storage; sessions[i].hasRemote = true } else { sessions[i].hasRemote = false }
+            if !sessions[i].started { sessions[i].slot = slot }
             if !sessions[i].sending && peer.sending { sessions[i].startOfSpurt = true }
             sessions[i].sending = peer.sending
             sessions[i].law = peer.law
@@ -183,9 +202,10 @@ final class Pacer: @unchecked Sendable {
         let payload = packet + RTPHeader.size
         let n = Pacer.packetSamples
         let onEvent = self.onEvent
+        let slot = self.slot
         // One exclusive access to the session array per tick, not one per field per session.
         sessions.withUnsafeMutableBufferPointer { sessions in
-        for i in sessions.indices {
+        for i in sessions.indices where sessions[i].slot == slot {
             // Fill the payload and advance playback, whether or not we send (on hold the
             // flow keeps its timing).
             let law = sessions[i].law
@@ -226,6 +246,7 @@ final class Pacer: @unchecked Sendable {
                     }
                 }
                 if sent > 0 {
+                    sessions[i].started = true
                     sessions[i].shared.sent.wrappingAdd(1, ordering: .relaxed)
                     sessions[i].header.sequence &+= 1
                     sessions[i].startOfSpurt = false
