@@ -94,7 +94,8 @@ def billing(path, calls, messages):
 def machine():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((int(l.split()[1]) // 1024 // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
-    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB, Linux {platform.release()}"
+    osname = next((l.split("=", 1)[1].strip().strip('"') for l in open("/etc/os-release") if l.startswith("PRETTY_NAME=")), "Linux")
+    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB, {osname}, Linux {platform.release()}"
 
 
 def fmt(v, unit=""):
