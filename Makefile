@@ -3,6 +3,7 @@
 #   make test   install missing Debian packages, build, run every test (unit + end-to-end)
 #   make bench  the benchmark suite (bench/suite.sh): load, setup rate, record, billing and
 #               pjsip / sipp peers on the same load; writes bench/results.md
+#   make bench-smoke     the suite at small sizes, without the pjsip peer (CI runs it)
 #   make bench-overload  emergency calls against a full daemon (bench/overload.sh)
 
 SHELL := /bin/bash
@@ -18,7 +19,7 @@ DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-dat
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps bench-deps build build-debug run test unit-test cdr bench bench-overload install clean
+.PHONY: deps bench-deps build build-debug run test unit-test cdr bench bench-smoke bench-overload install clean
 
 # What the benchmark suite needs beyond the tests: a C compiler for its RTP meter and
 # loopback probe, and venv for the pjsua2 wheel (pjsip peer) from PyPI.
@@ -66,6 +67,11 @@ bench-deps: deps
 
 bench: build bench-deps
 	bench/suite.sh
+
+# The suite at small sizes (no pjsip, which comes from PyPI): CI runs it so the one
+# benchmark command keeps working. It prints figures; it checks no speed.
+bench-smoke: build bench-deps
+	bench/suite.sh --quick --only concurrency,setup,record,billing,floor --out .build/bench-smoke.md
 
 bench-overload: build
 	bench/overload.sh --capacity 100 --share 0.2 --hold 10 --rate 50
