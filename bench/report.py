@@ -185,16 +185,20 @@ def render(results_path, quick):
                 f"{each['sendmmsg_one_socket_us']} µs | {floor['epoll_recvmmsg_us']} µs | {floor_per_call:.4f} % |", ""]
     for r in (x for x in rows if x["section"] == "peers"):
         out += [f"## Peers on the same load: {r['calls']} callers, {r['hold']} s, RTP both ways", "",
-                "| system | processes | ok | failed | CPU | CPU per call | tollfreed's advantage | RSS | packets received | seq gaps | gap p50 / p99 / max | caller sipp CPU | meter CPU |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "| system | processes | ok | failed | CPU | CPU per call | tollfreed's advantage | RSS | packets received | seq gaps | gap p50 / p99 / max | p99 jitter (vs tollfreed) | caller sipp CPU | meter CPU |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         base = next((s for s in r["systems"] if s["name"] == "tollfreed"), None)
         for s in r["systems"]:
             m = s["meter"]
             per = s["cpu"] / r["calls"]
             ratio = "1" if s is base else (f"{per / (base['cpu'] / r['calls']):.1f}×" if base and base["cpu"] > 0 else "n/a")
+            # Pacing as a caller hears it: how far the p99 inter-packet gap strays from 20 ms.
+            jitter = abs(m["gap_ms_p99"] - 20.0)
+            base_jitter = abs(base["meter"]["gap_ms_p99"] - 20.0) if base else None
+            vs = "1" if s is base else (f"{jitter / base_jitter:.1f}×" if base_jitter else "n/a")
             out.append(f"| {s['name']} | {s['procs']} | {s['sipp'][0]} | {s['sipp'][1]} | {s['cpu']} % | {per:.4f} % | {ratio} | "
                        f"{s['rss_kb'] / 1024:.0f} MiB | {m['packets']:,} | {m['seq_gaps']} | {m['gap_ms_p50']} / {m['gap_ms_p99']} / {m['gap_ms_max']} ms | "
-                       f"{s['sipp_cpu']} % | {s['meter_cpu']} % |")
+                       f"{jitter:.2f} ms ({vs}) | {s['sipp_cpu']} % | {s['meter_cpu']} % |")
         out.append("")
         if base and base["cpu"] > 0:
             for s in r["systems"]:
@@ -208,7 +212,9 @@ def render(results_path, quick):
             if floor_per_call:
                 targets.append(f"| (for reference) tollfreed CPU per call against the loopback floor | "
                                f"{base['cpu'] / r['calls']:.4f} % vs {floor_per_call:.4f} %: {base['cpu'] / r['calls'] / floor_per_call:.2f}× the floor | |")
-    if targets:
+    if targets and quick:
+        out += ["Targets are judged on a full run only (`bench/suite.sh` without `--quick`).", ""]
+    elif targets:
         out += ["## Targets", "", "| target | measured | |", "|---|---|---|"] + targets + [""]
     return "\n".join(out)
 

@@ -50,8 +50,9 @@ final class ShippedFlowDialTests: XCTestCase {
         XCTAssertEqual(urls.count, 2, "the intake recording and the bridge recording: \(urls)")
         let bridge = try XCTUnwrap(URL(string: try XCTUnwrap(urls.last))?.path)
         let samples = try d.recordingSamples(path: bridge)
-        XCTAssertGreaterThan(Tone.purity(samples, frequency: 440), 0.2, "the caller is in the bridge recording")
-        XCTAssertGreaterThan(Tone.purity(samples, frequency: 1000), 0.2, "the agent is in the bridge recording")
+        XCTAssertGreaterThan(Tone.peakPurity(samples, frequency: 440), 0.5, "the caller is in the bridge recording")
+        XCTAssertGreaterThan(Tone.peakPurity(samples, frequency: 1000), 0.5, "the agent is in the bridge recording")
+        XCTAssertLessThan(Tone.peakPurity(samples, frequency: 2000), 0.2, "a tone nobody sent is not found")
         let legs = d.legs(ofTag: tag)
         XCTAssertEqual(legs.first?["disposition"] as? String, "completed")
         if dial == "8005963057" { XCTAssertTrue(bridge.hasSuffix(".wav.enc"), "healthcare bridge recordings are sealed at rest") }
