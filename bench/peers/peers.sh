@@ -56,27 +56,17 @@ measure_peer() {
     echo "peers $name: ${PEER_ROWS[-1]}"
 }
 
-run_peers() { # N; PEER_SYSTEMS (default "tollfreed pjsip sipp-floor") picks which run
-    local n=$1 p systems=" ${PEER_SYSTEMS:-tollfreed pjsip sipp-floor} "
-    PEER_RATE=50 PEER_ROWS=()
-    # The prompt every system plays: tollfreed's own <Say> of the benchmark flow.
-    local text
-    text=$(python3 -c 'import re; print(re.search(r"<Say[^>]*>([^<]*)</Say>", open("bench/flows/looping-greeting.xml").read()).group(1))')
-    mkdir -p "$WORK/peers"
-    "$BIN" say --out "$WORK/peers/prompt.wav" "$text" >/dev/null
-    python3 bench/peers/wav2pcap.py "$WORK/peers/prompt.wav" "$WORK/peers/prompt.pcap" --seconds $((HOLD + 20))
-
-    # tollfreed
-    if [[ $systems == *" tollfreed "* ]]; then
-    start_daemon tollfreed looping-greeting.xml $((n * 2 + 10))
+peer_tollfreed() { # N
+    start_daemon tollfreed looping-greeting.xml $(($1 * 2 + 10))
     PEER_SIP_PORTS=("$SIP_PORT")
-    measure_peer tollfreed "$n" "$DAEMON"
+    measure_peer tollfreed "$1" "$DAEMON"
     stop_daemon
-    fi
+}
 
-    # pjsip: as many pjsua processes as the wheel's per-process call limit needs
-    if [[ $systems == *" pjsip "* ]]; then
-    local py; py=$(pjsua_python)
+# pjsip: as many pjsua processes as the wheel's per-process call limit needs.
+peer_pjsip() { # N
+    local n=$1 p py
+    py=$(pjsua_python)
     mkdir -p "$WORK/pjsip"
     local per=${PJSUA_CALLS_PER_PROCESS:-$("$py" bench/peers/pjsua_uas.py --print-max-calls)}
     local procs=$(( (n + per - 1) / per )) pj_pids=()
@@ -92,10 +82,10 @@ run_peers() { # N; PEER_SYSTEMS (default "tollfreed pjsip sipp-floor") picks whi
     done
     measure_peer pjsip "$n" "${pj_pids[@]}"
     kill -TERM "${pj_pids[@]}" 2>/dev/null || true; wait "${pj_pids[@]}" 2>/dev/null || true
-    fi
+}
 
-    # the sipp floor: one sipp UAS replaying the prompt pcap
-    if [[ $systems == *" sipp-floor "* ]]; then
+# The sipp floor: one sipp UAS replaying the prompt pcap.
+peer_sipp_floor() { # N
     mkdir -p "$WORK/sipp-floor"
     sed "s|@PCAP@|$WORK/peers/prompt.pcap|" bench/peers/uas_floor.xml > "$WORK/sipp-floor/uas.xml"
     local fport; fport=$(free_port)
@@ -104,10 +94,26 @@ run_peers() { # N; PEER_SYSTEMS (default "tollfreed pjsip sipp-floor") picks whi
     local floor=$!; PIDS+=($floor)
     sleep 1
     PEER_SIP_PORTS=("$fport")
-    measure_peer sipp-floor "$n" "$floor"
+    measure_peer sipp-floor "$1" "$floor"
     kill -TERM $floor 2>/dev/null || true; wait $floor 2>/dev/null || true
-    fi
+}
 
+run_peers() { # N; PEER_SYSTEMS (default "tollfreed pjsip sipp-floor") picks which run, in order
+    local n=$1 system text
+    PEER_RATE=50 PEER_ROWS=()
+    # The prompt every system plays: tollfreed's own <Say> of the benchmark flow.
+    text=$(python3 -c 'import re; print(re.search(r"<Say[^>]*>([^<]*)</Say>", open("bench/flows/looping-greeting.xml").read()).group(1))')
+    mkdir -p "$WORK/peers"
+    "$BIN" say --out "$WORK/peers/prompt.wav" "$text" >/dev/null
+    python3 bench/peers/wav2pcap.py "$WORK/peers/prompt.wav" "$WORK/peers/prompt.pcap" --seconds $((HOLD + 20))
+    for system in ${PEER_SYSTEMS:-tollfreed pjsip sipp-floor}; do
+        case $system in
+            tollfreed) peer_tollfreed "$n" ;;
+            pjsip) peer_pjsip "$n" ;;
+            sipp-floor) peer_sipp_floor "$n" ;;
+            *) echo "unknown peer $system" >&2; exit 2 ;;
+        esac
+    done
     local joined; joined=$(IFS=,; echo "${PEER_ROWS[*]}")
     record "{\"section\": \"peers\", \"calls\": $n, \"hold\": $HOLD, \"systems\": [$joined]}"
 }
