@@ -140,8 +140,9 @@ final class RTPReceiver: @unchecked Sendable {
             }
             if !recordingFDs.isEmpty { checkDeadlines() }
             // Interrupt coalescing: when many sockets were ready, let the next batch gather
-            // for a millisecond instead of waking per datagram (the wake-ups, not the reads,
-            // dominated under load). At light load every packet is read as it arrives.
+            // for a millisecond instead of waking for each datagram (a wake-up costs a
+            // context switch; the reads cost the same either way). At light load every
+            // packet is read as it arrives.
             if n >= RTPReceiver.coalesceAbove { clock_nanosleep(CLOCK_MONOTONIC, 0, &pause, nil) }
         }
         applyCommands() // a stopRecording queued just before stop still carries its reason
