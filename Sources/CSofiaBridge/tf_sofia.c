@@ -26,6 +26,7 @@
 #include <sofia-sip/su_tagarg.h>
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/tport_tag.h>
+#include <sofia-sip/nta_tag.h>
 #include <stdarg.h>
 
 struct tf_sip {
@@ -70,6 +71,9 @@ static int map_event(nua_event_t e) {
     case nua_i_info: return TF_EV_INCOMING_INFO;
     case nua_i_message: return TF_EV_INCOMING_MESSAGE;
     case nua_r_invite: return TF_EV_INVITE_RESPONSE;
+    case nua_i_register: case nua_i_subscribe: case nua_i_refer: case nua_i_notify:
+    case nua_i_publish: case nua_i_method: case nua_i_update: case nua_i_prack:
+        return TF_EV_INCOMING_REQUEST;
     default: return TF_EV_OTHER;
     }
 }
@@ -109,6 +113,33 @@ static void fill_source(tf_sip_event_t *ev, nua_t *nua) {
         return;
     }
     snprintf(ev->source, sizeof ev->source, "%s:%d", host, port);
+}
+
+/* A Contact we can send in-dialog requests to (the BYE after an ACK timeout goes there):
+   exactly the sip: or sips: URI of RFC 3261 8.1.1.8, with a host. Sofia's ACK-timeout BYE
+   dereferences a tel:, http: or '*' Contact and crashes, so such INVITEs are refused. */
+static int contact_usable(sip_t const *sip) {
+    sip_contact_t const *m = sip->sip_contact;
+    if (!m || !m->m_url) return 0;
+    url_t const *u = m->m_url;
+    if (u->url_type != url_sip && u->url_type != url_sips) return 0;
+    return u->url_host && *u->url_host;
+}
+
+/* Every Resource-Priority value of the request, comma-joined into ev->rp_buf (RFC 4412
+   allows the header on several lines). Values that do not fit are left out. */
+static void join_resource_priority(tf_sip_event_t *ev, sip_t const *sip) {
+    size_t used = 0;
+    for (sip_unknown_t *u = sip->sip_unknown; u; u = u->un_next) {
+        if (!u->un_name || strcasecmp(u->un_name, "Resource-Priority") != 0 || !u->un_value) continue;
+        size_t n = strlen(u->un_value);
+        if (used + n + 2 >= sizeof ev->rp_buf) break;
+        if (used) { ev->rp_buf[used++] = ','; }
+        memcpy(ev->rp_buf + used, u->un_value, n);
+        used += n;
+        ev->rp_buf[used] = 0;
+    }
+    if (used) ev->resource_priority = ev->rp_buf;
 }
 
 static void on_nua_event(nua_event_t event, int status, char const *phrase,
@@ -152,12 +183,8 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
             ev.payload_len = sip->sip_payload->pl_len;
         }
         if (sip->sip_priority) ev.priority = sip->sip_priority->g_string;
-        for (sip_unknown_t *u = sip->sip_unknown; u; u = u->un_next) {
-            if (u->un_name && strcasecmp(u->un_name, "Resource-Priority") == 0) {
-                ev.resource_priority = u->un_value;
-                break;
-            }
-        }
+        join_resource_priority(&ev, sip);
+        if (sip->sip_request) ev.contact_ok = contact_usable(sip);
         if (sip->sip_request) fill_source(&ev, nua);
         if (sip->sip_request && sip->sip_via) ev.transport = sip->sip_via->v_protocol;
         if (event == nua_r_invite && (status == 401 || status == 407)) {
@@ -172,7 +199,8 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
 }
 
 tf_sip_t *tf_sip_create(const char *bind_url, const char *tls_url, const char *cert_dir,
-                        const char *user_agent, tf_sip_event_cb cb, void *magic, char *err, size_t errlen) {
+                        const char *user_agent, size_t max_message,
+                        tf_sip_event_cb cb, void *magic, char *err, size_t errlen) {
     struct tf_sip *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
     s->cb = cb;
@@ -190,9 +218,14 @@ tf_sip_t *tf_sip_create(const char *bind_url, const char *tls_url, const char *c
                         NUTAG_AUTOALERT(0), \
                         NUTAG_AUTOANSWER(0), \
                         NUTAG_AUTOACK(1), \
-                        /* MESSAGE (SMS over SIP) is answered by the daemon, not by nua. */ \
+                        /* MESSAGE (SMS over SIP) and OPTIONS (probes: 503 while draining, */ \
+                        /* rate-limited) are answered by the daemon, not by nua. */ \
                         NUTAG_ENABLEMESSAGE(1), \
-                        NUTAG_APPL_METHOD("MESSAGE"), \
+                        NUTAG_APPL_METHOD("MESSAGE, OPTIONS"), \
+                        /* Larger messages get 513 and are not kept for 32 s. */ \
+                        NTATAG_MAXSIZE(max_message ? max_message : 2 * 1024 * 1024), \
+                        /* No STUN answers on the SIP port, and no unstructured STUN log lines. */ \
+                        TPTAG_STUN_SERVER(0), \
                         /* Advertise only what we implement (nua's defaults add PRACK, */ \
                         /* SUBSCRIBE, REFER, UPDATE and 100rel). */ \
                         SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, MESSAGE"), \
@@ -310,10 +343,12 @@ void tf_sip_bye(void *handle) { nua_bye((nua_handle_t *)handle, TAG_END()); }
 void tf_sip_handle_destroy(void *handle) { nua_handle_destroy((nua_handle_t *)handle); }
 
 void *tf_sip_invite(tf_sip_t *s, const char *request_uri, const char *from, const char *to,
-                    const char *sdp, const char *extra_headers) {
-    // Only To and From on the handle: tags given to nua_handle are copied into every
-    // request of the dialog (BYE, ACK), which the body and extra headers must not be.
-    nua_handle_t *nh = nua_handle(s->nua, NULL, SIPTAG_TO_STR(to), SIPTAG_FROM_STR(from), TAG_END());
+                    const char *call_id, const char *sdp, const char *extra_headers) {
+    // Only To, From and Call-ID on the handle: tags given to nua_handle are copied into
+    // every request of the dialog (BYE, ACK), which the body and extra headers must not be.
+    nua_handle_t *nh = call_id && *call_id
+        ? nua_handle(s->nua, NULL, SIPTAG_TO_STR(to), SIPTAG_FROM_STR(from), SIPTAG_CALL_ID_STR(call_id), TAG_END())
+        : nua_handle(s->nua, NULL, SIPTAG_TO_STR(to), SIPTAG_FROM_STR(from), TAG_END());
     if (!nh) return NULL;
     nua_handle_bind(nh, nh);
     if (extra_headers && *extra_headers) {

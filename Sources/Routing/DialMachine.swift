@@ -188,8 +188,9 @@ public struct DialMachine: Sendable {
     public mutating func legAnswered(_ i: Int, now: Double) -> [DialAction] {
         guard legs.indices.contains(i) else { return [] }
         guard result == nil, winner == nil, legs[i].alive else {
-            // Lost the race, or answered after we gave up (200 crossing our CANCEL).
-            legs[i] = .over(.completed)
+            // Lost the race, or answered after we gave up (200 crossing our CANCEL): it
+            // never connected.
+            legs[i] = .over(.canceled)
             return [.hangUpLeg(i), .log("dial.leg_late_answer", "leg=\(i) target=\(targets[i].label)")]
         }
         winner = i
@@ -309,7 +310,9 @@ public struct DialMachine: Sendable {
     }
 
     private mutating func finish(_ status: DialStatus, now: Double) -> [DialAction] {
-        let seconds = bridgedAt.map { max(0, Int((now - $0).rounded(.up))) } ?? 0
+        // Never more than timeLimit: the timer fires a little late, and a 2 s limit must not
+        // report (or bill) 3 s.
+        let seconds = bridgedAt.map { min(timeLimitSeconds, max(0, Int((now - $0).rounded(.up)))) } ?? 0
         let r = DialResult(status: status, answeredLeg: winner, bridgedSeconds: seconds)
         result = r
         var out: [DialAction] = [.cancelTimer(.ring), .cancelTimer(.timeLimit)]

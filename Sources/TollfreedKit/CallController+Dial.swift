@@ -21,6 +21,8 @@ final class Leg {
     let handle: SIPCallHandle
     let media: MediaSessionID
     let callID: String
+    /// The SIP Call-ID of the outbound dialog: what the trunk bills by.
+    let sipCallID: String
     let target: DialTarget
     let start: Date
     let log: Logger
@@ -36,13 +38,21 @@ final class Leg {
     var finalStatus = 0
     var authTried = false
     var byCallee = false
+    /// A 200 that came after the leg lost (a simultaneous-ring loser, or a 200 crossing our
+    /// CANCEL): we ACK and BYE it at once; never connected, never billed.
+    var answeredTooLate = false
+    /// When the leg's conversation ended (our BYE sent, or the callee's received); the
+    /// record ends here, not when the BYE transaction completes.
+    var endedAt: Date?
+    /// `<Dial timeLimit>`: the bridged time billed is never longer.
+    var timeLimitSeconds = Int.max
     /// An SDP answer (183 or 2xx) has configured the leg's media.
     var configured = false
     /// The machine has been told this leg is over.
     var reported = false
 
     init(index: Int, parent: SIPCallHandle, handle: SIPCallHandle, media: MediaSessionID, callID: String,
-         target: DialTarget, start: Date, log: Logger, local: LocalMedia, parentCallID: String, did: String,
+         sipCallID: String, target: DialTarget, start: Date, log: Logger, local: LocalMedia, parentCallID: String, did: String,
          tenant: String, flow: String, presentedNumber: String, emergency: Bool) {
         self.parentCallID = parentCallID
         self.did = did
@@ -55,6 +65,7 @@ final class Leg {
         self.handle = handle
         self.media = media
         self.callID = callID
+        self.sipCallID = sipCallID
         self.target = target
         self.start = start
         self.log = log
@@ -112,7 +123,10 @@ extension CallController {
         case .cancelLeg(let i):
             if let lh = e.legs[i] { stack.cancel(lh) }
         case .hangUpLeg(let i):
-            if let lh = e.legs[i] { stack.bye(lh) }
+            if let lh = e.legs[i] {
+                if let leg = legs[lh], leg.endedAt == nil { leg.endedAt = Date() }
+                stack.bye(lh)
+            }
         case .startTimer(let timer, let ms):
             if let old = e.dialTimers.removeValue(forKey: timer) { stack.cancel(old) }
             e.dialTimers[timer] = stack.schedule(afterMilliseconds: ms) { [self] in
@@ -172,16 +186,20 @@ extension CallController {
         let emergency = e.session.emergency || e.session.route.emergency
         var headers: [String] = []
         if emergency { headers.append("Priority: emergency") }
-        guard let lh = stack.invite(requestURI: target.uri, from: from, to: "<\(target.uri)>",
+        let callID = nextCallID()
+        // Our own SIP Call-ID, so the record holds what the trunk sees from the first request.
+        let sipCallID = "\(callID)-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))@\(policy.localSIPAddress)"
+        guard let lh = stack.invite(requestURI: target.uri, from: from, to: "<\(target.uri)>", callID: sipCallID,
                                     sdp: OfferAnswer.offer(local: local), headers: headers) else {
             media.close(port.0)
             return failSoon(400, "Sofia refused the URI \(target.uri)")
         }
-        let callID = nextCallID()
-        let leg = Leg(index: i, parent: parent, handle: lh, media: port.0, callID: callID, target: target, start: Date(),
+        let leg = Leg(index: i, parent: parent, handle: lh, media: port.0, callID: callID, sipCallID: sipCallID,
+                      target: target, start: Date(),
                       log: e.log.with(["leg": callID]), local: local, parentCallID: e.session.callID,
                       did: e.session.route.did, tenant: e.session.route.tenant, flow: e.session.route.flow,
                       presentedNumber: callerID, emergency: emergency)
+        leg.timeLimitSeconds = d.dial.timeLimit
         legs[lh] = leg
         e.legs[i] = lh
         dialCounters.legsPlaced += 1
@@ -219,10 +237,11 @@ extension CallController {
             case 200..<300:
                 guard let d = calls[parent]?.session.activeDial, d.result == nil, calls[parent]?.legs[i] == leg.handle else {
                     // Answered after the dial ended (200 crossing our CANCEL, or the caller
-                    // left): Sofia has sent the ACK; end the dialog.
-                    leg.answerTime = now
-                    leg.finalStatus = 200
+                    // left): Sofia has sent the ACK; end the dialog. It never connected.
+                    leg.answeredTooLate = true
+                    leg.finalStatus = 487
                     leg.reported = true
+                    leg.endedAt = now
                     leg.log.notice("dial.leg_late_answer", ["detail": "answered after the dial ended; sending BYE"])
                     return stack.bye(leg.handle)
                 }
@@ -234,10 +253,18 @@ extension CallController {
                     leg.reported = true
                     return machine { m, t in m.legFailed(i, sipStatus: 488, now: t) }
                 }
+                machine { m, t in m.legAnswered(i, now: t) }
+                guard calls[parent]?.session.activeDial?.machine.bridgedLeg == i else {
+                    // Lost the race to another leg: the machine hung it up; never connected.
+                    leg.answeredTooLate = true
+                    leg.finalStatus = 487
+                    leg.reported = true
+                    leg.endedAt = now
+                    return
+                }
                 leg.answerTime = now
                 leg.finalStatus = 200
                 leg.log.info("dial.leg_answered", [:])
-                machine { m, t in m.legAnswered(i, now: t) }
             default:
                 guard r.status >= 300 else { return }
                 leg.finalStatus = r.status
@@ -246,6 +273,7 @@ extension CallController {
             }
         case .bye:
             leg.byCallee = true
+            if leg.endedAt == nil { leg.endedAt = now }
             leg.reported = true
             machine { m, t in m.legEnded(i, now: t) }
         case .reInvite(let h, let type, let body):
@@ -267,7 +295,7 @@ extension CallController {
             _ = configureLeg(leg, body: body, contentType: type)
         case .terminated(_, let status):
             legTerminated(leg, status: status, now: now)
-        case .invite, .cancel, .info, .message:
+        case .invite, .cancel, .info, .message, .options:
             break
         }
     }
@@ -297,6 +325,7 @@ extension CallController {
         }
         let disposition: Disposition
         if leg.answerTime != nil { disposition = .completed }
+        else if leg.answeredTooLate { disposition = .canceled }
         else {
             switch leg.finalStatus {
             case 486, 600, 603: disposition = .busy
@@ -305,7 +334,7 @@ extension CallController {
             }
         }
         var record = legRecord(leg, disposition: disposition,
-                               code: leg.finalStatus == 0 ? max(status, 487) : leg.finalStatus, end: now)
+                               code: leg.finalStatus == 0 ? max(status, 487) : leg.finalStatus, end: legEnd(leg, now: now))
         record.hangupBy = leg.answerTime == nil ? .none : (leg.byCallee ? .caller : .daemon)
         if let stats {
             record.rtpSent = stats.packetsSent
@@ -319,10 +348,18 @@ extension CallController {
                                       "rtp_received": record.rtpReceived])
     }
 
+    /// Where a leg's record ends: when its conversation ended (not when the BYE transaction
+    /// did), and never past the answer plus `<Dial timeLimit>`.
+    func legEnd(_ leg: Leg, now: Date) -> Date {
+        let end = leg.endedAt ?? now
+        guard let answer = leg.answerTime, leg.timeLimitSeconds < Int.max / 2 else { return end }
+        return min(end, answer.addingTimeInterval(Double(leg.timeLimitSeconds)))
+    }
+
     /// The record of an outbound leg, linked to its parent call.
     private func legRecord(_ leg: Leg, disposition: Disposition, code: Int, end: Date) -> CallDetailRecord {
         var r = CallDetailRecord(
-            callID: leg.callID, sipCallID: leg.callID, did: leg.did, tenant: leg.tenant,
+            callID: leg.callID, sipCallID: leg.sipCallID, did: leg.did, tenant: leg.tenant,
             fromNumber: leg.presentedNumber, toNumber: leg.target.label, startTime: leg.start, answerTime: leg.answerTime,
             endTime: end, disposition: disposition, sipCode: code, hangupBy: .none, flow: leg.flow, emergency: leg.emergency)
         r.direction = .outbound

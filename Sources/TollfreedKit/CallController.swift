@@ -94,6 +94,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     private(set) var untrustedRefusals = 0
     /// INVITEs refused because their source exceeded its rate.
     private(set) var rateLimitedRefusals = 0
+    /// Requests refused as malformed (an unusable Contact...).
+    private(set) var malformedRefusals = 0
     private var rateLimiter: SourceRateLimiter
     private var sequence: UInt64 = 0
     private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 16)
@@ -124,6 +126,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
 
     func sipStack(_ stack: SIPStack, didReceive event: SIPEvent) {
         let now = Date()
+        if case .options(let o) = event { return handleOptions(o, now: now) }
         if case .invite = event {} else if case .message = event {} else if let h = event.handle, let leg = legs[h] {
             return legEvent(event, leg: leg, now: now)
         }
@@ -146,6 +149,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
             break // only outbound legs get responses
         case .message(let m):
             handleMessage(m, now: now)
+        case .options:
+            break // answered above
         }
     }
 
@@ -253,6 +258,12 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
             stack.respond(inv.handle, status: 503, headers: ["Retry-After: 5"])
             return
         }
+        guard inv.contactUsable else {
+            // Not a call we could ever send BYE to: 400, no record (RFC 3261 8.1.1.8).
+            stack.respond(inv.handle, status: 400, headers: ["Warning: 399 tollfreed \"Contact must be one sip: or sips: URI\""])
+            countMalformed(source: inv.source, reason: "contact")
+            return
+        }
         if draining { return refuse(503, .busy, "draining", headers: ["Retry-After: 30"]) }
         guard let route else { return refuse(404, .rejected, "unknown number") }
         let number = policy.numbers[route.did]
@@ -333,7 +344,28 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         }
     }
 
-    /// The per-source request rate limit (INVITE and MESSAGE share it).
+    /// Counts a request refused as malformed; the log is rate-limited like the others.
+    func countMalformed(source: String, reason: String) {
+        malformedRefusals += 1
+        countRejection("malformed")
+        if malformedRefusals == 1 || malformedRefusals % 1000 == 0 {
+            logger.warning("sip.malformed_request", ["source": source, "reason": reason, "refused_total": malformedRefusals])
+        }
+    }
+
+    /// Answers OPTIONS: 200 with what we support, 503 while draining (a dispatcher takes the
+    /// node out of rotation), nothing past the source's rate.
+    func handleOptions(_ o: IncomingOptions, now: Date) {
+        if !o.inDialog {
+            guard allowRate(source: o.source, now: now) else {
+                return stack.respondToOptions(o, status: 503, headers: ["Retry-After: 5"])
+            }
+            if draining { return stack.respondToOptions(o, status: 503, headers: ["Retry-After: 30"]) }
+        }
+        stack.respondToOptions(o, status: 200, headers: ["Accept: application/sdp, text/plain"])
+    }
+
+    /// The per-source request rate limit (INVITE, MESSAGE and OPTIONS share it).
     func allowRate(source: String, now: Date) -> Bool {
         guard rateLimiter.allow(SourceFilter.host(of: source), now: now.timeIntervalSince1970) else {
             rateLimitedRefusals += 1

@@ -32,6 +32,7 @@ typedef enum {
     TF_EV_INCOMING_INFO = 10,
     TF_EV_INCOMING_MESSAGE = 11,
     TF_EV_INVITE_RESPONSE = 12,  /* response to our INVITE (outbound leg) */
+    TF_EV_INCOMING_REQUEST = 13, /* another request nua hands over with a new handle (REGISTER, SUBSCRIBE...) */
 } tf_event_kind_t;
 
 /// Call states, mapped from nua_callstate in the bridge (Sofia's numbering is not relied on).
@@ -62,12 +63,14 @@ typedef struct {
     const char *payload;
     size_t payload_len;
     const char *priority;     /* Priority header value */
-    const char *resource_priority; /* first Resource-Priority header value */
+    const char *resource_priority; /* every Resource-Priority value, comma-joined (header lines may repeat) */
     char source[64];          /* source "ip:port" of the request, if known */
     const char *auth_scheme;  /* 401/407: challenge scheme ("Digest") */
     const char *auth_realm;   /* 401/407: realm parameter as received, quotes included */
     const char *charset;      /* charset parameter of Content-Type (unquoted text), or NULL */
     const char *transport;    /* protocol of the top Via of a request, e.g. "SIP/2.0/TLS" */
+    int contact_ok;           /* a request's Contact is one sip:/sips: URI with a host */
+    char rp_buf[256];         /* storage behind resource_priority */
 } tf_sip_event_t;
 
 typedef void (*tf_sip_event_cb)(void *magic, const tf_sip_event_t *event);
@@ -81,8 +84,11 @@ int tf_sip_global_init(void);
 /// `err` on failure (for example when the address is in use).
 /// With `tls_url` (e.g. "sips:127.0.0.1:5061") and `cert_dir` (holding agent.pem, the key
 /// and certificate, and cafile.pem) it also listens for SIP over TLS.
+/// `max_message` is the largest SIP message accepted (larger ones get 513 and are not
+/// kept); 0 keeps Sofia's default.
 tf_sip_t *tf_sip_create(const char *bind_url, const char *tls_url, const char *cert_dir,
-                        const char *user_agent, tf_sip_event_cb cb, void *magic, char *err, size_t errlen);
+                        const char *user_agent, size_t max_message,
+                        tf_sip_event_cb cb, void *magic, char *err, size_t errlen);
 
 /// Runs the event loop until tf_sip_break; returns when the loop stops.
 void tf_sip_run(tf_sip_t *sip);
@@ -120,7 +126,7 @@ void tf_sip_respond_current(tf_sip_t *sip, void *handle, int status, const char 
 /// and optional extra header lines. Returns the new handle, already bound to itself (its
 /// events carry handle_magic), or NULL.
 void *tf_sip_invite(tf_sip_t *sip, const char *request_uri, const char *from, const char *to,
-                    const char *sdp, const char *extra_headers);
+                    const char *call_id, const char *sdp, const char *extra_headers);
 /// CANCELs an outbound INVITE that has no final response yet.
 void tf_sip_cancel(void *handle);
 /// Answers a 401/407 challenge with digest credentials; nua re-sends the request.

@@ -1,0 +1,120 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Hostile or odd SIP from callers: one request must never take the daemon down, lose a
+/// record or leak a port.
+final class HardeningEndToEndTests: XCTestCase {
+    /// A Contact the daemon could never send its BYE to used to be answered; when the ACK
+    /// never came, Sofia's ACK-timeout BYE crashed the process. Such INVITEs get 400.
+    func testINVITEsWithUnusableContactsAreRefused() throws {
+        let d = try DaemonUnderTest(ringMs: 0)
+        defer { d.stop() }
+        for (i, contact) in ["<tel:+15551230000>", "*", "<http://203.0.113.9/x>", "(<sip:x@127.0.0.1>", ""].enumerated() {
+            let c = SIPDialogCaller(daemonPort: d.sipPort, tag: "contact\(i)")
+            let r = try XCTUnwrap(c.invite(dial: "8005963057", contact: contact), "a final response for Contact \(contact)")
+            XCTAssertEqual(r.status, 400, "Contact '\(contact)' refused:\n\(r.text)")
+            c.ack()
+        }
+        // The daemon is alive and a well-formed call is answered.
+        let ok = SIPDialogCaller(daemonPort: d.sipPort, tag: "contact-ok")
+        XCTAssertEqual(ok.invite(dial: "8005963057")?.status, 200)
+        ok.ack()
+        XCTAssertEqual(ok.bye()?.status, 200)
+        XCTAssertTrue(d.logText.contains("sip.malformed_request"))
+    }
+
+    /// RFC 4412 lets Resource-Priority come on several header lines; a value in a
+    /// configured namespace on the second line still marks an emergency.
+    func testResourcePriorityOnTwoHeaderLinesIsAnEmergency() throws {
+        let d = try DaemonUnderTest(ringMs: 0)
+        defer { d.stop() }
+        let c = SIPDialogCaller(daemonPort: d.sipPort, tag: "rp2")
+        let r = c.invite(dial: "2082792555", headers: ["Resource-Priority: dsn.flash", "Resource-Priority: esnet.0"])
+        XCTAssertEqual(r?.status, 200)
+        c.ack()
+        XCTAssertEqual(c.bye()?.status, 200)
+        let rec = try XCTUnwrap(d.record(tag: "rp2"))
+        XCTAssertEqual(rec["emergency"] as? Bool, true, "\(rec)")
+    }
+
+    /// Callers who hang up right after the ACK while the healthcare flow starts its
+    /// recording: every record is closed and every port comes back. Sofia reuses a freed
+    /// handle's address for the next INVITE, which used to overwrite the call still
+    /// waiting for its recording.
+    func testCallersHangingUpDuringRecordLoseNothing() throws {
+        // The healthcare number with a flow that records at once (its greeting comes later).
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            cfg["flows_dir"] = try? Self.flowsDirectory(extra: ["record-first.xml": """
+                <Response><Record maxLength="30" timeout="10"/><Say>done</Say></Response>
+                """])
+            var numbers = cfg["numbers"] as? [[String: Any]] ?? []
+            numbers[0]["flow"] = "record-first.xml"
+            cfg["numbers"] = numbers
+        }
+        defer { d.stop() }
+        let portsBefore = try XCTUnwrap(d.metric("tollfreed_rtp_ports_free"))
+        let total = 96, parallel = 8
+        var tags: [String] = []
+        var hangingUp: [SIPDialogCaller] = []
+        for wave in 0...(total / parallel) {
+            // This wave's INVITEs go out right behind the last wave's BYEs, as on a busy
+            // line: the handles just freed are the ones Sofia hands out next.
+            let callers = wave < total / parallel ? (0..<parallel).map { SIPDialogCaller(daemonPort: d.sipPort, tag: "rec\(wave)x\($0)") } : []
+            for c in hangingUp { c.send(c.byeRequest()) }
+            for c in callers { c.sendInvite(dial: "8005963057") }
+            for c in hangingUp { XCTAssertEqual(c.finalResponse(to: "BYE", timeout: 5)?.status, 200) }
+            for c in callers { XCTAssertEqual(c.finalResponse()?.status, 200); c.ack() }
+            tags += callers.map(\.callID)
+            // Hang up while they record (after the beep).
+            XCTAssertTrue(waitUntil(timeout: 10) { d.logText.components(separatedBy: "call.recording_started").count > tags.count })
+            hangingUp = callers
+        }
+        // Every record ends (none stays active) and every port is free again.
+        XCTAssertTrue(waitUntil(timeout: 20) {
+            let recs = d.records().filter { ($0["sip_call_id"] as? String).map(tags.contains) == true }
+            return recs.count == total && recs.allSatisfy { $0["disposition"] as? String == "completed" }
+        }, "all \(total) records completed: \(d.records().filter { $0["disposition"] as? String == "active" }.count) active")
+        XCTAssertTrue(waitUntil(timeout: 10) { d.metric("tollfreed_rtp_ports_free") == portsBefore },
+                      "ports free again: \(d.metric("tollfreed_rtp_ports_free") ?? -1) of \(portsBefore)")
+        XCTAssertEqual(d.metric("tollfreed_calls_active"), 0)
+        if ProcessInfo.processInfo.environment["DUMP_LOG"] != nil { print(d.logText) }
+    }
+}
+
+extension HardeningEndToEndTests {
+    /// A copy of the shipped flows plus `extra` files, for a config's `flows_dir`.
+    static func flowsDirectory(extra: [String: String]) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollfreed-flows-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let shipped = Paths.repo.appendingPathComponent("CallFlows")
+        for f in try FileManager.default.contentsOfDirectory(atPath: shipped.path) {
+            try FileManager.default.copyItem(at: shipped.appendingPathComponent(f), to: dir.appendingPathComponent(f))
+        }
+        for (name, text) in extra { try Data(text.utf8).write(to: dir.appendingPathComponent(name)) }
+        return dir.path
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes.
+func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    repeat {
+        if condition() { return true }
+        usleep(50_000)
+    } while Date() < deadline
+    return condition()
+}
+
+extension DaemonUnderTest {
+    /// The value of an unlabelled metric from `/metrics`.
+    func metric(_ name: String) -> Double? {
+        guard let body = httpGet("/metrics")?.body else { return nil }
+        for line in body.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.split(separator: " ").last ?? "")
+        }
+        return nil
+    }
+}
