@@ -125,13 +125,15 @@ public final class MediaEngine: Sendable {
     ///   - ports: the RTP port range; even ports are used.
     ///   - pacerPriority: SCHED_FIFO priority for the media clock thread (0: a normal thread).
     ///   - onEvent: called on a media thread or the recording writer's queue; must not block.
-    public init(address: String, ports: ClosedRange<Int>, pacerPriority: Int = 0, logger: Logger,
-                onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
+    ///   - emergencyPortReserve: ports kept for emergency calls (at most half the range).
+    public init(address: String, ports: ClosedRange<Int>, pacerPriority: Int = 0, emergencyPortReserve: Int = 0,
+                logger: Logger, onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
         guard UDPEndpoint(host: address, port: 0) != nil else {
             throw MediaError("media address '\(address)' is not an IPv4 address")
         }
         self.address = address
         self.pool = PortPool(range: ports)
+        self.emergencyPortReserve = min(max(0, emergencyPortReserve), pool.capacity / 2)
         self.logger = logger
         self.pacer = Pacer(logger: logger, priority: pacerPriority, onEvent: onEvent)
         self.writer = RecordingWriter(logger: logger, onEvent: onEvent)
@@ -152,10 +154,15 @@ public final class MediaEngine: Sendable {
         writer.drain()
     }
 
-    /// Opens a session on a free port from the range. Returns nil when the range is used up.
-    public func open() -> (MediaSessionID, port: UInt16)? {
+    /// Ports only emergency calls (and their `<Dial>` legs) may take, so ordinary calls
+    /// and their legs cannot use up the range before the call-count reserve is reached.
+    public let emergencyPortReserve: Int
+
+    /// Opens a session on a free port from the range. Returns nil when the range is used up
+    /// (for ordinary calls: when only the emergency reserve is left).
+    public func open(emergency: Bool = false) -> (MediaSessionID, port: UInt16)? {
         var attempts = pool.capacity
-        while attempts > 0, let port = pool.take() {
+        while attempts > 0, let port = pool.take(leaving: emergency ? 0 : emergencyPortReserve) {
             attempts -= 1
             guard let fd = bindUDP(host: address, port: port) else {
                 // Someone else holds it; put it back at the end and try the next one.

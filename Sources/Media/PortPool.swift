@@ -25,9 +25,10 @@ final class PortPool: Sendable {
     var available: Int { ring.withLock { $0.count } }
     var capacity: Int { ring.withLock { $0.ports.count } }
 
-    func take() -> UInt16? {
+    /// The next free port, unless only `reserve` (or fewer) are left.
+    func take(leaving reserve: Int = 0) -> UInt16? {
         ring.withLock { r in
-            guard r.count > 0 else { return nil }
+            guard r.count > max(0, reserve) else { return nil }
             let p = r.ports[r.head]
             r.head = (r.head + 1) % r.ports.count
             r.count -= 1

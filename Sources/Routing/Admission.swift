@@ -52,6 +52,14 @@ public struct AdmissionController<Key: Hashable & Sendable>: Sendable {
         return .admit // always admitted, even over capacity
     }
 
+    /// Takes the newest non-emergency call out (to be preempted for a resource other than a
+    /// place, such as an RTP port, that an emergency call needs); nil when preemption is off
+    /// or every call is an emergency.
+    public mutating func takePreemptionVictim() -> Key? {
+        guard policy.allowPreemption else { return nil }
+        return normal.popLast()
+    }
+
     /// A call the flow marked as an emergency after admission: it is never preempted from
     /// now on. Returns false when the key is unknown or already an emergency.
     @discardableResult
@@ -84,8 +92,15 @@ public struct EmergencyClassifier: Sendable, Equatable {
 
     /// True for an emergency line, `Priority: emergency` (RFC 3261), or a Resource-Priority
     /// value (`namespace.priority`, possibly several, comma-separated) in a configured namespace.
-    public func isEmergency(route: DIDRoute?, priority: String?, resourcePriority: String?) -> Bool {
+    /// The markings count only when `markingsTrusted` (they came from a network allowed to
+    /// claim priority, RFC 4412 section 8); an emergency line is one whoever calls.
+    public func isEmergency(route: DIDRoute?, priority: String?, resourcePriority: String?, markingsTrusted: Bool = true) -> Bool {
         if route?.emergency == true { return true }
+        return markingsTrusted && claimsEmergency(priority: priority, resourcePriority: resourcePriority)
+    }
+
+    /// True when the request's markings claim an emergency (whoever sent them).
+    public func claimsEmergency(priority: String?, resourcePriority: String?) -> Bool {
         if priority?.trimmingWhitespace().lowercased() == "emergency" { return true }
         for value in (resourcePriority ?? "").split(separator: ",") {
             let ns = value.trimmingWhitespace().split(separator: ".").first.map { $0.lowercased() } ?? ""

@@ -24,9 +24,37 @@ public struct NegotiatedAudio: Sendable, Equatable {
 public enum NegotiationFailure: Error, Equatable, CustomStringConvertible {
     /// No audio stream with a codec we support: 488 Not Acceptable Here.
     case noCommonCodec(String)
+    /// The media address is not one we can send RTP to (IPv6 while RTP is IPv4, a host
+    /// name, multicast, broadcast or malformed): 488 with `Warning: 301`.
+    case unusableAddress(String)
     public var description: String {
-        switch self { case .noCommonCodec(let why): "no common codec: \(why)" }
+        switch self {
+        case .noCommonCodec(let why): "no common codec: \(why)"
+        case .unusableAddress(let address): "unusable media address '\(address)' (RTP needs a unicast IPv4 address)"
+        }
     }
+
+    /// The SIP Warning header for a 488 (RFC 3261 20.43 codes).
+    public var warningHeader: String {
+        switch self {
+        case .noCommonCodec: "Warning: 305 tollfreed \"Incompatible media format\""
+        case .unusableAddress: "Warning: 301 tollfreed \"Incompatible network address format\""
+        }
+    }
+}
+
+/// True for a dotted-quad IPv4 unicast address we can send RTP to (not 0.0.0.0, which
+/// means hold, nor multicast 224/4, nor broadcast).
+public func isUsableIPv4Unicast(_ text: String) -> Bool {
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count == 4 else { return false }
+    var octets: [Int] = []
+    for p in parts {
+        guard (1...3).contains(p.count), p.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int(p), v <= 255 else { return false }
+        octets.append(v)
+    }
+    if octets[0] >= 224 { return false }          // multicast, reserved, broadcast
+    return octets != [0, 0, 0, 0]
 }
 
 /// What we offer and answer with.
@@ -59,6 +87,7 @@ public enum OfferAnswer {
             let remote = m.connectionAddress ?? offer.connectionAddress
             let direction = (m.direction ?? offer.direction ?? .sendrecv).answer
             let onHold = remote == nil || remote == "0.0.0.0" || remote == "::"
+            if !onHold, let remote, !isUsableIPv4Unicast(remote) { return .failure(.unusableAddress(remote)) }
             chosen = (i, NegotiatedAudio(codec: pick.codec, payloadType: pick.pt,
                                          telephoneEventPayloadType: telephoneEvent(m),
                                          remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),

@@ -138,6 +138,9 @@ public enum SDPParser {
             }
             let enc = parts[1].split(separator: "/")
             guard enc.count >= 2, let rate = Int(enc[1]), rate > 0 else {
+                // A stream we will decline anyway (video...) may map what it likes
+                // (RFC 4475 3.1.2.x): only audio, which we negotiate, must be well formed.
+                guard sdp.media[i].media == "audio" else { return }
                 throw SDPError(line: line, reason: "bad rtpmap encoding '\(parts[1])'")
             }
             let channels = enc.count > 2 ? Int(enc[2]) ?? 1 : 1

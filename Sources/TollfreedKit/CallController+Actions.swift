@@ -75,7 +75,7 @@ extension CallController {
         e.dialTimers.removeAll()
         // Recordings still being written report to the call by token after media closes.
         for token in e.recordings.keys { pendingRecordingCalls[token] = e.handle }
-        if let st = media.close(e.media) {
+        if let st = media.close(e.media) ?? e.closedMediaStats {
             record.rtpSent = st.packetsSent
             record.rtpReceived = st.packetsReceived
             record.rtpDropped = st.packetsDropped

@@ -178,12 +178,12 @@ extension CallController {
             e.log.error("dial.leg_not_placed", ["leg": i, "target": target.label, "reason": why])
             stack.post { [self] in withCall(parent) { $0.session.dialEvent(now: Date()) { m, t in m.legFailed(i, sipStatus: status, now: t) } } }
         }
-        guard let port = media.open() else { return failSoon(503, "no free RTP port") }
+        let emergency = e.session.emergency || e.session.route.emergency
+        guard let port = media.open(emergency: emergency) else { return failSoon(503, "no free RTP port") }
         let local = LocalMedia(address: policy.mediaAddress, port: port.port, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
         let callerID = d.dial.callerId.flatMap { PhoneNumber.e164($0) ?? $0 } ?? e.session.fromNumber
         let user = callerID.filter { $0.isLetter || $0.isNumber || "+-_.".contains($0) }
         let from = "\"\(user)\" <sip:\(user.isEmpty ? "tollfreed" : user)@\(policy.localSIPAddress)>"
-        let emergency = e.session.emergency || e.session.route.emergency
         var headers: [String] = []
         if emergency { headers.append("Priority: emergency") }
         let callID = nextCallID()

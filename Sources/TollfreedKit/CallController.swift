@@ -32,6 +32,16 @@ struct CallPolicy: Sendable {
     var emergencyLastResort: String?
     /// Our SIP address ("host:port") for the From of outbound legs.
     var localSIPAddress = "127.0.0.1:5060"
+    /// Networks whose emergency markings are honoured.
+    var emergencyMarkingSources: [CIDR] = []
+    /// End a call after this long without RTP from the caller (not on hold); 0 never.
+    var rtpTimeoutSeconds = 0
+
+    /// True when `source` ("ip:port") may mark a call as an emergency.
+    func trustsMarkings(from source: String) -> Bool {
+        let host = SourceFilter.host(of: source)
+        return emergencyMarkingSources.contains { $0.contains(host) }
+    }
 }
 
 /// The services a call uses besides SIP.
@@ -66,6 +76,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         var recordings: [FlowToken: (sid: String, path: String)] = [:]
         /// Outbound legs of the dial in progress, by leg index.
         var legs: [Int: SIPCallHandle] = [:]
+        /// Counts of media closed early (preempted for a port), for the record.
+        var closedMediaStats: MediaStats?
         var dialTimers: [DialTimer: SIPTimer] = [:]
         /// Leg index bridged (or relaying early media) to the caller.
         var relayedLeg: Int?
@@ -96,6 +108,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     private(set) var rateLimitedRefusals = 0
     /// Requests refused as malformed (an unusable Contact...).
     private(set) var malformedRefusals = 0
+    /// Emergency markings ignored because their source may not claim one.
+    private(set) var ignoredMarkings = 0
     private var rateLimiter: SourceRateLimiter
     private var sequence: UInt64 = 0
     private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 16)
@@ -226,114 +240,6 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         return "CA\(instance)\(String(sequence, radix: 16))"
     }
 
-    private func handleInvite(_ inv: IncomingInvite, now: Date) {
-        let callID = nextCallID()
-        let fromNumber = PhoneNumber.e164(inv.fromUser) ?? inv.fromUser
-        let route = policy.directory.route(forDialed: inv.requestUser)
-        let masked = route.map { policy.tenants[$0.tenant]?.industry == .healthcare } ?? false
-        let log = logger.with(["call": callID])
-        log.info("call.invite", ["to": inv.requestUser, "from": masked ? Self.mask(fromNumber) : fromNumber,
-                                 "source": inv.source, "sip_call_id": inv.callID])
-
-        func refuse(_ status: Int, _ disposition: Disposition, _ reason: String, headers: [String] = []) {
-            stack.respond(inv.handle, status: status, headers: headers)
-            countRejection(status == 503 ? (draining ? "draining" : "capacity") : String(status))
-            log.notice("call.refused", ["status": status, "reason": reason])
-            services.writer.submit(CallDetailRecord(
-                callID: callID, sipCallID: inv.callID, did: route?.did ?? "", tenant: route?.tenant ?? "",
-                fromNumber: fromNumber, toNumber: inv.requestUser, startTime: now, answerTime: nil, endTime: now,
-                disposition: disposition, sipCode: status, hangupBy: .none, flow: route?.flow ?? "",
-                emergency: route?.emergency ?? false))
-        }
-
-        guard policy.trustedSources(tls: inv.overTLS).allows(source: inv.source) else {
-            // Untrusted sources get 403 and no record (they are not our customers' calls).
-            stack.respond(inv.handle, status: 403)
-            countUntrusted(source: inv.source)
-            return
-        }
-        guard allowRate(source: inv.source, now: now) else {
-            // A flood from one address: 503 without a record (writing one per flooded INVITE
-            // would turn the flood into disk load).
-            stack.respond(inv.handle, status: 503, headers: ["Retry-After: 5"])
-            return
-        }
-        guard inv.contactUsable else {
-            // Not a call we could ever send BYE to: 400, no record (RFC 3261 8.1.1.8).
-            stack.respond(inv.handle, status: 400, headers: ["Warning: 399 tollfreed \"Contact must be one sip: or sips: URI\""])
-            countMalformed(source: inv.source, reason: "contact")
-            return
-        }
-        if draining { return refuse(503, .busy, "draining", headers: ["Retry-After: 30"]) }
-        guard let route else { return refuse(404, .rejected, "unknown number") }
-        let number = policy.numbers[route.did]
-        let flow = policy.flows[route.flow]
-        guard flow != nil || number?.isRemoteFlow == true else { return refuse(500, .failed, "flow \(route.flow) not loaded") }
-        let isEmergency = policy.emergency.isEmergency(route: route, priority: inv.priority, resourcePriority: inv.resourcePriority)
-        switch admission.request(inv.handle, emergency: isEmergency) {
-        case .admit:
-            break
-        case .admitPreempting(let victim):
-            log.warning("call.preempting", ["victim": calls[victim]?.session.callID ?? "?"])
-            metrics.increment("tollfreed_preemptions_total")
-            withCall(victim) { $0.session.preempt(now: now) }
-        case .reject(let retry):
-            return refuse(503, .busy, "at capacity (\(admission.active) calls, \(policy.admission.emergencyReserve) reserved for emergencies)",
-                          headers: ["Retry-After: \(retry)"])
-        }
-        if isEmergency {
-            log.notice("call.emergency", ["priority": inv.priority ?? "", "resource_priority": inv.resourcePriority ?? ""])
-            metrics.increment("tollfreed_emergency_calls_total")
-        }
-        // Past this point a refusal gives the admitted place back.
-        func refuseAdmitted(_ status: Int, _ disposition: Disposition, _ reason: String, headers: [String] = []) {
-            admission.release(inv.handle)
-            refuse(status, disposition, reason, headers: headers)
-        }
-
-        var offer: SessionDescription?
-        if let body = inv.body, !body.isEmpty {
-            guard inv.contentType?.lowercased() == "application/sdp" else {
-                return refuseAdmitted(415, .rejected, "body type \(inv.contentType ?? "none")", headers: ["Accept: application/sdp"])
-            }
-            do { offer = try SDPParser.parse(body) } catch {
-                return refuseAdmitted(400, .rejected, "malformed SDP: \(error)", headers: ["Warning: 399 tollfreed \"Malformed SDP: \(error)\""])
-            }
-        }
-        guard let port = media.open() else {
-            return refuseAdmitted(503, .busy, "no free RTP port", headers: ["Retry-After: 5"])
-        }
-        let local = LocalMedia(address: policy.mediaAddress, port: port.port, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
-        var negotiated: (NegotiatedAudio, String)?
-        if let offer {
-            switch OfferAnswer.answer(offer, local: local) {
-            case .success(let r): negotiated = r
-            case .failure(let f):
-                media.close(port.0)
-                return refuseAdmitted(488, .rejected, "\(f)", headers: ["Warning: 305 tollfreed \"Incompatible media format\""])
-            }
-        }
-        var routed = route
-        routed.emergency = isEmergency
-        let session = CallSession(callID: callID, sipCallID: inv.callID, route: routed, fromNumber: fromNumber,
-                                  toNumber: inv.requestUser, startTime: now, flow: flow, baseURL: nil, local: local,
-                                  offer: negotiated, ringMilliseconds: policy.ringMilliseconds,
-                                  maxCallSeconds: policy.maxCallSeconds,
-                                  callParameters: callParameters(callID: callID, route: route, from: fromNumber, status: "in-progress"))
-        let entry = Entry(session: session, handle: inv.handle, media: port.0,
-                          log: log.with(["tenant": route.tenant]), number: number)
-        stack.adopt(inv.handle)
-        // The record exists from admission on (active), so a crash cannot lose the call.
-        services.writer.begin(CallDetailRecord(
-            callID: callID, sipCallID: inv.callID, did: route.did, tenant: route.tenant, fromNumber: fromNumber,
-            toNumber: inv.requestUser, startTime: now, answerTime: nil, endTime: now, disposition: .active,
-            sipCode: 0, hangupBy: .none, flow: route.flow, emergency: isEmergency))
-        calls[inv.handle] = entry
-        byMedia[port.0] = inv.handle
-        updateActiveGauges()
-        withCall(inv.handle) { $0.session.start(now: now) }
-    }
-
     /// Counts a request from an untrusted source; the log is rate-limited so a flood cannot
     /// fill the journal.
     func countUntrusted(source: String) {
@@ -341,6 +247,16 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         countRejection("untrusted")
         if untrustedRefusals == 1 || untrustedRefusals % 1000 == 0 {
             logger.warning("sip.untrusted_source", ["source": source, "refused_total": untrustedRefusals])
+        }
+    }
+
+    /// Counts an emergency marking from a network not allowed to claim one (the call goes on
+    /// as an ordinary call); the log is rate-limited.
+    func countIgnoredMarking(source: String) {
+        ignoredMarkings += 1
+        metrics.increment("tollfreed_emergency_markings_ignored_total")
+        if ignoredMarkings == 1 || ignoredMarkings % 1000 == 0 {
+            logger.warning("call.emergency_marking_ignored", ["source": source, "ignored_total": ignoredMarkings])
         }
     }
 

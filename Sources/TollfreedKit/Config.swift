@@ -78,6 +78,13 @@ public struct DaemonConfig: Sendable, Equatable {
     public var allowPreemption: Bool = true
     /// RFC 4412 namespaces whose Resource-Priority marks an emergency call.
     public var resourcePriorityNamespaces: [String] = ["esnet", "ets", "wps"]
+    /// Networks whose `Priority: emergency` / Resource-Priority markings are honoured (the
+    /// carrier's SBC or dispatcher); markings from anywhere else are ignored.
+    public var emergencyMarkingSources: [CIDR] = [CIDR("127.0.0.0/8")!, CIDR("::1/128")!]
+    /// The largest SIP message accepted; larger ones get 513 and cost nothing.
+    public var maxSIPMessageBytes = 16_384
+    /// A call with no RTP from the caller for this long (not on hold) is ended; 0 never.
+    public var rtpTimeoutSeconds = 60
 
     /// Emergency dials try each target this long before failing over to the next.
     public var emergencyFailoverMilliseconds: Int = 10_000
@@ -237,7 +244,8 @@ private struct Reader {
                                                "numbers", "webhooks", "emergency", "trunks", "compliance", "metrics"])
         if let sip = o["sip"] {
             let s = try object(sip, "sip", allowed: ["listen", "user_agent", "trusted_sources", "invite_rate_per_source",
-                                                     "invite_burst_per_source", "tls"])
+                                                     "invite_burst_per_source", "tls", "max_message_bytes"])
+            c.maxSIPMessageBytes = try int(s, "max_message_bytes", "sip.", 1500...1_048_576) ?? c.maxSIPMessageBytes
             if let t = s["tls"] {
                 let to = try object(t, "sip.tls", allowed: ["listen", "certificate", "key", "trusted_sources"])
                 guard let l = try string(to, "listen", "sip.tls."), let (h, p) = ConfigLoader.hostPort(l) else {
@@ -287,7 +295,9 @@ private struct Reader {
         if let d = try string(o, "data_dir", "") { c.dataDirectory = path(d) }
         if let d = try string(o, "flows_dir", "") { c.flowsDirectory = path(d) }
         if let calls = o["calls"] {
-            let k = try object(calls, "calls", allowed: ["max_concurrent", "ring_ms", "max_duration_s", "emergency_reserve", "preemption", "drain_s"])
+            let k = try object(calls, "calls", allowed: ["max_concurrent", "ring_ms", "max_duration_s", "emergency_reserve", "preemption",
+                                                         "drain_s", "rtp_timeout_s"])
+            c.rtpTimeoutSeconds = try int(k, "rtp_timeout_s", "calls.", 0...86_400) ?? c.rtpTimeoutSeconds
             c.drainSeconds = try int(k, "drain_s", "calls.", 0...3600) ?? c.drainSeconds
             c.maxConcurrentCalls = try int(k, "max_concurrent", "calls.", 1...100_000) ?? c.maxConcurrentCalls
             c.ringMilliseconds = try int(k, "ring_ms", "calls.", 0...120_000) ?? c.ringMilliseconds
@@ -299,7 +309,16 @@ private struct Reader {
             }
         }
         if let em = o["emergency"] {
-            let e = try object(em, "emergency", allowed: ["resource_priority_namespaces", "failover_timeout_ms", "last_resort"])
+            let e = try object(em, "emergency", allowed: ["resource_priority_namespaces", "failover_timeout_ms", "last_resort",
+                                                          "marking_sources"])
+            if let t = e["marking_sources"] {
+                guard let list = t as? [String] else { throw fail("emergency.marking_sources", "must be a list of CIDR networks") }
+                c.emergencyMarkingSources = []
+                for (i, item) in list.enumerated() {
+                    guard let net = CIDR(item) else { throw fail("emergency.marking_sources[\(i)]", "'\(item)' is not a network") }
+                    c.emergencyMarkingSources.append(net)
+                }
+            }
             c.emergencyFailoverMilliseconds = try int(e, "failover_timeout_ms", "emergency.", 1000...120_000) ?? c.emergencyFailoverMilliseconds
             if let lr = try string(e, "last_resort", "emergency.") {
                 guard lr.hasPrefix("sip:") || lr.hasPrefix("sips:") else { throw fail("emergency.last_resort", "must be a SIP URI, got '\(lr)'") }

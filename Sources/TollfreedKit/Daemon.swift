@@ -96,14 +96,21 @@ public final class Daemon: @unchecked Sendable {
         }
 
         let stack = SIPStack(logger: logger)
+        stack.maxMessageBytes = config.maxSIPMessageBytes
         let box = ControllerBox()
         let media: MediaEngine
         do {
+            // An emergency call may bridge one <Dial> leg: two ports for each reserved place.
             media = try MediaEngine(address: config.mediaAddress, ports: config.rtpPorts, pacerPriority: config.pacerPriority,
-                                    logger: logger) { event in
+                                    emergencyPortReserve: 2 * config.effectiveEmergencyReserve, logger: logger) { event in
                 stack.post { box.controller?.mediaEvent(event) }
             }
         } catch { throw StartupError("media: \(error)", status: 2) }
+        let ports = (config.rtpPorts.upperBound - config.rtpPorts.lowerBound) / 2 + 1
+        if ports < 2 * config.maxConcurrentCalls {
+            logger.warning("config.rtp_ports_short", ["ports": ports, "max_concurrent": config.maxConcurrentCalls,
+                                                      "detail": "every call and every <Dial> leg takes a port: bridged calls will be refused before max_concurrent"])
+        }
 
         let webhooks = WebhookClient(logger: logger, timeout: Double(config.webhookTimeoutMilliseconds) / 1000,
                                      userAgent: "\(config.userAgent)/\(tollfreedVersion)") { seconds, ok in
@@ -277,6 +284,8 @@ extension CallPolicy {
             emergencyFailoverMilliseconds: config.emergencyFailoverMilliseconds,
             emergencyLastResort: config.emergencyLastResort,
             localSIPAddress: config.sipHost.contains(":") ? "[\(config.sipHost)]:\(config.sipPort)" : "\(config.sipHost):\(config.sipPort)")
+        emergencyMarkingSources = config.emergencyMarkingSources
+        rtpTimeoutSeconds = config.rtpTimeoutSeconds
     }
 }
 

@@ -118,3 +118,72 @@ extension DaemonUnderTest {
         return nil
     }
 }
+
+/// Emergency calls against resources other than call places: RTP ports, and who may
+/// claim an emergency at all.
+final class EmergencyResourceEndToEndTests: XCTestCase {
+    /// Ordinary calls cannot take the ports an emergency call needs; when even those are
+    /// gone, an emergency call preempts the newest ordinary call for its port. (Before,
+    /// ports ran out long before the call-count reserve and emergencies got 503.)
+    func testEmergencyCallsGetAPortWhenOrdinaryCallsHaveTakenTheRest() throws {
+        // 10 even ports; 1 reserved place -> 2 reserved ports; places are plenty.
+        let d = try DaemonUnderTest(ringMs: 0, rtpPorts: 20) { cfg in
+            cfg["calls"] = ["max_concurrent": 100, "emergency_reserve": 1, "preemption": true, "ring_ms": 0, "drain_s": 0]
+        }
+        defer { d.stop() }
+        var ordinary: [SIPDialogCaller] = []
+        for i in 0..<8 {
+            let c = SIPDialogCaller(daemonPort: d.sipPort, tag: "port-o\(i)")
+            XCTAssertEqual(c.invite(dial: "8005963057")?.status, 200, "ordinary call \(i)")
+            c.ack()
+            ordinary.append(c)
+        }
+        let refused = SIPDialogCaller(daemonPort: d.sipPort, tag: "port-o8")
+        XCTAssertEqual(refused.invite(dial: "8005963057")?.status, 503, "only the emergency ports are left")
+        refused.ack()
+        var emergency: [SIPDialogCaller] = []
+        for i in 0..<3 {
+            let c = SIPDialogCaller(daemonPort: d.sipPort, tag: "port-e\(i)")
+            let r = c.invite(dial: "8005963057", headers: ["Priority: emergency"])
+            XCTAssertEqual(r?.status, 200, "emergency call \(i): \(r?.text ?? "no answer")")
+            c.ack()
+            emergency.append(c)
+        }
+        // The third emergency call took the newest ordinary call's port.
+        XCTAssertTrue(ordinary.last!.awaitBye(timeout: 10), "the newest ordinary call got BYE")
+        let victim = try XCTUnwrap(d.record(tag: "port-o7"))
+        XCTAssertEqual(victim["disposition"] as? String, "preempted")
+        let refusal = try XCTUnwrap(d.record(tag: "port-o8"))
+        XCTAssertEqual(refusal["sip_code"] as? Int, 503)
+        for c in emergency + ordinary.dropLast() { XCTAssertEqual(c.bye()?.status, 200) }
+        for i in 0..<3 { XCTAssertEqual(d.record(tag: "port-e\(i)")?["emergency"] as? Bool, true) }
+    }
+
+    /// The refusal record of an emergency call says it was one.
+    func testRefusedEmergencyCallIsRecordedAsEmergency() throws {
+        let d = try DaemonUnderTest(ringMs: 0)
+        defer { d.stop() }
+        let c = SIPDialogCaller(daemonPort: d.sipPort, tag: "em-404")
+        XCTAssertEqual(c.invite(dial: "8005550100", headers: ["Priority: emergency"])?.status, 404)
+        c.ack()
+        XCTAssertEqual(d.record(tag: "em-404")?["emergency"] as? Bool, true)
+    }
+
+    /// Markings from a network not allowed to claim priority are ignored (RFC 4412 asks
+    /// for Resource-Priority to be authorised); an emergency line stays one.
+    func testMarkingsFromUntrustedNetworksAreIgnored() throws {
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            cfg["emergency"] = ["marking_sources": ["192.0.2.0/24"]]
+        }
+        defer { d.stop() }
+        for (tag, dial) in [("mark-general", "2082792555"), ("mark-fleet", "8888046762")] {
+            let c = SIPDialogCaller(daemonPort: d.sipPort, tag: tag)
+            XCTAssertEqual(c.invite(dial: dial, headers: ["Priority: emergency", "Resource-Priority: esnet.0"])?.status, 200)
+            c.ack()
+            XCTAssertEqual(c.bye()?.status, 200)
+        }
+        XCTAssertEqual(d.record(tag: "mark-general")?["emergency"] as? Bool, false, "the claim is ignored")
+        XCTAssertEqual(d.record(tag: "mark-fleet")?["emergency"] as? Bool, true, "the emergency line is one whoever calls")
+        XCTAssertTrue(d.logText.contains("call.emergency_marking_ignored"))
+    }
+}

@@ -88,7 +88,9 @@ final class DaemonUnderTest: @unchecked Sendable {
 
     /// Starts tollfreed with the shipped numbers and flows and `ringMs` of ringing;
     /// `configure` may change the JSON config (add numbers, webhooks...) first.
-    init(ringMs: Int = 1000, environment: [String: String] = [:], configure: ((inout [String: Any]) -> Void)? = nil) throws {
+    /// `rtpPorts` sizes the RTP range (half of it are the even ports calls use).
+    init(ringMs: Int = 1000, environment: [String: String] = [:], rtpPorts: Int = 100,
+         configure: ((inout [String: Any]) -> Void)? = nil) throws {
         self.environment = environment
         sipPort = freePort()
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("tollfreed-e2e-\(getpid())-\(sipPort)")
@@ -110,7 +112,7 @@ final class DaemonUnderTest: @unchecked Sendable {
 
         let rtpLow = 40000 + Int(sipPort % 200) * 100
         arguments = ["run", "--config", configPath.path, "--sip", "127.0.0.1:\(sipPort)",
-                     "--rtp-ports", "\(rtpLow)-\(rtpLow + 99)", "--data", dataDir.path]
+                     "--rtp-ports", "\(rtpLow)-\(rtpLow + rtpPorts - 1)", "--data", dataDir.path]
         try launch()
     }
 

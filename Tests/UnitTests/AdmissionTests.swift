@@ -60,4 +60,29 @@ final class AdmissionTests: XCTestCase {
         XCTAssertFalse(c.isEmergency(route: plain, priority: nil, resourcePriority: "dsn.flash"))
         XCTAssertFalse(c.isEmergency(route: nil, priority: nil, resourcePriority: ""))
     }
+
+    func testUntrustedMarkingsDoNotMakeAnEmergencyButTheLineDoes() {
+        let c = EmergencyClassifier()
+        let line = DIDRoute(did: "+18888046762", tenant: "fleet", industry: .fleet, flow: "f.xml", emergency: true)
+        let plain = DIDRoute(did: "+18005963057", tenant: "hc", industry: .healthcare, flow: "h.xml")
+        XCTAssertFalse(c.isEmergency(route: plain, priority: "emergency", resourcePriority: "esnet.0", markingsTrusted: false))
+        XCTAssertTrue(c.claimsEmergency(priority: "emergency", resourcePriority: nil))
+        XCTAssertTrue(c.isEmergency(route: line, priority: nil, resourcePriority: nil, markingsTrusted: false))
+    }
+
+    func testPreemptionVictimForAPortIsTheNewestOrdinaryCall() {
+        var a = controller(capacity: 10, reserve: 1)
+        _ = a.request(1, emergency: false)
+        _ = a.request(2, emergency: false)
+        _ = a.request(3, emergency: true)
+        XCTAssertEqual(a.takePreemptionVictim(), 2)
+        XCTAssertEqual(a.active, 2, "the victim no longer holds a place")
+        a.release(2) // its end later is harmless
+        XCTAssertEqual(a.active, 2)
+        XCTAssertEqual(a.takePreemptionVictim(), 1)
+        XCTAssertNil(a.takePreemptionVictim(), "emergency calls are never victims")
+        var off = AdmissionController<Int>(policy: .init(capacity: 10, emergencyReserve: 1, allowPreemption: false))
+        _ = off.request(1, emergency: false)
+        XCTAssertNil(off.takePreemptionVictim())
+    }
 }

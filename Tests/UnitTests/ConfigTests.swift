@@ -92,6 +92,25 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.logLevel, "debug")
     }
 
+    func testHardeningKeys() throws {
+        var o = base()
+        o["sip"] = ["listen": "0.0.0.0:5070", "max_message_bytes": 8192]
+        o["calls"] = ["rtp_timeout_s": 30]
+        o["emergency"] = ["marking_sources": ["198.51.100.0/24"]]
+        let c = try parse(o)
+        XCTAssertEqual(c.maxSIPMessageBytes, 8192)
+        XCTAssertEqual(c.rtpTimeoutSeconds, 30)
+        XCTAssertEqual(c.emergencyMarkingSources.map(\.description), ["198.51.100.0/24"])
+        let d = try parse(base())
+        XCTAssertEqual(d.maxSIPMessageBytes, 16_384)
+        XCTAssertEqual(d.emergencyMarkingSources, [CIDR("127.0.0.0/8")!, CIDR("::1/128")!])
+        o["emergency"] = ["marking_sources": ["nowhere"]]
+        XCTAssertThrowsError(try parse(o)) { XCTAssertTrue("\($0)".contains("emergency.marking_sources[0]"), "\($0)") }
+        o["emergency"] = [:]
+        o["sip"] = ["max_message_bytes": 100]
+        XCTAssertThrowsError(try parse(o)) { XCTAssertTrue("\($0)".contains("sip.max_message_bytes"), "\($0)") }
+    }
+
     func testMissingFileAndBadJSON() {
         XCTAssertThrowsError(try ConfigLoader.load(path: "/nonexistent/tollfreed.json")) { e in
             XCTAssertTrue("\(e)".contains("cannot read file"), "\(e)")

@@ -23,7 +23,35 @@ final class OfferAnswerTests: XCTestCase {
             return nil
         case .failure(.noCommonCodec(let why)):
             return why
+        case .failure(.unusableAddress(let address)):
+            return "unusable address \(address)"
         }
+    }
+
+    // MARK: - Media addresses
+
+    /// An answer to an address we cannot send RTP to would be a call billed with no audio.
+    func testUnusableMediaAddressesAreRefused() throws {
+        for c in ["c=IN IP6 2001:db8::1", "c=IN IP4 999.999.1.1", "c=IN IP4 localhost", "c=IN IP4 239.1.2.3/64",
+                  "c=IN IP4 255.255.255.255", "c=IN IP4 10.0.0"] {
+            let why = try failure(["v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", c, "t=0 0", "m=audio 4000 RTP/AVP 0"])
+            XCTAssertEqual(why?.hasPrefix("unusable address"), true, "\(c): \(why ?? "")")
+        }
+        // Hold (0.0.0.0) and an ordinary unicast address are fine.
+        for c in ["c=IN IP4 0.0.0.0", "c=IN IP4 192.0.2.7"] {
+            let offer = try SDPParser.parse(sdpBody(["v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", c, "t=0 0", "m=audio 4000 RTP/AVP 0"]))
+            guard case .success = OfferAnswer.answer(offer, local: local) else { return XCTFail(c) }
+        }
+    }
+
+    /// RFC 4475 3.1.2 (wsinv): a declined video stream may map a format without a clock
+    /// rate; the audio stream is still answered.
+    func testDeclinedVideoStreamWithAnOddRtpmapDoesNotRejectTheCall() throws {
+        let offer = try SDPParser.parse(sdpBody(["v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "c=IN IP4 192.0.2.1", "t=0 0",
+                                                 "m=audio 4000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000",
+                                                 "m=video 3227 RTP/AVP 31", "a=rtpmap:31 LPC"]))
+        guard case .success(let (_, answer)) = OfferAnswer.answer(offer, local: local) else { return XCTFail("no answer") }
+        XCTAssertTrue(answer.contains("m=video 0 RTP/AVP 31"), answer)
     }
 
     private func lines(_ text: String) -> [String] {
