@@ -28,6 +28,9 @@
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/nta_tag.h>
 #include <stdarg.h>
+#include <dirent.h>
+#include <linux/filter.h>
+#include <netdb.h>
 
 struct tf_sip {
     su_root_t *root;
@@ -198,6 +201,42 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
     s->cb(s->magic, &ev);
 }
 
+/* Sofia's transport answers anything starting with byte 0 or 1 as STUN, even with its STUN
+   server off ("Not Implemented"), so the SIP port reflects datagrams for anyone. SIP text
+   never starts with those bytes: a socket filter drops them in the kernel. For UDP sockets
+   the filter sees the UDP header first; the payload starts at offset 8. */
+static void drop_stun_on_udp_port(int port) {
+    static struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 8),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 2, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xFFFFFFFF),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (fd <= 2) continue;
+        int type = 0;
+        socklen_t tl = sizeof type;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM) continue;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) continue;
+        int p = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+              : ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) : -1;
+        if (p == port) setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+    }
+    closedir(d);
+}
+
+static int tf_url_port(const char *url) {
+    const char *colon = strrchr(url, ':');
+    return colon ? atoi(colon + 1) : 5060;
+}
+
 tf_sip_t *tf_sip_create(const char *bind_url, const char *tls_url, const char *cert_dir,
                         const char *user_agent, size_t max_message,
                         tf_sip_event_cb cb, void *magic, char *err, size_t errlen) {
@@ -245,6 +284,7 @@ tf_sip_t *tf_sip_create(const char *bind_url, const char *tls_url, const char *c
         free(s);
         return NULL;
     }
+    drop_stun_on_udp_port(tf_url_port(bind_url));
     return s;
 }
 

@@ -101,21 +101,46 @@ public struct Logger: Sendable {
     public func info(_ e: String, _ v: KeyValuePairs<String, CustomStringConvertible> = [:]) { log(.info, e, v) }
     public func debug(_ e: String, _ v: KeyValuePairs<String, CustomStringConvertible> = [:]) { log(.debug, e, v) }
 
+    /// The longest value written; longer ones (a 60,000-character SIP header) are cut and
+    /// marked with how much was left out.
+    public static let maxValueLength = 512
+
     /// Quotes a value when it contains spaces, quotes or '=' so lines stay parseable.
+    /// Control characters (terminal escapes, NUL, CR/LF that would forge a line) are
+    /// written as `\xNN` / `\u{N}`, and values are capped at `maxValueLength` characters.
     public static func quote(_ value: String) -> String {
         if value.isEmpty { return "\"\"" }
-        let needs = value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline || $0 == "\t" }
-        guard needs else { return value }
-        var out = "\""
-        for ch in value {
-            switch ch {
+        let scalars = value.unicodeScalars
+        let needs = scalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || isControl($0) }
+        guard needs || scalars.count > maxValueLength else { return value }
+        var out = needs ? "\"" : ""
+        var written = 0
+        for u in scalars {
+            if written == maxValueLength {
+                out += "...(+\(scalars.count - written) chars)"
+                break
+            }
+            written += 1
+            switch u {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
-            case "\n", "\r\n", "\r": out += "\\n"
-            default: out.append(ch)
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if isControl(u) {
+                    out += u.value < 0x100 ? String(format: "\\x%02X", u.value) : "\\u{\(String(u.value, radix: 16))}"
+                } else {
+                    out.unicodeScalars.append(u)
+                }
             }
         }
-        return out + "\""
+        return needs ? out + "\"" : out
+    }
+
+    /// C0, DEL, C1, and the line/paragraph separators some terminals honour.
+    private static func isControl(_ u: Unicode.Scalar) -> Bool {
+        u.value < 0x20 || (0x7F...0x9F).contains(u.value) || u.value == 0x2028 || u.value == 0x2029
     }
 
     static func timestamp() -> String {

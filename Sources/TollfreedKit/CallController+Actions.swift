@@ -146,6 +146,10 @@ extension CallController {
             _ = token
             media.stopRecording(e.media, reason: reason)
         case .fetch(let req, let token):
+            if let digits = req.parameters.first(where: { $0.name == "Digits" })?.value {
+                let masked = e.session.route.industry == .healthcare && digits != "hangup"
+                e.log.info("call.gather_result", ["digits": masked ? String(repeating: "*", count: digits.count) : digits])
+            }
             fetchDocument(req, fallback: e.number?.fallbackFlow, log: e.log) { [self] outcome in
                 withCall(h) { $0.session.fetched(token: token, outcome: outcome, now: Date()) }
             }

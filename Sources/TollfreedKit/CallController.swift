@@ -197,7 +197,12 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         guard let e = calls[h] else { return }
         let t = Date().timeIntervalSince1970
         guard e.dtmf.accept(digit: digit, source: source, at: t) else { return }
-        e.log.info("call.dtmf", ["digit": String(digit), "source": "\(source)", "listening": e.listening])
+        // Keypad digits of healthcare callers are PHI (dates of birth, member numbers): never
+        // logged in clear. Per digit only at debug level; a Gather's result is logged once.
+        if e.log.isEnabled(.debug) {
+            e.log.debug("call.dtmf", ["digit": e.session.route.industry == .healthcare ? "*" : String(digit),
+                                      "source": "\(source)", "listening": e.listening])
+        }
         if digit == "*", let d = e.session.activeDial, d.dial.hangupOnStar, d.machine.bridgedLeg != nil {
             return withCall(h) { $0.session.dialEvent(now: Date()) { m, t in m.hangupOnStar(now: t) } }
         }

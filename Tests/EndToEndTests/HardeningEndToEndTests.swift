@@ -26,6 +26,22 @@ final class HardeningEndToEndTests: XCTestCase {
         XCTAssertTrue(d.logText.contains("sip.malformed_request"))
     }
 
+    /// A STUN binding request to the SIP port gets no answer and prints nothing (Sofia's
+    /// STUN server answered and wrote unstructured "stun" lines to stdout).
+    func testSTUNOnTheSIPPortIsIgnoredSilently() throws {
+        let d = try DaemonUnderTest(ringMs: 0)
+        defer { d.stop() }
+        let c = SIPDialogCaller(daemonPort: d.sipPort, tag: "stun")
+        var request: [UInt8] = [0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42]
+        request += (0..<12).map { _ in UInt8.random(in: 0...255) }
+        c.send(bytes: request)
+        XCTAssertNil(c.receive(timeout: 1), "no STUN answer")
+        XCTAssertEqual(c.invite(dial: "8005963057")?.status, 200, "the daemon still answers calls")
+        c.ack()
+        XCTAssertEqual(c.bye()?.status, 200)
+        XCTAssertFalse(d.logText.lowercased().split(separator: "\n").contains { $0.hasPrefix("stun") }, d.logText)
+    }
+
     /// RFC 4412 lets Resource-Priority come on several header lines; a value in a
     /// configured namespace on the second line still marks an emergency.
     func testResourcePriorityOnTwoHeaderLinesIsAnEmergency() throws {
@@ -185,5 +201,34 @@ final class EmergencyResourceEndToEndTests: XCTestCase {
         XCTAssertEqual(d.record(tag: "mark-general")?["emergency"] as? Bool, false, "the claim is ignored")
         XCTAssertEqual(d.record(tag: "mark-fleet")?["emergency"] as? Bool, true, "the emergency line is one whoever calls")
         XCTAssertTrue(d.logText.contains("call.emergency_marking_ignored"))
+    }
+}
+
+/// What reaches the log from callers.
+final class LogPrivacyEndToEndTests: XCTestCase {
+    /// A healthcare caller keys a date of birth into a Gather: the digits never reach the
+    /// log in clear, and the result is logged once.
+    func testHealthcareKeypadDigitsAreMasked() throws {
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            cfg["flows_dir"] = try? HardeningEndToEndTests.flowsDirectory(extra: [
+                "dob.xml": #"<Response><Gather numDigits="4" timeout="10" action="done.xml"/></Response>"#,
+                "done.xml": "<Response><Hangup/></Response>",
+            ])
+            var numbers = cfg["numbers"] as? [[String: Any]] ?? []
+            numbers[0]["flow"] = "dob.xml"
+            cfg["numbers"] = numbers
+        }
+        defer { d.stop() }
+        let c = SIPDialogCaller(daemonPort: d.sipPort, tag: "dob")
+        XCTAssertEqual(c.invite(dial: "8005963057")?.status, 200)
+        c.ack()
+        for digit in "1980" { XCTAssertEqual(c.info(digit: digit)?.status, 200) }
+        XCTAssertTrue(c.awaitBye(timeout: 10), "the Gather's action hangs up")
+        XCTAssertTrue(waitUntil(timeout: 5) { d.logText.contains("call.gather_result") })
+        let lines = d.logText.split(separator: "\n").filter { $0.contains("call=") }
+        XCTAssertEqual(lines.filter { $0.contains("call.gather_result") }.count, 1)
+        XCTAssertTrue(lines.contains { $0.contains("call.gather_result") && $0.contains("digits=****") })
+        for digit in "1980" { XCTAssertFalse(lines.contains { $0.contains("digit=\(digit)") }, "digit \(digit) in clear") }
+        XCTAssertFalse(d.logText.contains("1980"))
     }
 }

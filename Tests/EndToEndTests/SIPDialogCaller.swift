@@ -57,12 +57,14 @@ final class SIPDialogCaller {
     }
 
     /// Sends raw bytes to the daemon's SIP port.
-    func send(_ text: String) {
+    func send(_ text: String) { send(bytes: Array(text.utf8)) }
+
+    /// Sends raw bytes (not necessarily text) to the daemon's SIP port.
+    func send(bytes: [UInt8]) {
         var to = sockaddr_in()
         to.sin_family = sa_family_t(AF_INET)
         to.sin_addr.s_addr = inet_addr("127.0.0.1")
         to.sin_port = daemonPort.bigEndian
-        let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { b in
             withUnsafePointer(to: &to) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -166,8 +168,16 @@ final class SIPDialogCaller {
         return false
     }
 
-    private func inDialog(_ method: String, cseq: Int) -> String {
-        [
+    /// Sends a SIP INFO digit (application/dtmf-relay) and waits for its response.
+    @discardableResult
+    func info(digit: Character) -> SIPResponse? {
+        cseq += 1
+        send(inDialog("INFO", cseq: cseq, contentType: "application/dtmf-relay", body: "Signal=\(digit)\r\nDuration=160\r\n"))
+        return finalResponse(to: "INFO", timeout: 5)
+    }
+
+    private func inDialog(_ method: String, cseq: Int, contentType: String? = nil, body: String = "") -> String {
+        let head = [
             "\(method) sip:\(callTarget) SIP/2.0",
             "Via: SIP/2.0/UDP 127.0.0.1:\(localPort);branch=z9hG4bK\(UInt32.random(in: 0...UInt32.max));rport",
             "From: <sip:+15551230000@127.0.0.1>;tag=\(fromTag)",
@@ -175,8 +185,8 @@ final class SIPDialogCaller {
             "Call-ID: \(callID)",
             "CSeq: \(cseq) \(method)",
             "Max-Forwards: 70",
-            "Content-Length: 0",
-        ].joined(separator: "\r\n") + "\r\n\r\n"
+        ] + (contentType.map { ["Content-Type: \($0)"] } ?? []) + ["Content-Length: \(body.utf8.count)"]
+        return head.joined(separator: "\r\n") + "\r\n\r\n" + body
     }
 
     private var callTarget: String { "daemon@127.0.0.1:\(daemonPort)" }

@@ -38,8 +38,7 @@ final class LoggerTests: XCTestCase {
         log.info("e", ["space": "a b", "quote": "say \"hi\"", "eq": "k=v", "empty": "", "nl": "one\ntwo",
                        "tab": "a\tb", "slash": "c:\\dir", "slashspace": "c:\\my dir"])
         XCTAssertEqual(sink.lines, [
-            #"<6>e space="a b" quote="say \"hi\"" eq="k=v" empty="" nl="one\ntwo" tab="a"# + "\t" +
-                #"b" slash=c:\dir slashspace="c:\\my dir""#,
+            #"<6>e space="a b" quote="say \"hi\"" eq="k=v" empty="" nl="one\ntwo" tab="a\tb" slash="c:\\dir" slashspace="c:\\my dir""#,
         ])
     }
 
@@ -48,8 +47,23 @@ final class LoggerTests: XCTestCase {
         XCTAssertEqual(Logger.quote(""), "\"\"")
         XCTAssertEqual(Logger.quote("a b"), "\"a b\"")
         XCTAssertEqual(Logger.quote("\""), "\"\\\"\"")
-        XCTAssertEqual(Logger.quote("a\r\nb"), "\"a\\nb\"", "CRLF becomes one escaped newline")
-        XCTAssertEqual(Logger.quote("a\rb"), "\"a\\nb\"")
+        XCTAssertEqual(Logger.quote("a\r\nb"), "\"a\\r\\nb\"", "CR and LF are escaped: no forged lines")
+        XCTAssertEqual(Logger.quote("a\rb"), "\"a\\rb\"")
+    }
+
+    /// Header and SDP values from callers reach the log: terminal escapes, NUL and forged
+    /// line breaks are escaped, and a 60,000-character value is cut.
+    func testHostileValuesAreEscapedAndCapped() {
+        XCTAssertEqual(Logger.quote("\u{1B}[31mred\u{0}"), "\"\\x1B[31mred\\x00\"")
+        XCTAssertEqual(Logger.quote("a\u{85}b\u{2028}"), "\"a\\x85b\\u{2028}\"")
+        let huge = String(repeating: "A", count: 60_000)
+        let q = Logger.quote(huge)
+        XCTAssertEqual(q, String(repeating: "A", count: Logger.maxValueLength) + "...(+\(60_000 - Logger.maxValueLength) chars)")
+        let (log, sink) = logger(journald: true)
+        log.info("sip.header", ["value": "x\r\n<3>forged line"])
+        XCTAssertEqual(sink.lines.count, 1)
+        XCTAssertFalse(sink.lines[0].contains("\n"))
+        XCTAssertFalse(sink.lines[0].contains("\r"))
     }
 
     func testWithAddsFieldsWithoutChangingTheOriginal() {
