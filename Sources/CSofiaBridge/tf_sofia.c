@@ -269,6 +269,13 @@ tf_sip_t *tf_sip_create(const char *bind_url, const char *tls_url, const char *c
                         /* SUBSCRIBE, REFER, UPDATE and 100rel). */ \
                         SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, MESSAGE"), \
                         SIPTAG_SUPPORTED_STR("timer"), \
+                        /* RFC 4028 session timers: a caller that asks for them refreshes */ \
+                        /* (re-INVITE, answered from our media); one that stops is sent BYE */ \
+                        /* at expiry by nua. Too short an interval gets 422 with Min-SE. */ \
+                        NUTAG_SESSION_TIMER(1800), \
+                        NUTAG_MIN_SE(90), \
+                        NUTAG_SESSION_REFRESHER(nua_remote_refresher), \
+                        NUTAG_UPDATE_REFRESH(0), \
                         SIPTAG_USER_AGENT_STR(user_agent), \
                         SIPTAG_SERVER_STR(user_agent)
     if (tls_url && cert_dir) {

@@ -24,6 +24,10 @@ public enum Disposition: String, Sendable, Codable, CaseIterable {
 /// Which side ended the call.
 public enum HangupSide: String, Sendable, Codable {
     case caller, daemon, none
+    /// The daemon ended the call: no RTP from the caller for `calls.rtp_timeout_s`.
+    case rtpTimeout = "rtp_timeout"
+    /// The caller never ACKed our 200 within `calls.ack_timeout_ms` (never connected).
+    case ackTimeout = "ack_timeout"
 }
 
 /// Which way a call leg goes.

@@ -40,6 +40,18 @@ extension CallController {
                     calls[h]?.durationTimer = nil
                     withCall(h) { $0.session.durationExceeded(now: Date()) }
                 }
+            case .startAckTimer(let ms):
+                let h = e.handle
+                e.halfOpenSource = halfOpen.open(source: e.source)
+                e.ackTimer = stack.schedule(afterMilliseconds: ms) { [self] in
+                    calls[h]?.ackTimer = nil
+                    withCall(h) { $0.session.ackTimerFired(now: Date()) }
+                }
+            case .cancelAckTimer:
+                if let t = e.ackTimer { stack.cancel(t); e.ackTimer = nil }
+                halfOpen.close(e.halfOpenSource)
+                e.halfOpenSource = nil
+                e.rtpSeen = (0, Date())
             case .startCloseTimer(let ms):
                 let h = e.handle
                 e.closeTimer = stack.schedule(afterMilliseconds: ms) { [self] in
@@ -68,7 +80,9 @@ extension CallController {
 
     private func finish(_ e: Entry, record: CallDetailRecord) {
         var record = record
-        for t in [e.ringTimer, e.durationTimer, e.closeTimer].compactMap({ $0 }) { stack.cancel(t) }
+        for t in [e.ringTimer, e.durationTimer, e.closeTimer, e.ackTimer].compactMap({ $0 }) { stack.cancel(t) }
+        halfOpen.close(e.halfOpenSource)
+        e.halfOpenSource = nil
         for t in e.flowTimers.values { stack.cancel(t) }
         e.flowTimers.removeAll()
         for t in e.dialTimers.values { stack.cancel(t) }

@@ -35,6 +35,12 @@ extension CallController {
         if !emergency && !markingsTrusted && policy.emergency.claimsEmergency(priority: inv.priority, resourcePriority: inv.resourcePriority) {
             countIgnoredMarking(source: inv.source)
         }
+        if !emergency, let why = halfOpen.refusal(source: inv.source) {
+            // Answered-but-never-ACKed floods: refused like a rate limit (no record), and
+            // never into the emergency reserve.
+            stack.respond(inv.handle, status: 503, headers: ["Retry-After: 5"])
+            return countHalfOpenRefusal(source: inv.source, reason: why)
+        }
         let ctx = InviteContext(invite: inv, callID: callID, now: now, fromNumber: fromNumber, route: route,
                                 emergency: emergency, log: log)
         if draining { return refuse(ctx, 503, .busy, "draining", headers: ["Retry-After: 30"]) }
@@ -176,6 +182,8 @@ extension CallController {
                                   callParameters: callParameters(callID: ctx.callID, route: route, from: ctx.fromNumber, status: "in-progress"))
         let entry = Entry(session: session, handle: inv.handle, media: port.0,
                           log: ctx.log.with(["tenant": route.tenant]), number: policy.numbers[route.did])
+        entry.source = inv.source
+        entry.session.ackTimeoutMilliseconds = policy.ackTimeoutMilliseconds
         stack.adopt(inv.handle)
         // The record exists from admission on (active), so a crash cannot lose the call.
         services.writer.begin(CallDetailRecord(

@@ -22,6 +22,9 @@ enum DaemonMetrics {
         m.describe("tollfreed_record_write_seconds", type: "histogram", help: "Record store transactions (group commit, fsync).")
         m.describe("tollfreed_dial_legs_total", type: "counter", help: "Outbound Dial legs placed and answered; emergency failovers.")
         m.describe("tollfreed_messages_total", type: "counter", help: "MESSAGE requests by result.")
+        m.describe("tollfreed_rtp_timeouts_total", type: "counter", help: "Calls ended because the caller sent no RTP for calls.rtp_timeout_s.")
+        m.describe("tollfreed_emergency_markings_ignored_total", type: "counter", help: "Emergency markings ignored: their source is not in emergency.marking_sources.")
+        m.describe("tollfreed_half_open_calls", type: "gauge", help: "Calls answered and not yet ACKed.")
     }
 }
 
@@ -32,6 +35,7 @@ extension CallController {
     func updateActiveGauges() {
         metrics.set("tollfreed_calls_active", Double(calls.count))
         metrics.set("tollfreed_dial_legs_active", Double(legs.count))
+        metrics.set("tollfreed_half_open_calls", Double(halfOpen.count))
     }
 
     func countFinished(_ r: CallDetailRecord) {

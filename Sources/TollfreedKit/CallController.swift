@@ -36,6 +36,10 @@ struct CallPolicy: Sendable {
     var emergencyMarkingSources: [CIDR] = []
     /// End a call after this long without RTP from the caller (not on hold); 0 never.
     var rtpTimeoutSeconds = 0
+    /// Half-open calls: ACK wait, per-source and total limits (0: none).
+    var ackTimeoutMilliseconds = 8000
+    var halfOpenPerSource = 0
+    var halfOpenMax = 0
 
     /// True when `source` ("ip:port") may mark a call as an emergency.
     func trustsMarkings(from source: String) -> Bool {
@@ -66,9 +70,16 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         let media: MediaSessionID
         let log: Logger
         let number: DaemonConfig.Number?
+        /// The INVITE's source address ("ip:port").
+        var source = ""
         var ringTimer: SIPTimer?
         var durationTimer: SIPTimer?
         var closeTimer: SIPTimer?
+        var ackTimer: SIPTimer?
+        /// The source host while the call is half-open (200 sent, no ACK yet).
+        var halfOpenSource: String?
+        /// The caller's RTP count when it last changed, and when (the RTP timeout).
+        var rtpSeen: (count: UInt64, at: Date) = (0, Date())
         var flowTimers: [FlowToken: SIPTimer] = [:]
         var listening = false
         var dtmf = DTMFDeduplicator()
@@ -111,6 +122,10 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     /// Emergency markings ignored because their source may not claim one.
     private(set) var ignoredMarkings = 0
     private var rateLimiter: SourceRateLimiter
+    /// Calls answered and not yet ACKed, by source.
+    var halfOpen: HalfOpenTracker
+    /// INVITEs refused because their source (or everyone) held too many half-open calls.
+    var halfOpenRefusals = 0
     private var sequence: UInt64 = 0
     private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
@@ -121,6 +136,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         self.policy = policy
         self.admission = AdmissionController(policy: policy.admission)
         self.rateLimiter = SourceRateLimiter(ratePerSecond: Double(policy.rateLimit.perSecond), burst: Double(policy.rateLimit.burst))
+        self.halfOpen = HalfOpenTracker(perSource: policy.halfOpenPerSource, total: policy.halfOpenMax)
     }
 
     var media: MediaEngine { services.media }
@@ -131,6 +147,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         policy = next
         admission.reconfigure(next.admission)
         rateLimiter = SourceRateLimiter(ratePerSecond: Double(next.rateLimit.perSecond), burst: Double(next.rateLimit.burst))
+        halfOpen.perSource = next.halfOpenPerSource
+        halfOpen.total = next.halfOpenMax
     }
 
     /// Calls in progress, counting outbound legs still ending (signaling thread).

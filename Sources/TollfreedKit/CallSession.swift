@@ -13,6 +13,9 @@ enum CallAction: Equatable {
     case configureMedia(MediaPeer)
     /// Ring for `milliseconds` before answering.
     case startRingTimer(milliseconds: Int)
+    /// Our 200 is out: end the call if its ACK has not come within this long.
+    case startAckTimer(milliseconds: Int)
+    case cancelAckTimer
     case cancelRingTimer
     /// Arm the maximum-duration guard.
     case startDurationTimer(seconds: Int)
@@ -92,6 +95,15 @@ struct CallSession {
     var mediaStats = MediaStats()
     /// Marked emergency at admission (Priority, Resource-Priority, or the DID).
     var emergency = false
+    /// How long the 200 may wait for its ACK before the call is dropped (half-open).
+    var ackTimeoutMilliseconds = 8000
+
+    /// True while the caller is expected to send RTP (answered, not on hold: a media
+    /// address, and a direction in which the caller sends).
+    var receivesFromCaller: Bool {
+        guard phase == .active, let n = negotiated, n.remoteAddress != nil else { return false }
+        return n.localDirection == .sendrecv || n.localDirection == .recvonly
+    }
 
     init(callID: String, sipCallID: String, route: DIDRoute, fromNumber: String, toNumber: String,
          startTime: Date, flow: FlowDocument?, baseURL: String? = nil, local: LocalMedia,
@@ -155,7 +167,25 @@ struct CallSession {
         phase = .answered
         answerTime = now
         let sdp = answerSDP ?? OfferAnswer.offer(local: local)
-        return [.respond(status: 200, sdp: sdp, headers: []), .startDurationTimer(seconds: maxCallSeconds)]
+        return [.respond(status: 200, sdp: sdp, headers: []), .startDurationTimer(seconds: maxCallSeconds),
+                .startAckTimer(milliseconds: ackTimeoutMilliseconds)]
+    }
+
+    /// The ACK did not come in time: the call never connected; it ends unbilled and gives
+    /// its place and port back (Sofia ends the dialog itself at its own 32 s timeout).
+    mutating func ackTimerFired(now: Date) -> [CallAction] {
+        guard phase == .answered else { return [] }
+        answerTime = nil
+        return end(disposition: .failed, code: 408, by: .ackTimeout, now: now,
+                   prefix: [.log(level: "notice", event: "call.ack_timeout", detail: "no ACK for our 200"), .flow(.stopMedia)])
+    }
+
+    /// No RTP from the caller for the configured time: the caller is gone without a BYE.
+    mutating func mediaTimedOut(seconds: Int, now: Date) -> [CallAction] {
+        guard phase == .active else { return [] }
+        let out = hangUp(now: now, disposition: .completed, log: "no RTP from the caller for \(seconds) s")
+        hangupBy = .rtpTimeout
+        return out
     }
 
     /// The caller's ACK: start media and the flow.
@@ -167,7 +197,7 @@ struct CallSession {
             return [.configureMedia(peer(n))]
         }
         guard phase == .answered else { return [] }
-        var actions: [CallAction] = []
+        var actions: [CallAction] = [.cancelAckTimer]
         if lateOffer {
             guard let body, contentType?.lowercased() == "application/sdp" else {
                 return hangUp(now: now, disposition: .failed, log: "late-offer ACK carried no SDP answer")
@@ -370,7 +400,7 @@ struct CallSession {
                 if let d = activeDial, d.result != nil, !d.recordingPending { out += deliverDialResult(now: now) }
                 return out
             }
-            return end(disposition: disposition, code: sipCode, by: .daemon, now: now, prefix: [.flow(.stopMedia)])
+            return end(disposition: disposition, code: sipCode, by: hangupBy, now: now, prefix: [.flow(.stopMedia)])
         default:
             // Dialog died without BYE/CANCEL (e.g. ACK never came: Sofia times out).
             let dialEnd = endDialLegs(now: now)

@@ -85,6 +85,13 @@ public struct DaemonConfig: Sendable, Equatable {
     public var maxSIPMessageBytes = 16_384
     /// A call with no RTP from the caller for this long (not on hold) is ended; 0 never.
     public var rtpTimeoutSeconds = 60
+    /// Half-open calls (200 sent, no ACK yet): how long they may wait, and how many one
+    /// source address and all sources together may hold (0: no limit).
+    public var ackTimeoutMilliseconds = 8000
+    public var halfOpenPerSource = 20
+    public var halfOpenMax: Int?
+    /// The half-open limit in force.
+    public var effectiveHalfOpenMax: Int { halfOpenMax ?? max(50, maxConcurrentCalls / 10) }
 
     /// Emergency dials try each target this long before failing over to the next.
     public var emergencyFailoverMilliseconds: Int = 10_000
@@ -296,8 +303,12 @@ private struct Reader {
         if let d = try string(o, "flows_dir", "") { c.flowsDirectory = path(d) }
         if let calls = o["calls"] {
             let k = try object(calls, "calls", allowed: ["max_concurrent", "ring_ms", "max_duration_s", "emergency_reserve", "preemption",
-                                                         "drain_s", "rtp_timeout_s"])
+                                                         "drain_s", "rtp_timeout_s", "ack_timeout_ms", "half_open_per_source",
+                                                         "half_open_max"])
             c.rtpTimeoutSeconds = try int(k, "rtp_timeout_s", "calls.", 0...86_400) ?? c.rtpTimeoutSeconds
+            c.ackTimeoutMilliseconds = try int(k, "ack_timeout_ms", "calls.", 500...32_000) ?? c.ackTimeoutMilliseconds
+            c.halfOpenPerSource = try int(k, "half_open_per_source", "calls.", 0...100_000) ?? c.halfOpenPerSource
+            c.halfOpenMax = try int(k, "half_open_max", "calls.", 0...100_000)
             c.drainSeconds = try int(k, "drain_s", "calls.", 0...3600) ?? c.drainSeconds
             c.maxConcurrentCalls = try int(k, "max_concurrent", "calls.", 1...100_000) ?? c.maxConcurrentCalls
             c.ringMilliseconds = try int(k, "ring_ms", "calls.", 0...120_000) ?? c.ringMilliseconds

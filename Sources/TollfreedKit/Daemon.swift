@@ -143,6 +143,7 @@ public final class Daemon: @unchecked Sendable {
             throw StartupError("sip: \(error)", status: 1)
         }
         stack.post { box.controller?.startCheckpoints() }
+        stack.post { box.controller?.startMediaWatch() }
         // Health: the signaling loop beats every second; /healthz fails when it stops.
         let heartbeat = Atomic<Int64>(Int64(Date().timeIntervalSince1970))
         let ready = Atomic<Bool>(true)
@@ -286,6 +287,9 @@ extension CallPolicy {
             localSIPAddress: config.sipHost.contains(":") ? "[\(config.sipHost)]:\(config.sipPort)" : "\(config.sipHost):\(config.sipPort)")
         emergencyMarkingSources = config.emergencyMarkingSources
         rtpTimeoutSeconds = config.rtpTimeoutSeconds
+        ackTimeoutMilliseconds = config.ackTimeoutMilliseconds
+        halfOpenPerSource = config.halfOpenPerSource
+        halfOpenMax = config.effectiveHalfOpenMax
     }
 }
 

@@ -232,3 +232,70 @@ final class LogPrivacyEndToEndTests: XCTestCase {
         XCTAssertFalse(d.logText.contains("1980"))
     }
 }
+
+/// Callers that vanish: INVITEs never ACKed, and calls whose RTP stops.
+final class VanishingCallerEndToEndTests: XCTestCase {
+    /// A flood of INVITEs answered but never ACKed holds at most `half_open_per_source`
+    /// places from one source, each for `ack_timeout_ms`; then legitimate calls get in.
+    func testHalfOpenCallsAreBoundedAndTimedOut() throws {
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            var calls = cfg["calls"] as? [String: Any] ?? [:]
+            calls["half_open_per_source"] = 3
+            calls["ack_timeout_ms"] = 1000
+            cfg["calls"] = calls
+        }
+        defer { d.stop() }
+        let flood = (0..<5).map { SIPDialogCaller(daemonPort: d.sipPort, tag: "halfopen\($0)") }
+        let statuses = flood.map { $0.invite(dial: "2082792555")?.status ?? 0 } // never ACKed
+        XCTAssertEqual(statuses, [200, 200, 200, 503, 503])
+        XCTAssertTrue(d.logText.contains("sip.half_open_limit"))
+        // The half-open calls end at the ACK timeout, unbilled, and free their places.
+        XCTAssertTrue(waitUntil(timeout: 10) { d.metric("tollfreed_calls_active") == 0 }, "half-open calls ended")
+        for i in 0..<3 {
+            let r = try XCTUnwrap(d.record(tag: "halfopen\(i)"))
+            XCTAssertEqual(r["disposition"] as? String, "failed")
+            XCTAssertEqual(r["hangup_by"] as? String, "ack_timeout")
+            XCTAssertEqual(r["billable_seconds"] as? Int, 0)
+        }
+        let ok = SIPDialogCaller(daemonPort: d.sipPort, tag: "after-halfopen")
+        XCTAssertEqual(ok.invite(dial: "2082792555")?.status, 200)
+        ok.ack()
+        XCTAssertEqual(ok.bye()?.status, 200)
+    }
+
+    /// RFC 4028 session timers: a caller asking for them gets them (it refreshes, and a
+    /// caller that stops refreshing is sent BYE at expiry); too short an interval gets 422.
+    func testSessionTimersAreNegotiated() throws {
+        let d = try DaemonUnderTest(ringMs: 0)
+        defer { d.stop() }
+        let short = SIPDialogCaller(daemonPort: d.sipPort, tag: "se-short")
+        let r422 = try XCTUnwrap(short.invite(dial: "2082792555", headers: ["Supported: timer", "Session-Expires: 30"]))
+        XCTAssertEqual(r422.status, 422, r422.text)
+        XCTAssertEqual(r422.header("Min-SE").flatMap { Int($0.prefix { $0.isNumber }) }, 90)
+        short.ack()
+        let c = SIPDialogCaller(daemonPort: d.sipPort, tag: "se-ok")
+        let ok = try XCTUnwrap(c.invite(dial: "2082792555", headers: ["Supported: timer", "Session-Expires: 120;refresher=uac"]))
+        XCTAssertEqual(ok.status, 200)
+        XCTAssertEqual(ok.header("Session-Expires")?.lowercased().replacingOccurrences(of: " ", with: ""), "120;refresher=uac", ok.text)
+        c.ack()
+        XCTAssertEqual(c.bye()?.status, 200)
+    }
+
+    /// A caller who stops sending RTP without a BYE is hung up after `rtp_timeout_s`.
+    func testCallWithoutRTPIsEndedAtTheTimeout() throws {
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            var calls = cfg["calls"] as? [String: Any] ?? [:]
+            calls["rtp_timeout_s"] = 2
+            cfg["calls"] = calls
+        }
+        defer { d.stop() }
+        let c = SIPDialogCaller(daemonPort: d.sipPort, tag: "rtp-gone")
+        XCTAssertEqual(c.invite(dial: "8005963057")?.status, 200)
+        c.ack()
+        XCTAssertTrue(c.awaitBye(timeout: 15), "the daemon hangs up on a silent caller")
+        let r = try XCTUnwrap(d.record(tag: "rtp-gone"))
+        XCTAssertEqual(r["hangup_by"] as? String, "rtp_timeout")
+        XCTAssertEqual(r["disposition"] as? String, "completed")
+        XCTAssertTrue(d.logText.contains("call.rtp_timeout"))
+    }
+}
