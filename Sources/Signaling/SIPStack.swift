@@ -141,6 +141,10 @@ public final class SIPStack: @unchecked Sendable {
         tf_sip_handle_destroy(p)
     }
 
+    /// Lets a dialog go that never ended on its own: Sofia frees the handle (ending what is
+    /// left of it) and no event for it reaches the delegate any more.
+    public func abandon(_ handle: SIPCallHandle) { destroy(handle) }
+
     /// True while the handle's dialog exists in Sofia.
     public func isAlive(_ handle: SIPCallHandle) -> Bool { live(handle) != nil }
 

@@ -94,6 +94,7 @@ extension CallController {
             record.rtpReceived = st.packetsReceived
             record.rtpDropped = st.packetsDropped
         }
+        for lh in e.legs.values { if let leg = legs[lh] { endLegUnconditionally(leg) } }
         calls[e.handle] = nil
         byMedia[e.media] = nil
         admission.release(e.handle)

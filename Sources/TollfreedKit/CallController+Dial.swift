@@ -309,7 +309,21 @@ extension CallController {
         return true
     }
 
-    private func legTerminated(_ leg: Leg, status: Int, now: Date) {
+    /// The leg's call is over: the leg ends too, whatever else happened. BYE (or CANCEL)
+    /// now; if its dialog still has not ended when Sofia's own transactions would have timed
+    /// out, the leg is closed by force: its record written, its port freed, its handle let go.
+    func endLegUnconditionally(_ leg: Leg) {
+        if leg.endedAt == nil { leg.endedAt = Date() }
+        if leg.answerTime != nil || leg.answeredTooLate { stack.bye(leg.handle) } else { stack.cancel(leg.handle) }
+        stack.schedule(afterMilliseconds: 40_000) { [self] in
+            guard let current = legs[leg.handle], current === leg else { return }
+            leg.log.warning("dial.leg_forced_end", ["detail": "dialog still open 40 s after its call ended"])
+            stack.abandon(leg.handle)
+            legTerminated(leg, status: 408, now: Date())
+        }
+    }
+
+    func legTerminated(_ leg: Leg, status: Int, now: Date) {
         legs[leg.handle] = nil
         let stats = media.close(leg.media)
         if let e = calls[leg.parent] {

@@ -144,6 +144,12 @@ public final class Daemon: @unchecked Sendable {
         }
         stack.post { box.controller?.startCheckpoints() }
         stack.post { box.controller?.startMediaWatch() }
+        // Sofia and the flows free a lot of small blocks after a burst (a flood keeps 32 s of
+        // transactions); glibc keeps freed memory in the process unless asked to give it back.
+        let trimmer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        trimmer.schedule(deadline: .now() + 30, repeating: 30)
+        trimmer.setEventHandler { _ = malloc_trim(0) }
+        trimmer.resume()
         // Health: the signaling loop beats every second; /healthz fails when it stops.
         let heartbeat = Atomic<Int64>(Int64(Date().timeIntervalSince1970))
         let ready = Atomic<Bool>(true)
@@ -251,8 +257,13 @@ public final class Daemon: @unchecked Sendable {
             stack.post { box.controller?.beginShutdown() }
             wait(upTo: 5)
         }
-        stack.stop()
+        // Media stops first: recordings still being written are finished and reported to
+        // their calls while the signaling thread still runs, so those calls close their
+        // records; only then does SIP stop (nothing posts to it any more).
         media.stop()
+        wait(upTo: 5)
+        stack.stop()
+        trimmer.cancel()
         writer.flush()
         metricsServer?.stop()
         for s in sources { s.cancel() }

@@ -26,7 +26,7 @@ final class AdmissionEndToEndTests: XCTestCase {
         nonisolated(unsafe) var c: (status: Int32, output: String) = (0, "")
         let callC = Thread { c = d.sipp("uac_emergency_listen.xml", dial: "2082792555", tag: "adm-c", extra: ["-d", "6000"]) }
         callC.start()
-        usleep(1_500_000)
+        XCTAssertTrue(waitUntil(timeout: 10) { d.logText.components(separatedBy: "call.answered").count > 2 }, "call C is up")
 
         // D: another emergency with the daemon full -> admitted by preempting A.
         let dd = d.sipp("uac_emergency_listen.xml", dial: "2082792555", tag: "adm-d", extra: ["-d", "1000"])

@@ -27,7 +27,12 @@ final class CrashEndToEndTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline && d.logText.components(separatedBy: "call.answered").count - 1 < 5 { usleep(50_000) }
         XCTAssertEqual(d.logText.components(separatedBy: "call.answered").count - 1, 5, "four load calls answered")
-        sleep(7) // at least one checkpoint (every 5 s) after they were answered
+        // At least one checkpoint (every 5 s) after they were answered: it writes the
+        // answer time into each active record.
+        XCTAssertTrue(waitUntil(timeout: 15) {
+            let r = d.records().filter { ($0["sip_call_id"] as? String)?.hasPrefix("crash-") == true }
+            return r.count == 4 && r.allSatisfy { $0["answer_time"] is String }
+        }, "a checkpoint recorded the answer times")
         d.kill9()
 
         let crashed = d.records().filter { ($0["sip_call_id"] as? String)?.hasPrefix("crash-") == true }

@@ -36,7 +36,7 @@ final class DialEndToEndTests: XCTestCase {
         // The agent answers (1 kHz, PCMA as it negotiated).
         callee.send(samples: Tone.samples(1000, seconds: 2), toPort: daemonCalleePort, law: .alaw)
         while talk.isExecuting { usleep(20_000) }
-        usleep(300_000)
+        XCTAssertTrue(waitForQuiet(callee, caller), "the relayed streams drain")
 
         let atCallee = callee.received
         XCTAssertTrue(atCallee.allSatisfy { $0.payloadType == 8 }, "the agent negotiated PCMA only: caller audio is transcoded")

@@ -58,9 +58,10 @@ final class FlowEndToEndTests: XCTestCase {
 
     override class func setUp() {
         super.setUp()
-        guard let s = try? WebhookServer(documents: documents, files: ["tone.wav": toneWAV]) else { return }
+        let s: WebhookServer
+        do { s = try WebhookServer(documents: documents, files: ["tone.wav": toneWAV]) } catch { startError = error; return }
         server = s
-        daemon = try? DaemonUnderTest(ringMs: 0) { cfg in
+        do { daemon = try DaemonUnderTest(ringMs: 0) { cfg in
             var numbers = cfg["numbers"] as? [[String: Any]] ?? []
             let t = "backup-general-001"
             numbers += [
@@ -80,8 +81,11 @@ final class FlowEndToEndTests: XCTestCase {
             tenants.append(["id": "legal-client-001", "name": "Legal Client", "industry": "legal", "plan": "starter"])
             cfg["tenants"] = tenants
             cfg["webhooks"] = ["timeout_ms": 1500]
-        }
+        } } catch { startError = error }
     }
+
+    /// Why the daemon or the webhook server did not start: every test then fails with it.
+    nonisolated(unsafe) static var startError: Error?
 
     override class func tearDown() {
         daemon?.stop()
@@ -92,7 +96,8 @@ final class FlowEndToEndTests: XCTestCase {
     }
 
     private func env() throws -> (DaemonUnderTest, WebhookServer) {
-        guard let d = Self.daemon, let s = Self.server else { throw XCTSkip("daemon or webhook server failed to start") }
+        if let e = Self.startError { throw e }
+        guard let d = Self.daemon, let s = Self.server else { throw NSError(domain: "e2e", code: 1, userInfo: [NSLocalizedDescriptionKey: "daemon or webhook server did not start"]) }
         return (d, s)
     }
 

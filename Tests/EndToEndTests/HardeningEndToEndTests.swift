@@ -114,6 +114,18 @@ extension HardeningEndToEndTests {
     }
 }
 
+/// Waits until every peer's received count has stopped growing for 200 ms (at most 5 s):
+/// the streams relayed to them have drained.
+func waitForQuiet(_ peers: RTPPeer...) -> Bool {
+    var last = peers.map { $0.received.count }
+    var stableSince = Date()
+    return waitUntil(timeout: 5) {
+        let now = peers.map { $0.received.count }
+        if now != last { last = now; stableSince = Date() }
+        return Date().timeIntervalSince(stableSince) >= 0.2
+    }
+}
+
 /// Polls `condition` every 50 ms until it holds or `timeout` passes.
 func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)

@@ -65,7 +65,6 @@ final class MalformedInputEndToEndTests: XCTestCase {
             }
             if i % 200 == 0 { usleep(20_000) } // bounded rate: about 10,000 per second
         }
-        sleep(1)
         XCTAssertEqual(d.sipp("options.xml", dial: "8005963057", tag: "after-fuzz-options").status, 0, d.logText.suffix(2000).description)
         let peer = RTPPeer()
         defer { peer.stop() }

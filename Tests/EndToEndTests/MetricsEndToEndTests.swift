@@ -11,7 +11,7 @@ final class MetricsEndToEndTests: XCTestCase {
         XCTAssertEqual(d.sipp("uac_caller_bye.xml", dial: "8005963057", tag: "metrics-1").status, 0)
         XCTAssertEqual(d.sipp("uac_expect_404.xml", dial: "8005550199", tag: "metrics-404").status, 0)
         XCTAssertEqual(d.sipp("uac_emergency_header.xml", dial: "2082792555", tag: "metrics-e").status, 0)
-        usleep(300_000)
+        XCTAssertTrue(waitUntil(timeout: 10) { d.metric("tollfreed_calls_active") == 0 }, "the calls have ended")
         let scrape = try XCTUnwrap(d.httpGet("/metrics"))
         XCTAssertEqual(scrape.status, 200)
         let text = scrape.body

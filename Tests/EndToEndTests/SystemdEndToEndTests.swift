@@ -51,7 +51,7 @@ final class SystemdEndToEndTests: XCTestCase {
     /// build, since verify checks that ExecStart exists).
     func testShippedUnitsVerify() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
-            throw XCTSkip("systemd-analyze is not installed")
+            return XCTFail("systemd-analyze is not installed (Debian package systemd; make deps installs it)")
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-units-\(getpid())")
         try? FileManager.default.removeItem(at: dir)

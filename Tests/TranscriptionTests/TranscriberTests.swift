@@ -169,7 +169,8 @@ final class TranscriberTests: XCTestCase {
     /// PocketSphinx is sensitive enough that test audio must be identical on every run.
     private func speak(_ text: String, name: String) throws -> String {
         guard let espeak = Self.tool("espeak-ng") else {
-            throw XCTSkip("espeak-ng command-line tool not installed (Debian package espeak-ng)")
+            throw NSError(domain: "TranscriberTests", code: 1,
+                          userInfo: [NSLocalizedDescriptionKey: "espeak-ng command-line tool not installed (Debian package espeak-ng; make deps installs it)"])
         }
         let raw = workDir + "/\(name)-22k.wav"
         let out = workDir + "/\(name).wav"

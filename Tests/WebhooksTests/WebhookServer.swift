@@ -59,7 +59,8 @@ final class WebhookServer {
         guard let text = String(data: line, encoding: .utf8),
               let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             process.terminate()
-            throw XCTSkip("webhook_server.py did not start (python3 missing?)")
+            throw NSError(domain: "WebhookServer", code: 1,
+                          userInfo: [NSLocalizedDescriptionKey: "webhook_server.py did not start (python3 missing? make deps installs it)"])
         }
         self.port = port
     }
