@@ -32,6 +32,21 @@ final class ToolEndToEndTests: XCTestCase {
         XCTAssertTrue(r.output.contains("healthcare-intake.xml: OK"), r.output)
     }
 
+    func testCheckRefusesADeeplyNestedDocumentWithoutCrashing() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-check-deep-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let deep = dir.appendingPathComponent("deep.xml")
+        let levels = 40_000
+        let xml = "<Response>\n" + String(repeating: "<Say>", count: levels) + "x"
+            + String(repeating: "</Say>", count: levels) + "</Response>\n"
+        try Data(xml.utf8).write(to: deep)
+        let r = runProgram(Paths.daemon, ["check", deep.path])
+        XCTAssertEqual(r.status, 1, "a refusal, not a crash: \(r.output.prefix(500))")
+        XCTAssertTrue(r.output.contains("deep.xml:2:316: <Say>: elements are nested more than 64 levels deep"),
+                      String(r.output.prefix(500)))
+    }
+
     func testSayWritesThePromptAsAn8kHzWAV() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("tf-say-\(getpid()).wav")
         defer { try? FileManager.default.removeItem(at: out) }
