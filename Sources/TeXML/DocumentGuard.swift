@@ -17,8 +17,8 @@ enum DocumentGuard {
     static func check(_ data: Data, source: String) throws {
         guard data.count <= TeXMLParser.maxDocumentBytes else {
             throw TeXMLError(kind: .limitExceeded, location: SourceLocation(file: source, line: 1, column: 1),
-                             verb: nil, message: "the document is \(data.count) bytes; the limit is "
-                                + "\(TeXMLParser.maxDocumentBytes)")
+                             verb: nil, message: "the document is longer than the limit of "
+                                + "\(TeXMLParser.maxDocumentBytes) bytes")
         }
         let bytes = [UInt8](data)
         guard !bytes.contains(0), String(validating: bytes, as: UTF8.self) != nil else {

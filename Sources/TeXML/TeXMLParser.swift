@@ -12,9 +12,9 @@ public enum TeXMLParser {
     /// in the verb's `extensions`, keyed by local name.
     public static let extensionNamespace = "urn:tollfreed:texml"
 
-    /// Largest document accepted, in bytes (webhook answers are further limited to 64 KiB
-    /// by the webhook client).
-    public static let maxDocumentBytes = 1 << 20
+    /// Largest document accepted, in bytes: 64 KiB, as on hosted TeXML platforms (the webhook
+    /// client stops reading answers at the same size).
+    public static let maxDocumentBytes = 64 << 10
     /// Deepest element nesting accepted; `<Response>` is level 1 (TeXML itself needs 4).
     public static let maxDepth = 64
     /// Most elements one document may hold.
