@@ -18,6 +18,13 @@ func cliActor() -> String {
     "cli uid=\(getuid()) user=\(ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "?")"
 }
 
+/// The configured recording keys: the current one first, then older ones.
+func recordingKeys(_ config: DaemonConfig) throws(CryptoError) -> [RecordingKey] {
+    var keys = [try RecordingKey.load(path: config.effectiveKeyFile)]
+    for old in config.previousKeyFiles { keys.append(try RecordingKey.load(path: old)) }
+    return keys
+}
+
 /// `tollfreed recording decrypt ID --out FILE`: authorised export of a sealed recording.
 func decryptRecording(id: String, out outPath: String, configPath: String?, dataDirectory: String?,
                       stdout: FileDescriptorSink, err: FileDescriptorSink) -> Int32 {
@@ -30,11 +37,10 @@ func decryptRecording(id: String, out outPath: String, configPath: String?, data
             err.write("tollfreed: recording decrypt: \(matches.isEmpty ? "no sealed recording" : "\(matches.count) recordings") match '\(id)'")
             return 1
         }
-        var keys = [try RecordingKey.load(path: config.effectiveKeyFile)]
-        for old in config.previousKeyFiles { keys.append(try RecordingKey.load(path: old)) }
+        let keys = try recordingKeys(config)
         let sealed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: (root as NSString).appendingPathComponent(matches[0]))))
         let wav = try SealedFile.open(sealed, keys: keys)
-        let audit = try AuditLog(path: config.effectiveAuditLog)
+        let audit = try AuditLog(path: config.effectiveAuditLog, key: keys[0])
         // Audited before the plaintext leaves: no unrecorded export.
         try audit.record(actor: cliActor(), action: "recording.decrypted", subject: matches[0], detail: "to \(outPath)")
         let fd = open(outPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -56,12 +62,26 @@ func verifyAudit(configPath: String?, dataDirectory: String?, out: FileDescripto
         err.write("tollfreed: config: \(error)")
         return 2
     }
-    switch AuditLog.verify(path: config.effectiveAuditLog) {
+    let keys: [RecordingKey]
+    do { keys = try recordingKeys(config) } catch {
+        err.write("tollfreed: audit verify: the anchor is checked with the recording key: \(error)")
+        return 2
+    }
+    let log = config.effectiveAuditLog
+    switch AuditLog.verify(path: log, keys: keys) {
     case .intact(let n):
-        out.write("\(config.effectiveAuditLog): intact (\(n) entries)")
+        out.write("\(log): intact (\(n) entries, anchored)")
         return 0
+    case .unanchored(let n):
+        out.write("\(log): intact (\(n) entries)")
+        err.write("\(log): warning: no anchor (\(AuditLog.anchorPath(forLog: log))): the log predates anchors or the "
+                  + "anchor was deleted, so deleting its last entries would go unnoticed; the next append writes one")
+        return 0
+    case .broken(0, let reason):
+        err.write("\(AuditLog.anchorPath(forLog: log)): \(reason)")
+        return 1
     case .broken(let line, let reason):
-        err.write("\(config.effectiveAuditLog):\(line): \(reason)")
+        err.write("\(log):\(line): \(reason)")
         return 1
     }
 }
@@ -72,7 +92,7 @@ func runRetention(configPath: String?, dataDirectory: String?, dryRun: Bool, out
         let (config, data) = try context(configPath, dataDirectory)
         var years: [String: Int] = [:]
         for t in config.tenants { years[t.id] = config.retentionYears[t.industry] }
-        let audit = dryRun ? nil : try AuditLog(path: config.effectiveAuditLog)
+        let audit = dryRun ? nil : try AuditLog(path: config.effectiveAuditLog, key: try RecordingKey.load(path: config.effectiveKeyFile))
         let r = try Retention.run(dataDirectory: data, years: years, now: Date(), audit: audit, dryRun: dryRun)
         try audit?.record(actor: cliActor(), action: "retention.run", subject: data,
                           detail: "examined=\(r.examined) purged=\(r.purged) kept=\(r.kept)")

@@ -88,4 +88,33 @@ final class ComplianceEndToEndTests: XCTestCase {
         XCTAssertTrue(log.contains("recording.purged") && log.contains("retention.run"))
         XCTAssertEqual(runProgram(Paths.daemon, ["audit", "verify", "--data", d.dataDir.path, "--config", d.configPath.path]).status, 0)
     }
+
+    func testDeletingTheLastAuditEntriesIsReported() throws {
+        let d = try DaemonUnderTest(ringMs: 0)
+        d.stop()
+        let data = d.dataDir.path
+        func verify() -> (status: Int32, output: String) {
+            runProgram(Paths.daemon, ["audit", "verify", "--config", d.configPath.path, "--data", data])
+        }
+        func export() {
+            XCTAssertEqual(runProgram(Paths.daemon, ["cdr", "export", "--config", d.configPath.path, "--data", data]).status, 0)
+        }
+        export()  // a command-line append keeps the anchor too
+        let intact = verify()
+        XCTAssertEqual(intact.status, 0, intact.output)
+        XCTAssertTrue(intact.output.contains("intact (3 entries, anchored)"), intact.output)
+        let lines = try String(contentsOfFile: data + "/audit.log", encoding: .utf8).split(separator: "\n")
+        try (lines.dropLast().joined(separator: "\n") + "\n").write(toFile: data + "/audit.log", atomically: false, encoding: .utf8)
+        let cut = verify()
+        XCTAssertEqual(cut.status, 1, cut.output)
+        XCTAssertTrue(cut.output.contains("audit.log:3: the log ends after 2 entries but its anchor counts 3: "
+                                          + "the last entry was deleted"), cut.output)
+        // A log from before anchors (or whose anchor is gone): a warning until the next append.
+        try FileManager.default.removeItem(atPath: data + "/audit.log.anchor")
+        let unanchored = verify()
+        XCTAssertEqual(unanchored.status, 0, unanchored.output)
+        XCTAssertTrue(unanchored.output.contains("warning: no anchor"), unanchored.output)
+        export()
+        XCTAssertTrue(verify().output.contains("intact (3 entries, anchored)"))
+    }
 }
