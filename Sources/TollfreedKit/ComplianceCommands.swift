@@ -25,7 +25,34 @@ func recordingKeys(_ config: DaemonConfig) throws(CryptoError) -> [RecordingKey]
     return keys
 }
 
-/// `tollfreed recording decrypt ID --out FILE`: authorised export of a sealed recording.
+/// Creates `path` with mode 0600 and writes `bytes`, refusing a file that exists (it would
+/// keep its mode, and may be someone else's); nothing is left behind on failure. `before`
+/// runs once the file is created, before a byte is written (the audit entry).
+private func writeNewPrivateFile(_ path: String, _ bytes: [UInt8], before: () throws -> Void) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    guard fd >= 0 else {
+        if errno == EEXIST { throw CryptoError("\(path) already exists; not overwriting it") }
+        throw CryptoError("cannot create \(path): \(String(cString: strerror(errno)))")
+    }
+    defer { close(fd) }
+    do {
+        guard fchmod(fd, 0o600) == 0 else { throw CryptoError("cannot make \(path) private") }
+        try before()
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            guard n > 0 else { throw CryptoError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            offset += n
+        }
+        guard fsync(fd) == 0 else { throw CryptoError("cannot write \(path)") }
+    } catch {
+        unlink(path)
+        throw error
+    }
+}
+
+/// `tollfreed recording decrypt ID --out FILE`: authorised export of a sealed recording,
+/// audited, to a new file of mode 0600.
 func decryptRecording(id: String, out outPath: String, configPath: String?, dataDirectory: String?,
                       stdout: FileDescriptorSink, err: FileDescriptorSink) -> Int32 {
     do {
@@ -41,12 +68,10 @@ func decryptRecording(id: String, out outPath: String, configPath: String?, data
         let sealed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: (root as NSString).appendingPathComponent(matches[0]))))
         let wav = try SealedFile.open(sealed, keys: keys)
         let audit = try AuditLog(path: config.effectiveAuditLog, key: keys[0])
-        // Audited before the plaintext leaves: no unrecorded export.
-        try audit.record(actor: cliActor(), action: "recording.decrypted", subject: matches[0], detail: "to \(outPath)")
-        let fd = open(outPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { err.write("tollfreed: recording decrypt: cannot create \(outPath)"); return 1 }
-        defer { close(fd) }
-        guard write(fd, wav, wav.count) == wav.count else { err.write("tollfreed: recording decrypt: cannot write \(outPath)"); return 1 }
+        try writeNewPrivateFile(outPath, wav) {
+            // Audited before the plaintext leaves: no unrecorded export.
+            try audit.record(actor: cliActor(), action: "recording.decrypted", subject: matches[0], detail: "to \(outPath)")
+        }
         stdout.write("\(matches[0]): \(wav.count) bytes of WAV written to \(outPath)")
         return 0
     } catch {

@@ -41,7 +41,15 @@ final class ComplianceEndToEndTests: XCTestCase {
         XCTAssertGreaterThan(Tone.purity(samples, frequency: 440), 0.5)
         var st = stat()
         stat(out, &st)
-        XCTAssertEqual(st.st_mode & 0o077, 0, "the export is private to its owner")
+        XCTAssertEqual(st.st_mode & 0o777, 0o600, "the plaintext export is private to its owner")
+        // An existing file is never overwritten (it would keep its mode, e.g. 0644).
+        let existing = d.dataDir.deletingLastPathComponent().appendingPathComponent("existing.wav").path
+        FileManager.default.createFile(atPath: existing, contents: Data("old".utf8), attributes: [.posixPermissions: 0o644])
+        let again = runProgram(Paths.daemon, ["recording", "decrypt", sid, "--out", existing, "--config", d.configPath.path,
+                                              "--data", data])
+        XCTAssertEqual(again.status, 1, again.output)
+        XCTAssertTrue(again.output.contains("\(existing) already exists; not overwriting it"), again.output)
+        XCTAssertEqual(FileManager.default.contents(atPath: existing), Data("old".utf8))
 
         let verify = runProgram(Paths.daemon, ["audit", "verify", "--config", d.configPath.path, "--data", data])
         XCTAssertEqual(verify.status, 0, verify.output)
@@ -49,6 +57,9 @@ final class ComplianceEndToEndTests: XCTestCase {
         for action in ["daemon.started", "recording.created", "recording.decrypted"] {
             XCTAssertTrue(log.contains("\"action\":\"\(action)\""), "audit has \(action)")
         }
+        XCTAssertEqual(log.components(separatedBy: "\"action\":\"recording.decrypted\"").count - 1, 1,
+                       "the decryption is audited once; the refused one wrote nothing")
+        XCTAssertTrue(log.contains("\"detail\":\"to \(out)\""), "the audit names the plaintext file")
         // An edited entry is detected.
         try log.replacingOccurrences(of: "recording.decrypted", with: "recording.viewed").write(toFile: data + "/audit.log", atomically: true, encoding: .utf8)
         let tampered = runProgram(Paths.daemon, ["audit", "verify", "--config", d.configPath.path, "--data", data])
