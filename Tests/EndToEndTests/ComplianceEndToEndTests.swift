@@ -44,7 +44,7 @@ final class ComplianceEndToEndTests: XCTestCase {
         XCTAssertEqual(st.st_mode & 0o777, 0o600, "the plaintext export is private to its owner")
         // An existing file is never overwritten (it would keep its mode, e.g. 0644).
         let existing = d.dataDir.deletingLastPathComponent().appendingPathComponent("existing.wav").path
-        FileManager.default.createFile(atPath: existing, contents: Data("old".utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: existing, contents: Data("old".utf8), attributes: [.posixPermissions: 0o644])
         let again = runProgram(Paths.daemon, ["recording", "decrypt", sid, "--out", existing, "--config", d.configPath.path,
                                               "--data", data])
         XCTAssertEqual(again.status, 1, again.output)
