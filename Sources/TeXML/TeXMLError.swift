@@ -53,6 +53,9 @@ public struct TeXMLError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidContent
         /// Text or child elements where none are allowed.
         case unexpectedContent
+        /// The document passes one of the parser's limits (size, nesting depth, element count,
+        /// attribute count or length); see ``TeXMLParser/maxDepth`` and its neighbours.
+        case limitExceeded
     }
 
     /// What kind of problem this is.

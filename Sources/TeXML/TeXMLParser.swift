@@ -12,6 +12,18 @@ public enum TeXMLParser {
     /// in the verb's `extensions`, keyed by local name.
     public static let extensionNamespace = "urn:tollfreed:texml"
 
+    /// Largest document accepted, in bytes: 64 KiB, as on hosted TeXML platforms (the webhook
+    /// client stops reading answers at the same size).
+    public static let maxDocumentBytes = 64 << 10
+    /// Deepest element nesting accepted; `<Response>` is level 1 (TeXML itself needs 4).
+    public static let maxDepth = 64
+    /// Most elements one document may hold.
+    public static let maxElements = 10_000
+    /// Most attributes (namespace declarations included) one element may carry.
+    public static let maxAttributes = 32
+    /// Longest attribute value accepted, in UTF-8 bytes.
+    public static let maxAttributeLength = 8192
+
     /// Parses a document held in memory.
     /// - Parameters:
     ///   - data: The XML bytes (UTF-8 recommended).
@@ -19,6 +31,7 @@ public enum TeXMLParser {
     ///     typically the file path such as `CallFlows/x.xml`.
     /// - Throws: ``TeXMLError`` for any syntax or validation problem.
     public static func parse(_ data: Data, source: String) throws -> FlowDocument {
+        try DocumentGuard.check(data, source: source)
         let root = try XMLTreeBuilder.parse(data, source: source)
         return try VerbDecoder.document(root, source: source)
     }
@@ -34,7 +47,10 @@ public enum TeXMLParser {
         }
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            // One byte past the limit is enough for the size check to refuse it.
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: maxDocumentBytes + 1) ?? Data()
         } catch {
             let reason = (error as NSError).localizedDescription
             throw TeXMLError(kind: .io, location: SourceLocation(file: source, line: 0, column: 0), verb: nil,

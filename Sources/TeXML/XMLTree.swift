@@ -124,6 +124,7 @@ final class XMLTreeBuilder: NSObject, XMLParserDelegate {
     private var stack: [XMLElementNode] = []
     private var scopes: [[String: String]] = [["xml": XMLTreeBuilder.xmlNamespace]]
     private var pendingNamespaces: [String: String] = [:]
+    private var elementCount = 0
     private(set) var root: XMLElementNode?
     private(set) var error: TeXMLError?
 
@@ -170,6 +171,7 @@ final class XMLTreeBuilder: NSObject, XMLParserDelegate {
         guard error == nil else { return }
         var scope = scopes.last ?? [:]
         scope.merge(pendingNamespaces) { _, new in new }
+        let declared = pendingNamespaces
         pendingNamespaces = [:]
         scopes.append(scope)
         let qualified = qName ?? elementName
@@ -179,9 +181,37 @@ final class XMLTreeBuilder: NSObject, XMLParserDelegate {
                                             qualifiedName: qualified)
         let location = SourceLocation(file: source, line: start?.line ?? reportedLine,
                                       column: start?.column ?? reportedColumn)
+        elementCount += 1
+        if let message = limitViolation(attributes: attributeDict, declarations: declared) {
+            error = TeXMLError(kind: .limitExceeded, location: location, verb: qualified, message: message)
+            parser.abortParsing()
+            return
+        }
         stack.append(XMLElementNode(localName: elementName, namespaceURI: namespaceURI ?? "",
                                     qualifiedName: qualified, attributes: attributeDict,
                                     namespaces: scope, location: location))
+    }
+
+    /// Why the element being started passes one of ``TeXMLParser``'s limits, if it does.
+    /// Keeping the tree at most ``TeXMLParser/maxDepth`` deep is what keeps its recursive
+    /// teardown (and every recursive walk over it) far from the end of the stack.
+    private func limitViolation(attributes: [String: String], declarations: [String: String]) -> String? {
+        if stack.count + 1 > TeXMLParser.maxDepth {
+            return "elements are nested more than \(TeXMLParser.maxDepth) levels deep"
+        }
+        if elementCount > TeXMLParser.maxElements {
+            return "the document has more than \(TeXMLParser.maxElements) elements"
+        }
+        if attributes.count + declarations.count > TeXMLParser.maxAttributes {
+            return "more than \(TeXMLParser.maxAttributes) attributes on one element"
+        }
+        let declarationValues = declarations.map { ($0.key.isEmpty ? "xmlns" : "xmlns:\($0.key)", $0.value) }
+        let values = attributes.merging(declarationValues) { value, _ in value }
+        if let (name, _) = values.sorted(by: { $0.key < $1.key })
+            .first(where: { $0.value.utf8.count > TeXMLParser.maxAttributeLength }) {
+            return "attribute '\(name)' is longer than \(TeXMLParser.maxAttributeLength) bytes"
+        }
+        return nil
     }
 
     func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?,

@@ -18,7 +18,41 @@ func cliActor() -> String {
     "cli uid=\(getuid()) user=\(ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "?")"
 }
 
-/// `tollfreed recording decrypt ID --out FILE`: authorised export of a sealed recording.
+/// The configured recording keys: the current one first, then older ones.
+func recordingKeys(_ config: DaemonConfig) throws(CryptoError) -> [RecordingKey] {
+    var keys = [try RecordingKey.load(path: config.effectiveKeyFile)]
+    for old in config.previousKeyFiles { keys.append(try RecordingKey.load(path: old)) }
+    return keys
+}
+
+/// Creates `path` with mode 0600 and writes `bytes`, refusing a file that exists (it would
+/// keep its mode, and may be someone else's); nothing is left behind on failure. `before`
+/// runs once the file is created, before a byte is written (the audit entry).
+private func writeNewPrivateFile(_ path: String, _ bytes: [UInt8], before: () throws -> Void) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    guard fd >= 0 else {
+        if errno == EEXIST { throw CryptoError("\(path) already exists; not overwriting it") }
+        throw CryptoError("cannot create \(path): \(String(cString: strerror(errno)))")
+    }
+    defer { close(fd) }
+    do {
+        guard fchmod(fd, 0o600) == 0 else { throw CryptoError("cannot make \(path) private") }
+        try before()
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            guard n > 0 else { throw CryptoError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            offset += n
+        }
+        guard fsync(fd) == 0 else { throw CryptoError("cannot write \(path)") }
+    } catch {
+        unlink(path)
+        throw error
+    }
+}
+
+/// `tollfreed recording decrypt ID --out FILE`: authorised export of a sealed recording,
+/// audited, to a new file of mode 0600.
 func decryptRecording(id: String, out outPath: String, configPath: String?, dataDirectory: String?,
                       stdout: FileDescriptorSink, err: FileDescriptorSink) -> Int32 {
     do {
@@ -30,17 +64,14 @@ func decryptRecording(id: String, out outPath: String, configPath: String?, data
             err.write("tollfreed: recording decrypt: \(matches.isEmpty ? "no sealed recording" : "\(matches.count) recordings") match '\(id)'")
             return 1
         }
-        var keys = [try RecordingKey.load(path: config.effectiveKeyFile)]
-        for old in config.previousKeyFiles { keys.append(try RecordingKey.load(path: old)) }
+        let keys = try recordingKeys(config)
         let sealed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: (root as NSString).appendingPathComponent(matches[0]))))
         let wav = try SealedFile.open(sealed, keys: keys)
-        let audit = try AuditLog(path: config.effectiveAuditLog)
-        // Audited before the plaintext leaves: no unrecorded export.
-        try audit.record(actor: cliActor(), action: "recording.decrypted", subject: matches[0], detail: "to \(outPath)")
-        let fd = open(outPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { err.write("tollfreed: recording decrypt: cannot create \(outPath)"); return 1 }
-        defer { close(fd) }
-        guard write(fd, wav, wav.count) == wav.count else { err.write("tollfreed: recording decrypt: cannot write \(outPath)"); return 1 }
+        let audit = try AuditLog(path: config.effectiveAuditLog, key: keys[0])
+        try writeNewPrivateFile(outPath, wav) {
+            // Audited before the plaintext leaves: no unrecorded export.
+            try audit.record(actor: cliActor(), action: "recording.decrypted", subject: matches[0], detail: "to \(outPath)")
+        }
         stdout.write("\(matches[0]): \(wav.count) bytes of WAV written to \(outPath)")
         return 0
     } catch {
@@ -56,12 +87,26 @@ func verifyAudit(configPath: String?, dataDirectory: String?, out: FileDescripto
         err.write("tollfreed: config: \(error)")
         return 2
     }
-    switch AuditLog.verify(path: config.effectiveAuditLog) {
+    let keys: [RecordingKey]
+    do { keys = try recordingKeys(config) } catch {
+        err.write("tollfreed: audit verify: the anchor is checked with the recording key: \(error)")
+        return 2
+    }
+    let log = config.effectiveAuditLog
+    switch AuditLog.verify(path: log, keys: keys) {
     case .intact(let n):
-        out.write("\(config.effectiveAuditLog): intact (\(n) entries)")
+        out.write("\(log): intact (\(n) entries, anchored)")
         return 0
+    case .unanchored(let n):
+        out.write("\(log): intact (\(n) entries)")
+        err.write("\(log): warning: no anchor (\(AuditLog.anchorPath(forLog: log))): the log predates anchors or the "
+                  + "anchor was deleted, so deleting its last entries would go unnoticed; the next append writes one")
+        return 0
+    case .broken(0, let reason):
+        err.write("\(AuditLog.anchorPath(forLog: log)): \(reason)")
+        return 1
     case .broken(let line, let reason):
-        err.write("\(config.effectiveAuditLog):\(line): \(reason)")
+        err.write("\(log):\(line): \(reason)")
         return 1
     }
 }
@@ -72,7 +117,7 @@ func runRetention(configPath: String?, dataDirectory: String?, dryRun: Bool, out
         let (config, data) = try context(configPath, dataDirectory)
         var years: [String: Int] = [:]
         for t in config.tenants { years[t.id] = config.retentionYears[t.industry] }
-        let audit = dryRun ? nil : try AuditLog(path: config.effectiveAuditLog)
+        let audit = dryRun ? nil : try AuditLog(path: config.effectiveAuditLog, key: try RecordingKey.load(path: config.effectiveKeyFile))
         let r = try Retention.run(dataDirectory: data, years: years, now: Date(), audit: audit, dryRun: dryRun)
         try audit?.record(actor: cliActor(), action: "retention.run", subject: data,
                           detail: "examined=\(r.examined) purged=\(r.purged) kept=\(r.kept)")

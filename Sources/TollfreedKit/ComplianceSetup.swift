@@ -36,7 +36,7 @@ struct ComplianceServices: Sendable {
             throw StartupError("compliance: \(error)", status: 2)
         }
         let audit: AuditLog
-        do { audit = try AuditLog(path: config.effectiveAuditLog) } catch { throw StartupError("compliance: \(error)", status: 2) }
+        do { audit = try AuditLog(path: config.effectiveAuditLog, key: keys[0]) } catch { throw StartupError("compliance: \(error)", status: 2) }
         return ComplianceServices(keys: keys, encryptIndustries: config.encryptIndustries, audit: audit)
     }
 

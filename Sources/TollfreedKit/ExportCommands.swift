@@ -21,11 +21,17 @@ func exportRecords(_ o: ExportOptions, messages: Bool, err: FileDescriptorSink) 
     do {
         let store = try SQLiteCDRStore(directory: dir, readOnly: true)
         // Every export of records is audited before the records leave.
-        let auditPath = (try? ConfigLoader.load(path: o.configPath ?? CommandLineParser.defaultConfigPath()))
-            .flatMap { c -> String? in o.dataDirectory == nil ? c.effectiveAuditLog : nil }
+        let config = try? ConfigLoader.load(path: o.configPath ?? CommandLineParser.defaultConfigPath())
+        let auditPath = config.flatMap { c -> String? in o.dataDirectory == nil ? c.effectiveAuditLog : nil }
             ?? (dir as NSString).appendingPathComponent("audit.log")
+        // The audit anchor is sealed with the recording key of this data directory.
+        let keyPath = config.map { c in
+            var c = c
+            c.dataDirectory = dir
+            return c.effectiveKeyFile
+        } ?? (dir as NSString).appendingPathComponent("keys/recording.key")
         let range = "from=\(o.from.map(CDRTime.format) ?? "-") to=\(o.to.map(CDRTime.format) ?? "-") format=\(o.format.rawValue)"
-        try AuditLog(path: auditPath).record(actor: cliActor(), action: messages ? "messages.exported" : "records.exported",
+        try AuditLog(path: auditPath, key: try RecordingKey.load(path: keyPath)).record(actor: cliActor(), action: messages ? "messages.exported" : "records.exported",
                                              subject: dir, detail: range)
         var buffer = ""
         buffer.reserveCapacity(1 << 17)

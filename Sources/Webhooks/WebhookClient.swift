@@ -40,6 +40,9 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
     case localFile(String)
     /// The URL is neither `http(s):`, `file:` nor an absolute path.
     case unsupportedURL(String)
+    /// The answer (or local file) is longer than the client's limit of `limit` bytes; the
+    /// transfer was stopped there.
+    case tooLarge(limit: Int)
 
     /// A short explanation, fit for a log line.
     public var description: String {
@@ -50,6 +53,7 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
         case .emptyBody(let status): "empty body (HTTP \(status))"
         case .localFile(let message): "local file: \(message)"
         case .unsupportedURL(let url): "unsupported URL \(url)"
+        case .tooLarge(let limit): "answer longer than \(limit) bytes"
         }
     }
 
@@ -86,11 +90,17 @@ public struct WebhookStatistics: Sendable, Equatable {
 /// threads; nothing here blocks the caller.
 public final class WebhookClient: Sendable {
     private let session: URLSession
+    private let bodies = BoundedDataDelegate()
     private let logger: Logger
     /// Per-request time limit (connect + answer), in seconds.
     public let timeout: TimeInterval
     /// The `User-Agent` header sent with every request.
     public let userAgent: String
+    /// Longest answer body read, in bytes; past it the transfer is stopped and the request
+    /// fails with ``WebhookError/tooLarge(limit:)``.
+    public let maxBodyBytes: Int
+    /// The default ``maxBodyBytes``: 64 KiB, the limit hosted TeXML platforms apply.
+    public static let defaultMaxBodyBytes = 64 << 10
     private let retryBaseDelay: TimeInterval
     private let stats = Mutex(WebhookStatistics())
     private let pending = DispatchGroup()
@@ -100,8 +110,10 @@ public final class WebhookClient: Sendable {
     /// A client whose requests give up after `timeout` seconds. Notification retries wait
     /// `retryBaseDelay`, then twice that, then four times... (0.5 s, 1 s, 2 s by default).
     public init(logger: Logger, timeout: TimeInterval = 5, userAgent: String = "tollfreed",
-                retryBaseDelay: TimeInterval = 0.5, observer: (@Sendable (Double, Bool) -> Void)? = nil) {
+                retryBaseDelay: TimeInterval = 0.5, maxBodyBytes: Int = WebhookClient.defaultMaxBodyBytes,
+                observer: (@Sendable (Double, Bool) -> Void)? = nil) {
         self.observer = observer
+        self.maxBodyBytes = maxBodyBytes
         self.logger = logger
         self.timeout = timeout
         self.userAgent = userAgent
@@ -115,7 +127,7 @@ public final class WebhookClient: Sendable {
         config.timeoutIntervalForRequest = timeout
         config.timeoutIntervalForResource = timeout
         config.httpAdditionalHeaders = ["User-Agent": userAgent]
-        session = URLSession(configuration: config)
+        session = URLSession(configuration: config, delegate: bodies, delegateQueue: nil)
     }
 
     deinit {
@@ -126,12 +138,15 @@ public final class WebhookClient: Sendable {
     public var statistics: WebhookStatistics { stats.withLock { $0 } }
 
     /// Fetches a document (a TeXML flow). 2xx with a non-empty body succeeds; local files
-    /// (`file:` URLs, absolute paths) are read from disk. `completion` runs on a background thread.
+    /// (`file:` URLs, absolute paths) are read from disk. A body or file longer than
+    /// ``maxBodyBytes`` is not read past the limit and fails with ``WebhookError/tooLarge(limit:)``.
+    /// `completion` runs on a background thread.
     public func fetch(_ request: WebhookRequest,
                       completion: @escaping @Sendable (Result<WebhookResponse, WebhookError>) -> Void) {
         if let path = Self.localPath(request.url) {
+            let limit = maxBodyBytes
             DispatchQueue.global(qos: .userInitiated).async {
-                completion(Self.readLocal(path))
+                completion(Self.readLocal(path, limit: limit))
             }
             return
         }
@@ -204,22 +219,24 @@ public final class WebhookClient: Sendable {
             urlRequest.httpBody = body
             urlRequest.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
         }
-        let logger = self.logger
-        let observer = self.observer
         let started = DispatchTime.now().uptimeNanoseconds
         let requestURL = urlRequest.url ?? request.url
-        let task = session.dataTask(with: urlRequest) { data, response, error in
-            let result = Self.classify(data: data, response: response, error: error,
-                                       requestURL: requestURL, requireBody: requireBody)
+        let task = session.dataTask(with: urlRequest)
+        let limit = maxBodyBytes
+        bodies.register(task, limit: limit) { [logger, observer] outcome in
+            let result = outcome.tooLarge
+                ? .failure(.tooLarge(limit: limit))
+                : Self.classify(data: outcome.data, response: outcome.response, error: outcome.error,
+                                requestURL: requestURL, requireBody: requireBody)
             let elapsed = DispatchTime.now().uptimeNanoseconds - started
+            observer?(Double(elapsed) / 1e9, (try? result.get()) != nil)
+            let url = Self.redacted(request.url)
             let ms = elapsed / 1_000_000
-            if case .success = result { observer?(Double(elapsed) / 1e9, true) } else { observer?(Double(elapsed) / 1e9, false) }
             switch result {
             case .success(let r):
-                logger.debug("webhook.response", ["url": Self.redacted(request.url), "status": r.status, "ms": ms,
-                                                  "bytes": r.body.count])
+                logger.debug("webhook.response", ["url": url, "status": r.status, "ms": ms, "bytes": r.body.count])
             case .failure(let e):
-                logger.debug("webhook.error", ["url": Self.redacted(request.url), "error": e, "ms": ms])
+                logger.debug("webhook.error", ["url": url, "error": e, "ms": ms, "bytes": outcome.data.count])
             }
             completion(result)
         }
@@ -250,15 +267,19 @@ public final class WebhookClient: Sendable {
         return nil
     }
 
-    static func readLocal(_ path: String) -> Result<WebhookResponse, WebhookError> {
+    static func readLocal(_ path: String, limit: Int) -> Result<WebhookResponse, WebhookError> {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             return .failure(.localFile("no such file: \(path)"))
         }
         guard !isDirectory.boolValue else { return .failure(.localFile("is a directory: \(path)")) }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // One byte past the limit tells a file that is too long (or endless, like /dev/zero).
+        guard let handle = FileHandle(forReadingAtPath: path),
+              let data = try? handle.read(upToCount: limit + 1) ?? Data() else {
             return .failure(.localFile("cannot read \(path)"))
         }
+        try? handle.close()
+        guard data.count <= limit else { return .failure(.tooLarge(limit: limit)) }
         guard !data.isEmpty else { return .failure(.emptyBody(status: 200)) }
         let type = path.hasSuffix(".xml") ? "application/xml" : nil
         return .success(WebhookResponse(status: 200, body: data, finalURL: URL(fileURLWithPath: path),

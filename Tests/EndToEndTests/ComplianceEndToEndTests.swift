@@ -41,7 +41,15 @@ final class ComplianceEndToEndTests: XCTestCase {
         XCTAssertGreaterThan(Tone.purity(samples, frequency: 440), 0.5)
         var st = stat()
         stat(out, &st)
-        XCTAssertEqual(st.st_mode & 0o077, 0, "the export is private to its owner")
+        XCTAssertEqual(st.st_mode & 0o777, 0o600, "the plaintext export is private to its owner")
+        // An existing file is never overwritten (it would keep its mode, e.g. 0644).
+        let existing = d.dataDir.deletingLastPathComponent().appendingPathComponent("existing.wav").path
+        _ = FileManager.default.createFile(atPath: existing, contents: Data("old".utf8), attributes: [.posixPermissions: 0o644])
+        let again = runProgram(Paths.daemon, ["recording", "decrypt", sid, "--out", existing, "--config", d.configPath.path,
+                                              "--data", data])
+        XCTAssertEqual(again.status, 1, again.output)
+        XCTAssertTrue(again.output.contains("\(existing) already exists; not overwriting it"), again.output)
+        XCTAssertEqual(FileManager.default.contents(atPath: existing), Data("old".utf8))
 
         let verify = runProgram(Paths.daemon, ["audit", "verify", "--config", d.configPath.path, "--data", data])
         XCTAssertEqual(verify.status, 0, verify.output)
@@ -49,6 +57,9 @@ final class ComplianceEndToEndTests: XCTestCase {
         for action in ["daemon.started", "recording.created", "recording.decrypted"] {
             XCTAssertTrue(log.contains("\"action\":\"\(action)\""), "audit has \(action)")
         }
+        XCTAssertEqual(log.components(separatedBy: "\"action\":\"recording.decrypted\"").count - 1, 1,
+                       "the decryption is audited once; the refused one wrote nothing")
+        XCTAssertTrue(log.contains("\"detail\":\"to \(out)\""), "the audit names the plaintext file")
         // An edited entry is detected.
         try log.replacingOccurrences(of: "recording.decrypted", with: "recording.viewed").write(toFile: data + "/audit.log", atomically: true, encoding: .utf8)
         let tampered = runProgram(Paths.daemon, ["audit", "verify", "--config", d.configPath.path, "--data", data])
@@ -87,5 +98,34 @@ final class ComplianceEndToEndTests: XCTestCase {
         let log = try String(contentsOfFile: d.dataDir.path + "/audit.log", encoding: .utf8)
         XCTAssertTrue(log.contains("recording.purged") && log.contains("retention.run"))
         XCTAssertEqual(runProgram(Paths.daemon, ["audit", "verify", "--data", d.dataDir.path, "--config", d.configPath.path]).status, 0)
+    }
+
+    func testDeletingTheLastAuditEntriesIsReported() throws {
+        let d = try DaemonUnderTest(ringMs: 0)
+        d.stop()
+        let data = d.dataDir.path
+        func verify() -> (status: Int32, output: String) {
+            runProgram(Paths.daemon, ["audit", "verify", "--config", d.configPath.path, "--data", data])
+        }
+        func export() {
+            XCTAssertEqual(runProgram(Paths.daemon, ["cdr", "export", "--config", d.configPath.path, "--data", data]).status, 0)
+        }
+        export()  // a command-line append keeps the anchor too
+        let intact = verify()
+        XCTAssertEqual(intact.status, 0, intact.output)
+        XCTAssertTrue(intact.output.contains("intact (3 entries, anchored)"), intact.output)
+        let lines = try String(contentsOfFile: data + "/audit.log", encoding: .utf8).split(separator: "\n")
+        try (lines.dropLast().joined(separator: "\n") + "\n").write(toFile: data + "/audit.log", atomically: false, encoding: .utf8)
+        let cut = verify()
+        XCTAssertEqual(cut.status, 1, cut.output)
+        XCTAssertTrue(cut.output.contains("audit.log:3: the log ends after 2 entries but its anchor counts 3: "
+                                          + "the last entry was deleted"), cut.output)
+        // A log from before anchors (or whose anchor is gone): a warning until the next append.
+        try FileManager.default.removeItem(atPath: data + "/audit.log.anchor")
+        let unanchored = verify()
+        XCTAssertEqual(unanchored.status, 0, unanchored.output)
+        XCTAssertTrue(unanchored.output.contains("warning: no anchor"), unanchored.output)
+        export()
+        XCTAssertTrue(verify().output.contains("intact (3 entries, anchored)"))
     }
 }

@@ -38,7 +38,17 @@ final class FlowEndToEndTests: XCTestCase {
             </Response>
             """,
         "transcribed": "<Response/>",
+        "deep.xml": nested(9000, "a"),
+        "huge.xml": nested(40_000, "Say"),
     ]
+
+    /// `levels` nested `<name>` elements in a `<Response>`: 9,000 `<a>` fit in 63 KB (under the
+    /// size limit, past the depth limit); 40,000 `<Say>` (440 KB) crashed the daemon as it tore
+    /// the tree down.
+    static func nested(_ levels: Int, _ name: String) -> String {
+        "<Response>" + String(repeating: "<\(name)>", count: levels) + String(repeating: "</\(name)>", count: levels)
+            + "</Response>"
+    }
 
     /// One second of 600 Hz at 16 kHz stereo: the daemon must mix and resample it.
     static var toneWAV: Data {
@@ -75,6 +85,10 @@ final class FlowEndToEndTests: XCTestCase {
                 ["did": "+18335550106", "tenant": "legal-client-001", "flow": "legal-intake.xml"],
                 ["did": "+18335550107", "tenant": t, "flow": "\(s.base)/play.xml", "status_callback": "\(s.base)/callback/status"],
                 ["did": "+18335550108", "tenant": t, "flow": "\(s.base)/transcribe.xml"],
+                ["did": "+18335550109", "tenant": t, "flow": "\(s.base)/deep.xml", "fallback_flow": "general-business.xml"],
+                ["did": "+18335550110", "tenant": t, "flow": "\(s.base)/bigstream/\(50 << 20)",
+                 "fallback_flow": "general-business.xml"],
+                ["did": "+18335550111", "tenant": t, "flow": "\(s.base)/huge.xml", "fallback_flow": "general-business.xml"],
             ]
             cfg["numbers"] = numbers
             var tenants = cfg["tenants"] as? [[String: Any]] ?? []
@@ -133,8 +147,8 @@ final class FlowEndToEndTests: XCTestCase {
         defer { peer.stop() }
         let result = try XCTUnwrap(d.callWhileTalking("uac_daemon_bye.xml", dial: "8335550102", tag: "record", peer: peer) {
             peer.send(count: 250, toPort: $0, stray: false, tone: true) // 5 s of tone; maxLength is 3
-        }, "no RTP from the daemon\n\(d.logText.suffix(2000))")
-        XCTAssertEqual(result.status, 0, "sipp:\n\(result.output.suffix(1500))\n\(d.logText.suffix(2000))")
+        }, "no RTP from the daemon\n\(String(d.logText.suffix(2000)))")
+        XCTAssertEqual(result.status, 0, "sipp:\n\(result.output.suffix(1500))\n\(String(d.logText.suffix(2000)))")
         let recorded = try XCTUnwrap(s.waitForRequest(path: "/recorded"), "\(s.requests)")
         XCTAssertEqual(recorded["RecordingDuration"], "3")
         XCTAssertNotNil(recorded["RecordingSid"])
@@ -160,6 +174,22 @@ final class FlowEndToEndTests: XCTestCase {
         XCTAssertNotNil(s.waitForRequest(path: "/fail/menu.xml"))
         XCTAssertGreaterThan(SpeechMeasure(peer.received, law: .ulaw).loudFrames, 20, "the fallback flow speaks")
         XCTAssertTrue(d.logText.contains("flow.fallback"))
+    }
+
+    func testHostileWebhookDocumentsFallBackAndTheDaemonLives() throws {
+        let (d, s) = try env()
+        for (did, path) in [("8335550111", "/huge.xml"), ("8335550109", "/deep.xml"),
+                            ("8335550110", "/bigstream/\(50 << 20)")] {
+            let peer = RTPPeer()
+            defer { peer.stop() }
+            let r = d.sipp("uac_caller_bye.xml", dial: did, tag: "hostile\(did)", rtpPort: peer.port)
+            XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))")
+            XCTAssertNotNil(s.waitForRequest(path: path))
+            XCTAssertGreaterThan(SpeechMeasure(peer.received, law: .ulaw).loudFrames, 20, "the fallback flow speaks")
+        }
+        XCTAssertTrue(d.logText.contains("elements are nested more than 64 levels deep"), String(d.logText.suffix(2000)))
+        XCTAssertTrue(d.logText.contains("answer longer than 65536 bytes"), String(d.logText.suffix(2000)))
+        XCTAssertEqual(d.httpGet("/healthz")?.status, 200, "the daemon is still up")
     }
 
     func testHangingWebhookTimesOutToTheFallbackURL() throws {
@@ -189,7 +219,7 @@ final class FlowEndToEndTests: XCTestCase {
         let r = d.sippRaw("uac_general_press1.xml", dial: "2082792555", tag: "general1",
                           extra: ["-mp", "\(freePort())", "-key", "caller", "+15551230000", "-d", "3000"])
         XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))")
-        XCTAssertTrue(d.logText.contains("general-business/menu-1.xml"), "the sales branch was fetched:\n\(d.logText.suffix(2000))")
+        XCTAssertTrue(d.logText.contains("general-business/menu-1.xml"), "the sales branch was fetched:\n\(String(d.logText.suffix(2000)))")
     }
 
     func testLegalIntakeBranchesOnDigitTwo() throws {
@@ -229,7 +259,7 @@ final class FlowEndToEndTests: XCTestCase {
             peer.send(samples: speech, toPort: $0)
         }, "no RTP from the daemon")
         XCTAssertEqual(result.status, 0, "sipp:\n\(result.output.suffix(1500))")
-        let t = try XCTUnwrap(s.waitForRequest(path: "/transcribed", timeout: 30), "\(d.logText.suffix(2000))")
+        let t = try XCTUnwrap(s.waitForRequest(path: "/transcribed", timeout: 30), "\(String(d.logText.suffix(2000)))")
         XCTAssertEqual(t["TranscriptionStatus"], "completed")
         let text = try XCTUnwrap(t["TranscriptionText"])
         XCTAssertFalse(text.isEmpty, "pocketsphinx heard the caller's speech")

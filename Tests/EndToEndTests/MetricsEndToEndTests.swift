@@ -25,3 +25,59 @@ final class MetricsEndToEndTests: XCTestCase {
         XCTAssertEqual(d.httpGet("/nope")?.status, 404)
     }
 }
+
+/// The metrics server under slow, stalled, oversized and too many clients: the probes keep
+/// answering while the bad clients are still connected.
+final class MetricsServerLimitsEndToEndTests: XCTestCase {
+    private func daemonAndPort() throws -> (DaemonUnderTest, UInt16) {
+        let d = try DaemonUnderTest(ringMs: 0)
+        return (d, try XCTUnwrap(d.metricsPort))
+    }
+
+    func testSlowClientsDoNotHoldTheProbes() throws {
+        let (d, port) = try daemonAndPort()
+        defer { d.stop() }
+        let silent = try (0..<8).map { _ in try XCTUnwrap(RawHTTPConnection(port: port)) }
+        let half = try XCTUnwrap(RawHTTPConnection(port: port))
+        half.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        XCTAssertEqual(d.httpGet("/healthz")?.status, 200)
+        XCTAssertEqual(d.httpGet("/readyz")?.status, 200)
+        for connection in silent + [half] {
+            XCTAssertTrue(connection.isOpenAndUnanswered, "the slow clients were still waiting when the probes answered")
+        }
+    }
+
+    func testAStalledRequestHeadIsAnswered408AndClosed() throws {
+        let (d, port) = try daemonAndPort()
+        defer { d.stop() }
+        let half = try XCTUnwrap(RawHTTPConnection(port: port))
+        half.send("GET /healthz HTTP/1.1\r\n")
+        let answer = try XCTUnwrap(half.waitForClose(timeout: 30), "the server closes a stalled connection")
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.0 408 "), answer)
+    }
+
+    func testAnOversizedRequestHeadIsAnswered431() throws {
+        let (d, port) = try daemonAndPort()
+        defer { d.stop() }
+        let big = try XCTUnwrap(RawHTTPConnection(port: port))
+        big.send("GET /healthz HTTP/1.1\r\nX-Pad: " + String(repeating: "a", count: 9000) + "\r\n\r\n")
+        let answer = try XCTUnwrap(big.waitForClose(timeout: 30))
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.0 431 "), answer)
+        let small = try XCTUnwrap(RawHTTPConnection(port: port))
+        small.send("GET /healthz HTTP/1.1\r\nX-Pad: " + String(repeating: "a", count: 7000) + "\r\n\r\n")
+        XCTAssertTrue(try XCTUnwrap(small.waitForClose(timeout: 30)).hasPrefix("HTTP/1.0 200 "))
+    }
+
+    func testPastTheConnectionLimitTheOldestStalledClientMakesRoom() throws {
+        let (d, port) = try daemonAndPort()
+        defer { d.stop() }
+        let first = try XCTUnwrap(RawHTTPConnection(port: port))
+        first.send("GET /metrics HTTP/1.1\r\n")
+        XCTAssertEqual(d.httpGet("/healthz")?.status, 200)  // `first` has been accepted
+        let others = try (0..<70).map { _ in try XCTUnwrap(RawHTTPConnection(port: port)) }
+        XCTAssertEqual(d.httpGet("/healthz")?.status, 200, "a probe is served past the limit")
+        let answer = try XCTUnwrap(first.waitForClose(timeout: 30), "the oldest stalled client was dropped")
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.0 408 "), answer)
+        XCTAssertTrue(others.last?.isOpenAndUnanswered ?? false, "the newest clients are still connected")
+    }
+}

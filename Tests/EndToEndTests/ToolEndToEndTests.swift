@@ -32,6 +32,39 @@ final class ToolEndToEndTests: XCTestCase {
         XCTAssertTrue(r.output.contains("healthcare-intake.xml: OK"), r.output)
     }
 
+    func testCheckRefusesDeeplyNestedDocumentsWithoutCrashing() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-check-deep-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The reported one: 40,000 levels (440 KB), now refused by size before parsing.
+        let huge = dir.appendingPathComponent("huge.xml")
+        try Data(("<Response>\n" + String(repeating: "<Say>", count: 40_000) + "x"
+                  + String(repeating: "</Say>", count: 40_000) + "</Response>\n").utf8).write(to: huge)
+        // Within the size limit: 9,000 levels.
+        let deep = dir.appendingPathComponent("deep.xml")
+        try Data(("<Response>\n" + String(repeating: "<a>", count: 9000)
+                  + String(repeating: "</a>", count: 9000) + "</Response>\n").utf8).write(to: deep)
+        let r = runProgram(Paths.daemon, ["check", huge.path, deep.path])
+        XCTAssertEqual(r.status, 1, "a refusal, not a crash: \(r.output.prefix(500))")
+        XCTAssertTrue(r.output.contains("huge.xml:1:1: the document is longer than the limit of 65536 bytes"),
+                      String(r.output.prefix(500)))
+        XCTAssertTrue(r.output.contains("deep.xml:2:190: <a>: elements are nested more than 64 levels deep"),
+                      String(r.output.prefix(500)))
+    }
+
+    func testSimulateRefusesADeepWebhookDocumentWithoutCrashing() throws {
+        let levels = 9000
+        let server = try WebhookServer(documents: [
+            "deep": "<Response>" + String(repeating: "<a>", count: levels) + String(repeating: "</a>", count: levels)
+                + "</Response>",
+        ])
+        defer { server.stop() }
+        let r = runProgram(Paths.daemon, ["simulate", "\(server.base)/deep"])
+        XCTAssertEqual(r.status, 1, "a refusal, not a crash: \(r.output.prefix(500))")
+        XCTAssertTrue(r.output.contains("deep:1:200: <a>: elements are nested more than 64 levels deep"),
+                      String(r.output.prefix(500)))
+    }
+
     func testSayWritesThePromptAsAn8kHzWAV() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("tf-say-\(getpid()).wav")
         defer { try? FileManager.default.removeItem(at: out) }

@@ -18,6 +18,8 @@ The line is written (and flushed) before the answer is sent. Answers by path:
     /flaky/N/...    503 for the first N requests to that exact path, then 200 (empty body)
     /redirect/REST  302 to /REST (query kept)
     /callback...    200, empty body (status and recording callbacks)
+    /big/N...       200, an XML document of N bytes sent in 64 KiB writes, with Content-Length
+    /bigstream/N... the same without Content-Length (the body ends when the connection closes)
     anything else   DIR/<path> for GET and POST (200, XML content type for .xml), else 404
 """
 import argparse
@@ -107,6 +109,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path.startswith("/callback"):
             return self._answer(200)
+        if path.startswith("/big/") or path.startswith("/bigstream/"):
+            return self._big(path)
         docs = os.path.realpath(self.server.docs)
         target = os.path.realpath(os.path.join(docs, path.lstrip("/")))
         if not target.startswith(docs + os.sep) or not os.path.isfile(target):
@@ -115,6 +119,35 @@ class Handler(BaseHTTPRequestHandler):
             data = f.read()
         ctype = "application/xml" if target.endswith(".xml") else "text/plain"
         return self._answer(200, data, ctype)
+
+    def _big(self, path: str):
+        try:
+            size = int(path.split("/")[2])
+        except (IndexError, ValueError):
+            size = 1 << 20
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml")
+        if path.startswith("/big/"):
+            self.send_header("Content-Length", str(size))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        head, tail = b"<Response><Say>", b"</Say></Response>"
+        chunk = b"x" * 65536
+        sent = 0
+        try:  # a client that stops reading closes the connection
+            while sent < size:
+                if sent == 0:
+                    piece = head
+                elif size - sent <= len(tail):
+                    piece = tail[len(tail) - (size - sent):]
+                else:
+                    piece = chunk[:size - sent - len(tail)]
+                self.wfile.write(piece)
+                sent += len(piece)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     do_GET = _handle
     do_POST = _handle

@@ -65,17 +65,18 @@ final class ComplianceTests: XCTestCase {
 
     func testAuditChainDetectsEditsDeletionsAndInsertions() throws {
         let path = dir + "/audit.log"
-        let log = try AuditLog(path: path)
+        let key = RecordingKey(bytes: try Crypto.randomBytes(32))
+        let log = try AuditLog(path: path, key: key)
         for i in 1...4 { try log.record(actor: "test", action: "recording.created", subject: "RE\(i)") }
         // A second writer (another process) continues the same chain.
-        try AuditLog(path: path).record(actor: "cli", action: "records.exported", subject: "data")
-        XCTAssertEqual(AuditLog.verify(path: path), .intact(entries: 5))
+        try AuditLog(path: path, key: key).record(actor: "cli", action: "records.exported", subject: "data")
+        XCTAssertEqual(AuditLog.verify(path: path, keys: [key]), .intact(entries: 5))
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
 
         func check(_ altered: [String], _ expectedLine: Int, file: StaticString = #filePath, line: UInt = #line) throws {
             let p = dir + "/altered.log"
             try (altered.joined(separator: "\n") + "\n").write(toFile: p, atomically: true, encoding: .utf8)
-            guard case .broken(let l, _) = AuditLog.verify(path: p) else { return XCTFail("not detected", file: file, line: line) }
+            guard case .broken(let l, _) = AuditLog.verify(path: p, keys: [key]) else { return XCTFail("not detected", file: file, line: line) }
             XCTAssertEqual(l, expectedLine, file: file, line: line)
         }
         var edited = lines
@@ -105,7 +106,8 @@ final class ComplianceTests: XCTestCase {
         try file("fleet", "old.wav", yearsAgo: 2.5)
         try file("fleet", "recent.wav", yearsAgo: 1)
         try file("unknown", "x.wav", yearsAgo: 50)
-        let audit = try AuditLog(path: dir + "/audit.log")
+        let key = RecordingKey(bytes: try Crypto.randomBytes(32))
+        let audit = try AuditLog(path: dir + "/audit.log", key: key)
         let dry = try Retention.run(dataDirectory: data, years: ["health": 7, "fleet": 2], now: Date(), audit: audit, dryRun: true)
         XCTAssertEqual(dry.purged, 3)
         XCTAssertTrue(fm.fileExists(atPath: "\(data)/recordings/fleet/old.wav"), "a dry run deletes nothing")
@@ -115,6 +117,6 @@ final class ComplianceTests: XCTestCase {
         XCTAssertEqual(Set(try fm.contentsOfDirectory(atPath: "\(data)/recordings/health")), ["recent.wav.enc"])
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: "\(data)/recordings/fleet"), ["recent.wav"])
         XCTAssertTrue(fm.fileExists(atPath: "\(data)/recordings/unknown/x.wav"), "tenants without a period keep everything")
-        XCTAssertEqual(AuditLog.verify(path: dir + "/audit.log"), .intact(entries: 3))
+        XCTAssertEqual(AuditLog.verify(path: dir + "/audit.log", keys: [key]), .intact(entries: 3))
     }
 }
