@@ -104,3 +104,7 @@ const uint8_t *tfm_batch_packet(const tfm_batch_t *b, int i, int *length, uint32
     }
     return (const uint8_t *)b->iov[i].iov_base;
 }
+
+#include <malloc.h>
+
+int tf_release_free_memory(void) { return malloc_trim(0); }

@@ -1,3 +1,4 @@
+import CMediaIO
 import Foundation
 import Observability
 import Synchronization
@@ -298,3 +299,7 @@ public final class MediaEngine: Sendable {
                                 lateTicks: p.late, portsFree: pool.available)
     }
 }
+
+/// Returns memory the process has freed to the kernel (glibc keeps it otherwise): after a
+/// burst of calls or a SIP flood the resident size comes back down.
+public func releaseFreeMemory() { _ = tf_release_free_memory() }

@@ -315,10 +315,11 @@ extension CallController {
     func endLegUnconditionally(_ leg: Leg) {
         if leg.endedAt == nil { leg.endedAt = Date() }
         if leg.answerTime != nil || leg.answeredTooLate { stack.bye(leg.handle) } else { stack.cancel(leg.handle) }
+        let handle = leg.handle, id = ObjectIdentifier(leg)
         stack.schedule(afterMilliseconds: 40_000) { [self] in
-            guard let current = legs[leg.handle], current === leg else { return }
+            guard let leg = legs[handle], ObjectIdentifier(leg) == id else { return }
             leg.log.warning("dial.leg_forced_end", ["detail": "dialog still open 40 s after its call ended"])
-            stack.abandon(leg.handle)
+            stack.abandon(handle)
             legTerminated(leg, status: 408, now: Date())
         }
     }

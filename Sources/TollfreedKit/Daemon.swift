@@ -148,7 +148,7 @@ public final class Daemon: @unchecked Sendable {
         // transactions); glibc keeps freed memory in the process unless asked to give it back.
         let trimmer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
         trimmer.schedule(deadline: .now() + 30, repeating: 30)
-        trimmer.setEventHandler { _ = malloc_trim(0) }
+        trimmer.setEventHandler { releaseFreeMemory() }
         trimmer.resume()
         // Health: the signaling loop beats every second; /healthz fails when it stops.
         let heartbeat = Atomic<Int64>(Int64(Date().timeIntervalSince1970))

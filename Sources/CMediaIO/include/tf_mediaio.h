@@ -23,4 +23,8 @@ void tfm_batch_destroy(tfm_batch_t *b);
 int tfm_batch_recv(int fd, tfm_batch_t *b);
 /// The i-th datagram of the last receive: its bytes, length, IPv4 source (network order).
 const uint8_t *tfm_batch_packet(const tfm_batch_t *b, int i, int *length, uint32_t *addr, uint16_t *port);
+/// Gives memory freed by the process back to the kernel (glibc's malloc_trim). Returns 1
+/// when some was released.
+int tf_release_free_memory(void);
+
 #endif
