@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "Observability"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Observability"]),
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "Observability"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["tollfreed", "Media", "Metering"],
+        .testTarget(name: "EndToEndTests", dependencies: ["tollfreed", "Media", "Metering", "Signaling", "Observability"],
                     resources: [.copy("Scenarios")]),
     ],
     swiftLanguageModes: [.v6]

@@ -85,7 +85,7 @@ final class EmergencyDialEndToEndTests: XCTestCase {
             return call
         }
         let ordinary = callers(6, priority: "normal", tag: "ovl-n")
-        XCTAssertTrue(waitUntil(timeout: 15) { d.logText.components(separatedBy: "dial.answered").count > 6 }, "the six ordinary calls are bridged")
+        XCTAssertTrue(waitUntil(timeout: 15) { d.logText.components(separatedBy: "dial.answered").count > 3 }, "the three admitted ordinary calls are bridged")
         let emergency = callers(2, priority: "emergency", tag: "ovl-e")
         XCTAssertEqual(emergency.wait().status, 0, emergency.wait().output.suffix(1500).description)
         XCTAssertEqual(ordinary.wait().status, 0, ordinary.wait().output.suffix(1500).description)

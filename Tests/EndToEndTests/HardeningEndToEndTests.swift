@@ -42,6 +42,37 @@ final class HardeningEndToEndTests: XCTestCase {
         XCTAssertFalse(d.logText.lowercased().split(separator: "\n").contains { $0.hasPrefix("stun") }, d.logText)
     }
 
+    /// Oversized requests cost nothing (Sofia kept 60 KB OPTIONS for 32 s each), and OPTIONS
+    /// share the per-source rate limit with INVITE and MESSAGE.
+    func testOversizedAndFloodedOPTIONSAreRefused() throws {
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            var sip = cfg["sip"] as? [String: Any] ?? [:]
+            sip["invite_rate_per_source"] = 5
+            sip["invite_burst_per_source"] = 5
+            cfg["sip"] = sip
+        }
+        defer { d.stop() }
+        let c = SIPDialogCaller(daemonPort: d.sipPort, tag: "opt")
+        func options(_ n: Int, padding: Int = 0) -> String {
+            ["OPTIONS sip:8005963057@127.0.0.1:\(d.sipPort) SIP/2.0",
+             "Via: SIP/2.0/UDP 127.0.0.1:\(c.localPort);branch=z9hG4bKopt\(n);rport",
+             "From: <sip:probe@127.0.0.1>;tag=o\(n)", "To: <sip:8005963057@127.0.0.1>", "Call-ID: opt-\(n)@127.0.0.1",
+             "CSeq: 1 OPTIONS", "Max-Forwards: 70"]
+                .joined(separator: "\r\n") + (padding > 0 ? "\r\nX-Padding: " + String(repeating: "p", count: padding) : "")
+                + "\r\nContent-Length: 0\r\n\r\n"
+        }
+        c.send(options(0, padding: 40_000))
+        let big = c.finalResponse(to: "OPTIONS", timeout: 2)
+        XCTAssertTrue(big == nil || [413, 513].contains(big!.status), "a 40 KB request is refused: \(big?.text.prefix(80) ?? "")")
+        var statuses: [Int] = []
+        for n in 1...20 {
+            c.send(options(n))
+            statuses.append(c.finalResponse(to: "OPTIONS", timeout: 2)?.status ?? 0)
+        }
+        XCTAssertEqual(statuses.prefix(5), [200, 200, 200, 200, 200], "\(statuses)")
+        XCTAssertTrue(statuses.contains(503), "past the rate OPTIONS get 503: \(statuses)")
+    }
+
     /// RFC 4412 lets Resource-Priority come on several header lines; a value in a
     /// configured namespace on the second line still marks an emergency.
     func testResourcePriorityOnTwoHeaderLinesIsAnEmergency() throws {
