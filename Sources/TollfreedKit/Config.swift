@@ -88,10 +88,10 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Half-open calls (200 sent, no ACK yet): how long they may wait, and how many one
     /// source address and all sources together may hold (0: no limit).
     public var ackTimeoutMilliseconds = 8000
-    public var halfOpenPerSource = 20
+    public var halfOpenPerSource = 100
     public var halfOpenMax: Int?
     /// The half-open limit in force.
-    public var effectiveHalfOpenMax: Int { halfOpenMax ?? max(50, maxConcurrentCalls / 10) }
+    public var effectiveHalfOpenMax: Int { halfOpenMax ?? max(200, maxConcurrentCalls / 10) }
 
     /// Emergency dials try each target this long before failing over to the next.
     public var emergencyFailoverMilliseconds: Int = 10_000

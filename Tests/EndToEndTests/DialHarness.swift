@@ -35,12 +35,13 @@ final class Agent: @unchecked Sendable {
 }
 
 /// A daemon whose numbers run the given flow documents (written to a fresh directory).
-func dialDaemon(flows: [String: String], numbers: [String: String], configure: ((inout [String: Any]) -> Void)? = nil) throws -> DaemonUnderTest {
+func dialDaemon(flows: [String: String], numbers: [String: String], rtpPorts: Int = 100,
+                configure: ((inout [String: Any]) -> Void)? = nil) throws -> DaemonUnderTest {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-dial-flows-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
     // The shipped flows stay available for the numbers the test does not remap.
     try FileManager.default.copyItem(at: Paths.repo.appendingPathComponent("CallFlows"), to: dir)
     for (name, xml) in flows { try Data(xml.utf8).write(to: dir.appendingPathComponent(name)) }
-    return try DaemonUnderTest(ringMs: 0) { cfg in
+    return try DaemonUnderTest(ringMs: 0, rtpPorts: rtpPorts) { cfg in
         cfg["flows_dir"] = dir.path
         var list = cfg["numbers"] as? [[String: Any]] ?? []
         for i in list.indices {

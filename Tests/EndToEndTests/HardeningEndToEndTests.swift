@@ -342,3 +342,44 @@ final class VanishingCallerEndToEndTests: XCTestCase {
         XCTAssertTrue(d.logText.contains("call.rtp_timeout"))
     }
 }
+
+/// Bridged legs end with their calls, every one, under load.
+final class BridgeTeardownEndToEndTests: XCTestCase {
+    /// 40 concurrent bridges, two waves: every outbound leg ends, its record is final, and
+    /// the leg gauge returns to 0 (one leg used to stay up in such a run).
+    func testEveryLegOfTwoWavesOfFortyBridgesEnds() throws {
+        let agent = Agent("uas_answer.xml", calls: 80, timeout: 120)
+        let d = try dialDaemon(flows: ["bridge.xml": "<Response><Dial timeout=\"20\"><Sip>\(agent.uri)</Sip></Dial></Response>"],
+                               numbers: ["+1-208-279-2555": "bridge.xml"], rtpPorts: 240) { cfg in
+            // 120 even ports: 40 calls and their 40 legs, and the emergency ports (2 x 5).
+            cfg["calls"] = ["max_concurrent": 100, "ring_ms": 0, "drain_s": 0]
+            var sip = cfg["sip"] as? [String: Any] ?? [:]
+            sip["invite_rate_per_source"] = 0
+            cfg["sip"] = sip
+        }
+        defer { d.stop() }
+        var ids: [String] = []
+        for wave in 0..<2 {
+            let callers = (0..<40).map { SIPDialogCaller(daemonPort: d.sipPort, tag: "bridge\(wave)x\($0)") }
+            for c in callers {
+                XCTAssertEqual(c.invite(dial: "2082792555")?.status, 200)
+                c.ack()
+            }
+            XCTAssertTrue(waitUntil(timeout: 30) { d.logText.components(separatedBy: "dial.answered").count > 40 * (wave + 1) },
+                          "wave \(wave): all 40 bridged")
+            for c in callers { c.send(c.byeRequest()) }
+            for c in callers { XCTAssertEqual(c.finalResponse(to: "BYE", timeout: 5)?.status, 200) }
+            ids += callers.map(\.callID)
+        }
+        XCTAssertTrue(waitUntil(timeout: 20) { d.metric("tollfreed_dial_legs_active") == 0 && d.metric("tollfreed_calls_active") == 0 },
+                      "legs active: \(d.metric("tollfreed_dial_legs_active") ?? -1)")
+        let all = d.records()
+        let parents = all.filter { ($0["sip_call_id"] as? String).map(ids.contains) == true }
+        XCTAssertEqual(parents.count, 80)
+        let parentIDs = Set(parents.compactMap { $0["call_id"] as? String })
+        let legs = all.filter { ($0["parent_call_id"] as? String).map(parentIDs.contains) == true }
+        XCTAssertEqual(legs.count, 80, "one leg per call")
+        XCTAssertTrue(legs.allSatisfy { $0["disposition"] as? String == "completed" }, "\(legs.map { $0["disposition"] ?? "?" })")
+        XCTAssertEqual(agent.wait(timeout: 30).status, 0, "the agent saw every leg end")
+    }
+}
