@@ -151,12 +151,18 @@ final class DialEndToEndTests: XCTestCase {
         XCTAssertEqual(a.status, 0, "the late-answering agent got ACK and BYE:\n\(a.output.suffix(1500))\n\(d.logText.suffix(2000))")
         XCTAssertTrue(d.logText.contains("dial.leg_late_answer"))
         XCTAssertTrue(d.logText.contains("status=no-answer"))
+        // It never connected: canceled, nothing billed (it used to be completed, 1 s).
+        let leg = try XCTUnwrap(d.legs(ofTag: "dial-cross").first)
+        XCTAssertEqual(leg["disposition"] as? String, "canceled")
+        XCTAssertEqual(leg["billable_seconds"] as? Int, 0)
+        XCTAssertNil(leg["answer_time"] as? String)
     }
 
     /// `<Number>` goes out through the tenant's trunk (URI template) and answers the trunk's
     /// digest challenge with the configured credentials.
     func testNumberGoesThroughTheTrunkWithDigestAuthentication() throws {
-        let trunk = Agent("uas_auth.xml")
+        let trace = FileManager.default.temporaryDirectory.appendingPathComponent("trunk-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log").path
+        let trunk = Agent("uas_auth.xml", extra: ["-trace_msg", "-message_file", trace])
         let d = try dialDaemon(flows: ["out.xml": "<Response><Dial timeLimit=\"2\"><Number>+1 (202) 555-0199</Number></Dial></Response>"],
                                numbers: [Self.general: "out.xml"]) { cfg in
             cfg["trunks"] = [["name": "carrier", "uri": "sip:{number}@127.0.0.1:\(trunk.port)",
@@ -171,6 +177,13 @@ final class DialEndToEndTests: XCTestCase {
         let leg = try XCTUnwrap(d.legs(ofTag: "dial-trunk").first)
         XCTAssertEqual(leg["to"] as? String, "+12025550199")
         XCTAssertEqual(leg["disposition"] as? String, "completed")
+        // The record carries the Call-ID the trunk saw (for disputes), not our own id.
+        let seen = try String(contentsOfFile: trace, encoding: .utf8).split(whereSeparator: \.isNewline)
+            .first { $0.lowercased().hasPrefix("call-id:") }?.dropFirst(8).trimmingCharacters(in: .whitespaces)
+        XCTAssertEqual(leg["sip_call_id"] as? String, seen)
+        XCTAssertNotEqual(leg["sip_call_id"] as? String, leg["call_id"] as? String)
+        // timeLimit="2" bills 2 s, never 3.
+        XCTAssertEqual(leg["billable_seconds"] as? Int, 2)
     }
 
     /// The caller sends a re-INVITE and a BYE back to back while bridged (the BYE arrives

@@ -135,6 +135,14 @@ final class DialMachineTests: XCTestCase {
         XCTAssertEqual(result(out)?.bridgedSeconds, 600)
     }
 
+    /// The timer fires a little late; a 600 s limit still reports (and bills) 600 s.
+    func testTimeLimitFiringLateReportsTheLimit() {
+        var m = machine([a])
+        _ = m.start(now: 0)
+        _ = m.legAnswered(0, now: 1)
+        XCTAssertEqual(result(m.timerFired(.timeLimit, now: 601.004))?.bridgedSeconds, 600)
+    }
+
     func testNoTargetsFailsAtOnce() {
         var m = machine([])
         XCTAssertEqual(result(m.start(now: 0))?.status, .failed)
