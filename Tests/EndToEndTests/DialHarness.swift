@@ -191,14 +191,8 @@ final class RawSIPCaller {
 
     init(daemonPort: UInt16) {
         self.daemonPort = daemonPort
-        let sock = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) } }
-        port = UInt16(bigEndian: sa.sin_port)
+        let (sock, bound) = bindLoopbackUDP()
+        port = bound
         fd = sock
         var tv = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))

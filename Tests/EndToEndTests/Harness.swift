@@ -42,6 +42,18 @@ func freePort() -> UInt16 {
     return 0
 }
 
+/// A UDP socket bound to an ephemeral loopback port: the descriptor and the port.
+func bindLoopbackUDP() -> (fd: Int32, port: UInt16) {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    var sa = sockaddr_in()
+    sa.sin_family = sa_family_t(AF_INET)
+    sa.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return (fd, UInt16(bigEndian: sa.sin_port))
+}
+
 /// Runs a program to completion, returning its exit status and combined output.
 @discardableResult
 func runProgram(_ path: String, _ args: [String], timeout: TimeInterval = 60, cwd: URL? = nil) -> (status: Int32, output: String) {

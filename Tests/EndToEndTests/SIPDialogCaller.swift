@@ -36,15 +36,7 @@ final class SIPDialogCaller {
     /// `tag` prefixes the Call-ID so the test can find the call's record.
     init(daemonPort: UInt16, tag: String) {
         self.daemonPort = daemonPort
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        self.fd = fd
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        localPort = UInt16(bigEndian: sa.sin_port)
+        (fd, localPort) = bindLoopbackUDP()
         callID = "\(tag)-\(UInt32.random(in: 0...UInt32.max))@127.0.0.1"
     }
 

@@ -6,17 +6,6 @@ import XCTest
 /// (The 40,000-level document that used to crash the process is run in a child process by
 /// `ToolEndToEndTests.testCheckRefusesADeeplyNestedDocumentWithoutCrashing`.)
 final class ParserLimitTests: XCTestCase {
-    private func parseError(_ xml: String, file: StaticString = #filePath, line: UInt = #line) -> TeXMLError? {
-        do {
-            _ = try parse(xml)
-            XCTFail("expected an error", file: file, line: line)
-        } catch let error as TeXMLError {
-            return error
-        } catch {
-            XCTFail("expected TeXMLError, got \(error)", file: file, line: line)
-        }
-        return nil
-    }
 
     func testNestingPastTheDepthLimitIsRefusedAtTheFirstElementTooDeep() {
         let depth = TeXMLParser.maxDepth
