@@ -118,7 +118,7 @@ public final class MediaEngine: Sendable {
     private let pacer: Pacer
     private let receiver: RTPReceiver
     private let writer: RecordingWriter
-    private let sessions = Mutex<[MediaSessionID: SessionShared]>([:])
+    private let sessions = Locked<[MediaSessionID: SessionShared]>([:])
     private let nextID = Atomic<UInt64>(1)
 
     /// - Parameters:

@@ -57,7 +57,7 @@ final class Pacer: @unchecked Sendable {
 
     private let logger: Logger
     private let onEvent: @Sendable (MediaEvent) -> Void
-    private let inbox = Mutex<[PacerCommand]>([])
+    private let inbox = Locked<[PacerCommand]>([])
     private let running = Atomic<Bool>(false)
     private let ticks = Atomic<UInt64>(0)
     private let late = Atomic<UInt64>(0)

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Observability
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,13 +13,13 @@ final class PortPool: Sendable {
         var head = 0
         var count: Int
     }
-    private let ring: Mutex<Ring>
+    private let ring: Locked<Ring>
 
     init(range: ClosedRange<Int>) {
         var ports: [UInt16] = []
         var p = range.lowerBound + (range.lowerBound % 2)
         while p <= range.upperBound { ports.append(UInt16(p)); p += 2 }
-        ring = Mutex(Ring(ports: ports, count: ports.count))
+        ring = Locked(Ring(ports: ports, count: ports.count))
     }
 
     var available: Int { ring.withLock { $0.count } }

@@ -1,6 +1,5 @@
 import Foundation
 import Observability
-import Synchronization
 
 /// Synthesised prompts by (text, voice, language), shared by all calls.
 ///
@@ -17,7 +16,7 @@ public final class PromptCache: @unchecked Sendable {
         var syntheses = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let queue = DispatchQueue(label: "tts")
     private let synthesizer: SpeechSynthesizer
     private let logger: Logger

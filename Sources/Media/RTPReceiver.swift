@@ -60,7 +60,7 @@ final class RTPReceiver: @unchecked Sendable {
     private let writer: RecordingWriter
     private let epfd: Int32
     private let wakeFD: Int32
-    private let inbox = Mutex<[ReceiverCommand]>([])
+    private let inbox = Locked<[ReceiverCommand]>([])
     private let running = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 

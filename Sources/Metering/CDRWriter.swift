@@ -10,7 +10,7 @@ public final class CDRWriter: Sendable {
     private let store: any CDRStore
     private let logger: Logger
     private let queue = DispatchQueue(label: "cdr-writer")
-    private let pending = Mutex<[CDROperation]>([])
+    private let pending = Locked<[CDROperation]>([])
     private let scheduled = Atomic<Bool>(false)
 
     /// Told how long each successful transaction took, in seconds (metrics).

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Counters, gauges and histograms for the Prometheus text exposition (version 0.0.4).
 /// Thread-safe; updates are a lock and an addition, scrapes render a snapshot.
@@ -16,7 +15,7 @@ public final class MetricsRegistry: Sendable {
         var histograms: [String: [String: Histogram]] = [:]
         var help: [String: (String, String)] = [:]         // name -> (type, help)
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

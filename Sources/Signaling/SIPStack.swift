@@ -1,7 +1,6 @@
 import CSofiaBridge
 import Foundation
 import Observability
-import Synchronization
 
 /// Owns Sofia's root and nua agent on one thread ("the signaling thread").
 ///
@@ -10,7 +9,7 @@ import Synchronization
 public final class SIPStack: @unchecked Sendable {
     /// Sofia's agent. Written by the signaling thread at start and before it is destroyed;
     /// read by `post` from any thread, under the lock, so no thread posts into freed memory.
-    private let agent = Mutex<UInt>(0)  // OpaquePointer bits (not Sendable); 0 = none
+    private let agent = Locked<UInt>(0)  // OpaquePointer bits (not Sendable); 0 = none
     let logger: Logger
     weak var delegate: (any SIPStackDelegate)?
     private let stopped = DispatchSemaphore(value: 0)

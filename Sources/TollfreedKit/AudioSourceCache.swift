@@ -1,7 +1,6 @@
 import Foundation
 import Media
 import Observability
-import Synchronization
 import Webhooks
 
 /// Audio for `<Play>`: local WAV files and http(s) URLs, decoded and resampled to 8 kHz
@@ -14,7 +13,7 @@ final class AudioSourceCache: Sendable {
         var waiting: [String: [Completion]] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let queue = DispatchQueue(label: "audio-sources")
     private let webhooks: WebhookClient
     private let logger: Logger

@@ -239,7 +239,7 @@ public final class Daemon: @unchecked Sendable {
         notifier.notify("STOPPING=1\nSTATUS=draining")
         compliance.record("daemon.stopping", subject: "pid \(getpid())", logger: logger)
         @Sendable func activeCalls() -> Int {
-            let active = Mutex(0)
+            let active = Locked(0)
             let done = DispatchSemaphore(value: 0)
             stack.post { active.withLock { $0 = box.controller?.activeCalls ?? 0 }; done.signal() }
             done.wait()

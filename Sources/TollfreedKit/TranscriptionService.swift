@@ -1,13 +1,12 @@
 import Foundation
 import Observability
-import Synchronization
 import Transcription
 
 /// Loads the pocketsphinx decoder on first use, off the signaling thread: its models take
 /// about 100 MB and half a second, which a deployment that never transcribes should not pay.
 final class TranscriptionService: Sendable {
     private enum State { case unloaded, loaded(Transcriber), unavailable(String) }
-    private let state = Mutex(State.unloaded)
+    private let state = Locked(State.unloaded)
     private let queue = DispatchQueue(label: "transcription-loader")
     private let logger: Logger
 

@@ -2,7 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Synchronization
+import Observability
 
 /// The `URLSession` delegate of ``WebhookClient``: collects each task's body up to a limit
 /// and stops the transfer as soon as the limit is passed, by the announced Content-Length
@@ -25,7 +25,7 @@ final class BoundedDataDelegate: NSObject, URLSessionDataDelegate, Sendable {
         let completion: @Sendable (Outcome) -> Void
     }
 
-    private let entries = Mutex<[Int: Entry]>([:])
+    private let entries = Locked<[Int: Entry]>([:])
 
     /// Watches `task` (call before `resume()`); `completion` runs once, when it ends.
     func register(_ task: URLSessionTask, limit: Int, completion: @escaping @Sendable (Outcome) -> Void) {

@@ -4,7 +4,6 @@ import Foundation
 import FoundationNetworking
 #endif
 import Observability
-import Synchronization
 
 /// A successful webhook answer.
 public struct WebhookResponse: Sendable {
@@ -102,7 +101,7 @@ public final class WebhookClient: Sendable {
     /// The default ``maxBodyBytes``: 64 KiB, the limit hosted TeXML platforms apply.
     public static let defaultMaxBodyBytes = 64 << 10
     private let retryBaseDelay: TimeInterval
-    private let stats = Mutex(WebhookStatistics())
+    private let stats = Locked(WebhookStatistics())
     private let pending = DispatchGroup()
     /// Told about every HTTP request: seconds taken and whether it succeeded (metrics).
     private let observer: (@Sendable (Double, Bool) -> Void)?

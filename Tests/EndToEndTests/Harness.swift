@@ -234,14 +234,17 @@ final class DaemonUnderTest: @unchecked Sendable {
     /// nil when no RTP came.
     func callWhileTalking(_ scenario: String, dial: String, tag: String, peer: RTPPeer,
                           talk: (UInt16) -> Void) -> (status: Int32, output: String)? {
-        nonisolated(unsafe) var result: (status: Int32, output: String) = (0, "")
-        let sipp = Thread { result = self.sipp(scenario, dial: dial, tag: tag, rtpPort: peer.port) }
+        let result = Mutex<(status: Int32, output: String)>((0, ""))
+        let sipp = Thread {
+            let r = self.sipp(scenario, dial: dial, tag: tag, rtpPort: peer.port)
+            result.withLock { $0 = r }
+        }
         sipp.start()
         defer { while sipp.isExecuting { usleep(20_000) } }
         guard peer.waitForPackets(3, timeout: 15), let daemonPort = peer.received.first?.sourcePort else { return nil }
         talk(daemonPort)
         while sipp.isExecuting { usleep(20_000) }
-        return result
+        return result.withLock { $0 }
     }
 
     /// All records, exported as JSON Lines by `tollfreed cdr export`.
