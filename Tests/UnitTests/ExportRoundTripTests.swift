@@ -28,6 +28,34 @@ final class ExportRoundTripTests: XCTestCase {
         XCTAssertEqual(CDRTime.parse("2026-11-22T02:42:03+00:00")?.timeIntervalSince1970, 1_795_315_323)
     }
 
+    func testTimeParsingValidatesTheCalendar() {
+        XCTAssertNil(CDRTime.parse("2026-11-31T10:00:00Z"), "November has 30 days (not 1 December)")
+        XCTAssertNil(CDRTime.parse("2026-02-29T10:00:00Z"), "2026 is not a leap year")
+        XCTAssertNil(CDRTime.parse("2100-02-29T10:00:00Z"), "2100 is not a leap year")
+        XCTAssertEqual(CDRTime.parse("2028-02-29T12:00:00Z")?.timeIntervalSince1970, 1_835_438_400)
+        XCTAssertNotNil(CDRTime.parse("2000-02-29T12:00:00Z"))
+        XCTAssertNil(CDRTime.parse("2026-11-30T24:00:00Z"))
+        XCTAssertNil(CDRTime.parse("2026-11-30T23:60:00Z"))
+        XCTAssertNil(CDRTime.parse("2026-11-30T23:59:60Z"))
+        XCTAssertNil(CDRTime.parse("2026-11-30T23:59:59.Z"))
+        XCTAssertNil(CDRTime.parse("2026-11-30T23:59:59.1234567890Z"), "at most nine fraction digits")
+        XCTAssertNil(CDRTime.parse("2026-11-30T23:59:59+24:00"))
+    }
+
+    func testTimeFractionsAreTruncatedExactlyNotRoundedIntoTheNextMonth() throws {
+        let december = 1_796_083_200.0
+        let last = try XCTUnwrap(CDRTime.parse("2026-11-30T23:59:59.9999999Z"))
+        XCTAssertLessThan(last.timeIntervalSince1970, december)
+        XCTAssertEqual(last.timeIntervalSince1970, december - 0.001, accuracy: 1e-9, "truncated to milliseconds")
+        XCTAssertTrue(BillingPeriod("2026-11")!.contains(last, timeZone: .gmt))
+        XCTAssertEqual(CDRTime.parse("2026-11-22T02:42:03.123999999Z")?.timeIntervalSince1970 ?? 0, 1_795_315_323.123, accuracy: 1e-9)
+    }
+
+    func testTimeZoneOffsetsAreAppliedExactly() {
+        XCTAssertEqual(CDRTime.parse("2026-11-22T04:42:03+02:00")?.timeIntervalSince1970, 1_795_315_323)
+        XCTAssertEqual(CDRTime.parse("2026-11-21T21:12:03.5-05:30")?.timeIntervalSince1970, 1_795_315_323.5)
+    }
+
     func testExportedRecordsReadBackIdenticallyFromCSVAndJSONLines() throws {
         var leg = makeRecord("leg-1", from: "=HYPERLINK(\"x\")", tenant: "t, \"quoted\"\nsecond line")
         leg.direction = .outbound
