@@ -39,30 +39,32 @@ func bill(_ o: BillOptions, out: FileDescriptorSink, err: FileDescriptorSink) ->
     var rater = Rater(catalog: catalog, accounts: accounts, period: period)
     // Every time zone's month lies within a day either side of the UTC month.
     let (from, to) = period.utcBounds(marginSeconds: 86_400)
+    let invoices: [Invoice]
     do {
         if let path = o.cdrsPath {
-            try ExportFileReader.forEachCall(path: path) { rater.add($0) }
+            try ExportFileReader.forEachCall(path: path) { try rater.add($0) }
         } else {
             let store = try SQLiteCDRStore(directory: o.dataDirectory ?? config.dataDirectory, readOnly: true)
             try store.forEachBillable(from: from, to: to) {
-                rater.addCall(tenant: $0.tenant, start: $0.startTime, disposition: $0.disposition,
-                              answered: $0.answered, billableSeconds: $0.billableSeconds)
+                try rater.addCall(tenant: $0.tenant, start: $0.startTime, disposition: $0.disposition,
+                                  answered: $0.answered, billableSeconds: $0.billableSeconds)
             }
         }
         if let path = o.messagesPath {
-            try ExportFileReader.forEachMessage(path: path) { rater.add($0) }
+            try ExportFileReader.forEachMessage(path: path) { try rater.add($0) }
         } else if o.cdrsPath == nil {
             let store = try SQLiteCDRStore(directory: o.dataDirectory ?? config.dataDirectory, readOnly: true)
-            try store.forEachMessage(from: from, to: to) { rater.add($0) }
+            try store.forEachMessage(from: from, to: to) { try rater.add($0) }
         }
         if let path = o.twoFactorPath {
-            try ExportFileReader.forEachTwoFactor(path: path) { rater.add($0) }
+            try ExportFileReader.forEachTwoFactor(path: path) { try rater.add($0) }
         }
+        invoices = try rater.invoices()
     } catch {
         err.write("tollfreed: bill: \(error)")
         return 1
     }
-    out.write(InvoiceFormat.render(rater.invoices(), format: format))
+    out.write(InvoiceFormat.render(invoices, format: format))
     return 0
 }
 
