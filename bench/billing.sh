@@ -19,29 +19,37 @@ WORK=$(mktemp -d /tmp/tollfreed-billing.XXXXXX)
 echo "generating $CALLS calls and $MESSAGES messages for $PERIOD in $WORK ..."
 python3 bench/gen_cdrs.py "$WORK/data" "$CALLS" "$MESSAGES" "$PERIOD"
 
-measure() { # label, command...: prints wall seconds and peak RSS
+measure() { # label, command...: prints wall seconds, CPU seconds (user + sys) and peak RSS
     local label=$1; shift
-    /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" > "$WORK/out" 2>"$WORK/err" || { cat "$WORK/err"; exit 1; }
-    read -r secs kb < "$WORK/time"
-    printf '| %s | %s s | %.1f MiB |\n' "$label" "$secs" "$(echo "$kb / 1024" | bc -l)"
+    /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" "$@" > "$WORK/out" 2>"$WORK/err" || { cat "$WORK/err"; exit 1; }
+    read -r secs user sys kb < "$WORK/time"
+    printf '| %s | %s s | %.2f s | %.1f MiB |\n' "$label" "$secs" "$(echo "$user + $sys" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
 }
-echo "| step | wall time | peak RSS |"
-echo "|---|---|---|"
+echo "| step | wall time | CPU | peak RSS |"
+echo "|---|---|---|---|"
 measure "bill --period $PERIOD (store, $CALLS calls + $MESSAGES messages)" \
     "$BIN" bill --period "$PERIOD" --config Config/tollfreed.json --data "$WORK/data"
 cp "$WORK/out" "$WORK/invoices.txt"
 measure "cdr export --format csv ($CALLS rows)" "$BIN" cdr export --format csv --data "$WORK/data"
 cp "$WORK/out" "$WORK/cdrs.csv"
 measure "cdr export --format jsonl ($CALLS rows)" "$BIN" cdr export --format jsonl --data "$WORK/data"
+cp "$WORK/out" "$WORK/cdrs.jsonl"
 "$BIN" sms export --format csv --data "$WORK/data" > "$WORK/sms.csv"
-measure "bill --cdrs cdrs.csv --messages sms.csv (rating the export files)" \
+"$BIN" sms export --format jsonl --data "$WORK/data" > "$WORK/sms.jsonl"
+measure "bill --cdrs cdrs.jsonl --messages sms.jsonl (rating the JSONL exports)" \
+    "$BIN" bill --period "$PERIOD" --config Config/tollfreed.json --cdrs "$WORK/cdrs.jsonl" --messages "$WORK/sms.jsonl"
+cp "$WORK/out" "$WORK/invoices-jsonl.txt"
+measure "bill --cdrs cdrs.csv --messages sms.csv (rating the CSV exports)" \
     "$BIN" bill --period "$PERIOD" --config Config/tollfreed.json --cdrs "$WORK/cdrs.csv" --messages "$WORK/sms.csv"
 echo
 echo "rows exported: $(($(wc -l < "$WORK/cdrs.csv") - 1))"
 echo "invoices (store):"
 cat "$WORK/invoices.txt"
-if cmp -s <(grep -v '^$' "$WORK/invoices.txt") <(grep -v '^$' "$WORK/out"); then
-    echo "rating the export file gives the same invoices as rating the store"
-else
-    echo "WARNING: invoices from the export file differ from the store's"; diff "$WORK/invoices.txt" "$WORK/out" | head -20
-fi
+for f in "$WORK/out" "$WORK/invoices-jsonl.txt"; do
+    if cmp -s <(grep -v '^$' "$WORK/invoices.txt") <(grep -v '^$' "$f"); then
+        echo "rating the export file ($(basename "$f")) gives the same invoices as rating the store"
+    else
+        echo "WARNING: invoices from the export file differ from the store's"; diff "$WORK/invoices.txt" "$f" | head -20
+    fi
+done
+rm -rf "$WORK"

@@ -85,9 +85,11 @@ def billing(path, calls, messages):
     steps = []
     for line in open(path):
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and cells[1].endswith(" s"):
-            steps.append({"step": cells[0], "seconds": float(cells[1][:-2]), "rss_mib": float(cells[2].split()[0])})
-    same = any("gives the same invoices" in l for l in open(path))
+        if len(cells) == 4 and cells[1].endswith(" s") and cells[2].endswith(" s"):
+            steps.append({"step": cells[0], "seconds": float(cells[1][:-2]), "cpu_s": float(cells[2][:-2]),
+                          "rss_mib": float(cells[3].split()[0])})
+    text = open(path).read()
+    same = "gives the same invoices" in text and "WARNING" not in text
     return {"section": "billing", "calls": int(calls), "messages": int(messages), "steps": steps, "same_invoices": same}
 
 
@@ -166,8 +168,8 @@ def render(results_path, quick):
         ok = f["count"] == r["calls"] and f["exact_length"] == r["calls"] and f["tone_frames"] == f["frames"]
         targets.append(f"| Record: no lost audio | {f['exact_length']}/{r['calls']} files of exact length, {f['frames'] - f['tone_frames']} frames without audio | {mark(ok)} |")
     for r in (x for x in rows if x["section"] == "billing"):
-        out += [f"## Billing: {r['calls']:,} calls and {r['messages']:,} messages", "", "| step | wall time | peak RSS |", "|---|---|---|"]
-        out += [f"| {s['step']} | {s['seconds']} s | {s['rss_mib']} MiB |" for s in r["steps"]]
+        out += [f"## Billing: {r['calls']:,} calls and {r['messages']:,} messages", "", "| step | wall time | CPU | peak RSS |", "|---|---|---|---|"]
+        out += [f"| {s['step']} | {s['seconds']} s | {s['cpu_s']} s | {s['rss_mib']} MiB |" for s in r["steps"]]
         out += ["", f"Rating the export files gives the same invoices as rating the store: {'yes' if r['same_invoices'] else '**no**'}.", ""]
     floor = next((x["result"] for x in rows if x["section"] == "floor"), None)
     floor_per_call = None

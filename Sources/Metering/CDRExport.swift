@@ -62,9 +62,13 @@ public struct CDRExporter {
         let s = "\(v)"
         // RFC 4180 quoting; a leading formula character is prefixed so spreadsheets do not
         // execute caller-controlled text.
+        // Text that already starts with ' and one of those (or another ') is prefixed too,
+        // so a reader can always take the first ' away.
         var out = s
         if let f = s.first, "=+-@".contains(f), !(v is Int),
            !(("+-".contains(f)) && s.dropFirst().allSatisfy(\.isNumber) && s.count > 1) {
+            out = "'" + s
+        } else if s.hasPrefix("'"), let g = s.dropFirst().first, "=+-@'".contains(g) {
             out = "'" + s
         }
         if out.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) {

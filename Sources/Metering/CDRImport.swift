@@ -1,193 +1,176 @@
 import Foundation
 
-/// Why an export file cannot be read.
-public struct ImportError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ d: String) { description = d }
-}
-
 /// Reads the files `cdr export` and `sms export` write (CSV with a header row, or JSON
-/// Lines), streaming: constant memory however large the file. Used by `bill --cdrs`.
+/// Lines), streaming in constant memory, for `bill --cdrs/--messages/--2fa`. Reading is
+/// strict: RFC 4180 CSV, JSON of flat objects, UTF-8, exact times, whole numbers in range,
+/// every required field present; the first problem ends reading with an `ImportError`
+/// naming `file:line` (errors thrown by `body` get the same prefix). A record repeating an
+/// earlier id with the same text is passed once and counted in the returned report.
 public enum ExportFileReader {
     /// Every call record in `path`, in file order.
-    public static func forEachCall(path: String, _ body: (CallDetailRecord) throws -> Void) throws {
-        try forEachRow(path: path) { row, line in try body(call(row, line: line, path: path)) }
+    @discardableResult
+    public static func forEachCall(path: String, _ body: (CallDetailRecord) throws -> Void) throws -> ImportReport {
+        try forEachRow(path: path, schema: CallField.schema) { row in try body(try call(row)) }
+    }
+
+    /// What rating reads of every call record in `path`, in file order (all fields are
+    /// still checked; only the tenant becomes a String).
+    @discardableResult
+    public static func forEachBillableCall(path: String, _ body: (BillableCall) throws -> Void) throws -> ImportReport {
+        var tenants = TextInterner()
+        return try forEachRow(path: path, schema: CallField.schema) { row in
+            let v = try CallValues(row)
+            let tenant = row.bytes(CallField.tenant)
+            try body(BillableCall(tenant: tenants.string(tenant.baseAddress, length: tenant.count), startTime: v.start,
+                                  disposition: v.disposition, answered: v.answer != nil, billableSeconds: v.billable))
+        }
     }
 
     /// Every message record in `path`, in file order.
-    public static func forEachMessage(path: String, _ body: (MessageDetailRecord) throws -> Void) throws {
-        try forEachRow(path: path) { row, line in try body(message(row, line: line, path: path)) }
+    @discardableResult
+    public static func forEachMessage(path: String, _ body: (MessageDetailRecord) throws -> Void) throws -> ImportReport {
+        try forEachRow(path: path, schema: MessageField.schema) { row in try body(try message(row)) }
     }
 
-    /// 2FA attempts from JSON Lines: `{"tenant": "t", "time": "2026-11-03T10:00:00Z", "count": 1}`.
-    public static func forEachTwoFactor(path: String, _ body: (TwoFactorUsage) throws -> Void) throws {
-        try forEachRow(path: path) { row, line in
-            guard let tenant = row["tenant"], !tenant.isEmpty else { throw ImportError("\(path):\(line): missing tenant") }
-            guard let time = row["time"].flatMap(CDRTime.parse) else { throw ImportError("\(path):\(line): bad or missing time") }
-            let count = row["count"].map { Int($0) } ?? 1
-            guard let count, count >= 0 else { throw ImportError("\(path):\(line): count must be a whole number") }
-            try body(TwoFactorUsage(tenant: tenant, time: time, count: count))
-        }
-    }
-
-    // MARK: - Rows
-
-    /// Calls `body` with each record as field name -> text (JSON null -> absent).
-    static func forEachRow(path: String, _ body: ([String: String], Int) throws -> Void) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw ImportError("\(path): cannot open") }
-        defer { try? handle.close() }
-        var lines = LineReader(handle: handle)
-        var header: [String]?
-        var isJSON: Bool?
-        var number = 0
-        while let line = try lines.next() {
-            number += 1
-            if line.allSatisfy({ $0 == 32 || $0 == 13 }) { continue }
-            if isJSON == nil { isJSON = line.first == UInt8(ascii: "{") }
-            if isJSON == true {
-                guard let obj = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-                    throw ImportError("\(path):\(number): not a JSON object")
-                }
-                var row: [String: String] = [:]
-                for (k, v) in obj {
-                    switch v {
-                    case is NSNull: continue
-                    case let n as NSNumber where String(describing: type(of: n)).contains("Bool"): row[k] = n.boolValue ? "true" : "false"
-                    case let n as NSNumber: row[k] = n.stringValue
-                    default: row[k] = "\(v)"
-                    }
-                }
-                try body(row, number)
-            } else {
-                var fields = try CSV.fields(line, more: { try lines.next() }, path: path, line: number)
-                guard let h = header else { header = fields.map { $0.trimmingCharacters(in: .whitespaces) }; continue }
-                if fields.count < h.count { fields += Array(repeating: "", count: h.count - fields.count) }
-                var row: [String: String] = [:]
-                for (k, v) in zip(h, fields) where !v.isEmpty { row[k] = v }
-                try body(row, number)
-            }
+    /// 2FA attempts, one per line: `{"tenant": "t", "time": "2026-11-03T10:00:00Z", "count": 1}`
+    /// (count optional, default 1; CSV with those columns works too).
+    @discardableResult
+    public static func forEachTwoFactor(path: String, _ body: (TwoFactorUsage) throws -> Void) throws -> ImportReport {
+        try forEachRow(path: path, schema: twoFactorSchema) { row in
+            guard row.has(0) else { throw FieldError("missing tenant") }
+            let time = try row.requiredTime(1)
+            let count = try row.integer(2, in: 0...Rater.maxTwoFactorCount, fallback: 1)
+            try body(TwoFactorUsage(tenant: row.text(0), time: date(time), count: count))
         }
     }
 
-    static func call(_ row: [String: String], line: Int, path: String) throws -> CallDetailRecord {
-        func need(_ k: String) throws -> String {
-            guard let v = row[k] else { throw ImportError("\(path):\(line): missing \(k)") }
-            return v
+    private static func forEachRow(path: String, schema: ExportSchema, _ body: (ExportRow) throws -> Void) throws -> ImportReport {
+        var reader = try ExportRecordReader(path: path, schema: schema)
+        while try reader.next() {
+            do { try body(reader.row) } catch { throw ImportError("\(path):\(reader.row.line): \(error)") }
         }
-        func date(_ k: String) throws -> Date {
-            guard let d = CDRTime.parse(try need(k)) else { throw ImportError("\(path):\(line): bad \(k)") }
-            return d
-        }
-        func int(_ k: String) -> Int { row[k].flatMap { Int($0) } ?? 0 }
-        let answer = try row["answer_time"].map { v -> Date in
-            guard let d = CDRTime.parse(v) else { throw ImportError("\(path):\(line): bad answer_time") }
-            return d
-        }
-        guard let disposition = Disposition(rawValue: try need("disposition")) else {
-            throw ImportError("\(path):\(line): unknown disposition '\(row["disposition"] ?? "")'")
-        }
+        return reader.report
+    }
+
+    static let twoFactorSchema = ExportSchema(kind: "2FA usage", fields: [("tenant", .text), ("time", .time), ("count", .integer)],
+                                              required: ["tenant", "time"])
+
+    static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+
+    static func call(_ row: ExportRow) throws -> CallDetailRecord {
+        let v = try CallValues(row)
         var r = CallDetailRecord(
-            callID: try need("call_id"), sipCallID: row["sip_call_id"] ?? "", did: row["did"] ?? "",
-            tenant: row["tenant"] ?? "", fromNumber: row["from"] ?? "", toNumber: row["to"] ?? "",
-            startTime: try date("start_time"), answerTime: answer, endTime: try date("end_time"),
-            disposition: disposition, sipCode: int("sip_code"), hangupBy: HangupSide(rawValue: row["hangup_by"] ?? "") ?? .none,
-            flow: row["flow"] ?? "", emergency: row["emergency"] == "true" || row["emergency"] == "1",
-            rtpSent: UInt64(int("rtp_sent")), rtpReceived: UInt64(int("rtp_received")), rtpDropped: UInt64(int("rtp_dropped")))
+            callID: row.text(CallField.callID), sipCallID: row.text(CallField.sipCallID), did: row.text(CallField.did),
+            tenant: row.text(CallField.tenant), fromNumber: row.text(CallField.from), toNumber: row.text(CallField.to),
+            startTime: v.start, answerTime: v.answer, endTime: v.end, disposition: v.disposition, sipCode: v.sipCode,
+            hangupBy: v.hangup, flow: row.text(CallField.flow), emergency: v.emergency,
+            rtpSent: UInt64(v.rtp.0), rtpReceived: UInt64(v.rtp.1), rtpDropped: UInt64(v.rtp.2))
         // The exported values are what was billed: keep them rather than recompute.
-        guard let billable = Int(try need("billable_seconds")), billable >= 0 else {
-            throw ImportError("\(path):\(line): bad billable_seconds")
-        }
-        r.billableSeconds = billable
-        r.durationMs = int("duration_ms")
-        r.recordingURL = row["recording_url"] ?? ""
-        r.recordingSeconds = int("recording_seconds")
-        r.direction = CallDirection(rawValue: row["direction"] ?? "inbound") ?? .inbound
-        r.parentCallID = row["parent_call_id"] ?? ""
+        r.billableSeconds = v.billable
+        r.durationMs = v.durationMs
+        r.recordingURL = row.text(CallField.recordingURL)
+        r.recordingSeconds = v.recordingSeconds
+        r.direction = v.direction
+        r.parentCallID = row.text(CallField.parentCallID)
         return r
     }
 
-    static func message(_ row: [String: String], line: Int, path: String) throws -> MessageDetailRecord {
-        func need(_ k: String) throws -> String {
-            guard let v = row[k] else { throw ImportError("\(path):\(line): missing \(k)") }
-            return v
-        }
-        guard let time = CDRTime.parse(try need("received_time")) else { throw ImportError("\(path):\(line): bad received_time") }
-        guard let segments = Int(try need("segments")), segments >= 0 else { throw ImportError("\(path):\(line): bad segments") }
-        return MessageDetailRecord(messageID: try need("message_id"), sipCallID: row["sip_call_id"] ?? "", did: row["did"] ?? "",
-                                   tenant: try need("tenant"), fromNumber: row["from"] ?? "", receivedTime: time,
-                                   bodyLength: Int(row["body_length"] ?? "") ?? 0,
-                                   encoding: SMSEncoding(rawValue: row["encoding"] ?? "") ?? .gsm7, segments: segments)
+    static func message(_ row: ExportRow) throws -> MessageDetailRecord {
+        typealias F = MessageField
+        guard row.has(F.messageID) else { throw FieldError("missing message_id") }
+        guard row.has(F.tenant) else { throw FieldError("message has no tenant") }
+        let time = try row.requiredTime(F.receivedTime)
+        guard row.has(F.segments) else { throw FieldError("missing segments") }
+        let segments = try row.integer(F.segments, in: 0...Rater.maxSegments)
+        return MessageDetailRecord(messageID: row.text(F.messageID), sipCallID: row.text(F.sipCallID), did: row.text(F.did),
+                                   tenant: row.text(F.tenant), fromNumber: row.text(F.from), receivedTime: date(time),
+                                   bodyLength: try row.integer(F.bodyLength, in: 0...Int.max),
+                                   encoding: try row.choice(F.encoding, among: Choices.encodings, fallback: .gsm7), segments: segments)
     }
 }
 
-/// Lines of a file read in 1 MiB chunks.
-struct LineReader {
-    let handle: FileHandle
-    private var buffer: [UInt8] = []
-    private var start = 0
-    private var eof = false
+/// The call export's fields (`CDRExporter.fields`) as the reader sees them.
+enum CallField {
+    static let names = CDRExporter.fields
+    // Literal positions in `CDRExporter.fields` (no lazy initialisation in the hot loop);
+    // `schema` checks them once.
+    static let callID = 0, sipCallID = 1, did = 2, tenant = 3, from = 4, to = 5, start = 6, answer = 7, end = 8
+    static let durationMs = 9, billable = 10, disposition = 11, sipCode = 12, hangupBy = 13, flow = 14, emergency = 15
+    static let rtpSent = 16, rtpReceived = 17, rtpDropped = 18, recordingURL = 19, recordingSeconds = 20
+    static let direction = 21, parentCallID = 22
 
-    init(handle: FileHandle) { self.handle = handle }
+    static let schema: ExportSchema = {
+        let types: [String: ExportSchema.FieldType] = [
+            "start_time": .time, "answer_time": .time, "end_time": .time, "emergency": .boolean,
+            "duration_ms": .integer, "billable_seconds": .integer, "sip_code": .integer, "rtp_sent": .integer,
+            "rtp_received": .integer, "rtp_dropped": .integer, "recording_seconds": .integer,
+        ]
+        let positions = [(callID, "call_id"), (sipCallID, "sip_call_id"), (did, "did"), (tenant, "tenant"), (from, "from"),
+                         (to, "to"), (start, "start_time"), (answer, "answer_time"), (end, "end_time"),
+                         (durationMs, "duration_ms"), (billable, "billable_seconds"), (disposition, "disposition"),
+                         (sipCode, "sip_code"), (hangupBy, "hangup_by"), (flow, "flow"), (emergency, "emergency"),
+                         (rtpSent, "rtp_sent"), (rtpReceived, "rtp_received"), (rtpDropped, "rtp_dropped"),
+                         (recordingURL, "recording_url"), (recordingSeconds, "recording_seconds"), (direction, "direction"),
+                         (parentCallID, "parent_call_id")]
+        precondition(positions.count == names.count && positions.allSatisfy { names[$0.0] == $0.1 },
+                     "CallField positions disagree with CDRExporter.fields")
+        return ExportSchema(kind: "call", fields: names.map { ($0, types[$0] ?? .text) },
+                            required: ["call_id", "tenant", "start_time", "answer_time", "end_time", "billable_seconds", "disposition"],
+                            nullable: ["answer_time"], idField: "call_id")
+    }()
+}
 
-    mutating func next() throws -> [UInt8]? {
-        while true {
-            if let nl = buffer[start...].firstIndex(of: 10) {
-                let line = Array(buffer[start..<nl])
-                start = nl + 1
-                return line
-            }
-            if eof {
-                guard start < buffer.count else { return nil }
-                let line = Array(buffer[start...])
-                start = buffer.count
-                return line
-            }
-            buffer.removeFirst(start)
-            start = 0
-            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
-            if chunk.isEmpty { eof = true } else { buffer.append(contentsOf: chunk) }
-        }
+/// The message export's fields (`MessageExporter.fields`).
+enum MessageField {
+    static func at(_ name: String) -> Int { MessageExporter.fields.firstIndex(of: name)! }
+    static let messageID = at("message_id"), sipCallID = at("sip_call_id"), did = at("did"), tenant = at("tenant")
+    static let from = at("from"), receivedTime = at("received_time"), bodyLength = at("body_length")
+    static let encoding = at("encoding"), segments = at("segments")
+
+    static let schema = ExportSchema(
+        kind: "message",
+        fields: MessageExporter.fields.map { ($0, $0 == "received_time" ? .time : ["body_length", "segments"].contains($0) ? .integer : .text) },
+        required: ["message_id", "tenant", "received_time", "segments"], idField: "message_id")
+}
+
+/// Everything of a call record but its texts, checked.
+struct CallValues {
+    var start: Date, answer: Date?, end: Date
+    var durationMs: Int, billable: Int, sipCode: Int, recordingSeconds: Int
+    var rtp: (Int, Int, Int)
+    var disposition: Disposition, hangup: HangupSide, direction: CallDirection
+    var emergency: Bool
+
+    init(_ row: ExportRow) throws(FieldError) {
+        typealias F = CallField
+        guard row.has(F.callID) else { throw FieldError("missing call_id") }
+        start = ExportFileReader.date(try row.requiredTime(F.start))
+        answer = try row.time(F.answer).map(ExportFileReader.date)
+        end = ExportFileReader.date(try row.requiredTime(F.end))
+        if answer != nil && !row.has(F.tenant) { throw FieldError("answered call has no tenant") }
+        guard row.has(F.billable) else { throw FieldError("missing billable_seconds") }
+        billable = try row.integer(F.billable, in: 0...Rater.maxBillableSeconds)
+        guard row.has(F.disposition) else { throw FieldError("missing disposition") }
+        disposition = try row.choice(F.disposition, among: Choices.dispositions, fallback: .failed)
+        durationMs = try row.integer(F.durationMs, in: 0...Int.max)
+        sipCode = try row.integer(F.sipCode, in: 0...999)
+        recordingSeconds = try row.integer(F.recordingSeconds, in: 0...Int.max)
+        rtp = (try row.integer(F.rtpSent, in: 0...Int.max), try row.integer(F.rtpReceived, in: 0...Int.max),
+               try row.integer(F.rtpDropped, in: 0...Int.max))
+        hangup = try row.choice(F.hangupBy, among: Choices.hangups, fallback: .none)
+        direction = try row.choice(F.direction, among: Choices.directions, fallback: .inbound)
+        emergency = try row.boolean(F.emergency)
     }
 }
 
-/// RFC 4180 fields, including quoted fields spanning lines.
-enum CSV {
-    static func fields(_ first: [UInt8], more: () throws -> [UInt8]?, path: String, line lineNumber: Int) throws -> [String] {
-        var out: [String] = []
-        var field: [UInt8] = []
-        var quoted = false
-        var line = first
-        var i = 0
-        while true {
-            if i >= line.count {
-                if quoted {
-                    guard let next = try more() else { throw ImportError("\(path):\(lineNumber): unterminated quoted field") }
-                    field.append(10)
-                    line = next
-                    i = 0
-                    continue
-                }
-                break
-            }
-            let c = line[i]
-            if quoted {
-                if c == 34 {
-                    if i + 1 < line.count && line[i + 1] == 34 { field.append(34); i += 1 } else { quoted = false }
-                } else {
-                    field.append(c)
-                }
-            } else if c == 34 {
-                quoted = true
-            } else if c == 44 {
-                out.append(String(decoding: field, as: UTF8.self))
-                field.removeAll(keepingCapacity: true)
-            } else if c != 13 {
-                field.append(c)
-            }
-            i += 1
-        }
-        out.append(String(decoding: field, as: UTF8.self))
-        // The exporter prefixes a formula-looking text field with ' (spreadsheet safety).
-        return out.map { $0.hasPrefix("'") && $0.dropFirst().first.map { "=+-@".contains($0) } == true ? String($0.dropFirst()) : $0 }
+/// The enumerations' raw values as bytes, matched without making a String per field.
+enum Choices {
+    static let dispositions = table(Disposition.allCases)
+    static let hangups = table([HangupSide.caller, .daemon, .none])
+    static let directions = table([CallDirection.inbound, .outbound])
+    static let encodings = table(SMSEncoding.allCases)
+
+    static func table<T: RawRepresentable>(_ cases: [T]) -> [([UInt8], T)] where T.RawValue == String {
+        cases.map { (Array($0.rawValue.utf8), $0) }
     }
 }

@@ -76,7 +76,8 @@ struct ExportWriter {
         }
     }
 
-    /// RFC 4180 quoting when needed; a formula-looking value gets a leading `'`.
+    /// RFC 4180 quoting when needed; a formula-looking value (or one starting with `'` and
+    /// one of `=+-@'`) gets a leading `'`, which the reader takes away.
     private mutating func csvText(_ u: UnsafeBufferPointer<UInt8>) {
         guard let first = u.first else { return }
         var formula = false
@@ -85,6 +86,9 @@ struct ExportWriter {
         } else if first == UInt8(ascii: "+") || first == UInt8(ascii: "-") {
             // "+15551230000" is a phone number, not a formula.
             formula = u.count == 1 || !u.dropFirst().allSatisfy { $0 >= 48 && $0 <= 57 }
+        } else if first == UInt8(ascii: "'"), u.count >= 2, Array("=+-@'".utf8).contains(u[1]) {
+            // Already starts as a guarded value would: guard it too, so reading takes one ' away.
+            formula = true
         }
         var quote = false
         var i = 0

@@ -150,10 +150,24 @@ public struct Invoice: Sendable, Equatable {
     public func line(_ kind: InvoiceLine.Kind) -> InvoiceLine? { lines.first { $0.kind == kind } }
 }
 
+/// Why usage cannot be rated: a value out of range, or a sum or amount too large to hold.
+public struct RatingError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// Rates usage into invoices: feed it records one at a time (any order), then ask for the
-/// invoices. A call belongs to the period its start time falls in, in the tenant's time
+/// invoices. Inputs are bounded and every sum is overflow-checked: out-of-range usage is
+/// a `RatingError`, never a trap. A call belongs to the period its start time falls in, in the tenant's time
 /// zone; a message by its received time; a 2FA usage line by its time.
 public struct Rater: Sendable {
+    /// The largest billable seconds of one call: 366 days (a record claiming more is damaged).
+    public static let maxBillableSeconds = 31_622_400
+    /// The most segments of one message (the 8-bit concatenation counter's limit).
+    public static let maxSegments = 255
+    /// The most 2FA attempts on one usage line.
+    public static let maxTwoFactorCount = 1_000_000_000
+
     /// The period being billed.
     public let period: BillingPeriod
     /// Calls, messages and 2FA lines in the period (by UTC) of tenants not among the
@@ -180,6 +194,7 @@ public struct Rater: Sendable {
 
     private var slots: [Slot] = []
     private var index: [String: Int] = [:]
+    private var recent: [(String, Int)] = []
     private let utcBounds: (start: Date, end: Date)
 
     /// A rater for `period` over `accounts` (the first account of a duplicated id counts).
@@ -200,7 +215,14 @@ public struct Rater: Sendable {
     }
 
     private mutating func slot(_ tenant: String, _ time: Date) -> Int? {
-        guard let i = index[tenant] else {
+        // Records come from a few tenants: look them up among the last few first.
+        var found: Int?
+        for (t, i) in recent where t == tenant { found = i; break }
+        if found == nil, let i = index[tenant] {
+            found = i
+            if recent.count < 8 { recent.append((tenant, i)) }
+        }
+        guard let i = found else {
             if time >= utcBounds.start && time < utcBounds.end { unknownTenantRecords += 1 }
             return nil
         }
@@ -210,13 +232,18 @@ public struct Rater: Sendable {
     /// Adds a call record (inbound call or outbound `<Dial>` leg). It bills time when it
     /// was answered, has billable seconds and ended completed, preempted or interrupted;
     /// its billed seconds are its billable seconds rounded up by the increment.
-    public mutating func add(_ call: CallDetailRecord) {
-        addCall(tenant: call.tenant, start: call.startTime, disposition: call.disposition,
+    public mutating func add(_ call: CallDetailRecord) throws(RatingError) {
+        try addCall(tenant: call.tenant, start: call.startTime, disposition: call.disposition,
                 answered: call.answerTime != nil, billableSeconds: call.billableSeconds)
     }
 
-    /// `add(_:)` from the fields rating reads (the store's lean billing query).
-    public mutating func addCall(tenant: String, start: Date, disposition: Disposition, answered: Bool, billableSeconds: Int) {
+    /// `add(_:)` from the fields rating reads (the store's lean billing query). Throws when
+    /// `billableSeconds` is outside `0...maxBillableSeconds` or the tenant's sum overflows.
+    public mutating func addCall(tenant: String, start: Date, disposition: Disposition, answered: Bool,
+                                 billableSeconds: Int) throws(RatingError) {
+        guard (0...Rater.maxBillableSeconds).contains(billableSeconds) else {
+            throw RatingError("billable_seconds \(billableSeconds) is out of range 0...\(Rater.maxBillableSeconds)")
+        }
         guard let i = slot(tenant, start) else { return }
         let billed: Bool
         switch disposition {
@@ -224,30 +251,51 @@ public struct Rater: Sendable {
         case .rejected, .canceled, .failed, .busy, .active: billed = false
         }
         if billed {
-            slots[i].billedSeconds += Int64(slots[i].increment.billedSeconds(billableSeconds))
+            slots[i].billedSeconds = try Rater.sum(slots[i].billedSeconds, slots[i].increment.billedSeconds(billableSeconds),
+                                                   "\(tenant): billed seconds")
             slots[i].calls += 1
         } else {
             slots[i].unbilledCalls += 1
         }
     }
 
-    /// Adds a message record (its segments, at least 1).
-    public mutating func add(_ message: MessageDetailRecord) {
+    /// Adds a message record (its segments, at least 1). Throws for segments outside
+    /// `0...maxSegments`.
+    public mutating func add(_ message: MessageDetailRecord) throws(RatingError) {
+        guard (0...Rater.maxSegments).contains(message.segments) else {
+            throw RatingError("segments \(message.segments) is out of range 0...\(Rater.maxSegments)")
+        }
         guard let i = slot(message.tenant, message.receivedTime) else { return }
-        slots[i].segments += Int64(max(1, message.segments))
+        slots[i].segments = try Rater.sum(slots[i].segments, max(1, message.segments), "\(message.tenant): SMS segments")
         slots[i].messages += 1
     }
 
-    /// Adds 2FA attempts (a count of 0 or less adds nothing).
-    public mutating func add(_ usage: TwoFactorUsage) {
+    /// Adds 2FA attempts. Throws for a count outside `0...maxTwoFactorCount`.
+    public mutating func add(_ usage: TwoFactorUsage) throws(RatingError) {
+        guard (0...Rater.maxTwoFactorCount).contains(usage.count) else {
+            throw RatingError("count \(usage.count) is out of range 0...\(Rater.maxTwoFactorCount)")
+        }
         guard let i = slot(usage.tenant, usage.time) else { return }
-        slots[i].twoFactor += Int64(max(0, usage.count))
+        slots[i].twoFactor = try Rater.sum(slots[i].twoFactor, usage.count, "\(usage.tenant): 2FA attempts")
     }
 
-    /// One invoice per account with a known plan, sorted by tenant id, usage or not.
-    public func invoices() -> [Invoice] {
-        slots.sorted { $0.account.id < $1.account.id }.map { s in
+    private static func sum(_ total: Int64, _ more: Int, _ what: @autoclosure () -> String) throws(RatingError) -> Int64 {
+        let (s, overflow) = total.addingReportingOverflow(Int64(more))
+        guard !overflow else { throw RatingError("\(what()) overflow") }
+        return s
+    }
+
+    /// One invoice per account with a known plan, sorted by tenant id, usage or not. Throws
+    /// when an amount or total would not fit in 64-bit cents.
+    public func invoices() throws(RatingError) -> [Invoice] {
+        try slots.sorted { $0.account.id < $1.account.id }.map { s throws(RatingError) in
             let p = s.plan
+            let usage: [(InvoiceLine.Kind, Int64, Int64)] = [(.voice, s.billedSeconds, p.minuteOverageMicros),
+                                                            (.sms, s.segments, p.smsOverageMicros),
+                                                            (.twoFactor, s.twoFactor, p.twoFAOverageMicros)]
+            for (kind, used, price) in usage where !Rater.amountFits(quantity: used, unitPriceMicros: price, per: kind.unitsPerPricedUnit) {
+                throw RatingError("\(s.account.id): \(kind == .voice ? "voice" : kind == .sms ? "SMS" : "2FA") amount is too large")
+            }
             let lines = [
                 InvoiceLine(kind: .voice, used: s.billedSeconds, included: Int64(p.includedMinutes) * 60,
                             unitPriceMicros: p.minuteOverageMicros),
@@ -256,9 +304,15 @@ public struct Rater: Sendable {
                             unitPriceMicros: p.twoFAOverageMicros),
             ]
             let fee = Rater.roundHalfUpToCents(numeratorMicros: p.monthlyFeeMicros, denominator: 1)
+            var total = fee
+            for line in lines {
+                let (t, overflow) = total.addingReportingOverflow(line.amountCents)
+                guard !overflow else { throw RatingError("\(s.account.id): invoice total is too large") }
+                total = t
+            }
             return Invoice(tenantID: s.account.id, tenantName: s.account.name, planID: p.id, planName: p.name,
                            period: period, timeZoneID: s.account.timeZone.identifier, increment: s.increment,
-                           planFeeCents: fee, lines: lines, totalCents: lines.reduce(fee) { $0 + $1.amountCents },
+                           planFeeCents: fee, lines: lines, totalCents: total,
                            numbers: s.account.numbers, includedNumbers: p.includedNumbers,
                            numbersOverPlan: s.account.numbers > p.includedNumbers,
                            calls: s.calls, unbilledCalls: s.unbilledCalls, messages: s.messages)
@@ -279,6 +333,15 @@ public struct Rater: Sendable {
     /// result beyond Int64 cents traps). `per` must be positive.
     public static func amountCents(quantity: Int64, unitPriceMicros: Int64, per: Int64 = 1) -> Int64 {
         divideHalfUp(quantity.multipliedFullWidth(by: unitPriceMicros), by: per)
+    }
+
+    /// Whether `amountCents(quantity:unitPriceMicros:per:)` fits in Int64 for a non-negative
+    /// quantity and price (conservatively: the exact quotient below 2^62 cents).
+    static func amountFits(quantity: Int64, unitPriceMicros: Int64, per: Int64) -> Bool {
+        guard quantity >= 0, unitPriceMicros >= 0, per > 0, per <= Int64.max / 10_000 else { return false }
+        let product = quantity.multipliedFullWidth(by: unitPriceMicros)
+        // product < d × 2^62 = (d / 4) × 2^64 when d = per × 10_000 (a multiple of 4).
+        return UInt64(product.high) < UInt64(per * 10_000 / 4)
     }
 
     /// `n / (denominator × 10_000)` rounded half away from zero (10_000 micros per cent).

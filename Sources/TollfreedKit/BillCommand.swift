@@ -3,7 +3,9 @@ import Metering
 import Observability
 
 /// `tollfreed bill`: one invoice per tenant for a calendar month, from the live store or
-/// from export files (so billing can run on another machine).
+/// from export files (so billing can run on another machine). It rates every record or
+/// exits 1 naming the problem (`file:line` for files) and prints no invoice; repeated
+/// records (same id and text) are rated once and reported on stderr.
 func bill(_ o: BillOptions, out: FileDescriptorSink, err: FileDescriptorSink) -> Int32 {
     guard let period = BillingPeriod(o.period), let format = InvoiceFormat(rawValue: o.format) else {
         err.write("tollfreed: bill: bad --period or --format")
@@ -37,33 +39,49 @@ func bill(_ o: BillOptions, out: FileDescriptorSink, err: FileDescriptorSink) ->
         return 2
     }
     var rater = Rater(catalog: catalog, accounts: accounts, period: period)
-    // Every time zone's month lies within a day either side of the UTC month.
-    let (from, to) = period.utcBounds(marginSeconds: 86_400)
+    let scope = TenantScope(billed: Set(accounts.map(\.id)), configured: Set(config.tenants.map(\.id)))
+    let invoices: [Invoice]
     do {
-        if let path = o.cdrsPath {
-            try ExportFileReader.forEachCall(path: path) { rater.add($0) }
-        } else {
-            let store = try SQLiteCDRStore(directory: o.dataDirectory ?? config.dataDirectory, readOnly: true)
-            try store.forEachBillable(from: from, to: to) {
-                rater.addCall(tenant: $0.tenant, start: $0.startTime, disposition: $0.disposition,
-                              answered: $0.answered, billableSeconds: $0.billableSeconds)
-            }
-        }
-        if let path = o.messagesPath {
-            try ExportFileReader.forEachMessage(path: path) { rater.add($0) }
-        } else if o.cdrsPath == nil {
-            let store = try SQLiteCDRStore(directory: o.dataDirectory ?? config.dataDirectory, readOnly: true)
-            try store.forEachMessage(from: from, to: to) { rater.add($0) }
-        }
-        if let path = o.twoFactorPath {
-            try ExportFileReader.forEachTwoFactor(path: path) { rater.add($0) }
+        let reports = try rateUsage(o, config: config, into: &rater, scope: scope)
+        invoices = try rater.invoices()
+        for (path, r) in reports where r.duplicates > 0 {
+            err.write("tollfreed: bill: \(path): \(r.duplicates) duplicate \(r.idField)\(r.duplicates == 1 ? "" : "s") counted once: "
+                      + r.duplicateIDs.joined(separator: ", ") + (r.duplicates > r.duplicateIDs.count ? ", ..." : ""))
         }
     } catch {
         err.write("tollfreed: bill: \(error)")
         return 1
     }
-    out.write(InvoiceFormat.render(rater.invoices(), format: format))
+    out.write(InvoiceFormat.render(invoices, format: format))
     return 0
+}
+
+/// Feeds calls, messages and 2FA attempts to `rater` from the export files given, else
+/// from the store; returns each file's report (repeated records skipped).
+private func rateUsage(_ o: BillOptions, config: DaemonConfig, into rater: inout Rater,
+                       scope: TenantScope) throws -> [(String, ImportReport)] {
+    // Every time zone's month lies within a day either side of the UTC month.
+    let (from, to) = rater.period.utcBounds(marginSeconds: 86_400)
+    var reports: [(String, ImportReport)] = []
+    if let path = o.cdrsPath {
+        reports.append((path, try rater.rateCalls(exportFile: path, scope: scope)))
+    } else {
+        let store = try SQLiteCDRStore(directory: o.dataDirectory ?? config.dataDirectory, readOnly: true)
+        try store.forEachBillable(from: from, to: to) {
+            try rater.addCall(tenant: $0.tenant, start: $0.startTime, disposition: $0.disposition,
+                              answered: $0.answered, billableSeconds: $0.billableSeconds)
+        }
+    }
+    if let path = o.messagesPath {
+        reports.append((path, try rater.rateMessages(exportFile: path, scope: scope)))
+    } else if o.cdrsPath == nil {
+        let store = try SQLiteCDRStore(directory: o.dataDirectory ?? config.dataDirectory, readOnly: true)
+        try store.forEachMessage(from: from, to: to) { try rater.add($0) }
+    }
+    if let path = o.twoFactorPath {
+        reports.append((path, try rater.rateTwoFactor(file: path, scope: scope)))
+    }
+    return reports
 }
 
 extension BillingPeriod {

@@ -250,7 +250,8 @@ final class CDRExporterTests: XCTestCase {
     func testCSVFormulaInjectionIsNeutralised() {
         let exporter = CDRExporter(format: .csv)
         for (from, expected) in [("=cmd()", "'=cmd()"), ("@SUM(A1)", "'@SUM(A1)"), ("-1+2", "'-1+2"), ("+", "'+"),
-                                 ("+18005963057", "+18005963057"), ("-42", "-42"), ("anonymous", "anonymous")] {
+                                 ("+18005963057", "+18005963057"), ("-42", "-42"), ("anonymous", "anonymous"),
+                                 ("'=x", "''=x"), ("''", "'''"), ("'a", "'a"), ("'", "'")] {
             XCTAssertEqual(csvFields(exporter.line(makeRecord("f", from: from)))[4], expected, from)
         }
         let quoted = exporter.line(makeRecord("f", from: "=HYPERLINK(\"x\",\"y\")"))

@@ -40,7 +40,7 @@ final class RatingTests: XCTestCase {
         return Rater(catalog: try catalog(), accounts: accounts, period: period)
     }
 
-    private func invoice(_ r: Rater, _ tenant: String) -> Invoice { r.invoices().first { $0.tenantID == tenant }! }
+    private func invoice(_ r: Rater, _ tenant: String) throws -> Invoice { try r.invoices().first { $0.tenantID == tenant }! }
 
     func testShippedPlans() throws {
         let c = try catalog()
@@ -80,10 +80,10 @@ final class RatingTests: XCTestCase {
 
     func testExactlyTheAllowanceHasNoOverage() throws {
         var r = try rater()
-        for _ in 0..<10 { r.add(call(seconds: 6000)) }           // 1,000 minutes
-        for _ in 0..<1000 { r.add(message(segments: 1)) }
-        r.add(TwoFactorUsage(tenant: "acme", time: midNovember, count: 500))
-        let inv = invoice(r, "acme")
+        for _ in 0..<10 { try r.add(call(seconds: 6000)) }           // 1,000 minutes
+        for _ in 0..<1000 { try r.add(message(segments: 1)) }
+        try r.add(TwoFactorUsage(tenant: "acme", time: midNovember, count: 500))
+        let inv = try invoice(r, "acme")
         XCTAssertEqual(inv.line(.voice)!.used, 60_000)
         XCTAssertEqual(inv.line(.voice)!.included, 60_000)
         XCTAssertEqual(inv.lines.map(\.overage), [0, 0, 0])
@@ -94,54 +94,54 @@ final class RatingTests: XCTestCase {
 
     func testOneSecondOverBillsAWholeMinuteRoundedHalfUp() throws {
         var r = try rater()
-        for _ in 0..<10 { r.add(call(seconds: 6000)) }
-        r.add(call(seconds: 1))                                     // billed 60 s
-        let voice = invoice(r, "acme").line(.voice)!
+        for _ in 0..<10 { try r.add(call(seconds: 6000)) }
+        try r.add(call(seconds: 1))                                     // billed 60 s
+        let voice = try invoice(r, "acme").line(.voice)!
         XCTAssertEqual(voice.used, 60_060)
         XCTAssertEqual(voice.overage, 60)
         XCTAssertEqual(voice.unitPriceMicros, 15_000)
         XCTAssertEqual(voice.amountCents, 2)                        // $0.015 -> 1.5 cents -> 2
-        XCTAssertEqual(invoice(r, "acme").totalCents, 9_902)
+        XCTAssertEqual(try invoice(r, "acme").totalCents, 9_902)
     }
 
     func testSixSecondIncrement() throws {
         var r = try rater(increment: BillingIncrement("6/6"))
-        r.add(call(seconds: 60_000))
-        r.add(call(seconds: 61))                                    // 66 s = 1.1 min over
-        let acme = invoice(r, "acme")
+        try r.add(call(seconds: 60_000))
+        try r.add(call(seconds: 61))                                    // 66 s = 1.1 min over
+        let acme = try invoice(r, "acme")
         XCTAssertEqual(acme.increment, BillingIncrement(first: 6, next: 6))
         XCTAssertEqual(acme.line(.voice)!.overage, 66)
         XCTAssertEqual(acme.line(.voice)!.amountCents, 2)          // 66 * 15,000 / 60 = 16,500 micros
         XCTAssertEqual(InvoiceFormat.quantity(acme.line(.voice)!.used, kind: .voice), "1001.1")
         // The plan's own increment where the tenant has none: professional at $0.012/min.
         var p = try rater()
-        p.add(call("pro", seconds: 300_000))
-        p.add(call("pro", seconds: 7))                             // 60/60: 60 s over
-        XCTAssertEqual(invoice(p, "pro").line(.voice)!.amountCents, 1)   // 1.2 cents
-        XCTAssertEqual(invoice(p, "pro").totalCents, 29_901)
+        try p.add(call("pro", seconds: 300_000))
+        try p.add(call("pro", seconds: 7))                             // 60/60: 60 s over
+        XCTAssertEqual(try invoice(p, "pro").line(.voice)!.amountCents, 1)   // 1.2 cents
+        XCTAssertEqual(try invoice(p, "pro").totalCents, 29_901)
     }
 
     func testThirtySixIncrement() throws {
         var r = try rater(increment: BillingIncrement("30/6"))
-        r.add(call("ent", seconds: 900_000))                       // exactly 15,000 min
-        r.add(call("ent", seconds: 5))                             // 30 s
-        r.add(call("ent", seconds: 31))                            // 36 s
-        let voice = invoice(r, "ent").line(.voice)!
+        try r.add(call("ent", seconds: 900_000))                       // exactly 15,000 min
+        try r.add(call("ent", seconds: 5))                             // 30 s
+        try r.add(call("ent", seconds: 31))                            // 36 s
+        let voice = try invoice(r, "ent").line(.voice)!
         XCTAssertEqual(voice.used, 900_066)
         XCTAssertEqual(voice.overage, 66)
         XCTAssertEqual(voice.amountCents, 1)                        // 66 * 10,000 / 60 = 11,000 micros
-        XCTAssertEqual(invoice(r, "ent").totalCents, 79_901)
+        XCTAssertEqual(try invoice(r, "ent").totalCents, 79_901)
     }
 
     func testFreeCalls() throws {
         var r = try rater()
-        r.add(call(seconds: 0))                                     // answered, hung up at once
-        r.add(call(seconds: nil, disposition: .canceled))
-        r.add(call(seconds: nil, disposition: .rejected))
-        r.add(call(seconds: nil, disposition: .busy))
-        r.add(call(seconds: nil, disposition: .failed))
-        r.add(call(seconds: 30, disposition: .active))              // still up: not billed yet
-        let inv = invoice(r, "acme")
+        try r.add(call(seconds: 0))                                     // answered, hung up at once
+        try r.add(call(seconds: nil, disposition: .canceled))
+        try r.add(call(seconds: nil, disposition: .rejected))
+        try r.add(call(seconds: nil, disposition: .busy))
+        try r.add(call(seconds: nil, disposition: .failed))
+        try r.add(call(seconds: 30, disposition: .active))              // still up: not billed yet
+        let inv = try invoice(r, "acme")
         XCTAssertEqual(inv.line(.voice)!.used, 0)
         XCTAssertEqual(inv.calls, 0)
         XCTAssertEqual(inv.unbilledCalls, 6)
@@ -150,12 +150,12 @@ final class RatingTests: XCTestCase {
 
     func testBilledDispositionsAndOutboundLegs() throws {
         var r = try rater()
-        r.add(call(seconds: 61))                                    // 120
-        r.add(call(seconds: 30, direction: .outbound))              // 60
-        r.add(call(seconds: 59, disposition: .preempted))           // 60
-        r.add(call(seconds: 121, disposition: .interrupted))        // 180
-        XCTAssertEqual(invoice(r, "acme").line(.voice)!.used, 420)
-        XCTAssertEqual(invoice(r, "acme").calls, 4)
+        try r.add(call(seconds: 61))                                    // 120
+        try r.add(call(seconds: 30, direction: .outbound))              // 60
+        try r.add(call(seconds: 59, disposition: .preempted))           // 60
+        try r.add(call(seconds: 121, disposition: .interrupted))        // 180
+        XCTAssertEqual(try invoice(r, "acme").line(.voice)!.used, 420)
+        XCTAssertEqual(try invoice(r, "acme").calls, 4)
     }
 
     func testMonthBoundariesInTheTenantTimeZone() throws {
@@ -167,47 +167,48 @@ final class RatingTests: XCTestCase {
         XCTAssertTrue(november.contains(utc("2026-11-01T04:00:00Z"), timeZone: newYork))   // midnight EDT
         XCTAssertFalse(november.contains(utc("2026-11-01T03:59:59Z"), timeZone: newYork))
         var r = try rater()
-        r.add(call(at: lateNov30, seconds: 120))                    // spans midnight: November
-        r.add(call(at: earlyDec1, seconds: 600))                    // December
-        r.add(call("ent", at: lateNov30, seconds: 60))              // UTC tenant: December
-        XCTAssertEqual(invoice(r, "acme").line(.voice)!.used, 120)
-        XCTAssertEqual(invoice(r, "ent").line(.voice)!.used, 0)
+        try r.add(call(at: lateNov30, seconds: 120))                    // spans midnight: November
+        try r.add(call(at: earlyDec1, seconds: 600))                    // December
+        try r.add(call("ent", at: lateNov30, seconds: 60))              // UTC tenant: December
+        XCTAssertEqual(try invoice(r, "acme").line(.voice)!.used, 120)
+        XCTAssertEqual(try invoice(r, "ent").line(.voice)!.used, 0)
         var december = try rater(period: BillingPeriod("2026-12")!)
-        december.add(call(at: lateNov30, seconds: 120))
-        december.add(call(at: earlyDec1, seconds: 600))
-        XCTAssertEqual(invoice(december, "acme").line(.voice)!.used, 600)
-        XCTAssertEqual(invoice(december, "acme").period.description, "2026-12")
+        try december.add(call(at: lateNov30, seconds: 120))
+        try december.add(call(at: earlyDec1, seconds: 600))
+        XCTAssertEqual(try invoice(december, "acme").line(.voice)!.used, 600)
+        XCTAssertEqual(try invoice(december, "acme").period.description, "2026-12")
     }
 
     func testSMSOverage() throws {
         var r = try rater()
-        for _ in 0..<999 { r.add(message(segments: 1)) }
-        r.add(message(segments: 3))
-        r.add(message(at: utc("2026-12-01T05:00:00Z"), segments: 5))   // December in New York
-        let sms = invoice(r, "acme").line(.sms)!
+        for _ in 0..<999 { try r.add(message(segments: 1)) }
+        try r.add(message(segments: 3))
+        try r.add(message(at: utc("2026-12-01T05:00:00Z"), segments: 5))   // December in New York
+        let sms = try invoice(r, "acme").line(.sms)!
         XCTAssertEqual([sms.used, sms.included, sms.overage], [1002, 1000, 2])
         XCTAssertEqual(sms.amountCents, 2)                          // 2 * $0.008 = 1.6 cents
-        XCTAssertEqual(invoice(r, "acme").messages, 1000)
-        r.add(message("pro", segments: 5003))
-        XCTAssertEqual(invoice(r, "pro").line(.sms)!.amountCents, 2)      // 3 * $0.007 = 2.1 cents
+        XCTAssertEqual(try invoice(r, "acme").messages, 1000)
+        for _ in 0..<20 { try r.add(message("pro", segments: 250)) }
+        try r.add(message("pro", segments: 3))
+        XCTAssertEqual(try invoice(r, "pro").line(.sms)!.amountCents, 2)      // 3 * $0.007 = 2.1 cents
     }
 
     func testTwoFactorOverageAndHalfCent() throws {
         var r = try rater()
-        r.add(TwoFactorUsage(tenant: "acme", time: midNovember, count: 400))
-        r.add(TwoFactorUsage(tenant: "acme", time: midNovember))        // count 1
-        r.add(TwoFactorUsage(tenant: "acme", time: midNovember, count: 149))
-        r.add(TwoFactorUsage(tenant: "acme", time: utc("2026-10-15T00:00:00Z"), count: 1000))
-        XCTAssertEqual(invoice(r, "acme").line(.twoFactor)!.overage, 50)
-        XCTAssertEqual(invoice(r, "acme").line(.twoFactor)!.amountCents, 250)
-        XCTAssertEqual(invoice(r, "acme").totalCents, 10_150)
-        r.add(TwoFactorUsage(tenant: "ent", time: midNovember, count: 7501))
-        XCTAssertEqual(invoice(r, "ent").line(.twoFactor)!.amountCents, 4)   // $0.035: exactly 3.5 cents -> 4
+        try r.add(TwoFactorUsage(tenant: "acme", time: midNovember, count: 400))
+        try r.add(TwoFactorUsage(tenant: "acme", time: midNovember))        // count 1
+        try r.add(TwoFactorUsage(tenant: "acme", time: midNovember, count: 149))
+        try r.add(TwoFactorUsage(tenant: "acme", time: utc("2026-10-15T00:00:00Z"), count: 1000))
+        XCTAssertEqual(try invoice(r, "acme").line(.twoFactor)!.overage, 50)
+        XCTAssertEqual(try invoice(r, "acme").line(.twoFactor)!.amountCents, 250)
+        XCTAssertEqual(try invoice(r, "acme").totalCents, 10_150)
+        try r.add(TwoFactorUsage(tenant: "ent", time: midNovember, count: 7501))
+        XCTAssertEqual(try invoice(r, "ent").line(.twoFactor)!.amountCents, 4)   // $0.035: exactly 3.5 cents -> 4
     }
 
     func testNumbersOverPlanIsFlagged() throws {
         let r = try rater()
-        let acme = invoice(r, "acme"), pro = invoice(r, "pro")
+        let acme = try invoice(r, "acme"), pro = try invoice(r, "pro")
         XCTAssertTrue(acme.numbersOverPlan)
         XCTAssertEqual([acme.numbers, acme.includedNumbers], [3, 2])
         XCTAssertFalse(pro.numbersOverPlan)
@@ -232,8 +233,8 @@ final class RatingTests: XCTestCase {
     func testMillionLongCallsDoNotOverflow() throws {
         var r = try rater()
         let long = call(seconds: 14_400)
-        for _ in 0..<1_000_000 { r.add(long) }
-        let inv = invoice(r, "acme")
+        for _ in 0..<1_000_000 { try r.add(long) }
+        let inv = try invoice(r, "acme")
         XCTAssertEqual(inv.line(.voice)!.used, 14_400_000_000)
         XCTAssertEqual(inv.line(.voice)!.overage, 14_399_940_000)
         XCTAssertEqual(inv.line(.voice)!.amountCents, 359_998_500)  // 239,999,000 min * $0.015
@@ -241,18 +242,44 @@ final class RatingTests: XCTestCase {
         XCTAssertEqual(inv.calls, 1_000_000)
     }
 
+    func testOutOfRangeUsageIsAnErrorNotATrap() throws {
+        var r = try rater()
+        XCTAssertThrowsError(try r.addCall(tenant: "acme", start: midNovember, disposition: .completed, answered: true,
+                                           billableSeconds: Int.max - 10)) { error in
+            XCTAssertTrue("\(error)".contains("billable_seconds \(Int.max - 10) is out of range 0...31622400"), "\(error)")
+        }
+        XCTAssertThrowsError(try r.addCall(tenant: "acme", start: midNovember, disposition: .completed, answered: true,
+                                           billableSeconds: -1))
+        XCTAssertThrowsError(try r.add(message(segments: -3)))
+        XCTAssertThrowsError(try r.add(message(segments: 100_000)))
+        XCTAssertThrowsError(try r.add(TwoFactorUsage(tenant: "acme", time: midNovember, count: -1)))
+        XCTAssertThrowsError(try r.add(TwoFactorUsage(tenant: "acme", time: midNovember, count: Int.max)))
+        XCTAssertEqual(try invoice(r, "acme").totalCents, 9_900, "nothing out of range was counted")
+    }
+
+    func testAmountsBeyondWhatAnInvoiceCanHoldAreAnErrorNotATrap() throws {
+        let plan = #"{"plans": [{"id": "gold", "name": "Gold", "monthly_fee": "1", "included": {"minutes": 0, "sms": 0, "two_factor": 0, "numbers": 1}, "overage": {"minute": "999999999999.999999", "sms": "1", "two_factor": "1"}}]}"#
+        let catalog = try PlanCatalog.parse(Data(plan.utf8), source: "p.json")
+        var r = Rater(catalog: catalog, accounts: [TenantAccount(id: "g", name: "G", planID: "gold", timeZone: .gmt, numbers: 1)],
+                      period: november)
+        try r.addCall(tenant: "g", start: midNovember, disposition: .completed, answered: true, billableSeconds: 10_000_000)
+        XCTAssertThrowsError(try r.invoices()) { error in
+            XCTAssertTrue("\(error)".contains("g: voice amount is too large"), "\(error)")
+        }
+    }
+
     func testUnknownTenantsAndPlans() throws {
         var r = Rater(catalog: try catalog(), accounts: [
             TenantAccount(id: "acme", name: "Acme", planID: "starter", timeZone: newYork, numbers: 1),
             TenantAccount(id: "gold", name: "Gold", planID: "platinum", timeZone: newYork, numbers: 1),
         ], period: november)
-        r.add(call("nobody", seconds: 60))
-        r.add(message("nobody", segments: 1))
-        r.add(call("gold", seconds: 60))
-        r.add(call("nobody", at: utc("2026-10-01T00:00:00Z"), seconds: 60))   // other month
+        try r.add(call("nobody", seconds: 60))
+        try r.add(message("nobody", segments: 1))
+        try r.add(call("gold", seconds: 60))
+        try r.add(call("nobody", at: utc("2026-10-01T00:00:00Z"), seconds: 60))   // other month
         XCTAssertEqual(r.unknownTenantRecords, 3)
         XCTAssertEqual(r.accountsWithoutPlan, ["gold"])
-        XCTAssertEqual(r.invoices().map(\.tenantID), ["acme"])
+        XCTAssertEqual(try r.invoices().map(\.tenantID), ["acme"])
     }
 
     func testPlanParsingIsStrict() throws {
@@ -288,9 +315,9 @@ final class RatingTests: XCTestCase {
 
     func testFormats() throws {
         var r = try rater()
-        r.add(call(seconds: 60_030))                                // 1000.5 min with 60/60 -> 1001 billed
-        r.add(message(segments: 1))
-        let acme = invoice(r, "acme")
+        try r.add(call(seconds: 60_030))                                // 1000.5 min with 60/60 -> 1001 billed
+        try r.add(message(segments: 1))
+        let acme = try invoice(r, "acme")
         XCTAssertEqual(InvoiceFormat.quantity(60_030, kind: .voice), "1000.5")
         XCTAssertEqual([60, 90, 20, 6, 3, 0].map { InvoiceFormat.quantity($0, kind: .voice) }, ["1", "1.5", "0.33", "0.1", "0.05", "0"])
         XCTAssertEqual(InvoiceFormat.dollars(cents: 123_456), "1234.56")
@@ -307,7 +334,7 @@ final class RatingTests: XCTestCase {
         let table = InvoiceFormat.render([acme], format: .table)
         XCTAssertTrue(table.contains("voice minutes"))
         XCTAssertTrue(table.contains("99.02"))
-        let json = InvoiceFormat.render(r.invoices(), format: .json)
+        let json = InvoiceFormat.render(try r.invoices(), format: .json)
         let array = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
         XCTAssertEqual(array.map { $0["tenant"] as? String }, ["acme", "ent", "pro"])
         XCTAssertEqual(array[0]["total"] as? String, "99.02")
