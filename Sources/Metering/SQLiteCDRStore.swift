@@ -325,18 +325,3 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
         return Int(sqlite3_column_int64(stmt, 0))
     }
 }
-
-/// Reuses the String of a text column value seen before (compared byte for byte).
-struct TextInterner {
-    private var seen: [(bytes: [UInt8], string: String)] = []
-
-    mutating func string(_ text: UnsafePointer<UInt8>?, length: Int) -> String {
-        guard let text, length > 0 else { return "" }
-        let buffer = UnsafeBufferPointer(start: text, count: length)
-        for entry in seen where entry.bytes.count == length
-            && entry.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, text, length) }) == 0 { return entry.string }
-        let s = String(decoding: buffer, as: UTF8.self)
-        if seen.count < 64 { seen.append((Array(buffer), s)) }
-        return s
-    }
-}

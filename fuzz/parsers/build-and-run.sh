@@ -16,9 +16,10 @@ declare -A SOURCES=(
     [sdp]="fuzz/parsers/sdp.swift Sources/Signaling/SDP.swift Sources/Signaling/OfferAnswer.swift Sources/Signaling/DTMFInfo.swift Sources/Routing/PhoneNumber.swift"
     [texml]="fuzz/parsers/texml.swift $(ls Sources/TeXML/*.swift | tr '\n' ' ')"
     [rtp]="fuzz/parsers/rtp.swift Sources/Media/RTPHeader.swift"
+    [exports]="fuzz/parsers/exports.swift $(ls Sources/Metering/*.swift | grep -v -e SQLiteCDRStore -e CDRWriter | tr '\n' ' ')"
 )
 status=0
-for target in sdp texml rtp; do
+for target in sdp texml rtp exports; do
     bin="$OUT/fuzz-$target"
     # shellcheck disable=SC2086
     "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -module-name "Fuzz$target" ${SOURCES[$target]} -o "$bin" 2>&1 \
