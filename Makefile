@@ -5,6 +5,7 @@
 #               pjsip / sipp peers on the same load; writes bench/results.md
 #   make bench-smoke     the suite at small sizes, without the pjsip peer (CI runs it)
 #   make bench-overload  emergency calls against a full daemon (bench/overload.sh)
+#   make fuzz   black-box fuzzing of the release binary (fuzz/fuzz.py); make fuzz-smoke: small sizes
 
 SHELL := /bin/bash
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
@@ -19,7 +20,7 @@ DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-dat
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps bench-deps build build-debug run test unit-test cdr bench bench-smoke bench-overload install clean
+.PHONY: deps bench-deps build build-debug run test unit-test cdr bench bench-smoke bench-overload fuzz fuzz-smoke install clean
 
 # What the benchmark suite needs beyond the tests: a C compiler for its RTP meter and
 # loopback probe, and venv for the pjsua2 wheel (pjsip peer) from PyPI.
@@ -77,6 +78,19 @@ bench-smoke: build bench-deps
 
 bench-overload: build
 	bench/overload.sh --capacity 100 --share 0.2 --hold 10 --rate 50
+
+# Black-box fuzzing of the release binary (fuzz/fuzz.py): SIP datagrams (RFC 4475 torture
+# messages and 100,000 mutants), RTP/RTCP garbage to live calls, 10,000 fuzzed TeXML webhook
+# documents, 1,000 mutated `bill` input files, the metrics endpoint; after each phase the
+# daemon must be alive, answer a normal call, come back within 5 % of its RSS and open files,
+# and have lost no record. It prints its seed first: FUZZ_ARGS="--seed N" replays a run
+# (also --only sip,rtp,texml,bill,http). Findings and their inputs go to /tmp/fuzz-findings/.
+fuzz: build
+	python3 fuzz/fuzz.py $(FUZZ_ARGS)
+
+# The same at small sizes (a few minutes), for CI.
+fuzz-smoke: build
+	python3 fuzz/fuzz.py --quick $(FUZZ_ARGS)
 
 install: build
 	$(SUDO) install -D -m 0755 .build/release/tollfreed $(DESTDIR)$(PREFIX)/bin/tollfreed

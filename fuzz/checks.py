@@ -1,0 +1,223 @@
+"""The run's context and the checks after every phase.
+
+After each phase: the daemon is alive, `tollfreed_calls_active` returns to 0, a normal
+call still works (healthcare number and the webhook number), RSS and open file
+descriptors come back within 5 % of their level before the phase (the first level is
+the baseline after the warm-up; the drift from it is reported too), polled up to
+SETTLE_S (Sofia keeps transactions 32 s, ended calls' legs up to 40 s more, and the
+daemon trims malloc every 30 s), and every call the fuzzer completed or saw refused has
+exactly one record, with no record left `active`. RSS is checked upwards only (less
+memory than before is no leak); descriptors both ways (a lost listener shows as fewer).
+"""
+import collections
+import os
+import random
+import socket
+import time
+
+import sipmut
+import sipua
+from common import RateLimiter
+from daemon import WEBHOOK_DID
+
+SETTLE_S = 120
+TOLERANCE = 0.05
+
+
+class Context:
+    """Everything a phase needs: seed, daemon, webhook, findings, records expected."""
+
+    def __init__(self, seed, binary, workdir, findings, daemon, webhook, dead_port):
+        self.seed, self.binary, self.workdir = seed, binary, workdir
+        self.findings, self.daemon, self.webhook, self.dead_port = findings, daemon, webhook, dead_port
+        self.expected = {}          # sip Call-ID -> phase that expects exactly one record
+        self.baseline = None        # (rss KiB, fds)
+        self.baseline_start = 0     # daemon start the baseline belongs to
+        self.baseline_memory = {}   # VmRSS, RssAnon, RssFile at the baseline
+        self.before = None          # (rss, fds) settled after the previous phase
+
+    def expect_records(self, call_ids, phase, refused=False):
+        for cid in call_ids:
+            self.expected[cid] = phase + (" (refused)" if refused else "")
+
+
+def _rtp_out(call, seconds):
+    """Sends PCMU noise to the daemon for `seconds` while answering its SIP."""
+    seq, end = 0, time.monotonic() + seconds
+    while time.monotonic() < end and not call.ended_by_daemon:
+        header = bytes([0x80, 0, seq >> 8 & 0xFF, seq & 0xFF]) + (seq * 160).to_bytes(4, "big") + b"\x12\x34\x56\x78"
+        call.rtp.sendto(header + os.urandom(160), ("127.0.0.1", call.daemon_rtp_port))
+        seq += 1
+        call.poll()
+        call.drain_rtp()
+        time.sleep(0.02)
+
+
+def _ack_for(response, dport):
+    """The ACK of a non-2xx final response (same branch; To with the response's tag)."""
+    first, headers, _ = sipua.parse_message(response)
+    keep = [f"{n.title()}: {headers[n]}" for n in ("via", "from", "to", "call-id") if n in headers]
+    cseq = headers.get("cseq", "1 INVITE").split()[0]
+    return ("\r\n".join([f"ACK sip:x@127.0.0.1:{dport} SIP/2.0", *keep, f"CSeq: {cseq} ACK", "Max-Forwards: 70",
+                          "Content-Length: 0"]) + "\r\n\r\n").encode()
+
+
+def warm_records(ctx, count, rate=2000):
+    """`count` INVITEs to an unknown number (404, each with its record), ACKed: fills the
+    record store's page cache once, so its bounded growth is not taken for a leak."""
+    d = ctx.daemon
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.setblocking(False)
+    rng, port, answered = random.Random(ctx.seed), s.getsockname()[1], 0
+    limiter = RateLimiter(rate)
+    end = None
+    for i in range(count + 1_000_000):
+        if i < count:
+            lines, body = sipmut.template(rng, "INVITE", "5550000000", port, d.sip_port)
+            s.sendto(sipmut.assemble(lines, body), ("127.0.0.1", d.sip_port))
+            limiter.tick()
+        elif end is None:
+            end = time.monotonic() + 5
+        elif time.monotonic() > end or answered >= count:
+            break
+        else:
+            time.sleep(0.01)
+        while True:
+            try:
+                data = s.recv(65535)
+            except BlockingIOError:
+                break
+            if data.startswith(b"SIP/2.0 4") or data.startswith(b"SIP/2.0 5"):
+                answered += 1
+                s.sendto(_ack_for(data, d.sip_port), ("127.0.0.1", d.sip_port))
+    s.close()
+    return answered
+
+
+def warm_up(ctx, record_seconds):
+    """Exercises every path once (calls on each number, a recording with its transcription,
+    the webhook, MESSAGE, OPTIONS, 4,000 refused INVITEs with their records) so one-time
+    initialisation and bounded caches are not counted as a leak."""
+    d = ctx.daemon
+    for did in ("8005963057", "8888046762", "2082792555", WEBHOOK_DID):
+        ok, detail, cid = sipua.normal_call(d.sip_port, did, hold=0.3, tag="fzwarm")
+        if not ok:
+            raise RuntimeError(f"warm-up call to {did} failed: {detail}")
+        ctx.expect_records([cid], "warm-up")
+    call = sipua.Call(d.sip_port, "fzwarm")
+    if call.invite("8005963057") == 200:
+        _rtp_out(call, record_seconds)
+        if not call.ended_by_daemon and call.bye() == 200:
+            ctx.expect_records([call.call_id], "warm-up")
+    call.close()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    rng = random.Random(ctx.seed)
+    for method in ("MESSAGE", "OPTIONS"):
+        lines, body = sipmut.template(rng, method, "8005963057", s.getsockname()[1], d.sip_port)
+        s.sendto(sipmut.assemble(lines, body), ("127.0.0.1", d.sip_port))
+    s.close()
+    warm_records(ctx, 4000)
+    d.wait_idle(60)
+    time.sleep(5)
+
+
+def take_baseline(ctx, window=36):
+    """RSS and fds after the warm-up has been released: sampled every 2 s for `window`
+    seconds (more than one 30 s malloc_trim period); the least of the last three samples."""
+    d = ctx.daemon
+    samples = []
+    end = time.monotonic() + window
+    while time.monotonic() < end:
+        time.sleep(2)
+        samples.append(d.rss_kib())
+    ctx.baseline = (min(samples[-3:]), d.fd_count())
+    ctx.baseline_memory = d.memory()
+    ctx.baseline_start = d.starts
+    ctx.before = ctx.baseline
+    return ctx.baseline
+
+
+def _within(rss, fds, base):
+    return rss <= base[0] * (1 + TOLERANCE) and abs(fds - base[1]) <= base[1] * TOLERANCE
+
+
+def settle(ctx):
+    """Polls RSS/fds until back within tolerance of the level before the phase (max
+    SETTLE_S); returns the figures, with the drift from the first baseline."""
+    d, before = ctx.daemon, ctx.before
+    first = (d.rss_kib(), d.fd_count())
+    start = time.monotonic()
+    rss, fds = first
+    while not _within(rss, fds, before) and time.monotonic() - start < SETTLE_S and d.alive():
+        time.sleep(2)
+        rss, fds = d.rss_kib(), d.fd_count()
+    mem, base = d.memory(), ctx.baseline_memory
+    out = {"rss_before": before[0], "rss_after_phase": first[0], "rss_settled": rss,
+           "fds_before": before[1], "fds_after_phase": first[1], "fds_settled": fds,
+           "settle_s": round(time.monotonic() - start, 1), "within_5pct": _within(rss, fds, before),
+           "rss_since_first_baseline": f"{ctx.baseline[0]} -> {rss} KiB ({(rss / ctx.baseline[0] - 1) * 100:+.1f} %)",
+           "anon_file_since_first_baseline": f"anon {base.get('RssAnon')} -> {mem.get('RssAnon')}, "
+                                             f"file {base.get('RssFile')} -> {mem.get('RssFile')} KiB"}
+    ctx.before = (rss, fds)
+    return out
+
+
+def check_records(ctx, phase):
+    """Exactly one record per expected Call-ID, none active. Returns the figures."""
+    for attempt in range(10):
+        records = ctx.daemon.records()
+        count = collections.Counter(r.get("sip_call_id") for r in records)
+        lost = [c for c in ctx.expected if count[c] == 0]
+        dup = [c for c in ctx.expected if count[c] > 1]
+        active = [r for r in records if r.get("disposition") == "active"]
+        if not (lost or active) or attempt == 9:
+            break
+        time.sleep(1)
+    if lost:
+        ctx.findings.add(phase, f"{len(lost)} record(s) lost, e.g. {lost[:5]} (from phases "
+                                f"{sorted(set(ctx.expected[c] for c in lost))})",
+                         log_excerpt="\n".join(ctx.daemon.log_grep(lost[0].split("@")[0], 0, 20)))
+    if dup:
+        ctx.findings.add(phase, f"{len(dup)} Call-ID(s) with more than one record, e.g. {dup[:5]}")
+    if active:
+        ctx.findings.add(phase, f"{len(active)} record(s) still active after the daemon went idle, e.g. "
+                                f"{[(r['call_id'], r['sip_call_id']) for r in active[:5]]}")
+    return {"records_total": len(records), "records_checked": len(ctx.expected), "lost": len(lost),
+            "duplicated": len(dup), "active": len(active)}
+
+
+def checkpoint(ctx, phase):
+    """Every check after a phase; findings are recorded, figures returned."""
+    d, out = ctx.daemon, {}
+    if not d.alive():
+        ctx.findings.add(phase, f"daemon not running after the phase (exit status {d.exit_status()})",
+                         log_excerpt=d.log_tail(60))
+        d.start()
+    out["calls_active"] = d.wait_idle(60)
+    if out["calls_active"] != 0:
+        ctx.findings.add(phase, f"tollfreed_calls_active still {out['calls_active']} 60 s after the phase")
+    calls = []
+    for did in ("8005963057", WEBHOOK_DID):
+        ok, detail, cid = sipua.normal_call(d.sip_port, did, tag="fzcheck")
+        calls.append(ok)
+        if ok:
+            ctx.expect_records([cid], "check")
+        else:
+            ctx.findings.add(phase, f"normal call after the phase failed: {detail}",
+                             log_excerpt="\n".join(d.log_grep(cid.split("@")[0], 0, 20)))
+    out["normal_calls_ok"] = f"{sum(calls)}/{len(calls)}"
+    d.wait_idle(30)
+    if ctx.baseline_start != d.starts:
+        out["note"] = "daemon was restarted: new baseline"
+        warm_up(ctx, 1)
+        take_baseline(ctx)
+    out.update(settle(ctx))
+    if not out["within_5pct"]:
+        ctx.findings.add(phase, f"RSS/fds not back within 5 % of the level before the phase after {out['settle_s']} s: "
+                                f"RSS {out['rss_before']} -> {out['rss_settled']} KiB (peak {out['rss_after_phase']} at "
+                                f"the phase's end), fds {out['fds_before']} -> {out['fds_settled']}; "
+                                f"{out['anon_file_since_first_baseline']}", log_excerpt=d.log_tail(20))
+    out.update(check_records(ctx, phase))
+    return out
