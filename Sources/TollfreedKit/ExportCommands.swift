@@ -31,6 +31,10 @@ func exportRecords(_ o: ExportOptions, messages: Bool, err: FileDescriptorSink) 
             return c.effectiveKeyFile
         } ?? (dir as NSString).appendingPathComponent("keys/recording.key")
         let range = "from=\(o.from.map(CDRTime.format) ?? "-") to=\(o.to.map(CDRTime.format) ?? "-") format=\(o.format.rawValue)"
+        guard FileManager.default.fileExists(atPath: keyPath) else {
+            err.write("tollfreed: \(what): no recording key at \(keyPath): every export is audited and the audit log is sealed with it (the daemon creates it on first start; for a data directory it never ran on: tollfreed keygen --out \(keyPath))")
+            return 1
+        }
         try AuditLog(path: auditPath, key: try RecordingKey.load(path: keyPath)).record(actor: cliActor(), action: messages ? "messages.exported" : "records.exported",
                                              subject: dir, detail: range)
         var buffer = ""

@@ -66,5 +66,15 @@ final class BillingEndToEndTests: XCTestCase {
         XCTAssertEqual(all.output.split(separator: "\n").count, 3)
         let bad = runProgram(Paths.daemon, ["bill", "--period", "2026-13"])
         XCTAssertEqual(bad.status, 2)
+
+        // A data directory without its recording key (records copied elsewhere): the export
+        // is refused (it cannot be audited) with the way out, not a bare file error.
+        let key = d.dataDir.appendingPathComponent("keys/recording.key")
+        let aside = d.dataDir.appendingPathComponent("recording.key.aside")
+        try FileManager.default.moveItem(at: key, to: aside)
+        let unkeyed = runProgram(Paths.daemon, ["cdr", "export", "--format", "csv", "--data", d.dataDir.path])
+        XCTAssertEqual(unkeyed.status, 1)
+        XCTAssertTrue(unkeyed.output.contains("tollfreed keygen --out \(key.path)"), unkeyed.output)
+        try FileManager.default.moveItem(at: aside, to: key)
     }
 }
