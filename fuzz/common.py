@@ -4,7 +4,6 @@ A *finding* is anything the daemon did wrong (crash, leak, lost record, hang, st
 probe). Each is printed at once, saved under the findings directory together with the
 input that triggered it, and makes the run exit non-zero.
 """
-import collections
 import os
 import random
 import time
@@ -81,15 +80,3 @@ def status_class(code):
 def fmt_counter(counter):
     """A Counter as 'k=v k=v' sorted by key."""
     return " ".join(f"{k}={v}" for k, v in sorted(counter.items(), key=lambda kv: str(kv[0]))) or "-"
-
-
-def new_counter():
-    return collections.Counter()
-
-
-def deadline_loop(seconds, step=0.2):
-    """Yields until `seconds` have passed, sleeping `step` between iterations."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        yield
-        time.sleep(step)

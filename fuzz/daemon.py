@@ -121,9 +121,6 @@ class Daemon:
             f.seek(offset)
             return f.read().decode("utf-8", "replace")
 
-    def log_size(self):
-        return os.path.getsize(self.log_path)
-
     def log_tail(self, lines=40, since=None):
         """The last `lines` lines of the log (optionally only what came after byte `since`)."""
         with open(self.log_path, "rb") as f:

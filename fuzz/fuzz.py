@@ -36,13 +36,14 @@ from webhook import WebhookServer  # noqa: E402
 PHASES = ["sip", "rtp", "texml", "bill", "http"]
 FULL = {"sip": 100_000, "sip_rate": 4000, "rtp_calls": 20, "rtp": 50_000, "rtp_rate": 5000, "texml": 10_000,
         "texml_conc": 20, "texml_check": 200, "bill": 1000, "http_rounds": 20, "slow": 80, "slow_s": 6.0,
-        "record_s": 17}
+        "record_s": 17, "settle_s": 120}
 QUICK = {"sip": 5000, "sip_rate": 3000, "rtp_calls": 6, "rtp": 5000, "rtp_rate": 3000, "texml": 400,
          "texml_conc": 20, "texml_check": 30, "bill": 80, "http_rounds": 2, "slow": 70, "slow_s": 6.0,
-         "record_s": 17}
+         "record_s": 0, "settle_s": 90}
 
 
 def parse_args():
+    """The command line (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seed", type=int, default=None, help="replay this seed (default: random)")
     p.add_argument("--quick", action="store_true", help="smoke sizes (CI)")
@@ -112,6 +113,7 @@ class PeakSampler:
 
 
 def show(title, figures):
+    """Prints one block of figures, counters as k=v lists."""
     print(f"== {title}", flush=True)
     for key, value in figures.items():
         if hasattr(value, "items"):
@@ -120,6 +122,7 @@ def show(title, figures):
 
 
 def main():
+    """Runs the selected phases; 0 only when all ran and nothing was found."""
     args = parse_args()
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     size = QUICK if args.quick else FULL
@@ -136,6 +139,7 @@ def main():
     webhook = WebhookServer(seed, dport)
     daemon = Daemon(binary, repo, workdir, webhook.url, dport)
     ctx = checks.Context(seed, binary, workdir, findings, daemon, webhook, dport)
+    ctx.settle_s = size["settle_s"]
     started, completed, status = time.monotonic(), [], None
     try:
         daemon.start()

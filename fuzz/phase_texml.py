@@ -30,6 +30,7 @@ class Tally:
         self.next = 0
 
     def take(self, limit):
+        """The next call index, or None once `limit` calls were taken."""
         with self.lock:
             if self.next >= limit:
                 return None
@@ -81,6 +82,7 @@ def _tally_end(tally, call, bye):
 
 
 def worker(ctx, tally, count, deadline):
+    """Places calls until `count` were taken, the deadline passes or the daemon dies."""
     while time.monotonic() < deadline and ctx.daemon.alive():
         index = tally.take(count)
         if index is None:

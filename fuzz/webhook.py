@@ -1,7 +1,8 @@
 """The fuzzer's loopback webhook: serves the TeXML flow of the webhook number.
 
 In "plain" mode every document request gets a small valid flow (used for warm-up and the
-checks between phases); in "fuzz" mode request number i gets `texml_attacks.document`
+checks between phases); in "record" mode a flow that records at once and transcribes (the
+warm-up loads the speech model with it); in "fuzz" mode request number i gets `texml_attacks.document`
 built from the seed and i, so a seed replays the same documents (in the order the daemon
 asks for them). Also serves the Play WAVs, an external DTD and callbacks.
 """
@@ -17,6 +18,7 @@ import texml_attacks
 from common import item_rng
 
 PLAIN = b'<?xml version="1.0"?><Response><Say voice="alice">Hello.</Say><Pause length="1"/></Response>'
+RECORD = b'<Response><Record maxLength="2" timeout="5" playBeep="true" transcribe="true"/><Hangup/></Response>'
 
 
 def wav(index):
@@ -70,7 +72,7 @@ class Handler(BaseHTTPRequestHandler):
             index = srv.requests
             srv.requests += 1
         if srv.mode != "fuzz":
-            return self._plain(200, PLAIN, "application/xml")
+            return self._plain(200, RECORD if srv.mode == "record" else PLAIN, "application/xml")
         doc = texml_attacks.document(item_rng(srv.seed, "texml", index), srv.base, srv.dead_port)
         with srv.lock:
             srv.kinds[doc.kind] += 1

@@ -166,8 +166,10 @@ struct CallValues {
 /// The enumerations' raw values as bytes, matched without making a String per field.
 enum Choices {
     static let dispositions = table(Disposition.allCases)
-    static let hangups = table([HangupSide.caller, .daemon, .none])
-    static let directions = table([CallDirection.inbound, .outbound])
+    // Every case, so a value added to an enumeration is read back by `bill` (an export
+    // with `ack_timeout` was once refused).
+    static let hangups = table(HangupSide.allCases)
+    static let directions = table(CallDirection.allCases)
     static let encodings = table(SMSEncoding.allCases)
 
     static func table<T: RawRepresentable>(_ cases: [T]) -> [([UInt8], T)] where T.RawValue == String {

@@ -22,7 +22,7 @@ public enum Disposition: String, Sendable, Codable, CaseIterable {
 }
 
 /// Which side ended the call.
-public enum HangupSide: String, Sendable, Codable {
+public enum HangupSide: String, Sendable, Codable, CaseIterable {
     case caller, daemon, none
     /// The daemon ended the call: no RTP from the caller for `calls.rtp_timeout_s`.
     case rtpTimeout = "rtp_timeout"
@@ -31,7 +31,7 @@ public enum HangupSide: String, Sendable, Codable {
 }
 
 /// Which way a call leg goes.
-public enum CallDirection: String, Sendable, Codable {
+public enum CallDirection: String, Sendable, Codable, CaseIterable {
     /// A caller dialed one of our numbers.
     case inbound
     /// We dialed out for a `<Dial>` (a B leg); `parentCallID` names the inbound call.

@@ -61,7 +61,12 @@ final class ExportRoundTripTests: XCTestCase {
         leg.direction = .outbound
         leg.parentCallID = "parent-1"
         leg.recordingURL = "file:///rec/a.wav file:///rec/b.wav"
-        let records = [makeRecord("c1"), makeRecord("c2", answeredAfter: nil, disposition: .canceled), leg]
+        var records = [makeRecord("c1"), makeRecord("c2", answeredAfter: nil, disposition: .canceled), leg]
+        for side in HangupSide.allCases {
+            var r = makeRecord("hangup-\(side.rawValue)")
+            r.hangupBy = side
+            records.append(r)
+        }
         for format in CDRExportFormat.allCases {
             let exporter = CDRExporter(format: format)
             var text = exporter.header.map { $0 + "\n" } ?? ""
@@ -71,13 +76,14 @@ final class ExportRoundTripTests: XCTestCase {
             defer { try? FileManager.default.removeItem(atPath: path) }
             var back: [CallDetailRecord] = []
             try ExportFileReader.forEachCall(path: path) { back.append($0) }
-            XCTAssertEqual(back.count, 3, "\(format)")
+            XCTAssertEqual(back.count, records.count, "\(format)")
             for (a, b) in zip(back, records) {
                 XCTAssertEqual(a.callID, b.callID)
                 XCTAssertEqual(a.tenant, b.tenant, "\(format): quoting and newlines survive")
                 XCTAssertEqual(a.fromNumber, b.fromNumber, "\(format): the formula guard is undone")
                 XCTAssertEqual(a.billableSeconds, b.billableSeconds)
                 XCTAssertEqual(a.disposition, b.disposition)
+                XCTAssertEqual(a.hangupBy, b.hangupBy, "\(format): every hang-up side reads back")
                 XCTAssertEqual(a.answerTime == nil, b.answerTime == nil)
                 XCTAssertEqual(a.startTime.timeIntervalSince1970, b.startTime.timeIntervalSince1970, accuracy: 0.001)
                 XCTAssertEqual(a.direction, b.direction)
@@ -131,7 +137,7 @@ final class ExportStressTests: XCTestCase {
                                      tenant: "t" + text(&rng, max: 6), fromNumber: text(&rng, max: 6), toNumber: text(&rng, max: 4),
                                      startTime: start, answerTime: answered ? start.addingTimeInterval(1.5) : nil,
                                      endTime: start.addingTimeInterval(90.25), disposition: Disposition.allCases.randomElement(using: &rng)!,
-                                     sipCode: Int.random(in: 0...699, using: &rng), hangupBy: [.caller, .daemon, .none].randomElement(using: &rng)!,
+                                     sipCode: Int.random(in: 0...699, using: &rng), hangupBy: HangupSide.allCases.randomElement(using: &rng)!,
                                      flow: i % 300 == 7 ? String(repeating: "long,\"flow\"\n", count: 4000) : text(&rng, max: 10),
                                      emergency: Bool.random(using: &rng), rtpSent: UInt64(i), rtpReceived: 7, rtpDropped: 0)
             r.billableSeconds = answered ? Int.random(in: 0...14_400, using: &rng) : 0
