@@ -16,7 +16,7 @@ PREFIX ?= /usr/local
 # Debian packages: build-time C libraries and headers, and the tools the tests run.
 DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data \
 	libspeexdsp-dev libspandsp-dev libsqlite3-dev libssl-dev sqlite3 sip-tester procps \
-	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd openssl
+	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd openssl libcurl4-openssl-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -25,10 +25,13 @@ let package = Package(
                        providers: [.apt(["libpocketsphinx-dev", "pocketsphinx-en-us"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         // Thin C bridges: fixed-argument wrappers over variadic / macro-only C APIs.
         .target(name: "CSofiaBridge", dependencies: ["CSofiaSIP"]),
         .target(name: "CSQLiteBridge", dependencies: ["CSQLite"]),
         .target(name: "CMediaIO"),
+        .target(name: "CCurlBridge", dependencies: ["CCurl"]),
 
         // Swift modules, one job each.
         .target(name: "Observability"),
@@ -36,7 +39,7 @@ let package = Package(
         .target(name: "TeXML"),
         .target(name: "Signaling", dependencies: ["CSofiaBridge", "Observability"]),
         .target(name: "Media", dependencies: ["CEspeakNG", "CSpeexDSP", "CSpanDSP", "CMediaIO", "Observability"]),
-        .target(name: "Webhooks", dependencies: ["Observability"]),
+        .target(name: "Webhooks", dependencies: ["CCurl", "CCurlBridge", "Observability"]),
         .target(name: "Transcription", dependencies: ["CPocketSphinx", "Media", "Observability"]),
         .target(name: "Metering", dependencies: ["CSQLiteBridge", "Observability"]),
         .target(name: "Compliance", dependencies: ["CCrypto"]),

@@ -1,8 +1,5 @@
 import Dispatch
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Observability
 
 /// A successful webhook answer.
@@ -85,11 +82,11 @@ public struct WebhookStatistics: Sendable, Equatable {
 /// Makes the HTTP requests of call flows: fetching TeXML documents and delivering status
 /// and recording callbacks.
 ///
-/// Uses an ephemeral `URLSession` (no cache, no cookies). Completions run on background
-/// threads; nothing here blocks the caller.
+/// HTTP goes through libcurl (``CurlTransport``: one I/O thread for every request, no
+/// cache, no cookies, connections kept alive between requests). Completions run on
+/// background threads; nothing here blocks the caller.
 public final class WebhookClient: Sendable {
-    private let session: URLSession
-    private let bodies = BoundedDataDelegate()
+    private let transport: CurlTransport
     private let logger: Logger
     /// Per-request time limit (connect + answer), in seconds.
     public let timeout: TimeInterval
@@ -117,20 +114,11 @@ public final class WebhookClient: Sendable {
         self.timeout = timeout
         self.userAgent = userAgent
         self.retryBaseDelay = retryBaseDelay
-        let config = URLSessionConfiguration.ephemeral
-        config.requestCachePolicy = .reloadIgnoringLocalAndRemoteCacheData
-        config.urlCache = nil
-        config.httpCookieStorage = nil
-        config.httpShouldSetCookies = false
-        config.httpCookieAcceptPolicy = .never
-        config.timeoutIntervalForRequest = timeout
-        config.timeoutIntervalForResource = timeout
-        config.httpAdditionalHeaders = ["User-Agent": userAgent]
-        session = URLSession(configuration: config, delegate: bodies, delegateQueue: nil)
+        transport = CurlTransport(logger: logger)
     }
 
     deinit {
-        session.finishTasksAndInvalidate()
+        transport.finishAndStop()
     }
 
     /// The notification counters now.
@@ -209,24 +197,16 @@ public final class WebhookClient: Sendable {
             DispatchQueue.global().async { completion(.failure(.unsupportedURL(url))) }
             return
         }
-        var urlRequest = URLRequest(url: request.effectiveURL, cachePolicy: .reloadIgnoringLocalAndRemoteCacheData,
-                                    timeoutInterval: timeout)
-        urlRequest.httpMethod = request.method
-        urlRequest.setValue(userAgent, forHTTPHeaderField: "User-Agent")
-        urlRequest.setValue("application/xml, text/xml, */*;q=0.5", forHTTPHeaderField: "Accept")
-        if let body = request.body {
-            urlRequest.httpBody = body
-            urlRequest.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        }
+        var headers = ["User-Agent: \(Self.headerValue(userAgent))", "Accept: application/xml, text/xml, */*;q=0.5",
+                       "Expect:"]
+        if request.body != nil { headers.append("Content-Type: application/x-www-form-urlencoded") }
         let started = DispatchTime.now().uptimeNanoseconds
-        let requestURL = urlRequest.url ?? request.url
-        let task = session.dataTask(with: urlRequest)
+        let requestURL = request.effectiveURL
         let limit = maxBodyBytes
-        bodies.register(task, limit: limit) { [logger, observer] outcome in
-            let result = outcome.tooLarge
-                ? .failure(.tooLarge(limit: limit))
-                : Self.classify(data: outcome.data, response: outcome.response, error: outcome.error,
-                                requestURL: requestURL, requireBody: requireBody)
+        let transfer = CurlTransport.Transfer(
+            url: requestURL.absoluteString, method: request.method, headers: headers, body: request.body,
+            timeoutMs: max(1, Int(timeout * 1000)), limit: limit) { [logger, observer] outcome in
+            let result = Self.classify(outcome, requestURL: requestURL, limit: limit, requireBody: requireBody)
             let elapsed = DispatchTime.now().uptimeNanoseconds - started
             observer?(Double(elapsed) / 1e9, (try? result.get()) != nil)
             let url = Self.redacted(request.url)
@@ -235,28 +215,31 @@ public final class WebhookClient: Sendable {
             case .success(let r):
                 logger.debug("webhook.response", ["url": url, "status": r.status, "ms": ms, "bytes": r.body.count])
             case .failure(let e):
-                logger.debug("webhook.error", ["url": url, "error": e, "ms": ms, "bytes": outcome.data.count])
+                logger.debug("webhook.error", ["url": url, "error": e, "ms": ms, "bytes": outcome.body.count])
             }
             completion(result)
         }
-        task.resume()
+        transport.start(transfer)
     }
 
-    static func classify(data: Data?, response: URLResponse?, error: (any Error)?, requestURL: URL,
+    /// A header value without line breaks (a configured User-Agent cannot add headers).
+    static func headerValue(_ text: String) -> String {
+        String(text.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })
+    }
+
+    static func classify(_ outcome: TransferOutcome, requestURL: URL, limit: Int,
                          requireBody: Bool) -> Result<WebhookResponse, WebhookError> {
-        if let error {
-            let ns = error as NSError
-            if ns.domain == NSURLErrorDomain && ns.code == NSURLErrorTimedOut { return .failure(.timeout) }
-            return .failure(.transport(ns.localizedDescription + " (\(ns.domain) \(ns.code))"))
+        if outcome.tooLarge { return .failure(.tooLarge(limit: limit)) }
+        switch outcome.failure {
+        case .timeout: return .failure(.timeout)
+        case .transport(let message): return .failure(.transport(message))
+        case nil: break
         }
-        guard let http = response as? HTTPURLResponse else {
-            return .failure(.transport("no HTTP response"))
-        }
-        guard (200..<300).contains(http.statusCode) else { return .failure(.httpStatus(http.statusCode)) }
-        let body = data ?? Data()
-        if requireBody && body.isEmpty { return .failure(.emptyBody(status: http.statusCode)) }
-        return .success(WebhookResponse(status: http.statusCode, body: body, finalURL: http.url ?? requestURL,
-                                        contentType: http.value(forHTTPHeaderField: "Content-Type")))
+        guard outcome.status > 0 else { return .failure(.transport("no HTTP response")) }
+        guard (200..<300).contains(outcome.status) else { return .failure(.httpStatus(outcome.status)) }
+        if requireBody && outcome.body.isEmpty { return .failure(.emptyBody(status: outcome.status)) }
+        return .success(WebhookResponse(status: outcome.status, body: outcome.body,
+                                        finalURL: outcome.finalURL ?? requestURL, contentType: outcome.contentType))
     }
 
     /// The filesystem path a request URL names, or nil when it is not local.

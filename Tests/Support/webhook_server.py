@@ -19,7 +19,9 @@ The line is written (and flushed) before the answer is sent. Answers by path:
     /redirect/REST  302 to /REST (query kept)
     /callback...    200, empty body (status and recording callbacks)
     /big/N...       200, an XML document of N bytes sent in 64 KiB writes, with Content-Length
-    /bigstream/N... the same without Content-Length (the body ends when the connection closes)
+    /bigstream/N... the same without Content-Length (the body ends when the connection closes);
+                    for both, a line with method SENT and the bytes sent as body follows when
+                    the answer ends or the client goes away
     anything else   DIR/<path> for GET and POST (200, XML content type for .xml), else 404
 """
 import argparse
@@ -148,6 +150,15 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
+        self._log_sent(path, sent)
+
+    def _log_sent(self, path: str, sent: int):
+        """Logs how much of a big answer the client took: method SENT, body the byte count."""
+        entry = {"method": "SENT", "path": urllib.parse.urlsplit(path).path, "query": "", "query_params": [],
+                 "form": [], "body": str(sent), "headers": {}, "time": time.time()}
+        with self.server.log_lock:
+            self.server.log_file.write(json.dumps(entry) + "\n")
+            self.server.log_file.flush()
 
     do_GET = _handle
     do_POST = _handle
