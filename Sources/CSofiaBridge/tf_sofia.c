@@ -342,6 +342,9 @@ static void timer_fired(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *a
 void *tf_sip_timer_start(tf_sip_t *s, unsigned ms, tf_sip_task_cb fn, void *arg) {
     tf_timer_t *tt = calloc(1, sizeof *tt);
     if (!tt) return NULL;
+    // su_timer asserts a duration > 0 (abort); a duration past LONG/INT range wraps.
+    if (ms == 0) ms = 1;
+    if (ms > 0x7fffffffu) ms = 0x7fffffffu;
     tt->timer = su_timer_create(su_root_task(s->root), ms);
     if (!tt->timer) { free(tt); return NULL; }
     tt->fn = fn;

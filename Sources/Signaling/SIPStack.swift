@@ -96,12 +96,14 @@ public final class SIPStack: @unchecked Sendable {
         if !sent { Unmanaged<WorkBox>.fromOpaque(box).release() }
     }
 
-    /// Runs `work` on the signaling thread after `milliseconds`. Signaling thread only.
+    /// Runs `work` on the signaling thread after `milliseconds`, taken as 1 ms when smaller
+    /// (Sofia aborts on a 0 ms timer) and as `Int32.max` ms (about 24 days) when larger.
+    /// Signaling thread only.
     @discardableResult
     public func schedule(afterMilliseconds ms: Int, _ work: @escaping @Sendable () -> Void) -> SIPTimer? {
         guard let s = sip else { return nil }
         let box = Unmanaged.passRetained(WorkBox(work)).toOpaque()
-        guard let t = tf_sip_timer_start(s, UInt32(max(0, ms)), { arg in
+        guard let t = tf_sip_timer_start(s, UInt32(min(max(1, ms), Int(Int32.max))), { arg in
             Unmanaged<WorkBox>.fromOpaque(arg!).takeRetainedValue().work()
         }, box) else {
             Unmanaged<WorkBox>.fromOpaque(box).release()

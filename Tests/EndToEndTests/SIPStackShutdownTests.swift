@@ -37,4 +37,28 @@ final class SIPStackShutdownTests: XCTestCase {
         }
         XCTAssertGreaterThan(ran.withLock { $0 }, 0, "work posted before the stop ran")
     }
+
+    /// Timers of any length a flow can ask for: 0 ms used to abort the process in Sofia's
+    /// su_timer (`t->sut_duration > 0`; a fuzzed webhook document reached it), and a length
+    /// past UInt32 trapped in the conversion.
+    func testTimersOfZeroAndHugeLengthsAreSafe() throws {
+        let stack = SIPStack(logger: Logger(minimumLevel: .error, sink: MemorySink()))
+        let sink = Sink()
+        try stack.start(host: "127.0.0.1", port: Int(freePort()), userAgent: "timer-test", delegate: sink)
+        defer { stack.stop(); withExtendedLifetime(sink) {} }
+        let fired = expectation(description: "the 0 ms and negative timers fire")
+        fired.expectedFulfillmentCount = 2
+        let scheduled = Mutex<[SIPTimer?]>([])
+        stack.post {
+            let zero = stack.schedule(afterMilliseconds: 0) { fired.fulfill() }
+            let negative = stack.schedule(afterMilliseconds: -5) { fired.fulfill() }
+            let huge = stack.schedule(afterMilliseconds: Int.max) { XCTFail("a timer of Int.max ms fired") }
+            scheduled.withLock { $0 = [zero, negative, huge] }
+        }
+        wait(for: [fired], timeout: 10)
+        let timers = scheduled.withLock { $0 }
+        XCTAssertEqual(timers.count, 3)
+        XCTAssertNotNil(timers.last ?? nil, "a huge timer is scheduled (capped), not refused")
+        stack.post { if let huge = timers.last ?? nil { stack.cancel(huge) } }
+    }
 }
