@@ -109,7 +109,8 @@ public struct SpoolReader {
         var i = 4
         var length = 0
         while i < buffer.count, i < 15, let d = Self.digit(buffer[i]) { length = length * 10 + d; i += 1 }
-        guard i > 4, i < buffer.count else { throw damaged(buffer.count < 24 ? "the file ends in a partial entry header" : "bad length") }
+        guard i > 4 || buffer.count == 4 else { throw damaged("bad length") }
+        guard i < buffer.count else { throw damaged("the file ends in a partial entry header") }
         guard buffer[i] == 0x20 else { throw damaged("bad length") }
         guard length <= SpoolCodec.maxPayloadBytes else {
             throw damaged("entry of \(length) bytes is over the limit of \(SpoolCodec.maxPayloadBytes)")
