@@ -74,8 +74,14 @@ public final class PostgresCDRStore: CDRStore, @unchecked Sendable {
         if let c = connection, c.isOK { return c }
         connection = nil
         let c = try PostgresConnection(url: url)
-        // Shortest exact text for doubles (times round-trip bit for bit).
+        // Shortest exact text for doubles (times round-trip bit for bit); no NOTICEs on
+        // stderr ("relation already exists, skipping").
         try c.exec("SET extra_float_digits = 3")
+        try c.exec("SET client_min_messages = warning")
+        // Plan each statement for the table as it is: a generic plan cached while the
+        // table was empty (a sequential scan) would stay in use as it grows, making every
+        // lookup by call_id a full scan.
+        try c.exec("SET plan_cache_mode = force_custom_plan")
         if !readOnly {
             try c.exec("BEGIN")
             try c.exec("SELECT pg_advisory_xact_lock(7412004)")
