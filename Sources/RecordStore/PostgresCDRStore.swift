@@ -83,10 +83,14 @@ public final class PostgresCDRStore: CDRStore, @unchecked Sendable {
         // lookup by call_id a full scan.
         try c.exec("SET plan_cache_mode = force_custom_plan")
         if !readOnly {
-            try c.exec("BEGIN")
-            try c.exec("SELECT pg_advisory_xact_lock(7412004)")
-            for sql in PostgresSchema.statements { try c.exec(sql) }
-            try c.exec("COMMIT")
+            // Tables a DBA created are used as they are (the role then needs no CREATE).
+            let present = try c.exec("SELECT to_regclass('calls') IS NOT NULL AND to_regclass('messages') IS NOT NULL AND to_regclass('nodes') IS NOT NULL")
+            if !present.bool(0, 0) {
+                try c.exec("BEGIN")
+                try c.exec("SELECT pg_advisory_xact_lock(7412004)")
+                for sql in PostgresSchema.statements { try c.exec(sql) }
+                try c.exec("COMMIT")
+            }
             for (name, sql) in PostgresSchema.prepared { try c.prepare(name, sql) }
         }
         connection = c
