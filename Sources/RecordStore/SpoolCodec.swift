@@ -1,5 +1,7 @@
 import Foundation
-import Metering
+#if canImport(Metering)
+import Metering // (the fuzz target compiles Metering's sources into one module)
+#endif
 
 /// What the spool holds, in order: batches of record operations that could not reach the
 /// database, and the point where this node's crash recovery is due.
