@@ -5,6 +5,7 @@
 #               pjsip / sipp peers on the same load; writes bench/results.md
 #   make bench-smoke     the suite at small sizes, without the pjsip peer (CI runs it)
 #   make bench-overload  emergency calls against a full daemon (bench/overload.sh)
+#   make bench-store     records/s of SQLite and PostgreSQL through the writer (bench/store.sh)
 #   make fuzz   black-box fuzzing of the release binary (fuzz/fuzz.py); make fuzz-smoke: small sizes
 
 SHELL := /bin/bash
@@ -16,11 +17,11 @@ PREFIX ?= /usr/local
 # Debian packages: build-time C libraries and headers, and the tools the tests run.
 DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data \
 	libspeexdsp-dev libspandsp-dev libsqlite3-dev libssl-dev sqlite3 sip-tester procps \
-	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd openssl libcurl4-openssl-dev
+	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd openssl libcurl4-openssl-dev libpq-dev postgresql
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps bench-deps build build-debug run test unit-test cdr bench bench-smoke bench-overload fuzz fuzz-smoke install clean
+.PHONY: deps bench-deps build build-debug run test unit-test cdr bench bench-smoke bench-overload bench-store fuzz fuzz-smoke install clean
 
 # What the benchmark suite needs beyond the tests: a C compiler for its RTP meter and
 # loopback probe, and venv for the pjsua2 wheel (pjsip peer) from PyPI.
@@ -75,6 +76,9 @@ bench: build bench-deps
 # benchmark command keeps working. It prints figures; it checks no speed.
 bench-smoke: build bench-deps
 	bench/suite.sh --quick --only concurrency,setup,record,billing,floor --out .build/bench-smoke.md
+
+bench-store: build
+	bench/store.sh
 
 bench-overload: build
 	bench/overload.sh --capacity 100 --share 0.2 --hold 10 --rate 50

@@ -27,6 +27,8 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
         // Thin C bridges: fixed-argument wrappers over variadic / macro-only C APIs.
         .target(name: "CSofiaBridge", dependencies: ["CSofiaSIP"]),
         .target(name: "CSQLiteBridge", dependencies: ["CSQLite"]),
@@ -43,19 +45,22 @@ let package = Package(
         .target(name: "Transcription", dependencies: ["CPocketSphinx", "Media", "Observability"]),
         .target(name: "Metering", dependencies: ["CSQLiteBridge", "Observability"]),
         .target(name: "Compliance", dependencies: ["CCrypto"]),
+        // Records in PostgreSQL (libpq), with a local disk spool while the database is away.
+        .target(name: "RecordStore", dependencies: ["CPostgres", "Metering", "Observability"]),
         .target(name: "TollfreedKit",
                 dependencies: ["Observability", "Routing", "TeXML", "Signaling", "Media", "Metering",
-                               "Webhooks", "Transcription", "Compliance"]),
+                               "Webhooks", "Transcription", "Compliance", "RecordStore"]),
         .executableTarget(name: "tollfreed", dependencies: ["TollfreedKit"]),
 
         // Fast unit tests (no sockets) and end-to-end tests (real daemon + sipp).
         .testTarget(name: "UnitTests",
-                    dependencies: ["Routing", "Signaling", "Media", "Metering", "TollfreedKit", "Observability", "Compliance"]),
+                    dependencies: ["Routing", "Signaling", "Media", "Metering", "TollfreedKit", "Observability", "Compliance",
+                                   "RecordStore"]),
         .testTarget(name: "TeXMLTests", dependencies: ["TeXML"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Observability"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Observability"]),
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "Observability"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["tollfreed", "Media", "Metering", "Signaling", "Observability"],
+        .testTarget(name: "EndToEndTests", dependencies: ["tollfreed", "Media", "Metering", "Signaling", "Observability", "RecordStore"],
                     resources: [.copy("Scenarios")]),
     ],
     swiftLanguageModes: [.v6]

@@ -15,29 +15,47 @@ public final class CDRWriter: Sendable {
 
     /// Told how long each successful transaction took, in seconds (metrics).
     private let observer: (@Sendable (Double) -> Void)?
+    /// Written into every record (`node.id`).
+    private let node: String
+    /// Whether a checkpoint with no calls is still written: a shared store renews this
+    /// node's lease with it (an idle node must keep its lease).
+    private let heartbeats: Bool
 
-    public init(store: any CDRStore, logger: Logger, observer: (@Sendable (Double) -> Void)? = nil) {
+    public init(store: any CDRStore, logger: Logger, node: String = "", heartbeats: Bool = false,
+                observer: (@Sendable (Double) -> Void)? = nil) {
         self.store = store
         self.logger = logger
+        self.node = node
+        self.heartbeats = heartbeats
         self.observer = observer
     }
 
     /// Queues a final record (a refused call). Any thread, never blocks on disk.
-    public func submit(_ record: CallDetailRecord) { enqueue(.insert(record)) }
+    public func submit(_ record: CallDetailRecord) { enqueue(.insert(stamped(record))) }
 
     /// Queues the active record of an admitted call.
-    public func begin(_ record: CallDetailRecord) { enqueue(.insert(record)) }
+    public func begin(_ record: CallDetailRecord) { enqueue(.insert(stamped(record))) }
 
     /// Queues the final values of a call that was begun.
-    public func finish(_ record: CallDetailRecord) { enqueue(.finish(record)) }
+    public func finish(_ record: CallDetailRecord) { enqueue(.finish(stamped(record))) }
 
     /// Queues a message record.
-    public func submit(message: MessageDetailRecord) { enqueue(.message(message)) }
+    public func submit(message: MessageDetailRecord) {
+        var m = message
+        m.node = node
+        enqueue(.message(m))
+    }
 
     /// Queues a checkpoint of the calls that are up.
     public func checkpoint(_ calls: [(callID: String, answerTime: Date?)], at time: Date) {
-        guard !calls.isEmpty else { return }
+        guard !calls.isEmpty || heartbeats else { return }
         enqueue(.checkpoint(calls, at: time))
+    }
+
+    private func stamped(_ record: CallDetailRecord) -> CallDetailRecord {
+        var r = record
+        r.node = node
+        return r
     }
 
     private func enqueue(_ op: CDROperation) {

@@ -75,6 +75,8 @@ public struct CallDetailRecord: Sendable, Equatable, Codable {
     public var direction: CallDirection = .inbound
     /// For an outbound leg: the call id of the inbound call it was dialed for.
     public var parentCallID: String = ""
+    /// The daemon (cluster node, `node.id`) that handled the call; set by `CDRWriter`.
+    public var node: String = ""
 
     public init(callID: String, sipCallID: String, did: String, tenant: String, fromNumber: String,
                 toNumber: String, startTime: Date, answerTime: Date?, endTime: Date,

@@ -25,6 +25,8 @@ public struct MessageDetailRecord: Sendable, Equatable, Codable {
     public var encoding: SMSEncoding
     /// Parts the carrier counts (billable SMS units).
     public var segments: Int
+    /// The daemon (cluster node, `node.id`) that received it; set by `CDRWriter`.
+    public var node: String = ""
 
     public init(messageID: String, sipCallID: String, did: String, tenant: String, fromNumber: String,
                 receivedTime: Date, bodyLength: Int, encoding: SMSEncoding, segments: Int) {

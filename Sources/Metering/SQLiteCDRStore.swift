@@ -14,18 +14,23 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
     private var db: OpaquePointer?
     private let lock = NSLock()
     public let path: String
+    /// Whether the tables have the `node` column (a database opened read-only is not
+    /// migrated: an older one is read with empty nodes).
+    private var callsHaveNode = true
+    private var messagesHaveNode = true
 
     static let columns = ["call_id", "sip_call_id", "did", "tenant", "from_number", "to_number",
                           "start_time", "answer_time", "end_time", "duration_ms", "billable_seconds",
                           "disposition", "sip_code", "hangup_by", "flow", "emergency",
                           "rtp_sent", "rtp_received", "rtp_dropped", "recording_url", "recording_seconds",
-                          "direction", "parent_call_id"]
+                          "direction", "parent_call_id", "node"]
 
     /// Columns added after the first release: (name, definition), applied with ALTER TABLE.
     static let migrations = [("recording_url", "TEXT NOT NULL DEFAULT ''"),
                              ("recording_seconds", "INTEGER NOT NULL DEFAULT 0"),
                              ("direction", "TEXT NOT NULL DEFAULT 'inbound'"),
-                             ("parent_call_id", "TEXT NOT NULL DEFAULT ''")]
+                             ("parent_call_id", "TEXT NOT NULL DEFAULT ''"),
+                             ("node", "TEXT NOT NULL DEFAULT ''")]
 
     /// Opens (creating if needed) `cdr.sqlite` in `directory`.
     public init(directory: String, readOnly: Bool = false) throws {
@@ -67,7 +72,11 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
                   tenant TEXT NOT NULL, from_number TEXT NOT NULL, received_time REAL NOT NULL,
                   body_length INTEGER NOT NULL, encoding TEXT NOT NULL, segments INTEGER NOT NULL)
                 """)
+            try migrateMessages()
             try exec("CREATE INDEX IF NOT EXISTS messages_received ON messages(received_time)")
+        } else {
+            callsHaveNode = (try columnNames("calls")).contains("node")
+            messagesHaveNode = (try columnNames("messages")).contains("node")
         }
     }
 
@@ -75,16 +84,28 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
 
     /// Adds columns that an older database lacks (records keep their values).
     private func migrate() throws {
+        let existing = try columnNames("calls")
+        for (name, definition) in Self.migrations where !existing.contains(name) {
+            try exec("ALTER TABLE calls ADD COLUMN \(name) \(definition)")
+        }
+    }
+
+    /// The messages table's later columns.
+    private func migrateMessages() throws {
+        if !(try columnNames("messages")).contains("node") {
+            try exec("ALTER TABLE messages ADD COLUMN node TEXT NOT NULL DEFAULT ''")
+        }
+    }
+
+    private func columnNames(_ table: String) throws -> Set<String> {
         var existing: Set<String> = []
         var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, "PRAGMA table_info(calls)", -1, &stmt, nil) == SQLITE_OK else { throw StoreError(message()) }
+        guard sqlite3_prepare_v2(db, "PRAGMA table_info(\(table))", -1, &stmt, nil) == SQLITE_OK else { throw StoreError(message()) }
         while sqlite3_step(stmt) == SQLITE_ROW {
             if let name = sqlite3_column_text(stmt, 1) { existing.insert(String(cString: name)) }
         }
         sqlite3_finalize(stmt)
-        for (name, definition) in Self.migrations where !existing.contains(name) {
-            try exec("ALTER TABLE calls ADD COLUMN \(name) \(definition)")
-        }
+        return existing
     }
 
     private func exec(_ sql: String) throws {
@@ -110,7 +131,7 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
         let checkpoint = try prepare("UPDATE calls SET end_time=?, answer_time=COALESCE(?, answer_time) WHERE call_id=? AND disposition='active'")
         let insertMessage = try prepare("""
             INSERT OR IGNORE INTO messages (message_id, sip_call_id, did, tenant, from_number, received_time,
-              body_length, encoding, segments) VALUES (?,?,?,?,?,?,?,?,?)
+              body_length, encoding, segments, node) VALUES (?,?,?,?,?,?,?,?,?,?)
             """)
         defer { for st in [insert, finish, checkpoint, insertMessage] { sqlite3_finalize(st) } }
         try exec("BEGIN IMMEDIATE")
@@ -150,6 +171,7 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
                     sqlite3_bind_int64(insertMessage, 7, Int64(m.bodyLength))
                     _ = m.encoding.rawValue.withCString { tf_sqlite_bind_text(insertMessage, 8, $0, -1) }
                     sqlite3_bind_int64(insertMessage, 9, Int64(m.segments))
+                    _ = m.node.withCString { tf_sqlite_bind_text(insertMessage, 10, $0, -1) }
                     guard sqlite3_step(insertMessage) == SQLITE_DONE else { throw StoreError(message()) }
                 }
             }
@@ -198,7 +220,7 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
         int(Int64(r.sipCode)); text(r.hangupBy.rawValue); text(r.flow); int(r.emergency ? 1 : 0)
         int(Int64(r.rtpSent)); int(Int64(r.rtpReceived)); int(Int64(r.rtpDropped))
         text(r.recordingURL); int(Int64(r.recordingSeconds))
-        text(r.direction.rawValue); text(r.parentCallID)
+        text(r.direction.rawValue); text(r.parentCallID); text(r.node)
         return i
     }
 
@@ -206,7 +228,8 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         var stmt: OpaquePointer?
-        let sql = "SELECT \(Self.columns.joined(separator: ",")) FROM calls \(startTimeFilter(from: from, to: to)) ORDER BY seq"
+        let names = Self.columns.dropLast().joined(separator: ",") + (callsHaveNode ? ",node" : ",''")
+        let sql = "SELECT \(names) FROM calls \(startTimeFilter(from: from, to: to)) ORDER BY seq"
         guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { throw StoreError(message()) }
         defer { sqlite3_finalize(stmt) }
         bindRange(stmt, from: from, to: to)
@@ -233,6 +256,7 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
             r.recordingSeconds = Int(int(20))
             r.direction = CallDirection(rawValue: text(21)) ?? .inbound
             r.parentCallID = text(22)
+            r.node = text(23)
             try body(r)
         }
     }
@@ -291,8 +315,8 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
         defer { lock.unlock() }
         var stmt: OpaquePointer?
         let sql = """
-            SELECT message_id, sip_call_id, did, tenant, from_number, received_time, body_length, encoding, segments
-            FROM messages WHERE received_time >= ? AND received_time < ? ORDER BY seq
+            SELECT message_id, sip_call_id, did, tenant, from_number, received_time, body_length, encoding, segments,
+              \(messagesHaveNode ? "node" : "''") FROM messages WHERE received_time >= ? AND received_time < ? ORDER BY seq
             """
         guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
             // A store written before messages existed (opened read-only) has none.
@@ -307,11 +331,13 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else { throw StoreError(message()) }
             func text(_ c: Int32) -> String { sqlite3_column_text(stmt, c).map { String(cString: $0) } ?? "" }
-            try body(MessageDetailRecord(
+            var m = MessageDetailRecord(
                 messageID: text(0), sipCallID: text(1), did: text(2), tenant: text(3), fromNumber: text(4),
                 receivedTime: Date(timeIntervalSince1970: sqlite3_column_double(stmt, 5)),
                 bodyLength: Int(sqlite3_column_int64(stmt, 6)), encoding: SMSEncoding(rawValue: text(7)) ?? .gsm7,
-                segments: Int(sqlite3_column_int64(stmt, 8))))
+                segments: Int(sqlite3_column_int64(stmt, 8)))
+            m.node = text(9)
+            try body(m)
         }
     }
 

@@ -63,11 +63,18 @@ private func rateUsage(_ o: BillOptions, config: DaemonConfig, into rater: inout
     // Every time zone's month lies within a day either side of the UTC month.
     let (from, to) = rater.period.utcBounds(marginSeconds: 86_400)
     var reports: [(String, ImportReport)] = []
+    // The configured store (SQLite in the data directory, or PostgreSQL), opened once.
+    var opened: (any CDRStore)?
+    func store() throws -> any CDRStore {
+        if let opened { return opened }
+        let s = try RecordStoreFactory.open(config, dataDirectory: o.dataDirectory ?? config.dataDirectory)
+        opened = s
+        return s
+    }
     if let path = o.cdrsPath {
         reports.append((path, try rater.rateCalls(exportFile: path, scope: scope)))
     } else {
-        let store = try SQLiteCDRStore(directory: o.dataDirectory ?? config.dataDirectory, readOnly: true)
-        try store.forEachBillable(from: from, to: to) {
+        try store().forEachBillable(from: from, to: to) {
             try rater.addCall(tenant: $0.tenant, start: $0.startTime, disposition: $0.disposition,
                               answered: $0.answered, billableSeconds: $0.billableSeconds)
         }
@@ -75,8 +82,7 @@ private func rateUsage(_ o: BillOptions, config: DaemonConfig, into rater: inout
     if let path = o.messagesPath {
         reports.append((path, try rater.rateMessages(exportFile: path, scope: scope)))
     } else if o.cdrsPath == nil {
-        let store = try SQLiteCDRStore(directory: o.dataDirectory ?? config.dataDirectory, readOnly: true)
-        try store.forEachMessage(from: from, to: to) { try rater.add($0) }
+        try store().forEachMessage(from: from, to: to) { try rater.add($0) }
     }
     if let path = o.twoFactorPath {
         reports.append((path, try rater.rateTwoFactor(file: path, scope: scope)))

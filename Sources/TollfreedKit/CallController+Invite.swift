@@ -44,6 +44,13 @@ extension CallController {
         let ctx = InviteContext(invite: inv, callID: callID, now: now, fromNumber: fromNumber, route: route,
                                 emergency: emergency, log: log)
         if draining { return refuse(ctx, 503, .busy, "draining", headers: ["Retry-After: 30"]) }
+        if !emergency, services.recordBacklog?.isBacklogFull == true {
+            // The database has been away long enough to fill the spool: no new ordinary
+            // call (emergency calls still come in). No record either, so a flood cannot
+            // grow the spool; a rate-limited log line and a metric say why.
+            stack.respond(inv.handle, status: 503, headers: ["Retry-After: 30"])
+            return countBacklogRefusal(ctx)
+        }
         guard let route else { return refuse(ctx, 404, .rejected, "unknown number") }
         guard policy.flows[route.flow] != nil || policy.numbers[route.did]?.isRemoteFlow == true else {
             return refuse(ctx, 500, .failed, "flow \(route.flow) not loaded")

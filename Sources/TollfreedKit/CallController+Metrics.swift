@@ -25,6 +25,8 @@ enum DaemonMetrics {
         m.describe("tollfreed_rtp_timeouts_total", type: "counter", help: "Calls ended because the caller sent no RTP for calls.rtp_timeout_s.")
         m.describe("tollfreed_emergency_markings_ignored_total", type: "counter", help: "Emergency markings ignored: their source is not in emergency.marking_sources.")
         m.describe("tollfreed_half_open_calls", type: "gauge", help: "Calls answered and not yet ACKed.")
+        m.describe("tollfreed_record_spool_bytes", type: "gauge", help: "Records waiting in the local spool for PostgreSQL (bytes).")
+        m.describe("tollfreed_record_store_up", type: "gauge", help: "1 while PostgreSQL takes records, 0 while they are spooled.")
     }
 }
 
@@ -46,6 +48,17 @@ extension CallController {
         metrics.increment("tollfreed_rtp_packets_total", [("direction", "received")], by: Double(r.rtpReceived))
         metrics.increment("tollfreed_rtp_packets_total", [("direction", "dropped")], by: Double(r.rtpDropped))
         updateActiveGauges()
+    }
+
+    /// A new ordinary call refused because the record spool is full; logged at the first
+    /// and every 1000th.
+    func countBacklogRefusal(_ ctx: InviteContext) {
+        backlogRefusals += 1
+        countRejection("records_backlog")
+        if backlogRefusals == 1 || backlogRefusals % 1000 == 0 {
+            ctx.log.warning("call.refused", ["status": 503, "reason": "records backlog full",
+                                             "spool_bytes": services.recordBacklog?.spoolBytes ?? 0, "refused_total": backlogRefusals])
+        }
     }
 
     func countRejection(_ reason: String) {

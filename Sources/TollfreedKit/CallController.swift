@@ -2,6 +2,7 @@ import Foundation
 import Media
 import Metering
 import Observability
+import RecordStore
 import Routing
 import Signaling
 import TeXML
@@ -58,6 +59,8 @@ struct CallServices: Sendable {
     var transcription: TranscriptionService
     var compliance: ComplianceServices
     var metrics: MetricsRegistry
+    /// The PostgreSQL spool: while it is past its bound, new ordinary calls are refused.
+    var recordBacklog: SpoolingCDRStore? = nil
 }
 
 /// The I/O layer for calls: turns SIP and media events into `CallSession` events and
@@ -126,6 +129,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     var halfOpen: HalfOpenTracker
     /// INVITEs refused because their source (or everyone) held too many half-open calls.
     var halfOpenRefusals = 0
+    /// INVITEs refused because the record spool was full.
+    var backlogRefusals = 0
     private var sequence: UInt64 = 0
     private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 

@@ -138,6 +138,36 @@ public struct DaemonConfig: Sendable, Equatable {
     public var recordingURLBase: String = ""
     public var tenants: [Tenant] = []
     public var numbers: [Number] = []
+    /// Where records are kept (`storage`).
+    public var storage: Storage = .sqlite
+    /// This daemon's id in a cluster (`node.id`, default the host name), written into every
+    /// record; a shared store keys its lease on it.
+    public var nodeID: String = DaemonConfig.hostName()
+    /// How long after a node's lease ended the other nodes close its active calls.
+    public var leaseGraceSeconds: Int = 30
+
+    /// The record store.
+    public enum Storage: Sendable, Equatable {
+        /// `cdr.sqlite` in the data directory.
+        case sqlite
+        /// A PostgreSQL database shared by the nodes, with a local spool for outages
+        /// (`spoolDirectory` nil: `<data_dir>/record-spool`).
+        case postgres(url: String, spoolDirectory: String?, spoolMaxBytes: Int)
+    }
+
+    /// The spool directory in force (PostgreSQL storage).
+    public var effectiveSpoolDirectory: String {
+        if case .postgres(_, let dir?, _) = storage { return dir }
+        return (dataDirectory as NSString).appendingPathComponent("record-spool")
+    }
+
+    /// The machine's host name (the default node id).
+    static func hostName() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }
 
     public init() {}
 

@@ -39,12 +39,14 @@ struct ConfigReader {
     mutating func config(_ root: Any) throws(ConfigError) -> DaemonConfig {
         var c = DaemonConfig()
         let o = try object(root, "", allowed: ["sip", "media", "data_dir", "flows_dir", "calls", "log_level", "tenants",
-                                               "numbers", "webhooks", "emergency", "trunks", "compliance", "metrics"])
+                                               "numbers", "webhooks", "emergency", "trunks", "compliance", "metrics",
+                                               "storage", "node"])
         try readSIP(o, into: &c)
         try readMedia(o, into: &c)
         try readCalls(o, into: &c)
         try readEmergency(o, into: &c)
         try readOperations(o, into: &c)
+        try readStorage(o, into: &c)
         try readTrunks(o, into: &c)
         try readTenants(o, into: &c)
         try readNumbers(o, into: &c)

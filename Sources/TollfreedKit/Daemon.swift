@@ -4,6 +4,7 @@ import Synchronization
 import Media
 import Metering
 import Observability
+import RecordStore
 import Routing
 import Signaling
 import TeXML
@@ -67,19 +68,22 @@ public final class Daemon: @unchecked Sendable {
     /// Runs until SIGTERM or SIGINT, then drains and returns.
     public func run() throws(StartupError) {
         signal(SIGPIPE, SIG_IGN)
-        let store: SQLiteCDRStore
-        do { store = try SQLiteCDRStore(directory: config.dataDirectory) } catch {
-            throw StartupError("data directory \(config.dataDirectory): \(error)", status: 1)
-        }
+        let metrics = MetricsRegistry()
+        DaemonMetrics.describe(metrics)
+        let records = try RecordStoreFactory.openForDaemon(config, logger: logger, metrics: metrics)
+        let store = records.store
         do {
+            // This node's records an earlier process left active (with PostgreSQL away,
+            // deferred into the spool, in its place before this process's records).
             let recovered = try store.recoverInterrupted()
             if recovered > 0 { logger.warning("cdr.recovered", ["interrupted": recovered]) }
         } catch { throw StartupError("records: \(error)", status: 1) }
-        let metrics = MetricsRegistry()
-        DaemonMetrics.describe(metrics)
-        let writer = CDRWriter(store: store, logger: logger) { seconds in
+        // A shared store hears from every node every checkpoint period (its lease), calls
+        // or not.
+        let writer = CDRWriter(store: store, logger: logger, node: config.nodeID, heartbeats: records.spooling != nil) { seconds in
             metrics.observe("tollfreed_record_write_seconds", seconds, buckets: DaemonMetrics.latencyBuckets)
         }
+        records.spooling?.start()
         let compliance = try ComplianceServices.load(config, logger: logger)
         compliance.record("daemon.started", subject: "pid \(getpid())",
                           detail: "key \(compliance.keys[0].idHex); sealed: \(compliance.encryptIndustries.map(\.rawValue).sorted().joined(separator: ","))",
@@ -122,7 +126,7 @@ public final class Daemon: @unchecked Sendable {
             audio: AudioSourceCache(webhooks: webhooks, logger: logger,
                                     spoolDirectory: (config.dataDirectory as NSString).appendingPathComponent("spool")),
             writer: writer, webhooks: webhooks, transcription: TranscriptionService(logger: logger),
-            compliance: compliance, metrics: metrics)
+            compliance: compliance, metrics: metrics, recordBacklog: records.spooling)
         let policy = CallPolicy(config: config, flows: flows)
         let controller = CallController(stack: stack, services: services, logger: logger, policy: policy)
         box.controller = controller
@@ -265,6 +269,11 @@ public final class Daemon: @unchecked Sendable {
         stack.stop()
         trimmer.cancel()
         writer.flush()
+        records.spooling?.stop()
+        if let s = records.spooling, s.spoolBytes > 0 {
+            logger.warning("cdr.spool_left", ["bytes": s.spoolBytes, "path": s.spoolPath,
+                                              "detail": "replayed by the next start once the database is reachable"])
+        }
         metricsServer?.stop()
         for s in sources { s.cancel() }
         logger.notice("daemon.stopped", ["records": (try? store.count()) ?? -1])
@@ -312,6 +321,8 @@ extension DaemonConfig {
         if mediaAddress != next.mediaAddress { out.append("media.address") }
         if rtpPorts != next.rtpPorts { out.append("media.rtp_ports") }
         if dataDirectory != next.dataDirectory { out.append("data_dir") }
+        if storage != next.storage { out.append("storage") }
+        if nodeID != next.nodeID || leaseGraceSeconds != next.leaseGraceSeconds { out.append("node") }
         if metricsListen != next.metricsListen { out.append("metrics.listen") }
         if effectiveKeyFile != next.effectiveKeyFile || previousKeyFiles != next.previousKeyFiles { out.append("compliance keys") }
         if logLevel != next.logLevel { out.append("log_level") }

@@ -19,9 +19,10 @@ func exportRecords(_ o: ExportOptions, messages: Bool, err: FileDescriptorSink) 
     }
     let what = messages ? "sms export" : "cdr export"
     do {
-        let store = try SQLiteCDRStore(directory: dir, readOnly: true)
         // Every export of records is audited before the records leave.
         let config = try? ConfigLoader.load(path: o.configPath ?? CommandLineParser.defaultConfigPath())
+        // The configured store: SQLite in the data directory, or PostgreSQL.
+        let store = try RecordStoreFactory.open(config, dataDirectory: dir)
         let auditPath = config.flatMap { c -> String? in o.dataDirectory == nil ? c.effectiveAuditLog : nil }
             ?? (dir as NSString).appendingPathComponent("audit.log")
         // The audit anchor is sealed with the recording key of this data directory.

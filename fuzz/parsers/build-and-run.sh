@@ -17,9 +17,10 @@ declare -A SOURCES=(
     [texml]="fuzz/parsers/texml.swift $(ls Sources/TeXML/*.swift | tr '\n' ' ')"
     [rtp]="fuzz/parsers/rtp.swift Sources/Media/RTPHeader.swift"
     [exports]="fuzz/parsers/exports.swift $(ls Sources/Metering/*.swift | grep -v -e SQLiteCDRStore -e CDRWriter | tr '\n' ' ')"
+    [spool]="fuzz/parsers/spool.swift Sources/RecordStore/SpoolCodec.swift Sources/RecordStore/SpoolFile.swift $(ls Sources/Metering/*.swift | grep -v -e SQLiteCDRStore -e CDRWriter | tr '\n' ' ')"
 )
 status=0
-for target in sdp texml rtp exports; do
+for target in sdp texml rtp exports spool; do
     bin="$OUT/fuzz-$target"
     # shellcheck disable=SC2086
     "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -module-name "Fuzz$target" ${SOURCES[$target]} -o "$bin" 2>&1 \

@@ -1,0 +1,119 @@
+import Foundation
+import Metering
+import Observability
+import RecordStore
+import XCTest
+
+/// A PostgreSQL outage: batches are spooled to disk, a restarted process finds the spool,
+/// its crash recovery waits in the spool for its turn, and once the database is back
+/// every record is there exactly once, with its final values. Replaying a spool twice
+/// (a crash in the middle of a replay) changes nothing.
+final class SpoolingStoreTests: XCTestCase {
+    private var server: PostgresServer!
+    private var spoolDirectory = ""
+    private let sink = MemorySink()
+
+    override func setUpWithError() throws {
+        server = try PostgresServer()
+        spoolDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("tf-spool-\(UUID().uuidString)").path
+    }
+
+    override func tearDown() {
+        server?.destroy()
+        try? FileManager.default.removeItem(atPath: spoolDirectory)
+    }
+
+    private func spooling(maxBytes: Int = 1 << 20) throws -> SpoolingCDRStore {
+        let pg = try PostgresCDRStore(url: server.url, node: "node-a")
+        return try SpoolingCDRStore(inner: pg, directory: spoolDirectory, maxBytes: maxBytes,
+                                    logger: Logger(minimumLevel: .debug, journald: false, sink: sink))
+    }
+
+    /// Retries until the spool is empty (the backoff is at most 5 s).
+    private func waitForReplay(_ s: SpoolingCDRStore) -> Bool {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            s.retryIfDue()
+            if s.spoolBytes == 0 && s.isDatabaseUp { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
+    private func states() throws -> [String: String] {
+        let rows = try server.psql("SELECT call_id, disposition, count(*) OVER (PARTITION BY call_id) FROM calls ORDER BY call_id")
+        var out: [String: String] = [:]
+        for line in rows.split(separator: "\n") {
+            let f = line.split(separator: "|").map(String.init)
+            out[f[0]] = f[2] == "1" ? f[1] : "\(f[1]) x\(f[2])"
+        }
+        return out
+    }
+
+    func testAnOutageLosesAndDoublesNothing() throws {
+        // Process 1: four calls begin while the database is up.
+        var first: SpoolingCDRStore? = try spooling(maxBytes: 2048)
+        XCTAssertTrue(first!.isDatabaseUp)
+        try first!.apply((1...4).map { .insert(pgActive("CA\($0)")) })
+        try server.stop()
+        // The outage: two calls end, a fifth begins, a checkpoint and a message; all of it
+        // returns at once, spooled.
+        try first!.apply([.finish(pgRecord("CA1")), .finish(pgRecord("CA2"))])
+        XCTAssertFalse(first!.isDatabaseUp)
+        try first!.apply([.insert(pgActive("CA5")), .checkpoint([("CA3", Date(timeIntervalSince1970: 1_762_786_802))], at: Date(timeIntervalSince1970: 1_762_786_810))])
+        try first!.apply([.message(MessageDetailRecord(messageID: "SM1", sipCallID: "s", did: "+18005963057", tenant: "t",
+                                                       fromNumber: "+1", receivedTime: Date(), bodyLength: 3, encoding: .gsm7, segments: 1))])
+        try first!.apply([.checkpoint([], at: Date())]) // a bare heartbeat is not spooled
+        XCTAssertGreaterThan(first!.spoolBytes, 2048)
+        XCTAssertTrue(first!.isBacklogFull)
+        XCTAssertTrue(sink.lines.joined(separator: "\n").contains("cdr.database_unreachable"), sink.lines.joined(separator: "\n"))
+        // It dies (kill -9: no flush beyond what apply returned).
+        first = nil
+
+        // Process 2 starts with the database still away: its recovery of process 1's calls
+        // is deferred into the spool, before its own calls.
+        let second = try spooling()
+        XCTAssertFalse(second.isDatabaseUp)
+        XCTAssertEqual(try second.recoverInterrupted(), 0)
+        try second.apply([.insert(pgActive("CA6"))])
+        try second.apply([.finish(pgRecord("CA6"))])
+        let copy = second.spoolPath + ".copy"
+        try FileManager.default.copyItem(atPath: second.spoolPath, toPath: copy)
+
+        try server.start()
+        XCTAssertTrue(waitForReplay(second), sink.lines.joined(separator: "\n"))
+        let expected = ["CA1": "completed", "CA2": "completed", "CA3": "interrupted", "CA4": "interrupted",
+                        "CA5": "interrupted", "CA6": "completed"]
+        XCTAssertEqual(try states(), expected, "every record once; process 1's open calls closed, process 2's untouched")
+        XCTAssertEqual(try server.psql("SELECT count(*) FROM messages"), "1")
+        XCTAssertEqual(try server.psql("SELECT end_time FROM calls WHERE call_id='CA3'"), "1762786810", "closed at its checkpoint")
+        XCTAssertTrue(sink.lines.joined(separator: "\n").contains("cdr.spool_replayed"), sink.lines.joined(separator: "\n"))
+
+        // The same spool replayed again (a crash before it was emptied): nothing changes.
+        try FileManager.default.removeItem(atPath: second.spoolPath)
+        try FileManager.default.moveItem(atPath: copy, toPath: second.spoolPath)
+        let third = try spooling()
+        XCTAssertEqual(third.spoolBytes, 0, "replayed at start")
+        XCTAssertEqual(try states(), expected)
+        XCTAssertEqual(try server.psql("SELECT count(*) FROM messages"), "1")
+    }
+
+    func testADamagedSpoolIsSetAsideAndTheRestReplayed() throws {
+        let s = try spooling()
+        try server.stop()
+        try s.apply([.insert(pgActive("CA1"))])
+        try s.apply([.finish(pgRecord("CA1"))])
+        // A torn entry at the end (a crash while appending).
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: s.spoolPath))
+        handle.seekToEndOfFile()
+        handle.write(Data("TF1 500 0000".utf8))
+        try handle.close()
+        try server.start()
+        let next = try spooling()
+        XCTAssertEqual(next.spoolBytes, 0)
+        XCTAssertEqual(try states(), ["CA1": "completed"])
+        XCTAssertTrue(sink.lines.joined(separator: "\n").contains("cdr.spool_damaged"), sink.lines.joined(separator: "\n"))
+        let aside = try FileManager.default.contentsOfDirectory(atPath: spoolDirectory).filter { $0.contains(".damaged-") }
+        XCTAssertEqual(aside.count, 1, "the damaged bytes are kept for an operator")
+    }
+}
