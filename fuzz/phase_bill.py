@@ -120,10 +120,28 @@ def mutate_file(rng, lines, is_json):
     return data
 
 
+def csv_records(data):
+    """CSV bytes cut into records: a newline inside a quoted field (an exported Call-ID
+    with a folded line) stays in its record. (Cutting at every line break once sampled
+    half-records and blamed the reader.)"""
+    records, start, quoted = [], 0, False
+    for i, c in enumerate(data):
+        if c == 0x22:
+            quoted = not quoted
+        elif c == 0x0A and not quoted:
+            records.append(data[start:i])
+            start = i + 1
+    if start < len(data):
+        records.append(data[start:])
+    return records
+
+
 def _export(ctx, what, fmt):
     r = subprocess.run([ctx.binary, what, "export", "--format", fmt, "--data", ctx.daemon.data,
                         "--config", ctx.daemon.config_path], capture_output=True, timeout=300)
-    return r.stdout.splitlines()
+    if r.returncode != 0:
+        raise RuntimeError(f"{what} export --format {fmt} failed ({r.returncode}): {r.stderr.decode()[:300]}")
+    return csv_records(r.stdout) if fmt == "csv" else r.stdout.split(b"\n")[:-1] if r.stdout.endswith(b"\n") else r.stdout.split(b"\n")
 
 
 def bases(ctx, rng, rows=200):
@@ -158,6 +176,16 @@ def _write(path, lines):
         f.write(b"\n".join(lines) + b"\n")
 
 
+def _record_at_line(records, line):
+    """The index of the record holding physical line `line` (1-based) of the file."""
+    seen = 0
+    for i, r in enumerate(records):
+        seen += r.count(b"\n") + 1
+        if seen >= line:
+            return i
+    return len(records) - 1
+
+
 def accepted_base(ctx, flag, path, lines, valid_cdrs):
     """Rates the unmutated base; a refusal of this run's own export is a finding. Returns
     the base trimmed of the rows the tool names as refused (file:line), so the mutants
@@ -172,11 +200,11 @@ def accepted_base(ctx, flag, path, lines, valid_cdrs):
             ctx.findings.add("bill", f"bill {flag} refuses the unmutated export of this run's own records "
                                      f"(exit {rc}): {err.strip()[:300]}", data=b"\n".join(lines) + b"\n")
         m = re.search(re.escape(path) + r":(\d+):\s*(.*)", err)
-        if rc == "timeout" or not m or not 1 <= int(m.group(1)) <= len(lines):
+        if rc == "timeout" or not m or not 1 <= int(m.group(1)) <= sum(r.count(b"\n") + 1 for r in lines):
             reasons[f"exit {rc}: {err.strip()[:160]}"] += 1
             break
         reasons[re.sub(r"'[^']*'", "'...'", m.group(2))[:120]] += 1
-        del lines[int(m.group(1)) - 1]
+        del lines[_record_at_line(lines, int(m.group(1)))]
     return lines, reasons
 
 

@@ -155,7 +155,8 @@ struct ExportRow {
             }
             i += 1
         }
-        if negative { v = -v }
+        // Negate only a value that did not overflow (-Int.min traps).
+        if negative && !overflow { v = -v }
         guard !overflow, range.contains(v) else {
             throw FieldError("\(name): \(String(decoding: b.prefix(40), as: UTF8.self)) is out of range \(range.lowerBound)...\(range.upperBound)")
         }

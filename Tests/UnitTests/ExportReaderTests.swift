@@ -125,6 +125,15 @@ final class ExportReaderTests: XCTestCase {
         XCTAssertTrue(r.error?.contains("c.csv:2: billable_seconds: 9223372036854775000 is out of range") == true, r.error ?? "no error")
     }
 
+    /// Negative numbers past Int.min: the overflowed value was negated and trapped (make fuzz
+    /// killed `bill` with SIGILL on such a field).
+    func testNegativeNumbersPastTheRangeAreErrorsNotTraps() throws {
+        for value in ["-9223372036854775808", "-9223372036854775809", "-99999999999999999999999"] {
+            let r = try readCalls([header, row("c1").replacingOccurrences(of: ",61000,", with: ",\(value),")].joined(separator: "\n"))
+            XCTAssertTrue(r.error?.contains("c.csv:2: duration_ms: \(value.prefix(40)) is out of range") == true, r.error ?? "no error")
+        }
+    }
+
     func testForeignHeaderIsRefused() throws {
         let r = try readCalls("message_id,tenant,received_time,segments\nSM1,t,2026-11-10T15:00:00Z,1\n")
         XCTAssertTrue(r.error?.contains("c.csv:1: not a call export: the header lacks call_id") == true, r.error ?? "no error")
