@@ -12,6 +12,8 @@ public final class PromptCache: @unchecked Sendable {
     private struct State {
         var ready: [SpeechKey: EncodedAudio] = [:]
         var order: [SpeechKey] = []
+        /// Bytes of audio held by `ready` (both laws).
+        var bytes = 0
         var waiting: [SpeechKey: [Completion]] = [:]
         var syntheses = 0
     }
@@ -21,12 +23,25 @@ public final class PromptCache: @unchecked Sendable {
     private let synthesizer: SpeechSynthesizer
     private let logger: Logger
     private let maxEntries: Int
+    private let maxBytes: Int
 
-    public init(synthesizer: SpeechSynthesizer, logger: Logger, maxEntries: Int = 4096) {
+    /// The default byte budget: 32 MiB, about 35 minutes of distinct speech (both laws).
+    public static let defaultMaxBytes = 32 << 20
+
+    /// A cache of at most `maxEntries` prompts and `maxBytes` of audio; the oldest go first.
+    /// The byte budget matters because a tenant's flow can make every prompt unique and long
+    /// (a count alone let 4,096 long prompts hold gigabytes). A prompt larger than the whole
+    /// budget is played but not kept.
+    public init(synthesizer: SpeechSynthesizer, logger: Logger, maxEntries: Int = 4096,
+                maxBytes: Int = PromptCache.defaultMaxBytes) {
         self.synthesizer = synthesizer
         self.logger = logger
         self.maxEntries = maxEntries
+        self.maxBytes = maxBytes
     }
+
+    /// Bytes of audio the cache holds now.
+    public var cachedBytes: Int { state.withLock { $0.bytes } }
 
     /// The prompt if it is already synthesised.
     public func cached(_ key: SpeechKey) -> EncodedAudio? {
@@ -62,11 +77,7 @@ public final class PromptCache: @unchecked Sendable {
                     result = .failure(MediaError("\(error)"))
                 }
                 let waiters: [Completion] = state.withLock { s in
-                    if case .success(let a) = result {
-                        s.ready[key] = a
-                        s.order.append(key)
-                        if s.order.count > maxEntries { s.ready[s.order.removeFirst()] = nil }
-                    }
+                    if case .success(let a) = result { keep(a, for: key, in: &s) }
                     return s.waiting.removeValue(forKey: key) ?? []
                 }
                 let ms = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
@@ -78,6 +89,18 @@ public final class PromptCache: @unchecked Sendable {
                 }
                 for w in waiters { w(result) }
             }
+        }
+    }
+
+    /// Caches `audio`, evicting the oldest prompts past the entry or byte budget.
+    private func keep(_ audio: EncodedAudio, for key: SpeechKey, in s: inout State) {
+        let size = 2 * audio.sampleCount
+        guard size <= maxBytes else { return }
+        s.ready[key] = audio
+        s.order.append(key)
+        s.bytes += size
+        while s.order.count > maxEntries || s.bytes > maxBytes, !s.order.isEmpty {
+            if let old = s.ready.removeValue(forKey: s.order.removeFirst()) { s.bytes -= 2 * old.sampleCount }
         }
     }
 }

@@ -103,6 +103,27 @@ final class PromptCacheTests: XCTestCase {
         XCTAssertNotNil(cache.cached(keys[2]))
     }
 
+    /// The cache holds at most its byte budget: unique long prompts (a flow can make every
+    /// prompt unique) evict the oldest, and one larger than the budget is played, not kept.
+    func testTheByteBudgetEvictsTheOldestAndSkipsOversizedPrompts() throws {
+        let probe = PromptCache(synthesizer: try synthesizer(), logger: Logger(minimumLevel: .error, journald: false, sink: MemorySink()))
+        let keys = ["One", "Two", "Six"].map { SpeechKey(text: $0, voice: "alice", language: "en-US") }
+        let sizes = try keys.map { 2 * (try fetch(probe, $0)).sampleCount }
+        let budget = sizes[1] + sizes[2]  // the last two fit, not all three
+        let cache = PromptCache(synthesizer: try synthesizer(), logger: Logger(minimumLevel: .error, journald: false, sink: MemorySink()),
+                                maxBytes: budget)
+        for k in keys { _ = try fetch(cache, k) }
+        XCTAssertNil(cache.cached(keys[0]), "the oldest went when the budget was passed")
+        XCTAssertNotNil(cache.cached(keys[2]))
+        XCTAssertLessThanOrEqual(cache.cachedBytes, budget)
+        XCTAssertGreaterThan(cache.cachedBytes, 0)
+        let long = SpeechKey(text: String(repeating: "A much longer prompt than the budget. ", count: 3), voice: "alice", language: "en-US")
+        let audio = try fetch(cache, long)
+        XCTAssertGreaterThan(2 * audio.sampleCount, budget, "the long prompt is past the budget")
+        XCTAssertNil(cache.cached(long), "a prompt larger than the budget is played, not kept")
+        XCTAssertNotNil(cache.cached(keys[2]), "and evicts nothing")
+    }
+
     func testSpeechKeyDescriptionDoesNotLeakText() {
         XCTAssertEqual(SpeechKey(text: "Your PIN is 1234", voice: "alice", language: "en-US").description, "alice/en-US/16ch")
     }
