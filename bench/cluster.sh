@@ -63,7 +63,7 @@ load() {
 	t0=$(date +%s.%N); k0=$(ticks $kp); n0=$(ticks $np)
 	(cd "$dir" && sipp "$target" -sf "$SCENARIO" -s 8005963057 -m "$calls" -r "$rate" -l 100000 \
 		-recv_timeout "$hold" -key priority normal -key rtpport 9 -p 5180 -i 127.0.0.1 -cid_str "$name-%u@bench" \
-		-trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 -trace_logs -log_file calls.log \
+		-trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 -trace_logs -log_file calls.log -trace_err -error_file errors.log \
 		-nostdin -timeout $((calls / rate + hold / 1000 + 90))s >sipp.out 2>&1) || true
 	local t1 k1 n1
 	t1=$(date +%s.%N); k1=$(ticks $kp); n1=$(ticks $np)
