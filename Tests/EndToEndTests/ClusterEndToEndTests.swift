@@ -159,7 +159,7 @@ final class ClusterEndToEndTests: XCTestCase {
             cfg["calls"] = calls
         })
         defer { c.stop() }
-        let r = c.proxy.sipp("uac_cancel.xml", dial: "2082792555", tag: "cancel")
+        let r = c.proxy.sipp("uac_proxy_cancel.xml", dial: "2082792555", tag: "cancel")
         XCTAssertEqual(r.status, 0, "200 for the CANCEL, 487 for the INVITE:\n\(r.output.suffix(2000))\n\(c.proxy.logText.suffix(3000))")
         XCTAssertTrue(waitUntil(timeout: 10) { c.records(tag: "cancel").joined().count == 1 })
         let record = try XCTUnwrap(c.records(tag: "cancel").joined().first)
