@@ -7,6 +7,9 @@
 #   make bench-overload  emergency calls against a full daemon (bench/overload.sh)
 #   make bench-store     records/s of SQLite and PostgreSQL through the writer (bench/store.sh)
 #   make fuzz   black-box fuzzing of the release binary (fuzz/fuzz.py); make fuzz-smoke: small sizes
+#   make cluster        three nodes on 127.0.0.2-4 behind Kamailio on 127.0.0.1:5060 (scripts/cluster.sh);
+#                       STORAGE=postgres for a shared PostgreSQL store, CLUSTER_ARGS="--port 5080 --nodes 2"
+#   make bench-cluster  the cluster under sipp load (bench/cluster.sh): writes bench/cluster-results.md
 
 SHELL := /bin/bash
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
@@ -17,11 +20,12 @@ PREFIX ?= /usr/local
 # Debian packages: build-time C libraries and headers, and the tools the tests run.
 DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data \
 	libspeexdsp-dev libspandsp-dev libsqlite3-dev libssl-dev sqlite3 sip-tester procps \
-	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd openssl libcurl4-openssl-dev libpq-dev postgresql
+	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd openssl libcurl4-openssl-dev libpq-dev postgresql \
+	kamailio
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps bench-deps build build-debug run test unit-test cdr bench bench-smoke bench-overload bench-store fuzz fuzz-smoke install clean
+.PHONY: deps bench-deps build build-debug run test unit-test cdr bench bench-smoke bench-overload bench-store bench-cluster cluster fuzz fuzz-smoke install clean
 
 # What the benchmark suite needs beyond the tests: a C compiler for its RTP meter and
 # loopback probe, and venv for the pjsua2 wheel (pjsip peer) from PyPI.
@@ -82,6 +86,16 @@ bench-store: build
 
 bench-overload: build
 	bench/overload.sh --capacity 100 --share 0.2 --hold 10 --rate 50
+
+# The cluster: Kamailio (Config/kamailio/kamailio.cfg) in front of three nodes; Ctrl-C stops it.
+STORAGE ?= sqlite
+cluster: build
+	STORAGE=$(STORAGE) scripts/cluster.sh --no-build $(CLUSTER_ARGS)
+
+# Calls per second, concurrent calls and setup latency through the dispatcher with 1, 2 and 3
+# nodes, and failover after a kill -9 (not part of bench-smoke: several minutes).
+bench-cluster: build
+	bench/cluster.sh $(BENCH_CLUSTER_ARGS)
 
 # Black-box fuzzing of the release binary (fuzz/fuzz.py): SIP datagrams (RFC 4475 torture
 # messages and 100,000 mutants), RTP/RTCP garbage to live calls, 10,000 fuzzed TeXML webhook

@@ -125,6 +125,10 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     /// Emergency markings ignored because their source may not claim one.
     private(set) var ignoredMarkings = 0
     private var rateLimiter: SourceRateLimiter
+    /// OPTIONS have a bucket of their own (same rate): behind a dispatcher every INVITE and
+    /// probe comes from one address, and a probe refused because of the call volume would
+    /// take a healthy node out of rotation at the busiest moment.
+    private var optionsRateLimiter: SourceRateLimiter
     /// Calls answered and not yet ACKed, by source.
     var halfOpen: HalfOpenTracker
     /// INVITEs refused because their source (or everyone) held too many half-open calls.
@@ -141,6 +145,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         self.policy = policy
         self.admission = AdmissionController(policy: policy.admission)
         self.rateLimiter = SourceRateLimiter(ratePerSecond: Double(policy.rateLimit.perSecond), burst: Double(policy.rateLimit.burst))
+        self.optionsRateLimiter = rateLimiter
         self.halfOpen = HalfOpenTracker(perSource: policy.halfOpenPerSource, total: policy.halfOpenMax)
     }
 
@@ -152,6 +157,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         policy = next
         admission.reconfigure(next.admission)
         rateLimiter = SourceRateLimiter(ratePerSecond: Double(next.rateLimit.perSecond), burst: Double(next.rateLimit.burst))
+        optionsRateLimiter = rateLimiter
         halfOpen.perSource = next.halfOpenPerSource
         halfOpen.total = next.halfOpenMax
     }
@@ -298,10 +304,11 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     }
 
     /// Answers OPTIONS: 200 with what we support, 503 while draining (a dispatcher takes the
-    /// node out of rotation), nothing past the source's rate.
+    /// node out of rotation) and past the source's OPTIONS rate (its own bucket, so a
+    /// dispatcher's call volume never gets its probes refused).
     func handleOptions(_ o: IncomingOptions, now: Date) {
         if !o.inDialog {
-            guard allowRate(source: o.source, now: now) else {
+            guard allowRate(source: o.source, now: now, limiter: &optionsRateLimiter) else {
                 return stack.respondToOptions(o, status: 503, headers: ["Retry-After: 5"])
             }
             if draining { return stack.respondToOptions(o, status: 503, headers: ["Retry-After: 30"]) }
@@ -309,9 +316,13 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         stack.respondToOptions(o, status: 200, headers: ["Accept: application/sdp, text/plain"])
     }
 
-    /// The per-source request rate limit (INVITE, MESSAGE and OPTIONS share it).
+    /// The per-source request rate limit (INVITE and MESSAGE share it; OPTIONS have their own).
     func allowRate(source: String, now: Date) -> Bool {
-        guard rateLimiter.allow(SourceFilter.host(of: source), now: now.timeIntervalSince1970) else {
+        allowRate(source: source, now: now, limiter: &rateLimiter)
+    }
+
+    private func allowRate(source: String, now: Date, limiter: inout SourceRateLimiter) -> Bool {
+        guard limiter.allow(SourceFilter.host(of: source), now: now.timeIntervalSince1970) else {
             rateLimitedRefusals += 1
             countRejection("rate_limited")
             if rateLimitedRefusals == 1 || rateLimitedRefusals % 1000 == 0 {

@@ -43,7 +43,7 @@ final class HardeningEndToEndTests: XCTestCase {
     }
 
     /// Oversized requests cost nothing (Sofia kept 60 KB OPTIONS for 32 s each), and OPTIONS
-    /// share the per-source rate limit with INVITE and MESSAGE.
+    /// have a per-source rate limit (their own bucket, at the INVITE and MESSAGE rate).
     func testOversizedAndFloodedOPTIONSAreRefused() throws {
         let d = try DaemonUnderTest(ringMs: 0) { cfg in
             var sip = cfg["sip"] as? [String: Any] ?? [:]

@@ -90,6 +90,8 @@ final class Mutex<T>: @unchecked Sendable {
 
 /// The daemon under test, on free loopback ports with its own data directory.
 final class DaemonUnderTest: @unchecked Sendable {
+    /// The loopback address the daemon listens on (SIP, RTP and metrics).
+    let host: String
     let sipPort: UInt16
     let dataDir: URL
     let configPath: URL
@@ -100,10 +102,12 @@ final class DaemonUnderTest: @unchecked Sendable {
 
     /// Starts tollfreed with the shipped numbers and flows and `ringMs` of ringing;
     /// `configure` may change the JSON config (add numbers, webhooks...) first.
-    /// `rtpPorts` sizes the RTP range (half of it are the even ports calls use).
-    init(ringMs: Int = 1000, environment: [String: String] = [:], rtpPorts: Int = 100,
+    /// `rtpPorts` sizes the RTP range (half of it are the even ports calls use); `host`
+    /// is another loopback address for a cluster node (127.0.0.2...).
+    init(ringMs: Int = 1000, environment: [String: String] = [:], rtpPorts: Int = 100, host: String = "127.0.0.1",
          configure: ((inout [String: Any]) -> Void)? = nil) throws {
         self.environment = environment
+        self.host = host
         sipPort = freePort()
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("tollfreed-e2e-\(getpid())-\(sipPort)")
         try? FileManager.default.removeItem(at: base)
@@ -118,12 +122,17 @@ final class DaemonUnderTest: @unchecked Sendable {
         calls["ring_ms"] = ringMs
         calls["drain_s"] = 0 // tests that stop the daemon under calls want them ended at once
         cfg["calls"] = calls
-        cfg["metrics"] = ["listen": "127.0.0.1:0"] // an ephemeral port: daemons never collide
+        cfg["metrics"] = ["listen": "\(host):0"] // an ephemeral port: daemons never collide
+        if host != "127.0.0.1" {
+            var media = cfg["media"] as? [String: Any] ?? [:]
+            media["address"] = host
+            cfg["media"] = media
+        }
         configure?(&cfg)
         try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted]).write(to: configPath)
 
         let rtpLow = 40000 + Int(sipPort % 200) * 100
-        arguments = ["run", "--config", configPath.path, "--sip", "127.0.0.1:\(sipPort)",
+        arguments = ["run", "--config", configPath.path, "--sip", "\(host):\(sipPort)",
                      "--rtp-ports", "\(rtpLow)-\(rtpLow + rtpPorts - 1)", "--data", dataDir.path]
         try launch()
     }
@@ -159,7 +168,7 @@ final class DaemonUnderTest: @unchecked Sendable {
 
     /// The metrics/health HTTP port the daemon bound (from its ready line).
     var metricsPort: UInt16? {
-        guard let r = logText.range(of: "metrics=127.0.0.1:") else { return nil }
+        guard let r = logText.range(of: "metrics=\(host):") else { return nil }
         return UInt16(logText[r.upperBound...].prefix { $0.isNumber })
     }
 
@@ -169,7 +178,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         let r = runProgram("/usr/bin/python3", ["-c", """
             import urllib.request, urllib.error, sys
             try:
-                r = urllib.request.urlopen("http://127.0.0.1:\(port)\(path)", timeout=5); print(r.status); print(r.read().decode())
+                r = urllib.request.urlopen("http://\(host):\(port)\(path)", timeout=5); print(r.status); print(r.read().decode())
             except urllib.error.HTTPError as e:
                 print(e.code); print(e.read().decode())
             """], timeout: 10)
@@ -212,7 +221,7 @@ final class DaemonUnderTest: @unchecked Sendable {
               timeout: Int = 60, extra: [String] = []) -> (status: Int32, output: String) {
         let local = freePort()
         return runProgram("/usr/bin/sipp", [
-            "127.0.0.1:\(sipPort)", "-sf", Paths.scenarios.appendingPathComponent(scenario).path,
+            "\(host):\(sipPort)", "-sf", Paths.scenarios.appendingPathComponent(scenario).path,
             "-s", dial, "-m", "1", "-l", "1", "-p", "\(local)", "-i", "127.0.0.1",
             "-key", "rtpport", "\(rtpPort)", "-key", "caller", caller,
             "-cid_str", "\(tag)-%u-%p@%s", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
@@ -223,7 +232,7 @@ final class DaemonUnderTest: @unchecked Sendable {
     func sippRaw(_ scenario: String, dial: String, tag: String, extra: [String], timeout: Int = 60) -> (status: Int32, output: String) {
         let local = freePort()
         return runProgram("/usr/bin/sipp", [
-            "127.0.0.1:\(sipPort)", "-sf", Paths.scenarios.appendingPathComponent(scenario).path,
+            "\(host):\(sipPort)", "-sf", Paths.scenarios.appendingPathComponent(scenario).path,
             "-s", dial, "-m", "1", "-l", "1", "-p", "\(local)", "-i", "127.0.0.1",
             "-cid_str", "\(tag)-%u-%p@%s", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
         ] + extra, timeout: TimeInterval(timeout + 10))

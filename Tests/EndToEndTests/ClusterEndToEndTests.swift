@@ -1,0 +1,196 @@
+import Foundation
+import XCTest
+
+/// The cluster: a real Kamailio (the shipped dispatcher config) in front of three real
+/// tollfreed nodes on 127.0.0.2-4, driven by sipp through the proxy. Calls spread over
+/// the nodes, survive a node's `kill -9` and SIGTERM, and emergency calls reach the node
+/// with room; every call has exactly one answered record across the nodes' stores.
+final class ClusterEndToEndTests: XCTestCase {
+    func testTwoHundredCallsSpreadOverThreeNodesWithOneRecordEach() throws {
+        let c = try ClusterUnderTest()
+        defer { c.stop() }
+        let run = c.proxy.load(tag: "spread", calls: 200, rate: 40, holdMs: 1000)
+        XCTAssertEqual(run.status, 0, "no call failed:\n\(run.output.suffix(2500))")
+        XCTAssertEqual(run.completed.count, 200)
+        XCTAssertTrue(waitUntil(timeout: 15) { c.records(tag: "spread").joined().count(where: Self.isCompleted) == 200 },
+                      "every record is written")
+        let perNode = c.records(tag: "spread")
+        print("cluster: 200 calls per node: \(perNode.map(\.count))")
+        XCTAssertTrue(perNode.allSatisfy { !$0.isEmpty }, "each node answered some calls: \(perNode.map(\.count))")
+        let ids = Self.callIDs(perNode.joined())
+        XCTAssertEqual(run.completed.subtracting(ids).sorted(), [], "every completed call has a record")
+        XCTAssertEqual(ids.count, 200, "and only one")
+        XCTAssertTrue(perNode.joined().allSatisfy(Self.isCompleted))
+        for (i, n) in c.nodes.enumerated() {
+            let sent = c.proxy.dispatches.filter { $0.destination == "sip:\(n.host):\(n.sipPort)" }.count
+            XCTAssertEqual(sent, perNode[i].count, "node \(i + 1) answered every call the proxy sent it")
+        }
+    }
+
+    func testKillNineUnderLoadFailsOverAndLosesNoCall() throws {
+        let c = try ClusterUnderTest()
+        defer { c.stop() }
+        let victim = c.nodes[0], victimURI = "sip:\(victim.host):\(victim.sipPort)"
+        let result = Mutex<KamailioDispatcher.LoadResult?>(nil)
+        let load = Thread { let r = c.proxy.load(tag: "kill", calls: 200, rate: 20, holdMs: 2000); result.withLock { $0 = r } }
+        load.start()
+        XCTAssertTrue(waitUntil(timeout: 30) { c.proxy.dispatches.count(where: { $0.destination == victimURI }) >= 15 })
+        let killTime = Date().timeIntervalSince1970
+        victim.kill9()
+        while load.isExecuting { usleep(50_000) }
+        let run = try XCTUnwrap(result.withLock { $0 })
+        try victim.launch() // recovery closes its calls in flight as interrupted
+        XCTAssertTrue(waitUntil(timeout: 15) { c.proxy.states()[victimURI]?.hasPrefix("A") == true },
+                      "the node is back in rotation once it answers OPTIONS: \(c.proxy.states())")
+
+        let dispatches = c.proxy.dispatches
+        let down = try XCTUnwrap(c.proxy.downTimes(of: victimURI).first { $0 >= killTime }, "the proxy took the node out")
+        let sentToDead = dispatches.filter { $0.destination == victimURI && $0.time >= killTime }
+        print(String(format: "cluster: kill -9 -> node out of rotation after %.0f ms; %d INVITEs reached the dead node first and failed over",
+                     (down - killTime) * 1000, sentToDead.count))
+        XCTAssertFalse(sentToDead.contains { $0.time > down + 0.05 }, "nothing is sent to the node once it is out")
+        var firstDispatch: [String: Double] = [:]
+        for d in dispatches where firstDispatch[d.callID] == nil { firstDispatch[d.callID] = d.time }
+        let startedAfterKill = firstDispatch.filter { $0.value > killTime }.map(\.key)
+        XCTAssertFalse(startedAfterKill.isEmpty)
+        XCTAssertEqual(Set(startedAfterKill).subtracting(run.completed), [], "every call placed after the kill succeeded")
+
+        try checkRecordsAfterKill(c, run: run, victimURI: victimURI, killTime: killTime)
+    }
+
+    /// After the kill: one record per call, none twice; the calls that failed were up on the
+    /// killed node (closed `interrupted` when it restarted); completed calls are completed.
+    private func checkRecordsAfterKill(_ c: ClusterUnderTest, run: KamailioDispatcher.LoadResult,
+                                       victimURI: String, killTime: Double) throws {
+        let all = (1...200).map { "kill-\($0)@tf" }
+        let byID = Dictionary(grouping: c.records(tag: "kill").enumerated().flatMap { i, rs in rs.map { (i, $0) } }) {
+            $0.1["sip_call_id"] as? String ?? ""
+        }
+        XCTAssertTrue(byID.values.allSatisfy { $0.count == 1 }, "no call has two records: \(byID.filter { $0.value.count > 1 }.keys.sorted())")
+        // The node sends its 200 before the writer has committed the call's first record, so
+        // a call it answered in the last moment before dying can have none (see README).
+        let lastSent = Dictionary(c.proxy.dispatches.filter { $0.destination == victimURI }.map { ($0.callID, $0.time) },
+                                  uniquingKeysWith: max)
+        let unrecorded = Set(all).subtracting(byID.keys)
+        let inCommitWindow = unrecorded.filter { (lastSent[$0] ?? 0) > killTime - 0.2 }
+        XCTAssertEqual(unrecorded.subtracting(inCommitWindow).sorted(), [], "every call has a record")
+        if !inCommitWindow.isEmpty { print("cluster: \(inCommitWindow.count) call(s) answered just before the kill have no record") }
+        let failed = Set(all).subtracting(run.completed).subtracting(inCommitWindow)
+        print("cluster: \(run.completed.count) calls completed, \(failed.count) were up on the killed node")
+        for id in failed {
+            XCTAssertEqual(byID[id]?.first?.0, 0, "\(id) failed only because its node died")
+            XCTAssertEqual(byID[id]?.first?.1["disposition"] as? String, "interrupted", id)
+        }
+        for id in run.completed {
+            let (node, r) = try XCTUnwrap(byID[id]?.first, id)
+            XCTAssertTrue(Self.isCompleted(r) || (node == 0 && r["disposition"] as? String == "interrupted"), "\(id): \(r)")
+        }
+    }
+
+    func testSIGTERMUnderLoadRefusesNoCallAtTheDispatcher() throws {
+        let c = try ClusterUnderTest(configure: { i, cfg in
+            guard i == 1 else { return }
+            var calls = cfg["calls"] as? [String: Any] ?? [:]
+            calls["drain_s"] = 20 // calls in progress end on their own
+            cfg["calls"] = calls
+        })
+        defer { c.stop() }
+        let drained = c.nodes[1], drainedURI = "sip:\(drained.host):\(drained.sipPort)"
+        let result = Mutex<KamailioDispatcher.LoadResult?>(nil)
+        let load = Thread { let r = c.proxy.load(tag: "term", calls: 150, rate: 20, holdMs: 1500); result.withLock { $0 = r } }
+        load.start()
+        XCTAssertTrue(waitUntil(timeout: 30) { c.proxy.dispatches.count(where: { $0.destination == drainedURI }) >= 15 })
+        let termTime = Date().timeIntervalSince1970
+        drained.send(signal: SIGTERM)
+        while load.isExecuting { usleep(50_000) }
+        let run = try XCTUnwrap(result.withLock { $0 })
+        XCTAssertEqual(run.status, 0, "sipp saw no failed call:\n\(run.output.suffix(2500))")
+        XCTAssertEqual(run.completed.count, 150)
+        XCTAssertEqual(drained.stop(), 0, "the drained node exited cleanly")
+        if let down = c.proxy.downTimes(of: drainedURI).first(where: { $0 >= termTime }) {
+            print(String(format: "cluster: SIGTERM -> node out of rotation after %.0f ms", (down - termTime) * 1000))
+        }
+        XCTAssertTrue(waitUntil(timeout: 15) { c.records(tag: "term").joined().count(where: Self.isCompleted) == 150 })
+        let records = Array(c.records(tag: "term").joined())
+        let answered = records.filter(Self.isCompleted)
+        XCTAssertEqual(run.completed.subtracting(Self.callIDs(answered)).sorted(), [], "every call has its answered record")
+        XCTAssertEqual(answered.count, 150, "and only one")
+        let refusals = records.filter { !Self.isCompleted($0) }
+        print("cluster: \(refusals.count) INVITEs refused by the draining node and failed over")
+        XCTAssertTrue(refusals.allSatisfy { $0["sip_code"] as? Int == 503 && $0["billable_seconds"] as? Int == 0 },
+                      "other records are the draining node's unbilled refusals: \(refusals.prefix(3))")
+    }
+
+    func testEmergencyCallsReachTheNodeWithRoomWhenTwoAreFull() throws {
+        // Nodes 1 and 2 hold two ordinary calls each (one place kept for emergencies), and
+        // the proxy knows it (maxload 2); node 3 has room.
+        let c = try ClusterUnderTest(configure: { i, cfg in
+            guard i < 2 else { return }
+            cfg["calls"] = ["max_concurrent": 3, "emergency_reserve": 1, "ring_ms": 0, "drain_s": 0, "half_open_per_source": 0]
+        }, maxload: { $0 < 2 ? 2 : nil })
+        defer { c.stop() }
+        let fill = Mutex<KamailioDispatcher.LoadResult?>(nil)
+        let filler = Thread { let r = c.proxy.load(tag: "fill", calls: 6, rate: 10, holdMs: 12_000); fill.withLock { $0 = r } }
+        filler.start()
+        XCTAssertTrue(waitUntil(timeout: 15) { c.records(tag: "fill").map(\.count) == [2, 2, 2] },
+                      "six calls spread two per node: \(c.records(tag: "fill").map(\.count))")
+        XCTAssertEqual(c.nodes[0].sipp("uac_expect_503.xml", dial: "2082792555", tag: "direct").status, 0, "node 1 is full")
+
+        let marked = c.proxy.load(tag: "emerg", calls: 2, rate: 5, holdMs: 500, dial: "2082792555", priority: "emergency")
+        XCTAssertEqual(marked.status, 0, "Priority: emergency calls answered:\n\(marked.output.suffix(2000))")
+        let did = c.proxy.load(tag: "emergdid", calls: 1, rate: 5, holdMs: 500, dial: "8888046762")
+        XCTAssertEqual(did.status, 0, "a call to the emergency DID answered:\n\(did.output.suffix(2000))")
+        for tag in ["emerg", "emergdid"] {
+            XCTAssertTrue(waitUntil(timeout: 10) { c.records(tag: tag)[2].allSatisfy(Self.isCompleted) && !c.records(tag: tag)[2].isEmpty })
+            let perNode = c.records(tag: tag)
+            XCTAssertEqual(perNode.map(\.count), [0, 0, tag == "emerg" ? 2 : 1], "\(tag): answered by the node with room")
+            XCTAssertTrue(perNode[2].allSatisfy { $0["emergency"] as? Bool == true }, "\(tag) is marked an emergency")
+        }
+        while filler.isExecuting { usleep(50_000) }
+        XCTAssertEqual(fill.withLock { $0 }?.status, 0, "the ordinary calls were not disturbed")
+    }
+
+    /// A CANCEL while the node rings goes through the proxy's transaction: 200 for the
+    /// CANCEL, 487 for the INVITE, and the node's record says canceled.
+    func testCancelWhileRingingThroughTheDispatcher() throws {
+        let c = try ClusterUnderTest(configure: { _, cfg in
+            var calls = cfg["calls"] as? [String: Any] ?? [:]
+            calls["ring_ms"] = 5000
+            cfg["calls"] = calls
+        })
+        defer { c.stop() }
+        let r = c.proxy.sipp("uac_proxy_cancel.xml", dial: "2082792555", tag: "cancel")
+        XCTAssertEqual(r.status, 0, "200 for the CANCEL, 487 for the INVITE:\n\(r.output.suffix(2000))\n\(c.proxy.logText.suffix(3000))")
+        XCTAssertTrue(waitUntil(timeout: 10) { c.records(tag: "cancel").joined().count == 1 })
+        let record = try XCTUnwrap(c.records(tag: "cancel").joined().first)
+        XCTAssertEqual(record["disposition"] as? String, "canceled")
+        XCTAssertEqual(record["billable_seconds"] as? Int, 0)
+    }
+
+    /// Behind a dispatcher every INVITE and probe comes from one address: the probes have
+    /// their own rate bucket, so a busy dispatcher never gets its node reported down.
+    func testProbesAreNotRefusedForTheDispatchersCallVolume() throws {
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            var sip = cfg["sip"] as? [String: Any] ?? [:]
+            sip["invite_rate_per_source"] = 2
+            sip["invite_burst_per_source"] = 3
+            cfg["sip"] = sip
+        }
+        defer { d.stop() }
+        var statuses: [Int] = []
+        for i in 0..<6 {
+            let caller = SIPDialogCaller(daemonPort: d.sipPort, tag: "busy\(i)")
+            statuses.append(caller.invite(dial: "8005550000")?.status ?? 0) // unknown number: 404, no call
+        }
+        XCTAssertTrue(statuses.contains(503), "the INVITE rate is used up: \(statuses)")
+        XCTAssertEqual(d.sipp("options.xml", dial: "8005963057", tag: "probe").status, 0, "the probe still gets 200")
+    }
+
+    static func isCompleted(_ r: [String: Any]) -> Bool {
+        r["disposition"] as? String == "completed" && r["sip_code"] as? Int == 200
+    }
+
+    static func callIDs<S: Sequence>(_ records: S) -> [String] where S.Element == [String: Any] {
+        records.compactMap { $0["sip_call_id"] as? String }
+    }
+}
