@@ -3,8 +3,9 @@ import XCTest
 
 /// The cluster: a real Kamailio (the shipped dispatcher config) in front of three real
 /// tollfreed nodes on 127.0.0.2-4, driven by sipp through the proxy. Calls spread over
-/// the nodes, survive a node's `kill -9` and SIGTERM, and emergency calls reach the node
-/// with room; every call has exactly one answered record across the nodes' stores.
+/// the nodes, survive a node's `kill -9` (a live node closes its calls) and SIGTERM, and a
+/// PostgreSQL outage; emergency calls reach the node with room. The nodes share one real
+/// PostgreSQL (node1...node3): every call has exactly one record in it, with its node.
 final class ClusterEndToEndTests: XCTestCase {
     func testTwoHundredCallsSpreadOverThreeNodesWithOneRecordEach() throws {
         let c = try ClusterUnderTest()
@@ -25,6 +26,45 @@ final class ClusterEndToEndTests: XCTestCase {
             let sent = c.proxy.dispatches.filter { $0.destination == "sip:\(n.host):\(n.sipPort)" }.count
             XCTAssertEqual(sent, perNode[i].count, "node \(i + 1) answered every call the proxy sent it")
         }
+        // In the one shared database: each call exactly once, with the node that handled it.
+        XCTAssertEqual(try c.pg.psql("""
+            SELECT count(*), count(DISTINCT call_id), count(DISTINCT sip_call_id), count(DISTINCT node)
+            FROM calls WHERE sip_call_id LIKE 'spread-%'
+            """), "200|200|200|3")
+        XCTAssertEqual(try c.pg.psql("SELECT string_agg(node, ',' ORDER BY node) FROM nodes"), "node1,node2,node3", "each node's lease")
+
+        // bill reading PostgreSQL (any node's config) equals bill over `cdr export` files.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-clusterbill-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let node = c.nodes[1]
+        func export(_ what: String, _ format: String) throws -> String {
+            let r = runProgram(Paths.daemon, [what, "export", "--format", format, "--config", node.configPath.path, "--data", node.dataDir.path])
+            XCTAssertEqual(r.status, 0, r.output)
+            return r.output
+        }
+        let csv = try export("cdr", "csv")
+        XCTAssertEqual(csv.split(separator: "\n").count, 201, "a header and the 200 records")
+        try Data(csv.utf8).write(to: dir.appendingPathComponent("cdrs.csv"))
+        try Data(try export("sms", "jsonl").utf8).write(to: dir.appendingPathComponent("sms.jsonl"))
+        for format in ["json", "table"] {
+            let common = ["bill", "--period", Self.currentPeriod(), "--format", format,
+                          "--plans", Paths.repo.appendingPathComponent("Config/plans.json").path]
+            let live = runProgram(Paths.daemon, common + ["--config", node.configPath.path, "--data", node.dataDir.path])
+            let offline = runProgram(Paths.daemon, common + ["--cdrs", dir.appendingPathComponent("cdrs.csv").path,
+                                                             "--messages", dir.appendingPathComponent("sms.jsonl").path])
+            XCTAssertEqual(live.status, 0, live.output)
+            XCTAssertEqual(offline.status, 0, offline.output)
+            XCTAssertEqual(live.output, offline.output, "the same \(format) invoices from PostgreSQL and from the export")
+            if format == "json" { XCTAssertTrue(live.output.contains("\"calls\": 200,"), "the 200 calls are rated: \(live.output.prefix(1500))") }
+        }
+    }
+
+    static func currentPeriod() -> String {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: "America/New_York")!
+        let c = cal.dateComponents([.year, .month], from: Date())
+        return String(format: "%04d-%02d", c.year!, c.month!)
     }
 
     func testKillNineUnderLoadFailsOverAndLosesNoCall() throws {
@@ -39,9 +79,17 @@ final class ClusterEndToEndTests: XCTestCase {
         victim.kill9()
         while load.isExecuting { usleep(50_000) }
         let run = try XCTUnwrap(result.withLock { $0 })
-        try victim.launch() // recovery closes its calls in flight as interrupted
-        XCTAssertTrue(waitUntil(timeout: 15) { c.proxy.states()[victimURI]?.hasPrefix("A") == true },
-                      "the node is back in rotation once it answers OPTIONS: \(c.proxy.states())")
+        // The dead node stays dead: a live node closes its calls in flight once its lease
+        // (15 s after its last write) has been over for lease_grace_s.
+        let active = { try? c.pg.psql("SELECT count(*) FROM calls WHERE node = 'node1' AND disposition = 'active'") }
+        XCTAssertTrue(waitUntil(timeout: 40) { active() == "0" }, "the dead node's active calls are closed: \(active() ?? "?")")
+        let closedAfter = Date().timeIntervalSince1970 - killTime
+        let takers = c.nodes.dropFirst().filter { $0.logText.contains("cdr.taken_over") }
+        print(String(format: "cluster: kill -9 -> the dead node's active records closed interrupted by a live node after %.1f s (lease 15 s + grace %d s)",
+                     closedAfter, ClusterUnderTest.leaseGrace))
+        XCTAssertFalse(takers.isEmpty, "a live node logged cdr.taken_over")
+        XCTAssertGreaterThan(Int(try c.pg.psql("SELECT count(*) FROM calls WHERE node = 'node1' AND sip_call_id LIKE 'kill-%' AND disposition = 'interrupted'")) ?? 0, 0,
+                             "calls were up on the node when it died")
 
         let dispatches = c.proxy.dispatches
         let down = try XCTUnwrap(c.proxy.downTimes(of: victimURI).first { $0 >= killTime }, "the proxy took the node out")
@@ -59,13 +107,14 @@ final class ClusterEndToEndTests: XCTestCase {
     }
 
     /// After the kill: one record per call, none twice; the calls that failed were up on the
-    /// killed node (closed `interrupted` when it restarted); completed calls are completed.
+    /// killed node (closed `interrupted` by a live node); completed calls are completed.
     private func checkRecordsAfterKill(_ c: ClusterUnderTest, run: KamailioDispatcher.LoadResult,
                                        victimURI: String, killTime: Double) throws {
         let all = (1...200).map { "kill-\($0)@tf" }
         let byID = Dictionary(grouping: c.records(tag: "kill").enumerated().flatMap { i, rs in rs.map { (i, $0) } }) {
             $0.1["sip_call_id"] as? String ?? ""
         }
+        XCTAssertEqual(try c.pg.psql("SELECT count(*) - count(DISTINCT call_id) FROM calls WHERE sip_call_id LIKE 'kill-%'"), "0")
         XCTAssertTrue(byID.values.allSatisfy { $0.count == 1 }, "no call has two records: \(byID.filter { $0.value.count > 1 }.keys.sorted())")
         // The node sends its 200 before the writer has committed the call's first record, so
         // a call it answered in the last moment before dying can have none (see README).
@@ -85,6 +134,61 @@ final class ClusterEndToEndTests: XCTestCase {
             let (node, r) = try XCTUnwrap(byID[id]?.first, id)
             XCTAssertTrue(Self.isCompleted(r) || (node == 0 && r["disposition"] as? String == "interrupted"), "\(id): \(r)")
         }
+    }
+
+    /// PostgreSQL goes away for `outage` seconds under a sipp load through the dispatcher:
+    /// every node keeps answering (its records go to its own spool), and once the database
+    /// is back every call is in it once, finished, with its node; no live node takes the
+    /// others' calls over although every lease ran out during the outage.
+    func testDatabaseOutageUnderLoadThroughTheDispatcherLosesAndDoublesNothing() throws {
+        let c = try ClusterUnderTest()
+        defer { c.stop() }
+        let outage: UInt32 = 30, rate = 8, calls = 8 * (3 + Int(outage) + 5)
+        let result = Mutex<KamailioDispatcher.LoadResult?>(nil)
+        let load = Thread { let r = c.proxy.load(tag: "pgout", calls: calls, rate: rate, holdMs: 1000); result.withLock { $0 = r } }
+        load.start()
+        sleep(3)
+        let before = Int(try c.pg.psql("SELECT count(*) FROM calls WHERE sip_call_id LIKE 'pgout-%'")) ?? 0
+        try c.pg.stop()
+        let stopped = Date()
+        XCTAssertTrue(waitUntil(timeout: 10) { c.nodes.allSatisfy { Self.gauge($0, "tollfreed_record_store_up") == 0 } },
+                      "every node sees the outage")
+        while Date().timeIntervalSince(stopped) < Double(outage) { usleep(100_000) }
+        let spooled = c.nodes.map { Self.gauge($0, "tollfreed_record_spool_bytes") ?? 0 }
+        try c.pg.start()
+        let restarted = Date()
+        print(String(format: "cluster: PostgreSQL down %.1f s under load (%d records in before); spools then %@ bytes",
+                     restarted.timeIntervalSince(stopped), before, spooled.map { String(Int($0)) }.joined(separator: "/")))
+        XCTAssertTrue(spooled.allSatisfy { $0 > 0 }, "each node spooled its records: \(spooled)")
+        while load.isExecuting { usleep(50_000) }
+        let run = try XCTUnwrap(result.withLock { $0 })
+        XCTAssertEqual(run.status, 0, "every call answered and ended cleanly:\n\(run.output.suffix(2500))")
+        XCTAssertEqual(run.completed.count, calls)
+        XCTAssertTrue(waitUntil(timeout: 30) {
+            c.nodes.allSatisfy { Self.gauge($0, "tollfreed_record_spool_bytes") == 0 && Self.gauge($0, "tollfreed_record_store_up") == 1 }
+        }, "the spools are replayed")
+        print(String(format: "cluster: spools replayed %.1f s after PostgreSQL came back", Date().timeIntervalSince(restarted)))
+        XCTAssertTrue(waitUntil(timeout: 10) {
+            (try? c.pg.psql("SELECT count(*) FROM calls WHERE sip_call_id LIKE 'pgout-%' AND disposition = 'completed'")) == "\(calls)"
+        })
+        let counts = try c.pg.psql("""
+            SELECT count(*), count(DISTINCT call_id), count(DISTINCT sip_call_id), count(DISTINCT node),
+                   count(*) FILTER (WHERE disposition = 'completed' AND sip_code = 200)
+            FROM calls WHERE sip_call_id LIKE 'pgout-%'
+            """)
+        print("cluster: after the outage records (all|distinct call_id|distinct sip_call_id|nodes|completed) = \(counts)")
+        XCTAssertEqual(counts, "\(calls)|\(calls)|\(calls)|3|\(calls)", "every call once, finished, with its node")
+        let ids = Set(try c.pg.psql("SELECT sip_call_id FROM calls WHERE sip_call_id LIKE 'pgout-%'").split(separator: "\n").map(String.init))
+        XCTAssertEqual(run.completed.subtracting(ids).sorted(), [], "every completed call has its record")
+        XCTAssertTrue(c.nodes.allSatisfy { $0.logText.contains("cdr.spool_replayed") })
+        XCTAssertFalse(c.nodes.contains { $0.logText.contains("cdr.taken_over") }, "no live node's calls were taken over")
+    }
+
+    /// A gauge from a node's /metrics.
+    static func gauge(_ d: DaemonUnderTest, _ name: String) -> Double? {
+        guard let body = d.httpGet("/metrics")?.body else { return nil }
+        let line = body.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") }
     }
 
     func testSIGTERMUnderLoadRefusesNoCallAtTheDispatcher() throws {

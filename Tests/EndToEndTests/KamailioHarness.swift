@@ -157,18 +157,27 @@ final class KamailioDispatcher: @unchecked Sendable {
     }
 }
 
-/// Three tollfreed nodes on 127.0.0.2-4 behind a Kamailio dispatcher.
+/// Three tollfreed nodes on 127.0.0.2-4 behind a Kamailio dispatcher, sharing one
+/// PostgreSQL record store (started here) as `node1`...`node3`, each with its own spool.
 final class ClusterUnderTest: @unchecked Sendable {
     let nodes: [DaemonUnderTest]
     let proxy: KamailioDispatcher
+    let pg: PostgresServer
+    /// The grace after a lease ends before a live node closes the dead node's calls.
+    static let leaseGrace = 2
 
     /// `configure(i, &cfg)` edits node i's config; `maxload(i)` is its limit in the list.
     init(configure: @escaping (Int, inout [String: Any]) -> Void = { _, _ in }, maxload: (Int) -> Int? = { _ in nil }) throws {
+        pg = try PostgresServer()
         var started: [DaemonUnderTest] = []
         do {
             for i in 0..<3 {
-                started.append(try DaemonUnderTest(ringMs: 0, rtpPorts: 600, host: "127.0.0.\(i + 2)") { cfg in
+                let spool = FileManager.default.temporaryDirectory.appendingPathComponent("tf-spool-\(getpid())-\(pg.port)-node\(i + 1)")
+                try? FileManager.default.removeItem(at: spool)
+                started.append(try DaemonUnderTest(ringMs: 0, rtpPorts: 600, host: "127.0.0.\(i + 2)") { [pg] cfg in
                     ClusterUnderTest.nodeDefaults(&cfg)
+                    cfg["storage"] = ["kind": "postgres", "url": pg.url, "spool_dir": spool.path]
+                    cfg["node"] = ["id": "node\(i + 1)", "lease_grace_s": ClusterUnderTest.leaseGrace]
                     configure(i, &cfg)
                 })
             }
@@ -177,6 +186,7 @@ final class ClusterUnderTest: @unchecked Sendable {
             })
         } catch {
             started.forEach { $0.stop() }
+            pg.destroy()
             throw error
         }
         nodes = started
@@ -194,10 +204,31 @@ final class ClusterUnderTest: @unchecked Sendable {
     func stop() {
         proxy.stop()
         nodes.forEach { $0.stop() }
+        pg.destroy()
     }
 
-    /// Every node's records whose SIP Call-ID starts with `tag-`, by node index.
+    /// Every record in PostgreSQL whose SIP Call-ID starts with `tag-`, by the index of the
+    /// node that wrote it (the `node` column), as `cdr export` names the fields.
     func records(tag: String) -> [[[String: Any]]] {
-        nodes.map { n in n.records().filter { ($0["sip_call_id"] as? String)?.hasPrefix(tag + "-") == true } }
+        var perNode: [[[String: Any]]] = Array(repeating: [], count: nodes.count)
+        for r in (try? rows(tag: tag)) ?? [] {
+            guard let node = r["node"] as? String, node.hasPrefix("node"), let n = Int(node.dropFirst(4)),
+                  (1...nodes.count).contains(n) else { continue }
+            perNode[n - 1].append(r)
+        }
+        return perNode
+    }
+
+    /// The rows of calls `tag-*` (node, ids, disposition, codes) straight from PostgreSQL.
+    func rows(tag: String) throws -> [[String: Any]] {
+        let out = try pg.psql("""
+            SELECT node, call_id, sip_call_id, disposition, sip_code, billable_seconds, emergency FROM calls
+            WHERE sip_call_id LIKE '\(tag)-%' ORDER BY seq
+            """)
+        return out.split(separator: "\n").map { line in
+            let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            return ["node": f[0], "call_id": f[1], "sip_call_id": f[2], "disposition": f[3], "sip_code": Int(f[4]) ?? 0,
+                    "billable_seconds": Int(f[5]) ?? 0, "emergency": f[6] == "t"]
+        }
     }
 }
