@@ -8,7 +8,7 @@
 #   make bench-store     records/s of SQLite and PostgreSQL through the writer (bench/store.sh)
 #   make fuzz   black-box fuzzing of the release binary (fuzz/fuzz.py); make fuzz-smoke: small sizes
 #   make cluster        three nodes on 127.0.0.2-4 behind Kamailio on 127.0.0.1:5060 (scripts/cluster.sh);
-#                       STORAGE=postgres for a shared PostgreSQL store, CLUSTER_ARGS="--port 5080 --nodes 2"
+#                       sharing one PostgreSQL (STORAGE=sqlite: a store each), CLUSTER_ARGS="--port 5080 --nodes 2"
 #   make bench-cluster  the cluster under sipp load (bench/cluster.sh): writes bench/cluster-results.md
 
 SHELL := /bin/bash
@@ -88,7 +88,7 @@ bench-overload: build
 	bench/overload.sh --capacity 100 --share 0.2 --hold 10 --rate 50
 
 # The cluster: Kamailio (Config/kamailio/kamailio.cfg) in front of three nodes; Ctrl-C stops it.
-STORAGE ?= sqlite
+STORAGE ?= postgres
 cluster: build
 	STORAGE=$(STORAGE) scripts/cluster.sh --no-build $(CLUSTER_ARGS)
 

@@ -14,7 +14,8 @@ node_ip() { echo "127.0.0.$(($1 + 1))"; }
 # config: own address, RTP range, metrics endpoint and data directory. The dispatcher is the
 # only source of a node's traffic, so the per-source limits are off (rate-limit at the edge)
 # and only the dispatcher (and local tools on 127.0.0.1) may send INVITEs. EXTRA_JSON is
-# merged into "calls" (e.g. '{"max_concurrent": 2000}').
+# merged into "calls" (e.g. '{"max_concurrent": 2000}'). With STORAGE_URL the node keeps its
+# records in that PostgreSQL database as node.id "nodeN" (spool in its own directory).
 node_config() {
 	local n=$1 storage=${2:-} extra=${3:-'{}'}
 	mkdir -p "$VAR/node$n/data"
@@ -33,7 +34,8 @@ node_config() {
 	cfg["calls"]["half_open_per_source"] = 0
 	cfg["calls"].update(json.loads(extra))
 	if storage:
-	    cfg["storage"] = {"kind": "postgres", "url": storage}
+	    cfg["storage"] = {"kind": "postgres", "url": storage, "spool_dir": f"{data}/record-spool"}
+	    cfg["node"] = {"id": f"node{n}", "lease_grace_s": 10}
 	json.dump(cfg, open(dst, "w"), indent=2)
 	EOF
 }
@@ -52,7 +54,7 @@ start_node() {
 	local n=$1 log=$VAR/node$1/tollfreed.log
 	if ! "$BIN" check-config --config "$VAR/node$n/tollfreed.json" >"$VAR/node$n/check.log" 2>&1; then
 		cat "$VAR/node$n/check.log" >&2
-		echo "node $n's config is refused (\"storage\" needs a daemon with the PostgreSQL store)" >&2
+		echo "node $n's config is refused ($VAR/node$n/tollfreed.json)" >&2
 		exit 1
 	fi
 	"$BIN" run --config "$VAR/node$n/tollfreed.json" >>"$log" 2>&1 &

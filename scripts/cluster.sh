@@ -2,8 +2,10 @@
 # make cluster: three tollfreed nodes behind a Kamailio dispatcher, on one machine.
 #
 #   scripts/cluster.sh [--port N] [--nodes 1-3] [--no-build]
-#   STORAGE=postgres scripts/cluster.sh      # the nodes share one PostgreSQL record store
+#   STORAGE=sqlite scripts/cluster.sh        # each node its own SQLite store (default: postgres)
 #
+# By default PostgreSQL runs under var/cluster/pg (port PG_PORT, 55432; initdb as the
+# postgres user when root) and the nodes share it as node1..node3.
 # Nodes listen on 127.0.0.2, 127.0.0.3, 127.0.0.4 (Linux loopback answers all of 127/8),
 # port 5060 each, with their own RTP range, metrics endpoint and data directory under
 # var/cluster/nodeN/. Kamailio (Config/kamailio/kamailio.cfg) listens on 127.0.0.1:PORT
@@ -16,7 +18,7 @@ VAR=$ROOT/var/cluster
 PORT=5060
 NODES=3
 BUILD=1
-STORAGE=${STORAGE:-sqlite}
+STORAGE=${STORAGE:-postgres}
 PG_PORT=${PG_PORT:-55432}
 BIN=${TOLLFREED_BIN:-$ROOT/.build/release/tollfreed}
 
@@ -25,12 +27,13 @@ while [ $# -gt 0 ]; do
 		--port) PORT=$2; shift 2 ;;
 		--nodes) NODES=$2; shift 2 ;;
 		--no-build) BUILD=0; shift ;;
-		-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+		-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
 		*) echo "cluster.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
 [[ $NODES =~ ^[1-3]$ ]] || { echo "cluster.sh: --nodes must be 1, 2 or 3" >&2; exit 2; }
 command -v kamailio >/dev/null || { echo "cluster.sh: kamailio is not installed (make deps)" >&2; exit 1; }
+case $STORAGE in postgres|sqlite) ;; *) echo "cluster.sh: STORAGE must be postgres or sqlite" >&2; exit 2 ;; esac
 
 # Release build when missing or older than a source file.
 if [ "$BUILD" = 1 ] && { [ ! -x "$BIN" ] || [ -n "$(find "$ROOT/Sources" "$ROOT/Package.swift" -newer "$BIN" -print -quit)" ]; }; then
@@ -58,7 +61,11 @@ cleanup() {
 	if [ "$STORAGE" = postgres ] && [ -n "$PG_BIN" ]; then
 		pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA/data" -m fast stop >/dev/null 2>&1 || true
 	fi
-	echo "stopped; records stay in $VAR/node*/data (tollfreed cdr export --data DIR)"
+	if [ "$STORAGE" = postgres ]; then
+		echo "stopped; records stay in $PG_DATA/data (tollfreed cdr export --config $VAR/node1/tollfreed.json once it runs again)"
+	else
+		echo "stopped; records stay in $VAR/node*/data (tollfreed cdr export --data DIR)"
+	fi
 }
 trap cleanup INT TERM EXIT
 
@@ -68,7 +75,7 @@ start_postgres() {
 	mkdir -p "$PG_DATA"
 	[ "$(id -u)" = 0 ] && chown postgres:postgres "$PG_DATA"
 	if [ ! -f "$PG_DATA/data/PG_VERSION" ]; then
-		pg_run "$PG_BIN/initdb" -D "$PG_DATA/data" -U tollfreed --auth=trust >/dev/null
+		pg_run "$PG_BIN/initdb" -D "$PG_DATA/data" -U tollfreed --auth=trust -E UTF8 --locale=C >/dev/null
 	fi
 	pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA/data" -l "$PG_DATA/postgres.log" -w \
 		-o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DATA" start >/dev/null
@@ -97,7 +104,14 @@ dispatcher sip:127.0.0.1:$PORT  log $VAR/kamailio.log  list $VAR/dispatcher.list
 storage    $STORAGE
 call it:   sipp 127.0.0.1:$PORT -sf Tests/EndToEndTests/Scenarios/uac_proxy_call.xml -s 8005963057 -m 10 -r 5 \\
              -recv_timeout 5000 -key priority normal -key rtpport 9 -p 5070
-records:   for d in $VAR/node*/data; do $BIN cdr export --data \$d; done
-Ctrl-C stops everything.
 EOF
+if [ "$STORAGE" = postgres ]; then
+	cat <<EOF
+records:   $BIN cdr export --config $VAR/node1/tollfreed.json   (all nodes: one database)
+           psql -h 127.0.0.1 -p $PG_PORT -U tollfreed tollfreed -c 'SELECT node, sip_call_id, disposition FROM calls'
+EOF
+else
+	echo "records:   for d in $VAR/node*/data; do $BIN cdr export --data \$d; done"
+fi
+echo "Ctrl-C stops everything."
 wait "$KAM_PID"
