@@ -14,13 +14,20 @@ public enum Retention {
     }
 
     /// Purges `DATA/recordings/<tenant>/*` files whose modification time is more than the
+    /// tenant's `years` before `now`; see `run(recordingsDirectory:...)`.
+    public static func run(dataDirectory: String, years: [String: Int], now: Date, audit: AuditLog?,
+                           dryRun: Bool = false) throws -> Report {
+        try run(recordingsDirectory: (dataDirectory as NSString).appendingPathComponent("recordings"), years: years,
+                now: now, audit: audit, dryRun: dryRun)
+    }
+
+    /// Purges `<recordings>/<tenant>/*` files whose modification time is more than the
     /// tenant's `years` before `now` (calendar years, UTC). Tenants missing from `years`
     /// keep everything. With `dryRun` nothing is deleted or audited; the report says what
     /// would go.
-    public static func run(dataDirectory: String, years: [String: Int], now: Date, audit: AuditLog?,
+    public static func run(recordingsDirectory root: String, years: [String: Int], now: Date, audit: AuditLog?,
                            dryRun: Bool = false) throws -> Report {
         var report = Report()
-        let root = (dataDirectory as NSString).appendingPathComponent("recordings")
         let fm = FileManager.default
         guard let tenants = try? fm.contentsOfDirectory(atPath: root) else { return report }
         var cal = Calendar(identifier: .gregorian)

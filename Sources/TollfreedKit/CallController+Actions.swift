@@ -189,11 +189,11 @@ extension CallController {
 
     private func startRecording(_ req: RecordingRequest, token: FlowToken, on e: Entry) {
         let sid = "RE" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let dir = (policy.dataDirectory as NSString).appendingPathComponent("recordings/\(e.session.route.tenant)")
+        let dir = recordingDirectory(tenant: e.session.route.tenant)
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let industry = e.session.route.industry
         let sealed = services.compliance.seals(industry)
-        let path = (dir as NSString).appendingPathComponent("\(e.session.callID)-\(sid).wav" + (sealed ? ".enc" : ""))
+        let path = (dir as NSString).appendingPathComponent(recordingFileName(callID: e.session.callID, sid: sid) + ".wav" + (sealed ? ".enc" : ""))
         e.recordings[token] = (sid, path)
         var spec = RecordingSpec(path: path, maxLengthSeconds: req.maxLengthSeconds,
                                  silenceTimeoutSeconds: req.silenceTimeoutSeconds, trimSilence: req.trimSilence)
@@ -202,9 +202,26 @@ extension CallController {
         e.log.info("call.recording_started", ["sid": sid, "max_s": req.maxLengthSeconds])
     }
 
+    /// A tenant's recordings directory.
+    func recordingDirectory(tenant: String) -> String {
+        (recordingsRoot as NSString).appendingPathComponent(tenant)
+    }
+
+    /// The recordings directory in force.
+    var recordingsRoot: String {
+        policy.recordingsDirectory.isEmpty ? (policy.dataDirectory as NSString).appendingPathComponent("recordings") : policy.recordingsDirectory
+    }
+
+    /// `<node>-<call id>-<sid>`: the call id is unique only within a process's run, the
+    /// sid is random; the node id keeps names apart on a directory nodes share.
+    func recordingFileName(callID: String, sid: String) -> String {
+        policy.nodeID.isEmpty ? "\(callID)-\(sid)" : "\(policy.nodeID)-\(callID)-\(sid)"
+    }
+
+    /// `file://` URL of the file, or `recording_url_base` + `recordings/<tenant>/<file>`.
     func recordingURL(forPath path: String) -> String {
         guard !policy.recordingURLBase.isEmpty else { return URL(fileURLWithPath: path).absoluteString }
-        let relative = String(path.dropFirst(policy.dataDirectory.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let relative = RecordingLocation.relativePath(path)
         return policy.recordingURLBase.hasSuffix("/") ? policy.recordingURLBase + relative : policy.recordingURLBase + "/" + relative
     }
 
@@ -269,8 +286,7 @@ extension CallController {
     }
 
     private func localPath(forRecordingURL url: String) -> String? {
-        guard !policy.recordingURLBase.isEmpty, url.hasPrefix(policy.recordingURLBase) else { return nil }
-        let rel = url.dropFirst(policy.recordingURLBase.count).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        return (policy.dataDirectory as NSString).appendingPathComponent(rel)
+        RecordingLocation.localPath(url, base: policy.recordingURLBase,
+                                    directory: recordingsRoot)
     }
 }

@@ -155,10 +155,10 @@ extension CallController {
         case .startRecording(let dual):
             guard let d = e.session.activeDial else { return }
             let sid = "RE" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-            let dir = (policy.dataDirectory as NSString).appendingPathComponent("recordings/\(e.session.route.tenant)")
+            let dir = recordingDirectory(tenant: e.session.route.tenant)
             let industry = e.session.route.industry
             let suffix = services.compliance.seals(industry) ? ".wav.enc" : ".wav"
-            let path = (dir as NSString).appendingPathComponent("\(e.session.callID)-\(sid)" + suffix)
+            let path = (dir as NSString).appendingPathComponent(recordingFileName(callID: e.session.callID, sid: sid) + suffix)
             e.recordings[d.token] = (sid, path)
             media.startCallRecording(e.media, path: path, maxSeconds: min(d.dial.timeLimit, policy.maxCallSeconds) + d.dial.timeout,
                                      dual: dual, token: d.token, seal: services.compliance.sealer(for: industry))

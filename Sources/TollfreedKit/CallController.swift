@@ -26,6 +26,10 @@ struct CallPolicy: Sendable {
     var rateLimit: (perSecond: Int, burst: Int)
     var dataDirectory: String
     var recordingURLBase: String
+    /// Where recordings go (`recordings_dir`), and this node's id, part of their file names
+    /// so nodes sharing the directory never collide.
+    var recordingsDirectory = ""
+    var nodeID = ""
     var flowsDirectory: String
     /// Outbound trunks for `<Dial><Number>`, and the emergency routing rules.
     var trunks: [DaemonConfig.Trunk] = []

@@ -51,21 +51,58 @@ private func writeNewPrivateFile(_ path: String, _ bytes: [UInt8], before: () th
     }
 }
 
+/// The sealed recordings `id` names, as paths: found from the records in the store the
+/// config names (`id` a call's id or SIP Call-ID, or a recording's sid or file name in the
+/// call's `recording_url`), else by file name under the recordings directory (a recording
+/// whose record is not written yet). `storeProblem` says why the store could not be read.
+func sealedRecordings(matching id: String, config: DaemonConfig, dataDirectory: String) -> (paths: [String], storeProblem: String?) {
+    let root = config.effectiveRecordingsDirectory
+    func names(_ file: String) -> Bool {
+        let name = (file as NSString).lastPathComponent
+        return name.hasSuffix(".wav.enc") && (name.hasSuffix("-\(id).wav.enc") || name == id)
+    }
+    var found: [String] = []
+    var problem: String?
+    do {
+        let store = try RecordStoreFactory.open(config, dataDirectory: dataDirectory)
+        try store.forEach(from: nil, to: nil) { r in
+            guard !r.recordingURL.isEmpty else { return }
+            let urls = r.recordingURL.split(separator: " ").map(String.init)
+            let wholeCall = r.callID == id || r.sipCallID == id
+            for url in urls where wholeCall || names(url) {
+                guard let path = RecordingLocation.localPath(url, base: config.recordingURLBase, directory: root),
+                      path.hasSuffix(".wav.enc"), !found.contains(path) else { continue }
+                found.append(path)
+            }
+        }
+    } catch {
+        problem = "\(error)"
+    }
+    if !found.isEmpty { return (found, problem) }
+    let files = (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).filter(names)
+    return (files.map { (root as NSString).appendingPathComponent($0) }, problem)
+}
+
 /// `tollfreed recording decrypt ID --out FILE`: authorised export of a sealed recording,
 /// audited, to a new file of mode 0600.
 func decryptRecording(id: String, out outPath: String, configPath: String?, dataDirectory: String?,
                       stdout: FileDescriptorSink, err: FileDescriptorSink) -> Int32 {
     do {
         let (config, data) = try context(configPath, dataDirectory)
-        let root = (data as NSString).appendingPathComponent("recordings")
-        let matches = (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? [])
-            .filter { $0.hasSuffix(".wav.enc") && ($0.contains("-\(id).wav") || ($0 as NSString).lastPathComponent == id) }
-        guard matches.count == 1 else {
-            err.write("tollfreed: recording decrypt: \(matches.isEmpty ? "no sealed recording" : "\(matches.count) recordings") match '\(id)'")
+        let (paths, problem) = sealedRecordings(matching: id, config: config, dataDirectory: data)
+        let root = config.effectiveRecordingsDirectory + "/"
+        let matches = paths.map { $0.hasPrefix(root) ? String($0.dropFirst(root.count)) : $0 }
+        guard paths.count == 1 else {
+            err.write("tollfreed: recording decrypt: \(matches.isEmpty ? "no sealed recording" : "\(matches.count) recordings") match '\(id)'"
+                      + (problem.map { " (records not read: \($0))" } ?? ""))
+            return 1
+        }
+        guard FileManager.default.fileExists(atPath: paths[0]) else {
+            err.write("tollfreed: recording decrypt: '\(id)' is recorded as \(paths[0]), which is not there (recordings_dir: \(config.effectiveRecordingsDirectory))")
             return 1
         }
         let keys = try recordingKeys(config)
-        let sealed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: (root as NSString).appendingPathComponent(matches[0]))))
+        let sealed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: paths[0])))
         let wav = try SealedFile.open(sealed, keys: keys)
         let audit = try AuditLog(path: config.effectiveAuditLog, key: keys[0])
         try writeNewPrivateFile(outPath, wav) {
@@ -118,7 +155,7 @@ func runRetention(configPath: String?, dataDirectory: String?, dryRun: Bool, out
         var years: [String: Int] = [:]
         for t in config.tenants { years[t.id] = config.retentionYears[t.industry] }
         let audit = dryRun ? nil : try AuditLog(path: config.effectiveAuditLog, key: try RecordingKey.load(path: config.effectiveKeyFile))
-        let r = try Retention.run(dataDirectory: data, years: years, now: Date(), audit: audit, dryRun: dryRun)
+        let r = try Retention.run(recordingsDirectory: config.effectiveRecordingsDirectory, years: years, now: Date(), audit: audit, dryRun: dryRun)
         try audit?.record(actor: cliActor(), action: "retention.run", subject: data,
                           detail: "examined=\(r.examined) purged=\(r.purged) kept=\(r.kept)")
         out.write("retention\(dryRun ? " (dry run)" : ""): examined \(r.examined), purged \(r.purged) (\(r.purgedBytes) bytes), kept \(r.kept)")

@@ -116,6 +116,15 @@ public struct DaemonConfig: Sendable, Equatable {
         public var port: Int
     }
 
+    /// Where recordings (and their transcripts) are written, one directory per tenant
+    /// (`recordings_dir`; nil: `<data_dir>/recordings`). Nodes of a cluster may share it
+    /// (their file names carry the node id).
+    public var recordingsDirectory: String?
+    /// The recordings directory in force.
+    public var effectiveRecordingsDirectory: String {
+        recordingsDirectory ?? (dataDirectory as NSString).appendingPathComponent("recordings")
+    }
+
     /// The key file in force.
     public var effectiveKeyFile: String { recordingKeyFile ?? (dataDirectory as NSString).appendingPathComponent("keys/recording.key") }
     /// The audit log in force.

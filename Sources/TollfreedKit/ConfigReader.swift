@@ -38,7 +38,7 @@ struct ConfigReader {
 
     mutating func config(_ root: Any) throws(ConfigError) -> DaemonConfig {
         var c = DaemonConfig()
-        let o = try object(root, "", allowed: ["sip", "media", "data_dir", "flows_dir", "calls", "log_level", "tenants",
+        let o = try object(root, "", allowed: ["sip", "media", "data_dir", "recordings_dir", "flows_dir", "calls", "log_level", "tenants",
                                                "numbers", "webhooks", "emergency", "trunks", "compliance", "metrics",
                                                "storage", "node"])
         try readSIP(o, into: &c)
@@ -110,6 +110,7 @@ struct ConfigReader {
             }
         }
         if let d = try string(o, "data_dir", "") { c.dataDirectory = path(d) }
+        if let d = try string(o, "recordings_dir", "") { c.recordingsDirectory = path(d) }
         if let d = try string(o, "flows_dir", "") { c.flowsDirectory = path(d) }
     }
 

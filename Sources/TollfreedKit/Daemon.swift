@@ -310,6 +310,8 @@ extension CallPolicy {
         ackTimeoutMilliseconds = config.ackTimeoutMilliseconds
         halfOpenPerSource = config.halfOpenPerSource
         halfOpenMax = config.effectiveHalfOpenMax
+        recordingsDirectory = config.effectiveRecordingsDirectory
+        nodeID = config.nodeID
     }
 }
 
@@ -321,6 +323,7 @@ extension DaemonConfig {
         if mediaAddress != next.mediaAddress { out.append("media.address") }
         if rtpPorts != next.rtpPorts { out.append("media.rtp_ports") }
         if dataDirectory != next.dataDirectory { out.append("data_dir") }
+        if effectiveRecordingsDirectory != next.effectiveRecordingsDirectory { out.append("recordings_dir") }
         if storage != next.storage { out.append("storage") }
         if nodeID != next.nodeID || leaseGraceSeconds != next.leaseGraceSeconds { out.append("node") }
         if metricsListen != next.metricsListen { out.append("metrics.listen") }

@@ -67,6 +67,71 @@ final class ComplianceEndToEndTests: XCTestCase {
         XCTAssertTrue(tampered.output.contains("edited"), tampered.output)
     }
 
+    /// A cluster's recordings: a node with its records in PostgreSQL writes into a shared
+    /// `recordings_dir` (outside its data directory) under file names carrying its node id,
+    /// healthcare ones sealed; another node's config (other data directory, same database,
+    /// directory and key) decrypts a recording by its call's SIP Call-ID, found from the
+    /// record in PostgreSQL.
+    func testClusterRecordingsGoToTheSharedDirectoryAndDecryptFromThePostgresRecord() throws {
+        let pg = try PostgresServer()
+        defer { pg.destroy() }
+        let shared = FileManager.default.temporaryDirectory.appendingPathComponent("tf-shared-rec-\(getpid())")
+        try? FileManager.default.removeItem(at: shared)
+        try FileManager.default.createDirectory(at: shared, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: shared) }
+        let key = shared.appendingPathComponent("recording.key").path
+        XCTAssertEqual(runProgram(Paths.daemon, ["keygen", "--out", key]).status, 0)
+        let recordings = shared.appendingPathComponent("recordings").path
+        let d = try dialDaemon(flows: ["rec.xml": #"<Response><Record maxLength="2" timeout="5" playBeep="false"/></Response>"#],
+                               numbers: ["+1-800-596-3057": "rec.xml"]) { cfg in
+            cfg["storage"] = ["kind": "postgres", "url": pg.url]
+            cfg["node"] = ["id": "rec-node-1", "lease_grace_s": 5]
+            cfg["recordings_dir"] = recordings
+            cfg["compliance"] = ["key_file": key]
+        }
+        defer { d.stop() }
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        let result = try XCTUnwrap(d.callWhileTalking("uac_daemon_bye.xml", dial: "8005963057", tag: "shared-rec", peer: peer) { port in
+            peer.send(samples: Tone.samples(440, seconds: 2.5), toPort: port)
+        }, "the call got RTP")
+        XCTAssertEqual(result.status, 0, result.output.suffix(1200).description)
+        XCTAssertEqual(d.stop(), 0)
+
+        let files = try FileManager.default.contentsOfDirectory(atPath: recordings + "/healthcare-client-001")
+        XCTAssertEqual(files.count, 1, "\(files)")
+        let name = try XCTUnwrap(files.first)
+        XCTAssertTrue(name.hasPrefix("rec-node-1-CA") && name.hasSuffix(".wav.enc"), "node id, call id, sid; sealed: \(name)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: d.dataDir.path + "/recordings"), "nothing under the data directory")
+        let row = try pg.psql("SELECT sip_call_id, node, recording_url FROM calls WHERE sip_call_id LIKE 'shared-rec-%'")
+        let fields = row.split(separator: "|").map(String.init)
+        XCTAssertEqual(fields.count, 3, row)
+        XCTAssertEqual(fields[1], "rec-node-1")
+        XCTAssertTrue(fields[2].hasSuffix("/healthcare-client-001/" + name), "the record names the file: \(row)")
+
+        // Another node: its own data directory and id, the same database, directory and key.
+        let other = shared.appendingPathComponent("node2")
+        try FileManager.default.createDirectory(at: other.appendingPathComponent("data"), withIntermediateDirectories: true)
+        var cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: d.configPath)) as! [String: Any]
+        cfg["data_dir"] = other.appendingPathComponent("data").path
+        cfg["node"] = ["id": "rec-node-2", "lease_grace_s": 5]
+        let otherConfig = other.appendingPathComponent("tollfreed.json").path
+        try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: otherConfig))
+        let out = other.appendingPathComponent("decrypted.wav").path
+        let dec = runProgram(Paths.daemon, ["recording", "decrypt", fields[0], "--out", out, "--config", otherConfig])
+        XCTAssertEqual(dec.status, 0, dec.output)
+        XCTAssertTrue(dec.output.contains(name), dec.output)
+        let samples = try WAVFile.read(path: out)
+        XCTAssertGreaterThan(samples.count, 8000, "about 2 s of the caller's audio")
+        XCTAssertGreaterThan(Tone.purity(samples, frequency: 440), 0.5)
+        let audit = try String(contentsOfFile: other.appendingPathComponent("data/audit.log").path, encoding: .utf8)
+        XCTAssertTrue(audit.contains("recording.decrypted"), "audited on the node that decrypted")
+        // An id no record and no file names is refused.
+        let none = runProgram(Paths.daemon, ["recording", "decrypt", "no-such-call@x", "--out", out + ".2", "--config", otherConfig])
+        XCTAssertEqual(none.status, 1, none.output)
+        XCTAssertTrue(none.output.contains("no sealed recording"), none.output)
+    }
+
     func testAKeyFileOthersCanReadStopsTheStart() throws {
         let keyDir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-weak-key-\(getpid())")
         try? FileManager.default.createDirectory(at: keyDir, withIntermediateDirectories: true)
