@@ -19,6 +19,20 @@ enum Paths {
     }
 }
 
+/// Starts `process` with stdin closed and its stdout and stderr appended to `log` as they
+/// arrive (a daemon's or a proxy's log, read by the test while it runs).
+func runCapturingOutput(_ process: Process, into log: Mutex<Data>) throws {
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    process.standardInput = FileHandle.nullDevice
+    pipe.fileHandleForReading.readabilityHandler = { h in
+        let d = h.availableData
+        log.withLock { $0.append(d) }
+    }
+    try process.run()
+}
+
 /// A port nobody is using right now (UDP and TCP), from the kernel's ephemeral range.
 func freePort() -> UInt16 {
     for _ in 0..<50 {
@@ -146,15 +160,7 @@ final class DaemonUnderTest: @unchecked Sendable {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         let before = logText.components(separatedBy: "daemon.ready").count
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        pipe.fileHandleForReading.readabilityHandler = { [log] h in
-            let d = h.availableData
-            log.withLock { $0.append(d) }
-        }
-        try process.run()
+        try runCapturingOutput(process, into: log)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if logText.components(separatedBy: "daemon.ready").count > before { return }

@@ -47,15 +47,7 @@ final class KamailioDispatcher: @unchecked Sendable {
                              "-A", "CTL_SOCKET=\"unix:\(controlSocket)\"",
                              "-A", "PING_INTERVAL=\(pingInterval)", "-A", "PROBING_THRESHOLD=\(probingThreshold)",
                              "-A", "FR_INV_RINGING_MS=5000", "-A", "LOG_DISPATCH"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        pipe.fileHandleForReading.readabilityHandler = { [log] h in
-            let d = h.availableData
-            log.withLock { $0.append(d) }
-        }
-        try process.run()
+        try runCapturingOutput(process, into: log)
         guard waitUntil(timeout: 15, { FileManager.default.fileExists(atPath: self.controlSocket) }),
               waitUntil(timeout: 15, { self.options() == 200 }) else {
             stop()
