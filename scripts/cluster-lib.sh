@@ -11,7 +11,7 @@ KAM_PID=""
 node_ip() { echo "127.0.0.$(($1 + 1))"; }
 
 # node_config N [STORAGE_URL] [EXTRA_JSON]: writes $VAR/nodeN/tollfreed.json from the shipped
-# config: own address, RTP range, metrics endpoint and data directory. The dispatcher is the
+# config (and the plans beside it, for bill): own address, RTP range, metrics endpoint and data directory. The dispatcher is the
 # only source of a node's traffic, so the per-source limits are off (rate-limit at the edge)
 # and only the dispatcher (and local tools on 127.0.0.1) may send INVITEs. EXTRA_JSON is
 # merged into "calls" (e.g. '{"max_concurrent": 2000}'). With STORAGE_URL the node keeps its
@@ -38,6 +38,8 @@ node_config() {
 	    cfg["node"] = {"id": f"node{n}", "lease_grace_s": 10}
 	json.dump(cfg, open(dst, "w"), indent=2)
 	EOF
+	# `tollfreed bill --config` reads the plans next to the config.
+	cp "$ROOT/Config/plans.json" "$VAR/node$n/plans.json"
 }
 
 # node_maxload N: the node's ordinary capacity (max_concurrent minus the emergency reserve).

@@ -67,7 +67,9 @@ cleanup() {
 		echo "stopped; records stay in $VAR/node*/data (tollfreed cdr export --data DIR)"
 	fi
 }
-trap cleanup INT TERM EXIT
+# Ctrl-C or SIGTERM is the normal way to stop: clean up and exit 0.
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 # PostgreSQL under var/cluster/pg on its own port, owned by an unprivileged user.
 start_postgres() {
@@ -108,6 +110,7 @@ EOF
 if [ "$STORAGE" = postgres ]; then
 	cat <<EOF
 records:   $BIN cdr export --config $VAR/node1/tollfreed.json   (all nodes: one database)
+           $BIN bill --period \$(date -u +%Y-%m) --config $VAR/node1/tollfreed.json
            psql -h 127.0.0.1 -p $PG_PORT -U tollfreed tollfreed -c 'SELECT node, sip_call_id, disposition FROM calls'
 EOF
 else
