@@ -84,7 +84,7 @@ public final class PostgresCDRStore: CDRStore, @unchecked Sendable {
         try c.exec("SET plan_cache_mode = force_custom_plan")
         if !readOnly {
             // Tables a DBA created are used as they are (the role then needs no CREATE).
-            let present = try c.exec("SELECT to_regclass('calls') IS NOT NULL AND to_regclass('messages') IS NOT NULL AND to_regclass('nodes') IS NOT NULL")
+            let present = try c.exec("SELECT to_regclass('calls') IS NOT NULL AND to_regclass('messages') IS NOT NULL AND to_regclass('nodes') IS NOT NULL AND to_regclass('audit_events') IS NOT NULL")
             if !present.bool(0, 0) {
                 try c.exec("BEGIN")
                 try c.exec("SELECT pg_advisory_xact_lock(7412004)")
@@ -156,6 +156,16 @@ public final class PostgresCDRStore: CDRStore, @unchecked Sendable {
     public func recoverInterrupted() throws -> Int {
         try withConnection { c in
             try c.exec("UPDATE calls SET \(PostgresSchema.interruptedAssignments) WHERE disposition='active' AND node=$1", [node]).affected
+        }
+    }
+
+    /// Appends an entry to the database's audit trail (`audit_events`): the export commands
+    /// record who read records out, as they do in the host's sealed audit log. Allowed on a
+    /// read-only store (it reads records, and writes only this).
+    public func recordAudit(actor: String, action: String, subject: String, detail: String, at time: Date = Date()) throws {
+        try withConnection { c in
+            _ = try c.exec("INSERT INTO audit_events (time, node, actor, action, subject, detail) VALUES ($1::float8, $2, $3, $4, $5, $6)",
+                           [Self.text(time.timeIntervalSince1970), node, actor, action, subject, detail])
         }
     }
 

@@ -46,6 +46,13 @@ enum PostgresSchema {
         """,
         "CREATE INDEX IF NOT EXISTS messages_received ON messages(received_time)",
         "CREATE TABLE IF NOT EXISTS nodes (node TEXT PRIMARY KEY, lease_until DOUBLE PRECISION NOT NULL)",
+        // Who read records out of the shared store (cdr/sms export), from which node's
+        // config, when: the cluster's trail beside each host's sealed audit log.
+        """
+        CREATE TABLE IF NOT EXISTS audit_events (
+          seq BIGSERIAL PRIMARY KEY, time DOUBLE PRECISION NOT NULL, node TEXT NOT NULL,
+          actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL)
+        """,
     ]
 
     /// `duration_ms` of a record closed at its last checkpoint: SQLite's

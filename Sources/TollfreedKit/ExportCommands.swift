@@ -2,6 +2,7 @@ import Compliance
 import Foundation
 import Metering
 import Observability
+import RecordStore
 
 /// The data directory of an export or bill command: `--data`, else the config's.
 func dataDirectory(_ explicit: String?, configPath: String?) throws(ConfigError) -> String {
@@ -36,8 +37,13 @@ func exportRecords(_ o: ExportOptions, messages: Bool, err: FileDescriptorSink) 
             err.write("tollfreed: \(what): no recording key at \(keyPath): every export is audited and the audit log is sealed with it (the daemon creates it on first start; for a data directory it never ran on: tollfreed keygen --out \(keyPath))")
             return 1
         }
-        try AuditLog(path: auditPath, key: try RecordingKey.load(path: keyPath)).record(actor: cliActor(), action: messages ? "messages.exported" : "records.exported",
+        let action = messages ? "messages.exported" : "records.exported"
+        try AuditLog(path: auditPath, key: try RecordingKey.load(path: keyPath)).record(actor: cliActor(), action: action,
                                              subject: dir, detail: range)
+        // Records in the shared database: the export is on the cluster's trail there too.
+        if let pg = store as? PostgresCDRStore {
+            try pg.recordAudit(actor: cliActor(), action: action, subject: "host \(ProcessInfo.processInfo.hostName)", detail: range)
+        }
         var buffer = ""
         buffer.reserveCapacity(1 << 17)
         func emit(_ line: String) {

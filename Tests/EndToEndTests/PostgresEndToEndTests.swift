@@ -73,6 +73,12 @@ final class PostgresEndToEndTests: XCTestCase {
         XCTAssertEqual(live.status, 0, live.output)
         XCTAssertEqual(offline.status, 0, offline.output)
         XCTAssertEqual(live.output, offline.output, "the same invoices")
+        // Every export is on the database's audit trail (three exports above: cdr jsonl,
+        // cdr csv, sms), naming the node's config and the range.
+        XCTAssertEqual(try pg.psql("SELECT action, count(*) FROM audit_events GROUP BY 1 ORDER BY 1"),
+                       "messages.exported|1\nrecords.exported|2")
+        XCTAssertEqual(try pg.psql("SELECT DISTINCT node FROM audit_events"), "e2e-node-1")
+        XCTAssertEqual(try pg.psql("SELECT count(*) FROM audit_events WHERE detail LIKE 'from=- to=- format=%' AND actor LIKE 'cli %'"), "3")
         XCTAssertTrue(live.output.contains("\"calls\": 2,"), "the two answered calls are rated: \(live.output)")
 
         // A reader facing an unreachable database says so (exit 1), naming it.
