@@ -106,7 +106,7 @@ bench-cluster: build
 fuzz: build
 	python3 fuzz/fuzz.py $(FUZZ_ARGS)
 
-# The same at small sizes (a few minutes), for CI.
+# The same at small sizes (a few minutes); not in CI yet (see README, Fuzzing).
 fuzz-smoke: build
 	python3 fuzz/fuzz.py --quick $(FUZZ_ARGS)
 
