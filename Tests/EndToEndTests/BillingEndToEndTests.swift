@@ -4,13 +4,6 @@ import XCTest
 /// `tollfreed bill` over what the daemon recorded, from the live store and from export
 /// files (billing on another machine), and the export filters.
 final class BillingEndToEndTests: XCTestCase {
-    private func currentPeriod() -> String {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "America/New_York")!
-        let c = cal.dateComponents([.year, .month], from: Date())
-        return String(format: "%04d-%02d", c.year!, c.month!)
-    }
-
     func testInvoicesFromTheStoreAndFromExportsAgree() throws {
         let d = try DaemonUnderTest(ringMs: 0)
         defer { d.stop() }

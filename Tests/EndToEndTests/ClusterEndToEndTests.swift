@@ -48,7 +48,7 @@ final class ClusterEndToEndTests: XCTestCase {
         try Data(csv.utf8).write(to: dir.appendingPathComponent("cdrs.csv"))
         try Data(try export("sms", "jsonl").utf8).write(to: dir.appendingPathComponent("sms.jsonl"))
         for format in ["json", "table"] {
-            let common = ["bill", "--period", Self.currentPeriod(), "--format", format,
+            let common = ["bill", "--period", currentPeriod(), "--format", format,
                           "--plans", Paths.repo.appendingPathComponent("Config/plans.json").path]
             let live = runProgram(Paths.daemon, common + ["--config", node.configPath.path, "--data", node.dataDir.path])
             let offline = runProgram(Paths.daemon, common + ["--cdrs", dir.appendingPathComponent("cdrs.csv").path,
@@ -58,13 +58,6 @@ final class ClusterEndToEndTests: XCTestCase {
             XCTAssertEqual(live.output, offline.output, "the same \(format) invoices from PostgreSQL and from the export")
             if format == "json" { XCTAssertTrue(live.output.contains("\"calls\": 200,"), "the 200 calls are rated: \(live.output.prefix(1500))") }
         }
-    }
-
-    static func currentPeriod() -> String {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "America/New_York")!
-        let c = cal.dateComponents([.year, .month], from: Date())
-        return String(format: "%04d-%02d", c.year!, c.month!)
     }
 
     func testKillNineUnderLoadFailsOverAndLosesNoCall() throws {

@@ -29,13 +29,6 @@ final class PostgresEndToEndTests: XCTestCase {
         return line.flatMap { Double($0.split(separator: " ").last ?? "") }
     }
 
-    private func currentPeriod() -> String {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "America/New_York")!
-        let c = cal.dateComponents([.year, .month], from: Date())
-        return String(format: "%04d-%02d", c.year!, c.month!)
-    }
-
     func testRecordsLandOnceWithTheirNodeAndBillMatchesTheExport() throws {
         let pg = try PostgresServer()
         defer { pg.destroy() }
