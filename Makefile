@@ -106,7 +106,7 @@ bench-cluster: build
 fuzz: build
 	python3 fuzz/fuzz.py $(FUZZ_ARGS)
 
-# The same at small sizes (a few minutes); not in CI yet (see README, Fuzzing).
+# The same at small sizes (a few minutes); not in CI yet (see docs/testing.md).
 fuzz-smoke: build
 	python3 fuzz/fuzz.py --quick $(FUZZ_ARGS)
 
@@ -123,6 +123,7 @@ install: build
 	$(SUDO) install -D -m 0644 systemd/tollfreed.sysusers $(DESTDIR)/usr/lib/sysusers.d/tollfreed.conf
 	$(SUDO) install -D -m 0644 systemd/tollfreed.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/tollfreed.conf
 	$(SUDO) install -D -m 0644 README.md $(DESTDIR)/usr/share/doc/tollfreed/README.md
+	for f in docs/*.md; do $(SUDO) install -D -m 0644 $$f $(DESTDIR)/usr/share/doc/tollfreed/$$f || exit 1; done
 	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then $(SUDO) systemd-sysusers; fi
 	@if [ -z "$(DESTDIR)" ] && command -v systemd-tmpfiles >/dev/null; then $(SUDO) systemd-tmpfiles --create /usr/lib/tmpfiles.d/tollfreed.conf || true; fi
 	@# The recording key: created once, readable by the service only (the daemon refuses a weaker mode).

@@ -2,7 +2,7 @@ import Foundation
 import Metering
 import Routing
 
-/// The daemon's configuration (`Config/tollfreed.json`). See README "Configuration".
+/// The daemon's configuration (`Config/tollfreed.json`). See docs/configuration.md.
 public struct DaemonConfig: Sendable, Equatable {
     public struct Tenant: Sendable, Equatable {
         public var id: String

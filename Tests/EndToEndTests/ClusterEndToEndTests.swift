@@ -110,7 +110,7 @@ final class ClusterEndToEndTests: XCTestCase {
         XCTAssertEqual(try c.pg.psql("SELECT count(*) - count(DISTINCT call_id) FROM calls WHERE sip_call_id LIKE 'kill-%'"), "0")
         XCTAssertTrue(byID.values.allSatisfy { $0.count == 1 }, "no call has two records: \(byID.filter { $0.value.count > 1 }.keys.sorted())")
         // The node sends its 200 before the writer has committed the call's first record, so
-        // a call it answered in the last moment before dying can have none (see README).
+        // a call it answered in the last moment before dying can have none (see docs/operations.md, Cluster).
         let lastSent = Dictionary(c.proxy.dispatches.filter { $0.destination == victimURI }.map { ($0.callID, $0.time) },
                                   uniquingKeysWith: max)
         let unrecorded = Set(all).subtracting(byID.keys)
