@@ -5,8 +5,10 @@ attributes, and attacks on the parser (depth, size, entities, encodings, DOCTYPE
 (bytes) or `stream` (a size to send in chunks, for the 50 MB answers). `base` is the
 webhook's own URL (http://127.0.0.1:PORT), the only host any URL in a document names;
 <Dial> targets go to the closed `dead_port`. Say texts, voices and languages come from
-small fixed sets, likewise Play URLs (`PLAY_PATHS`): the daemon caches every prompt and
-every Play URL it loads, so unique ones per call would grow it by design and hide leaks.
+small fixed sets, likewise Play URLs (`PLAY_PATHS`), except one in four, which is unique
+(a number in the text, a query in the URL), as apps that greet each caller by name or
+fetch a TTS URL per call make them. The daemon's prompt and play caches keep them up to
+their byte budgets; checks.py takes the growth the daemon reports for them off the RSS.
 """
 from dataclasses import dataclass
 
@@ -57,11 +59,16 @@ def _attrs(rng, spec):
 
 def _say(rng):
     return (f"<Say{_attrs(rng, [('voice', VOICES), ('language', LANGUAGES), ('loop', [1, 2, 0])])}>"
-            f"{_esc(rng.choice(TEXTS))}</Say>")
+            f"{_esc(rng.choice(TEXTS) + _unique(rng, ' Reference {}.'))}</Say>")
+
+
+def _unique(rng, pattern):
+    """One time in four, `pattern` with a random number (a per-call prompt or URL)."""
+    return pattern.format(rng.randrange(10 ** 9)) if rng.random() < 0.25 else ""
 
 
 def _play(rng, base):
-    src = rng.choice([base + rng.choice(PLAY_PATHS), "general-business.xml", "/etc/passwd", "file:///dev/zero",
+    src = rng.choice([base + rng.choice(PLAY_PATHS) + _unique(rng, "?u={}"), "general-business.xml", "/etc/passwd", "file:///dev/zero",
                       base + "/code/404", ""])
     return f"<Play{_attrs(rng, [('loop', [1, 2]), ('digits', ['1w2', 'W#', 'x'])])}>{_esc(src)}</Play>"
 

@@ -10,20 +10,15 @@ public final class PromptCache: @unchecked Sendable {
     public typealias Completion = @Sendable (Result<EncodedAudio, MediaError>) -> Void
 
     private struct State {
-        var ready: [SpeechKey: EncodedAudio] = [:]
-        var order: [SpeechKey] = []
-        /// Bytes of audio held by `ready` (both laws).
-        var bytes = 0
+        var ready: BoundedAudioStore<SpeechKey>
         var waiting: [SpeechKey: [Completion]] = [:]
         var syntheses = 0
     }
 
-    private let state = Locked(State())
+    private let state: Locked<State>
     private let queue = DispatchQueue(label: "tts")
     private let synthesizer: SpeechSynthesizer
     private let logger: Logger
-    private let maxEntries: Int
-    private let maxBytes: Int
 
     /// The default byte budget: 32 MiB, about 35 minutes of distinct speech (both laws).
     public static let defaultMaxBytes = 32 << 20
@@ -36,12 +31,14 @@ public final class PromptCache: @unchecked Sendable {
                 maxBytes: Int = PromptCache.defaultMaxBytes) {
         self.synthesizer = synthesizer
         self.logger = logger
-        self.maxEntries = maxEntries
-        self.maxBytes = maxBytes
+        self.state = Locked(State(ready: BoundedAudioStore(maxEntries: maxEntries, maxBytes: maxBytes)))
     }
 
     /// Bytes of audio the cache holds now.
-    public var cachedBytes: Int { state.withLock { $0.bytes } }
+    public var cachedBytes: Int { state.withLock { $0.ready.bytes } }
+
+    /// Prompts the cache holds now.
+    public var cachedEntries: Int { state.withLock { $0.ready.count } }
 
     /// The prompt if it is already synthesised.
     public func cached(_ key: SpeechKey) -> EncodedAudio? {
@@ -77,7 +74,7 @@ public final class PromptCache: @unchecked Sendable {
                     result = .failure(MediaError("\(error)"))
                 }
                 let waiters: [Completion] = state.withLock { s in
-                    if case .success(let a) = result { keep(a, for: key, in: &s) }
+                    if case .success(let a) = result { s.ready.insert(a, for: key) }
                     return s.waiting.removeValue(forKey: key) ?? []
                 }
                 let ms = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
@@ -89,18 +86,6 @@ public final class PromptCache: @unchecked Sendable {
                 }
                 for w in waiters { w(result) }
             }
-        }
-    }
-
-    /// Caches `audio`, evicting the oldest prompts past the entry or byte budget.
-    private func keep(_ audio: EncodedAudio, for key: SpeechKey, in s: inout State) {
-        let size = 2 * audio.sampleCount
-        guard size <= maxBytes else { return }
-        s.ready[key] = audio
-        s.order.append(key)
-        s.bytes += size
-        while s.order.count > maxEntries || s.bytes > maxBytes, !s.order.isEmpty {
-            if let old = s.ready.removeValue(forKey: s.order.removeFirst()) { s.bytes -= 2 * old.sampleCount }
         }
     }
 }

@@ -4,16 +4,18 @@ import Observability
 import Webhooks
 
 /// Audio for `<Play>`: local WAV files and http(s) URLs, decoded and resampled to 8 kHz
-/// once, encoded in both G.711 laws, and kept for every later call (a URL is fetched once).
+/// once, encoded in both G.711 laws, and kept for later calls (a URL is fetched once) up
+/// to a byte and entry budget, the oldest evicted first: flows often make a URL per call
+/// (a TTS service's, a per-caller greeting), which must not grow the daemon without end.
 final class AudioSourceCache: Sendable {
     typealias Completion = @Sendable (Result<EncodedAudio, MediaError>) -> Void
 
     private struct State {
-        var ready: [String: EncodedAudio] = [:]
+        var ready: BoundedAudioStore<String>
         var waiting: [String: [Completion]] = [:]
     }
 
-    private let state = Locked(State())
+    private let state: Locked<State>
     private let queue = DispatchQueue(label: "audio-sources")
     private let webhooks: WebhookClient
     private let logger: Logger
@@ -21,12 +23,24 @@ final class AudioSourceCache: Sendable {
     /// The Record beep, made once.
     let beep: EncodedAudio
 
-    init(webhooks: WebhookClient, logger: Logger, spoolDirectory: String) {
+    /// The default budgets: 64 MiB of audio (about 70 minutes, both laws), 1,024 sources.
+    static let defaultMaxBytes = 64 << 20
+    static let defaultMaxEntries = 1024
+
+    init(webhooks: WebhookClient, logger: Logger, spoolDirectory: String,
+         maxEntries: Int = AudioSourceCache.defaultMaxEntries, maxBytes: Int = AudioSourceCache.defaultMaxBytes) {
+        self.state = Locked(State(ready: BoundedAudioStore(maxEntries: maxEntries, maxBytes: maxBytes)))
         self.webhooks = webhooks
         self.logger = logger
         self.spool = spoolDirectory
         self.beep = Tones.beep()
     }
+
+    /// Bytes of audio the cache holds now.
+    var cachedBytes: Int { state.withLock { $0.ready.bytes } }
+
+    /// Sources the cache holds now.
+    var cachedEntries: Int { state.withLock { $0.ready.count } }
 
     /// Delivers the decoded audio for `source` (a path, file: URL or http(s) URL).
     func load(_ source: String, completion: @escaping Completion) {
@@ -73,7 +87,7 @@ final class AudioSourceCache: Sendable {
 
     private func complete(_ source: String, _ result: Result<EncodedAudio, MediaError>) {
         let waiters: [Completion] = state.withLock { s in
-            if case .success(let a) = result { s.ready[source] = a }
+            if case .success(let a) = result { s.ready.insert(a, for: source) }
             return s.waiting.removeValue(forKey: source) ?? []
         }
         switch result {

@@ -27,6 +27,10 @@ enum DaemonMetrics {
         m.describe("tollfreed_half_open_calls", type: "gauge", help: "Calls answered and not yet ACKed.")
         m.describe("tollfreed_record_spool_bytes", type: "gauge", help: "Records waiting in the local spool for PostgreSQL (bytes).")
         m.describe("tollfreed_record_store_up", type: "gauge", help: "1 while PostgreSQL takes records, 0 while they are spooled.")
+        m.describe("tollfreed_prompt_cache_bytes", type: "gauge", help: "Synthesised prompt audio held by the prompt cache (bounded by its byte budget).")
+        m.describe("tollfreed_prompt_cache_entries", type: "gauge", help: "Synthesised prompts held by the prompt cache.")
+        m.describe("tollfreed_play_cache_bytes", type: "gauge", help: "Decoded <Play> audio held by the play cache (bounded by its byte budget).")
+        m.describe("tollfreed_play_cache_entries", type: "gauge", help: "<Play> sources held by the play cache.")
     }
 }
 
@@ -65,8 +69,12 @@ extension CallController {
         metrics.increment("tollfreed_admission_rejections_total", [("reason", reason)])
     }
 
-    /// Gauges read at scrape time from the media engine.
+    /// Gauges read at scrape time from the media engine and the prompt cache.
     func collectMediaMetrics() {
+        metrics.set("tollfreed_prompt_cache_bytes", Double(services.prompts.cachedBytes))
+        metrics.set("tollfreed_prompt_cache_entries", Double(services.prompts.cachedEntries))
+        metrics.set("tollfreed_play_cache_bytes", Double(services.audio.cachedBytes))
+        metrics.set("tollfreed_play_cache_entries", Double(services.audio.cachedEntries))
         let s = media.engineStats
         metrics.set("tollfreed_pacer_ticks_total", Double(s.ticks))
         metrics.set("tollfreed_pacer_late_ticks_total", Double(s.lateTicks))

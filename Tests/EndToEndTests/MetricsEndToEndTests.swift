@@ -22,6 +22,9 @@ final class MetricsEndToEndTests: XCTestCase {
         XCTAssertTrue(text.contains("tollfreed_calls_active 0"), text)
         XCTAssertTrue(text.contains("# TYPE tollfreed_record_write_seconds histogram"))
         XCTAssertTrue(text.contains("tollfreed_pacer_ticks_total "), text)
+        // The calls' prompts were synthesised and kept: the cache's size is visible.
+        XCTAssertGreaterThan(d.metric("tollfreed_prompt_cache_bytes") ?? 0, 0, text)
+        XCTAssertGreaterThan(d.metric("tollfreed_prompt_cache_entries") ?? 0, 0, text)
         XCTAssertEqual(d.httpGet("/nope")?.status, 404)
     }
 }

@@ -116,7 +116,9 @@ final class PromptCacheTests: XCTestCase {
         XCTAssertNil(cache.cached(keys[0]), "the oldest went when the budget was passed")
         XCTAssertNotNil(cache.cached(keys[2]))
         XCTAssertLessThanOrEqual(cache.cachedBytes, budget)
-        XCTAssertGreaterThan(cache.cachedBytes, 0)
+        let kept = [keys[1], keys[2]].compactMap { cache.cached($0) }.reduce(0) { $0 + 2 * $1.sampleCount }
+        XCTAssertEqual(cache.cachedBytes, kept, "the cache counts the audio of the prompts it keeps")
+        XCTAssertEqual(cache.cachedEntries, 2)
         let long = SpeechKey(text: String(repeating: "A much longer prompt than the budget. ", count: 3), voice: "alice", language: "en-US")
         let audio = try fetch(cache, long)
         XCTAssertGreaterThan(2 * audio.sampleCount, budget, "the long prompt is past the budget")
