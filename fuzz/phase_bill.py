@@ -67,7 +67,7 @@ def _replace_value(rng, line, is_json, values):
     if is_json:
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # a line already made deep
             return line
         key = rng.choice(list(obj)) if obj else "x"
         obj[key] = value if rng.random() < 0.5 else (int(value) if value.lstrip("-").isdigit() else value)
@@ -80,7 +80,7 @@ def _replace_value(rng, line, is_json, values):
 def _json_mutation(rng, line, op):
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # a line already made deep
         return line
     if not isinstance(obj, dict) or not obj:
         return line

@@ -1,6 +1,10 @@
 import CSofiaBridge
 import Foundation
 import Observability
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Owns Sofia's root and nua agent on one thread ("the signaling thread").
 ///
@@ -14,6 +18,8 @@ public final class SIPStack: @unchecked Sendable {
     weak var delegate: (any SIPStackDelegate)?
     private let stopped = DispatchSemaphore(value: 0)
     private var thread: Thread?
+    /// The signaling thread (`pthread_self` bits) while it runs; 0 before and after.
+    private let owner = Atomic<UInt>(0)
     /// Live nua handles (pointer -> our serial). Signaling thread only.
     private var liveHandles: [UInt: UInt64] = [:]
     private var handleSerial: UInt64 = 0
@@ -56,12 +62,14 @@ public final class SIPStack: @unchecked Sendable {
                 ready.signal()
                 return
             }
+            owner.store(UInt(pthread_self()), ordering: .releasing)
             agent.withLock { $0 = UInt(bitPattern: s) }
             ready.signal()
             tf_sip_run(s)
             // From here on `post` drops work instead of queueing it into a root being freed.
             agent.withLock { $0 = 0 }
             tf_sip_destroy(s)
+            owner.store(0, ordering: .releasing)
             self.stopped.signal()
         }
         t.name = "sip"
@@ -70,6 +78,22 @@ public final class SIPStack: @unchecked Sendable {
         t.start()
         ready.wait()
         if let failure { throw SIPStackError(description: failure) }
+    }
+
+    /// True on the signaling thread, and while no signaling thread runs (before `start`,
+    /// after `stop`: then nothing can race and the methods do nothing).
+    public var isOnSignalingThread: Bool {
+        let t = owner.load(ordering: .acquiring)
+        return t == 0 || t == UInt(pthread_self())
+    }
+
+    /// Traps in debug builds when called off the signaling thread (the check of
+    /// swift-nio's `NIOLoopBound`): everything but `start`, `stop` and `post` belongs to
+    /// that thread, and so does every object whose state only it may touch (the call
+    /// controller checks itself with this). Compiled out of release builds.
+    @inline(__always)
+    public func assertOnSignalingThread(_ function: StaticString = #function, file: StaticString = #fileID, line: UInt = #line) {
+        assert(isOnSignalingThread, "\(function) called off the signaling thread", file: file, line: line)
     }
 
     /// Shuts nua down (pending transactions finish) and stops the thread. Any thread;
@@ -101,6 +125,7 @@ public final class SIPStack: @unchecked Sendable {
     /// Signaling thread only.
     @discardableResult
     public func schedule(afterMilliseconds ms: Int, _ work: @escaping @Sendable () -> Void) -> SIPTimer? {
+        assertOnSignalingThread()
         guard let s = sip else { return nil }
         let box = Unmanaged.passRetained(WorkBox(work)).toOpaque()
         guard let t = tf_sip_timer_start(s, UInt32(min(max(1, ms), Int(Int32.max))), { arg in
@@ -114,6 +139,7 @@ public final class SIPStack: @unchecked Sendable {
 
     /// Cancels a timer that has not fired yet. Signaling thread only.
     public func cancel(_ timer: SIPTimer) {
+        assertOnSignalingThread()
         guard let s = sip, let p = UnsafeMutableRawPointer(bitPattern: timer.raw) else { return }
         if let arg = tf_sip_timer_cancel(s, p) { Unmanaged<WorkBox>.fromOpaque(arg).release() }
     }
@@ -122,6 +148,7 @@ public final class SIPStack: @unchecked Sendable {
 
     /// The handle for a pointer Sofia gave us: the live one, or a new serial.
     func handle(for pointer: UnsafeMutableRawPointer) -> SIPCallHandle {
+        assertOnSignalingThread()
         let raw = UInt(bitPattern: pointer)
         if let serial = liveHandles[raw] { return SIPCallHandle(pointer, serial: serial) }
         handleSerial += 1
@@ -132,7 +159,8 @@ public final class SIPStack: @unchecked Sendable {
     /// Sofia's pointer when `handle` is still alive; nil once its dialog is gone (then
     /// nothing may be sent on it: the memory may belong to another dialog by now).
     func live(_ handle: SIPCallHandle) -> UnsafeMutableRawPointer? {
-        liveHandles[handle.raw] == handle.serial ? handle.pointer : nil
+        assertOnSignalingThread()
+        return liveHandles[handle.raw] == handle.serial ? handle.pointer : nil
     }
 
     /// Frees the handle in Sofia and forgets it.

@@ -42,6 +42,18 @@ extension CallController {
         metrics.set("tollfreed_calls_active", Double(calls.count))
         metrics.set("tollfreed_dial_legs_active", Double(legs.count))
         metrics.set("tollfreed_half_open_calls", Double(halfOpen.count))
+        if calls.isEmpty && legs.isEmpty && !idleWaiters.isEmpty {
+            let waiters = idleWaiters
+            idleWaiters = []
+            for w in waiters { w() }
+        }
+    }
+
+    /// Runs `done` once no call or leg is up (now, if none is).
+    func whenIdle(_ done: @escaping @Sendable () -> Void) {
+        stack.assertOnSignalingThread()
+        if calls.isEmpty && legs.isEmpty { return done() }
+        idleWaiters.append(done)
     }
 
     func countFinished(_ r: CallDetailRecord) {
@@ -71,6 +83,7 @@ extension CallController {
 
     /// Gauges read at scrape time from the media engine and the prompt cache.
     func collectMediaMetrics() {
+        stack.assertOnSignalingThread()
         metrics.set("tollfreed_prompt_cache_bytes", Double(services.prompts.cachedBytes))
         metrics.set("tollfreed_prompt_cache_entries", Double(services.prompts.cachedEntries))
         metrics.set("tollfreed_play_cache_bytes", Double(services.audio.cachedBytes))

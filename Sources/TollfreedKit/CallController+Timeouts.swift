@@ -10,6 +10,7 @@ extension CallController {
     /// should (answered, not on hold) is ended with BYE; its record says `rtp_timeout`. One
     /// timer for all calls, not one per call.
     func startMediaWatch(interval: Int = 1000) {
+        stack.assertOnSignalingThread()
         stack.schedule(afterMilliseconds: interval) { [self] in
             if policy.rtpTimeoutSeconds > 0 { checkMediaTimeouts(now: Date()) }
             startMediaWatch(interval: interval)

@@ -118,6 +118,8 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     var legs: [SIPCallHandle: Leg] = [:]
     /// Dial counters (for logs and metrics).
     var dialCounters = DialCounters()
+    /// Told once no call or leg is up (the drain at shutdown waits on this).
+    var idleWaiters: [@Sendable () -> Void] = []
     var admission: AdmissionController<SIPCallHandle>
     private(set) var draining = false
     /// INVITEs refused because their source is not a trusted network.
@@ -158,6 +160,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     /// A reloaded configuration (SIGHUP): new calls use it; calls in progress keep the
     /// flow they started with (their sessions hold their own documents).
     func apply(_ next: CallPolicy) {
+        stack.assertOnSignalingThread()
         policy = next
         admission.reconfigure(next.admission)
         rateLimiter = SourceRateLimiter(ratePerSecond: Double(next.rateLimit.perSecond), burst: Double(next.rateLimit.burst))
@@ -167,11 +170,15 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     }
 
     /// Calls in progress, counting outbound legs still ending (signaling thread).
-    var activeCalls: Int { calls.count + legs.count }
+    var activeCalls: Int {
+        stack.assertOnSignalingThread()
+        return calls.count + legs.count
+    }
 
     // MARK: SIP events
 
     func sipStack(_ stack: SIPStack, didReceive event: SIPEvent) {
+        stack.assertOnSignalingThread()
         let now = Date()
         if case .options(let o) = event { return handleOptions(o, now: now) }
         if case .invite = event {} else if case .message = event {} else if let h = event.handle, let leg = legs[h] {
@@ -203,6 +210,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
 
     /// A media event, re-posted onto the signaling thread.
     func mediaEvent(_ event: MediaEvent) {
+        stack.assertOnSignalingThread()
         switch event {
         case .playbackFinished(let id, let token):
             guard let h = byMedia[id] else { return }
@@ -248,6 +256,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     /// Every `interval` seconds the records of calls that are up get their answer time and
     /// a fresh end time, so a crash bills them to within `interval`.
     func startCheckpoints(interval: Int = 5) {
+        stack.assertOnSignalingThread()
         stack.schedule(afterMilliseconds: interval * 1000) { [self] in
             let now = Date()
             services.writer.checkpoint(calls.values.map { ($0.session.callID, $0.session.answerTime) }
@@ -260,11 +269,13 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
 
     /// Stops admitting calls (503 + Retry-After); calls in progress go on.
     func beginDrain() {
+        stack.assertOnSignalingThread()
         draining = true
     }
 
     /// Stops admitting calls and ends the ones in progress.
     func beginShutdown() {
+        stack.assertOnSignalingThread()
         draining = true
         logger.notice("dial.summary", ["legs_placed": dialCounters.legsPlaced, "legs_answered": dialCounters.legsAnswered,
                                        "emergency_dials": dialCounters.emergencyDials, "failovers": dialCounters.failovers])

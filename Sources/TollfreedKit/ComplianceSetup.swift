@@ -10,6 +10,8 @@ struct ComplianceServices: Sendable {
     let keys: [RecordingKey]
     let encryptIndustries: Set<Industry>
     let audit: AuditLog
+    /// Audit writes (each fsynced) run here, off the signaling thread, in the order asked.
+    let auditQueue = DispatchQueue(label: "audit")
 
     /// Whether `industry`'s recordings and transcripts are sealed at rest.
     func seals(_ industry: Industry?) -> Bool { industry.map(encryptIndustries.contains) ?? false }
@@ -40,10 +42,18 @@ struct ComplianceServices: Sendable {
         return ComplianceServices(keys: keys, encryptIndustries: config.encryptIndustries, audit: audit)
     }
 
-    /// Records an audit entry; a failure to audit is logged loudly (the call goes on).
+    /// Records an audit entry, stamped now and written (fsynced) on the audit queue so the
+    /// caller (the signaling thread) never waits for the disk; a failure to audit is logged
+    /// loudly (the call goes on).
     func record(_ action: String, subject: String, detail: String = "", logger: Logger) {
-        do { try audit.record(actor: "daemon", action: action, subject: subject, detail: detail) } catch {
-            logger.error("audit.write_failed", ["action": action, "error": "\(error)"])
+        let at = Date()
+        auditQueue.async { [audit] in
+            do { try audit.record(actor: "daemon", action: action, subject: subject, detail: detail, at: at) } catch {
+                logger.error("audit.write_failed", ["action": action, "error": "\(error)"])
+            }
         }
     }
+
+    /// Waits until every entry asked for so far is written.
+    func flush() { auditQueue.sync {} }
 }

@@ -1,6 +1,5 @@
 import Compliance
 import Foundation
-import Synchronization
 import Media
 import Metering
 import Observability
@@ -65,57 +64,93 @@ public final class Daemon: @unchecked Sendable {
         self.reload = reload
     }
 
-    /// Runs until SIGTERM or SIGINT, then drains and returns.
+    /// Runs until SIGTERM or SIGINT, then drains and returns. The services start in the
+    /// order below and stop in the reverse order (`ServiceGroup`): health (not ready), the
+    /// calls' drain (which stops media while SIP still runs), the memory trimmer, metrics,
+    /// SIP, media, and the record writer last.
     public func run() throws(StartupError) {
         signal(SIGPIPE, SIG_IGN)
+        let group = ServiceGroup(logger: logger)
+        let records: RecordService
+        do { records = try start(group) } catch {
+            group.stopAll()
+            throw error
+        }
+        group.runUntilStopped()
+        logger.notice("daemon.stopped", ["records": (try? records.store.count()) ?? -1])
+    }
+
+    /// Wires the modules together and starts each service as soon as what it needs exists.
+    private func start(_ group: ServiceGroup) throws(StartupError) -> RecordService {
         let metrics = MetricsRegistry()
         DaemonMetrics.describe(metrics)
-        let records = try RecordStoreFactory.openForDaemon(config, logger: logger, metrics: metrics)
-        let store = records.store
-        do {
-            // This node's records an earlier process left active (with PostgreSQL away,
-            // deferred into the spool, in its place before this process's records).
-            let recovered = try store.recoverInterrupted()
-            if recovered > 0 { logger.warning("cdr.recovered", ["interrupted": recovered]) }
-        } catch { throw StartupError("records: \(error)", status: 1) }
-        // A shared store hears from every node every checkpoint period (its lease), calls
-        // or not.
-        let writer = CDRWriter(store: store, logger: logger, node: config.nodeID, heartbeats: records.spooling != nil) { seconds in
-            metrics.observe("tollfreed_record_write_seconds", seconds, buckets: DaemonMetrics.latencyBuckets)
-        }
-        records.spooling?.start()
+        let records = try group.start(RecordService(config: config, logger: logger, metrics: metrics))
         let compliance = try ComplianceServices.load(config, logger: logger)
         compliance.record("daemon.started", subject: "pid \(getpid())",
                           detail: "key \(compliance.keys[0].idHex); sealed: \(compliance.encryptIndustries.map(\.rawValue).sorted().joined(separator: ","))",
                           logger: logger)
-        let synthesizer: SpeechSynthesizer
-        do { synthesizer = try SpeechSynthesizer(logger: logger) } catch { throw StartupError("\(error)", status: 1) }
-        let prompts = PromptCache(synthesizer: synthesizer, logger: logger)
-        // Warm the cache: every prompt in every loaded flow is synthesised once, up front.
-        for flow in flows.values {
-            for say in flow.spokenPrompts() {
-                let r = say.speechRequest
-                prompts.request(SpeechKey(text: r.text, voice: r.voice, language: r.language)) { _ in }
-            }
-        }
-
+        group.afterStop { compliance.flush() }
+        let prompts = try makePromptCache()
         let stack = SIPStack(logger: logger)
         stack.maxMessageBytes = config.maxSIPMessageBytes
         let box = ControllerBox()
+        let media = try group.start(MediaService(engine: try makeMediaEngine { event in
+            stack.post { box.controller?.mediaEvent(event) }
+        }))
+        let controller = makeController(stack: stack, media: media.engine, records: records, prompts: prompts,
+                                        compliance: compliance, metrics: metrics)
+        box.controller = controller
+        try group.start(SignalingService(stack: stack, controller: controller, config: config))
+        try group.start(MemoryTrimService())
+        let health = HealthService(stack: stack, notifier: ServiceNotifier(),
+                                   status: "answering on \(config.sipHost):\(config.sipPort)") { [logger] in
+            compliance.record("daemon.stopping", subject: "pid \(getpid())", logger: logger)
+        }
+        let metricsService = try config.metricsListen.map { listen throws(StartupError) in
+            try group.start(MetricsService(listen: listen, health: health) {
+                let collected = DispatchSemaphore(value: 0)
+                stack.post { box.controller?.collectMediaMetrics(); collected.signal() }
+                _ = collected.wait(timeout: .now() + 1)
+                return metrics.render()
+            })
+        }
+        try group.start(CallService(stack: stack, controller: controller, media: media,
+                                    drainSeconds: Double(config.drainSeconds), logger: logger))
+        try group.start(health)
+        group.onReload(ConfigReloader(running: config, read: reload, prompts: prompts, compliance: compliance,
+                                      notifier: ServiceNotifier(), logger: logger) { policy in
+            stack.post { box.controller?.apply(policy) }
+        }.reload)
+        logReady(metricsPort: metricsService?.port)
+        return records
+    }
+
+    /// The prompt cache, warmed: every prompt in every loaded flow is synthesised once, up front.
+    private func makePromptCache() throws(StartupError) -> PromptCache {
+        let synthesizer: SpeechSynthesizer
+        do { synthesizer = try SpeechSynthesizer(logger: logger) } catch { throw StartupError("\(error)", status: 1) }
+        let prompts = PromptCache(synthesizer: synthesizer, logger: logger)
+        prompts.warm(flows.values)
+        return prompts
+    }
+
+    private func makeMediaEngine(onEvent: @escaping @Sendable (MediaEvent) -> Void) throws(StartupError) -> MediaEngine {
         let media: MediaEngine
         do {
             // An emergency call may bridge one <Dial> leg: two ports for each reserved place.
             media = try MediaEngine(address: config.mediaAddress, ports: config.rtpPorts, pacerPriority: config.pacerPriority,
-                                    emergencyPortReserve: 2 * config.effectiveEmergencyReserve, logger: logger) { event in
-                stack.post { box.controller?.mediaEvent(event) }
-            }
+                                    emergencyPortReserve: 2 * config.effectiveEmergencyReserve, logger: logger, onEvent: onEvent)
         } catch { throw StartupError("media: \(error)", status: 2) }
         let ports = (config.rtpPorts.upperBound - config.rtpPorts.lowerBound) / 2 + 1
         if ports < 2 * config.maxConcurrentCalls {
             logger.warning("config.rtp_ports_short", ["ports": ports, "max_concurrent": config.maxConcurrentCalls,
                                                       "detail": "every call and every <Dial> leg takes a port: bridged calls will be refused before max_concurrent"])
         }
+        return media
+    }
 
+    private func makeController(stack: SIPStack, media: MediaEngine, records: RecordService, prompts: PromptCache,
+                                compliance: ComplianceServices, metrics: MetricsRegistry) -> CallController {
         let webhooks = WebhookClient(logger: logger, timeout: Double(config.webhookTimeoutMilliseconds) / 1000,
                                      userAgent: "\(config.userAgent)/\(tollfreedVersion)") { seconds, ok in
             metrics.observe("tollfreed_webhook_request_seconds", seconds, buckets: DaemonMetrics.latencyBuckets,
@@ -125,158 +160,60 @@ public final class Daemon: @unchecked Sendable {
             media: media, prompts: prompts,
             audio: AudioSourceCache(webhooks: webhooks, logger: logger,
                                     spoolDirectory: (config.dataDirectory as NSString).appendingPathComponent("spool")),
-            writer: writer, webhooks: webhooks, transcription: TranscriptionService(logger: logger),
+            writer: records.writer, webhooks: webhooks, transcription: TranscriptionService(logger: logger),
             compliance: compliance, metrics: metrics, recordBacklog: records.spooling)
-        let policy = CallPolicy(config: config, flows: flows)
-        let controller = CallController(stack: stack, services: services, logger: logger, policy: policy)
-        box.controller = controller
+        return CallController(stack: stack, services: services, logger: logger, policy: CallPolicy(config: config, flows: flows))
+    }
 
-        media.start()
-        var tls: (host: String, port: Int, certificateDirectory: String)?
-        if let t = config.tls {
-            do { tls = (t.host, t.port, try TLSFiles.prepare(t, dataDirectory: config.dataDirectory)) } catch {
-                media.stop()
-                throw error
-            }
-        }
-        do {
-            try stack.start(host: config.sipHost, port: config.sipPort, tls: tls,
-                            userAgent: "\(config.userAgent)/\(tollfreedVersion)", delegate: controller)
-        } catch {
-            media.stop()
-            throw StartupError("sip: \(error)", status: 1)
-        }
-        stack.post { box.controller?.startCheckpoints() }
-        stack.post { box.controller?.startMediaWatch() }
-        // Sofia and the flows free a lot of small blocks after a burst (a flood keeps 32 s of
-        // transactions); glibc keeps freed memory in the process unless asked to give it back.
-        let trimmer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
-        trimmer.schedule(deadline: .now() + 30, repeating: 30)
-        trimmer.setEventHandler { releaseFreeMemory() }
-        trimmer.resume()
-        // Health: the signaling loop beats every second; /healthz fails when it stops.
-        let heartbeat = Atomic<Int64>(Int64(Date().timeIntervalSince1970))
-        let ready = Atomic<Bool>(true)
-        @Sendable func beat() {
-            heartbeat.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed)
-            stack.schedule(afterMilliseconds: 1000) { beat() }
-        }
-        stack.post { beat() }
-        var metricsServer: MetricsServer?
-        if let m = config.metricsListen {
-            do {
-                metricsServer = try MetricsServer(host: m.host, port: m.port, metrics: {
-                    let collected = DispatchSemaphore(value: 0)
-                    stack.post { box.controller?.collectMediaMetrics(); collected.signal() }
-                    _ = collected.wait(timeout: .now() + 1)
-                    return metrics.render()
-                }, healthy: { Int64(Date().timeIntervalSince1970) - heartbeat.load(ordering: .relaxed) < 5 },
-                   ready: { ready.load(ordering: .relaxed) })
-            } catch {
-                stack.stop()
-                media.stop()
-                throw error
-            }
-        }
-        // systemd (Type=notify): ready once listening; the watchdog is fed from the
-        // signaling thread's own event loop, so a stuck loop stops feeding it.
-        let notifier = ServiceNotifier()
-        notifier.notify("READY=1\nSTATUS=answering on \(config.sipHost):\(config.sipPort)\nMAINPID=\(getpid())")
-        if let interval = notifier.watchdogInterval {
-            @Sendable func feed() {
-                notifier.notify("WATCHDOG=1")
-                stack.schedule(afterMilliseconds: Int(interval * 1000)) { feed() }
-            }
-            stack.post { feed() }
-        }
+    private func logReady(metricsPort: UInt16?) {
         logger.notice("daemon.ready", ["sip": "\(config.sipHost):\(config.sipPort)",
                                        "sips": config.tls.map { "\($0.host):\($0.port)" } ?? "off", "rtp": "\(config.rtpPorts.lowerBound)-\(config.rtpPorts.upperBound)",
                                        "data": config.dataDirectory, "numbers": config.numbers.count, "flows": flows.count,
-                                       "metrics": metricsServer.map { "\(config.metricsListen!.host):\($0.port)" } ?? "off",
+                                       "metrics": metricsPort.map { "\(config.metricsListen!.host):\($0)" } ?? "off",
                                        "pid": getpid(), "version": tollfreedVersion])
+    }
+}
 
-        // Signals: handled on a queue, acted on from the signaling thread.
-        let stopRequested = DispatchSemaphore(value: 0)
-        let queue = DispatchQueue(label: "signals")
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT, SIGHUP] {
-            signal(sig, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            let log = logger
-            let reload = self.reload
-            let running = config
-            src.setEventHandler { @Sendable in
-                guard sig == SIGHUP else { stopRequested.signal(); return }
-                guard let reload else { return log.warning("daemon.reload_unsupported", ["detail": "restart to apply config changes"]) }
-                notifier.notify("RELOADING=1\nSTATUS=reloading configuration")
-                do {
-                    let (next, nextFlows) = try reload()
-                    let restartOnly = running.restartOnlyChanges(to: next)
-                    for flow in nextFlows.values {
-                        for say in flow.spokenPrompts() {
-                            let r = say.speechRequest
-                            prompts.request(SpeechKey(text: r.text, voice: r.voice, language: r.language)) { _ in }
-                        }
-                    }
-                    let policy = CallPolicy(config: next, flows: nextFlows)
-                    stack.post { box.controller?.apply(policy) }
-                    log.notice("config.reloaded", ["numbers": next.numbers.count, "flows": nextFlows.count,
-                                                   "needs_restart": restartOnly.isEmpty ? "none" : restartOnly.joined(separator: ",")])
-                    compliance.record("config.reloaded", subject: "config", detail: "numbers=\(next.numbers.count) flows=\(nextFlows.count)", logger: log)
-                } catch {
-                    // The old configuration keeps serving.
-                    log.error("config.reload_failed", ["reason": "\(error)"])
-                }
-                notifier.notify("READY=1\nSTATUS=answering on \(running.sipHost):\(running.sipPort)")
+/// SIGHUP: re-reads the config and flows; the new flows' prompts are synthesised and the
+/// new policy handed to the controller. A broken config is logged and the old one keeps
+/// serving; settings that need a restart are named.
+struct ConfigReloader: Sendable {
+    let running: DaemonConfig
+    let read: (@Sendable () throws(StartupError) -> (DaemonConfig, [String: FlowDocument]))?
+    let prompts: PromptCache
+    let compliance: ComplianceServices
+    let notifier: ServiceNotifier
+    let logger: Logger
+    let apply: @Sendable (CallPolicy) -> Void
+
+    func reload() {
+        guard let read else { return logger.warning("daemon.reload_unsupported", ["detail": "restart to apply config changes"]) }
+        notifier.notify("RELOADING=1\nSTATUS=reloading configuration")
+        do {
+            let (next, nextFlows) = try read()
+            let restartOnly = running.restartOnlyChanges(to: next)
+            prompts.warm(nextFlows.values)
+            apply(CallPolicy(config: next, flows: nextFlows))
+            logger.notice("config.reloaded", ["numbers": next.numbers.count, "flows": nextFlows.count,
+                                              "needs_restart": restartOnly.isEmpty ? "none" : restartOnly.joined(separator: ",")])
+            compliance.record("config.reloaded", subject: "config", detail: "numbers=\(next.numbers.count) flows=\(nextFlows.count)", logger: logger)
+        } catch {
+            // The old configuration keeps serving.
+            logger.error("config.reload_failed", ["reason": "\(error)"])
+        }
+        notifier.notify("READY=1\nSTATUS=answering on \(running.sipHost):\(running.sipPort)")
+    }
+}
+
+extension PromptCache {
+    /// Synthesises every prompt of `flows` ahead of the first call that needs it.
+    func warm(_ flows: some Sequence<FlowDocument>) {
+        for flow in flows {
+            for say in flow.spokenPrompts() {
+                let r = say.speechRequest
+                request(SpeechKey(text: r.text, voice: r.voice, language: r.language)) { _ in }
             }
-            src.resume()
-            sources.append(src)
         }
-        stopRequested.wait()
-
-        // Graceful drain: refuse new calls (503 + Retry-After) at once; let the calls in
-        // progress finish on their own for up to calls.drain_s; then end the rest with BYE
-        // and wait (a few seconds) for their dialogs and records to close.
-        let drainSeconds = Double(config.drainSeconds)
-        logger.notice("daemon.stopping", ["drain_s": drainSeconds])
-        ready.store(false, ordering: .relaxed)
-        notifier.notify("STOPPING=1\nSTATUS=draining")
-        compliance.record("daemon.stopping", subject: "pid \(getpid())", logger: logger)
-        @Sendable func activeCalls() -> Int {
-            let active = Locked(0)
-            let done = DispatchSemaphore(value: 0)
-            stack.post { active.withLock { $0 = box.controller?.activeCalls ?? 0 }; done.signal() }
-            done.wait()
-            return active.withLock { $0 }
-        }
-        func wait(upTo seconds: Double) {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline && activeCalls() > 0 { Thread.sleep(forTimeInterval: 0.05) }
-        }
-        stack.post { box.controller?.beginDrain() }
-        wait(upTo: drainSeconds)
-        let left = activeCalls()
-        if left > 0 {
-            logger.notice("daemon.drain_timeout", ["calls_ended": left])
-            stack.post { box.controller?.beginShutdown() }
-            wait(upTo: 5)
-        }
-        // Media stops first: recordings still being written are finished and reported to
-        // their calls while the signaling thread still runs, so those calls close their
-        // records; only then does SIP stop (nothing posts to it any more).
-        media.stop()
-        wait(upTo: 5)
-        stack.stop()
-        trimmer.cancel()
-        writer.flush()
-        records.spooling?.stop()
-        if let s = records.spooling, s.spoolBytes > 0 {
-            logger.warning("cdr.spool_left", ["bytes": s.spoolBytes, "path": s.spoolPath,
-                                              "detail": "replayed by the next start once the database is reachable"])
-        }
-        metricsServer?.stop()
-        for s in sources { s.cancel() }
-        logger.notice("daemon.stopped", ["records": (try? store.count()) ?? -1])
     }
 }
 
