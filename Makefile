@@ -1,6 +1,7 @@
 # tollfreed: build, run, test and benchmark on Debian 12.
 #   make run    install missing Debian packages, build (release), run on Config/tollfreed.json
 #   make test   install missing Debian packages, build, run every test (unit + end-to-end)
+#   make check-sizes  no Swift file over 400 lines, no function over 60 (scripts/check-sizes.py)
 #   make bench  the benchmark suite (bench/suite.sh): load, setup rate, record, billing and
 #               pjsip / sipp peers on the same load; writes bench/results.md
 #   make bench-smoke     the suite at small sizes, without the pjsip peer (CI runs it)
@@ -25,7 +26,7 @@ DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-dat
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps bench-deps build build-debug run test unit-test cdr bench bench-smoke bench-overload bench-store bench-cluster cluster fuzz fuzz-smoke install clean
+.PHONY: deps bench-deps build build-debug run test unit-test check-sizes cdr bench bench-smoke bench-overload bench-store bench-cluster cluster fuzz fuzz-smoke install clean
 
 # What the benchmark suite needs beyond the tests: a C compiler for its RTP meter and
 # loopback probe, and venv for the pjsua2 wheel (pjsip peer) from PyPI.
@@ -48,17 +49,25 @@ run: build
 	mkdir -p $(DATA)
 	.build/release/tollfreed run --config $(CONFIG) --data $(DATA)
 
-# Every test: unit tests (no sockets) and end-to-end tests (real daemon + sipp).
-# The last line is the plain summary "N passed, N failed".
+# Every test: the source size limits (scripts/check-sizes.py) first, then unit tests (no
+# sockets) and end-to-end tests (real daemon + sipp). Sources over the limits fail the
+# target but the tests still run. The last line is the plain summary "N passed, N failed".
 test: build-debug
-	@set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$$?; \
+	@python3 scripts/check-sizes.py; sizes=$$?; \
+	set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$$?; \
 	summary=$$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" .build/test.log | tail -1); \
 	total=$$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$$summary"); \
 	failed=$$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$$summary"); \
 	skipped=$$(grep -cE "^Test Case .* skipped" .build/test.log || true); \
 	if [ -z "$$summary" ]; then echo "tests: no XCTest summary found"; exit 1; fi; \
 	if [ "$$skipped" -gt 0 ]; then echo "tests: skipped (a skip is not a pass):"; grep -E "^Test Case .* skipped" .build/test.log; status=1; fi; \
+	if [ "$$sizes" -ne 0 ]; then echo "tests: sources over the size limits (scripts/check-sizes.py, at the top)"; status=1; fi; \
 	echo "tests: $$((total - failed - skipped)) passed, $$failed failed, $$skipped skipped"; exit $$status
+
+# Files over 400 lines and functions over 60 in Sources/ (issue 14); `make test` runs it first.
+check-sizes:
+	python3 scripts/check-sizes.py --self-test
+	python3 scripts/check-sizes.py
 
 unit-test: build-debug
 	$(SWIFT) test --skip-build --disable-swift-testing --filter 'UnitTests|TeXMLTests'

@@ -208,56 +208,73 @@ final class Pacer: @unchecked Sendable {
         for i in sessions.indices where sessions[i].slot == slot {
             // Fill the payload and advance playback, whether or not we send (on hold the
             // flow keeps its timing).
-            let law = sessions[i].law
-            var finished: UInt64?
-            switch sessions[i].playback {
-            case .idle:
-                payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n)
-            case .silence(let left, let token):
-                payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n)
-                if left <= 1 { sessions[i].playback = .idle; finished = token }
-                else { sessions[i].playback = .silence(ticksLeft: left - 1, token: token) }
-            case .audio(let audio, let offset, let playsLeft, let token):
-                let src = audio.bytes(law)
-                let take = min(n, audio.sampleCount - offset)
-                if take > 0 { payload.copyMemory(from: src.baseAddress! + offset, byteCount: take) }
-                if take < n { (payload + max(0, take)).initializeMemory(as: UInt8.self, repeating: law.silence, count: n - max(0, take)) }
-                let next = offset + n
-                if next < audio.sampleCount {
-                    sessions[i].playback = .audio(audio, offset: next, playsLeft: playsLeft, token: token)
-                } else if playsLeft == 0 {
-                    sessions[i].playback = .audio(audio, offset: 0, playsLeft: 0, token: token)
-                } else if playsLeft == 1 {
-                    sessions[i].playback = .idle
-                    finished = token
-                } else {
-                    sessions[i].playback = .audio(audio, offset: 0, playsLeft: playsLeft - 1, token: token)
-                }
-            }
-            if sessions[i].sending && sessions[i].hasRemote && !sessions[i].muted {
-                sessions[i].header.payloadType = sessions[i].payloadType
-                sessions[i].header.marker = sessions[i].startOfSpurt
-                sessions[i].header.write(to: packet)
-                var to = sessions[i].remote
-                let sent = withUnsafePointer(to: &to) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(sessions[i].shared.fd, packet, RTPHeader.size + n, Int32(MSG_DONTWAIT), $0,
-                               socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-                if sent > 0 {
-                    sessions[i].started = true
-                    sessions[i].shared.sent.wrappingAdd(1, ordering: .relaxed)
-                    sessions[i].header.sequence &+= 1
-                    sessions[i].startOfSpurt = false
-                }
-            } else {
-                sessions[i].startOfSpurt = true
-            }
+            let finished = sessions[i].advancePlayback(into: payload, samples: n)
+            sessions[i].send(packet, samples: n)
             // The RTP clock runs on whether or not a packet went out.
             sessions[i].header.timestamp &+= UInt32(n)
             if let token = finished { onEvent(.playbackFinished(sessions[i].shared.id, token: token)) }
         }
+        }
+    }
+}
+
+extension PacedSession {
+    /// Writes this tick's `n` samples of the playback (silence when idle or at the end of the
+    /// audio) to `payload` and moves the playback on; returns the token of a playback that
+    /// has just finished.
+    @inline(__always)
+    mutating func advancePlayback(into payload: UnsafeMutableRawPointer, samples n: Int) -> UInt64? {
+        switch playback {
+        case .idle:
+            payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n)
+        case .silence(let left, let token):
+            payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n)
+            if left <= 1 { playback = .idle; return token }
+            playback = .silence(ticksLeft: left - 1, token: token)
+        case .audio(let audio, let offset, let playsLeft, let token):
+            let src = audio.bytes(law)
+            let take = min(n, audio.sampleCount - offset)
+            if take > 0 { payload.copyMemory(from: src.baseAddress! + offset, byteCount: take) }
+            if take < n { (payload + max(0, take)).initializeMemory(as: UInt8.self, repeating: law.silence, count: n - max(0, take)) }
+            let next = offset + n
+            if next < audio.sampleCount {
+                playback = .audio(audio, offset: next, playsLeft: playsLeft, token: token)
+            } else if playsLeft == 0 {
+                playback = .audio(audio, offset: 0, playsLeft: 0, token: token)
+            } else if playsLeft == 1 {
+                playback = .idle
+                return token
+            } else {
+                playback = .audio(audio, offset: 0, playsLeft: playsLeft - 1, token: token)
+            }
+        }
+        return nil
+    }
+
+    /// Sends the packet (`packet` holds room for the header, then the payload) to the peer
+    /// when the session sends, has a peer and is not muted; otherwise the next packet that
+    /// goes out starts a talkspurt.
+    @inline(__always)
+    mutating func send(_ packet: UnsafeMutableRawPointer, samples n: Int) {
+        guard sending && hasRemote && !muted else {
+            startOfSpurt = true
+            return
+        }
+        header.payloadType = payloadType
+        header.marker = startOfSpurt
+        header.write(to: packet)
+        var to = remote
+        let fd = shared.fd
+        let sent = withUnsafePointer(to: &to) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(fd, packet, RTPHeader.size + n, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if sent > 0 {
+            started = true
+            shared.sent.wrappingAdd(1, ordering: .relaxed)
+            header.sequence &+= 1
+            startOfSpurt = false
         }
     }
 }

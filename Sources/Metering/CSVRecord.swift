@@ -33,45 +33,22 @@ enum CSVRecord {
             guard count < fields.count else {
                 throw CSVSyntaxError(message: "more than \(fields.count) fields", lineOffset: newlines)
             }
-            var stop: Int
+            let stop: Int
             if i < n && b[i] == 34 {
-                let open = i, openLine = newlines
-                i += 1
-                var escaped = false
-                while true {
-                    while i < n && b[i] != 34 {
-                        if b[i] == 10 { newlines += 1 }
-                        i += 1
-                    }
-                    if i + 1 >= n && !atEOF { return nil }   // the quote's meaning depends on the next byte
-                    guard i < n else {
-                        throw CSVSyntaxError(message: "unterminated quoted field", field: count + 1, lineOffset: openLine)
-                    }
-                    if i + 1 < n && b[i + 1] == 34 { escaped = true; i += 2; continue }
-                    break
+                guard let (close, escaped) = try closingQuote(b, open: i, atEOF: atEOF, field: count + 1, newlines: &newlines) else {
+                    return nil
                 }
-                fields[count] = CSVField(start: open + 1, count: i - open - 1, escaped: escaped)
+                fields[count] = CSVField(start: i + 1, count: close - i - 1, escaped: escaped)
                 count += 1
-                i += 1
-                stop = i
+                stop = close + 1
                 if stop < n && b[stop] != 44 && b[stop] != 10 && b[stop] != 13 {
                     throw CSVSyntaxError(message: "text after the closing quote of field", field: count, lineOffset: newlines)
                 }
             } else {
-                let first = i
-                while i < n {
-                    let c = b[i]
-                    if c == 44 || c == 10 || c == 13 || c == 34 { break }
-                    i += 1
-                }
-                if i == n && !atEOF { return nil }
-                if i < n && b[i] == 34 {
-                    throw CSVSyntaxError(message: "quote inside unquoted field", field: count + 1,
-                                         advice: "; quote the whole field and double the quote", lineOffset: newlines)
-                }
-                fields[count] = CSVField(start: first, count: i - first, escaped: false)
+                guard let end = try endOfUnquoted(b, from: i, atEOF: atEOF, field: count + 1, newlines: newlines) else { return nil }
+                fields[count] = CSVField(start: i, count: end - i, escaped: false)
                 count += 1
-                stop = i
+                stop = end
             }
             if stop == n { return (n, newlines) }
             switch b[stop] {
@@ -84,6 +61,49 @@ enum CSVRecord {
                                      advice: "; quote the field", lineOffset: newlines)
             }
         }
+    }
+
+    /// The closing quote of the quoted field (number `field`) opening at `open`, and whether
+    /// it holds doubled quotes; counts the line feeds inside it. Nil when `b` ends before the
+    /// quote's meaning is known and more is to come.
+    @inline(__always)
+    private static func closingQuote(_ b: UnsafeMutableBufferPointer<UInt8>, open: Int, atEOF: Bool, field: Int,
+                                     newlines: inout Int) throws(CSVSyntaxError) -> (close: Int, escaped: Bool)? {
+        let n = b.count, openLine = newlines
+        var i = open + 1
+        var escaped = false
+        while true {
+            while i < n && b[i] != 34 {
+                if b[i] == 10 { newlines += 1 }
+                i += 1
+            }
+            if i + 1 >= n && !atEOF { return nil }   // the quote's meaning depends on the next byte
+            guard i < n else {
+                throw CSVSyntaxError(message: "unterminated quoted field", field: field, lineOffset: openLine)
+            }
+            if i + 1 < n && b[i + 1] == 34 { escaped = true; i += 2; continue }
+            return (i, escaped)
+        }
+    }
+
+    /// Where the unquoted field (number `field`) starting at `first` ends: at a comma, CR,
+    /// LF or the end of `b`. Nil when `b` ends and more is to come; a quote in it is an error.
+    @inline(__always)
+    private static func endOfUnquoted(_ b: UnsafeMutableBufferPointer<UInt8>, from first: Int, atEOF: Bool, field: Int,
+                                      newlines: Int) throws(CSVSyntaxError) -> Int? {
+        let n = b.count
+        var i = first
+        while i < n {
+            let c = b[i]
+            if c == 44 || c == 10 || c == 13 || c == 34 { break }
+            i += 1
+        }
+        if i == n && !atEOF { return nil }
+        if i < n && b[i] == 34 {
+            throw CSVSyntaxError(message: "quote inside unquoted field", field: field,
+                                 advice: "; quote the whole field and double the quote", lineOffset: newlines)
+        }
+        return i
     }
 
     /// Undoes the doubled quotes of an escaped field in place; returns its new length.

@@ -123,6 +123,29 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
         guard !operations.isEmpty else { return }
         lock.lock()
         defer { lock.unlock() }
+        let statements = try prepareWrites()
+        defer { statements.finalize() }
+        try exec("BEGIN IMMEDIATE")
+        do {
+            for op in operations { try write(op, with: statements) }
+            try exec("COMMIT")
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The statements of one `apply`, prepared once for all its operations.
+    private struct WriteStatements {
+        let insert: OpaquePointer?
+        let finish: OpaquePointer?
+        let checkpoint: OpaquePointer?
+        let insertMessage: OpaquePointer?
+
+        func finalize() { for st in [insert, finish, checkpoint, insertMessage] { sqlite3_finalize(st) } }
+    }
+
+    private func prepareWrites() throws -> WriteStatements {
         let placeholders = Array(repeating: "?", count: Self.columns.count).joined(separator: ",")
         // INSERT OR IGNORE: a record is never duplicated, and a stored one is never changed.
         let insert = try prepare("INSERT OR IGNORE INTO calls (\(Self.columns.joined(separator: ","))) VALUES (\(placeholders))")
@@ -133,53 +156,58 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
             INSERT OR IGNORE INTO messages (message_id, sip_call_id, did, tenant, from_number, received_time,
               body_length, encoding, segments, node) VALUES (?,?,?,?,?,?,?,?,?,?)
             """)
-        defer { for st in [insert, finish, checkpoint, insertMessage] { sqlite3_finalize(st) } }
-        try exec("BEGIN IMMEDIATE")
-        do {
-            for op in operations {
-                switch op {
-                case .insert(let r):
-                    sqlite3_reset(insert)
-                    _ = bind(r, to: insert, from: 1, includingID: true)
-                    guard sqlite3_step(insert) == SQLITE_DONE else { throw StoreError(message()) }
-                case .finish(let r):
-                    sqlite3_reset(finish)
-                    let next = bind(r, to: finish, from: 1, includingID: false)
-                    _ = r.callID.withCString { tf_sqlite_bind_text(finish, next, $0, -1) }
-                    guard sqlite3_step(finish) == SQLITE_DONE else { throw StoreError(message()) }
-                    if sqlite3_changes(db) == 0 {
-                        sqlite3_reset(insert)
-                        _ = bind(r, to: insert, from: 1, includingID: true)
-                        guard sqlite3_step(insert) == SQLITE_DONE else { throw StoreError(message()) }
-                    }
-                case .checkpoint(let calls, let at):
-                    for c in calls {
-                        sqlite3_reset(checkpoint)
-                        sqlite3_bind_double(checkpoint, 1, at.timeIntervalSince1970)
-                        if let a = c.answerTime { sqlite3_bind_double(checkpoint, 2, a.timeIntervalSince1970) } else { sqlite3_bind_null(checkpoint, 2) }
-                        _ = c.callID.withCString { tf_sqlite_bind_text(checkpoint, 3, $0, -1) }
-                        guard sqlite3_step(checkpoint) == SQLITE_DONE else { throw StoreError(message()) }
-                    }
-                case .message(let m):
-                    sqlite3_reset(insertMessage)
-                    var i: Int32 = 1
-                    for t in [m.messageID, m.sipCallID, m.did, m.tenant, m.fromNumber] {
-                        _ = t.withCString { tf_sqlite_bind_text(insertMessage, i, $0, -1) }
-                        i += 1
-                    }
-                    sqlite3_bind_double(insertMessage, 6, m.receivedTime.timeIntervalSince1970)
-                    sqlite3_bind_int64(insertMessage, 7, Int64(m.bodyLength))
-                    _ = m.encoding.rawValue.withCString { tf_sqlite_bind_text(insertMessage, 8, $0, -1) }
-                    sqlite3_bind_int64(insertMessage, 9, Int64(m.segments))
-                    _ = m.node.withCString { tf_sqlite_bind_text(insertMessage, 10, $0, -1) }
-                    guard sqlite3_step(insertMessage) == SQLITE_DONE else { throw StoreError(message()) }
-                }
+        return WriteStatements(insert: insert, finish: finish, checkpoint: checkpoint, insertMessage: insertMessage)
+    }
+
+    /// One operation, inside the transaction `apply` opened.
+    private func write(_ op: CDROperation, with st: WriteStatements) throws {
+        switch op {
+        case .insert(let r):
+            try insertRecord(r, with: st.insert)
+        case .finish(let r):
+            // The active row takes the final record; with no active row, it is inserted.
+            sqlite3_reset(st.finish)
+            let next = bind(r, to: st.finish, from: 1, includingID: false)
+            _ = r.callID.withCString { tf_sqlite_bind_text(st.finish, next, $0, -1) }
+            try stepDone(st.finish)
+            if sqlite3_changes(db) == 0 { try insertRecord(r, with: st.insert) }
+        case .checkpoint(let calls, let at):
+            for c in calls {
+                sqlite3_reset(st.checkpoint)
+                sqlite3_bind_double(st.checkpoint, 1, at.timeIntervalSince1970)
+                if let a = c.answerTime { sqlite3_bind_double(st.checkpoint, 2, a.timeIntervalSince1970) } else { sqlite3_bind_null(st.checkpoint, 2) }
+                _ = c.callID.withCString { tf_sqlite_bind_text(st.checkpoint, 3, $0, -1) }
+                try stepDone(st.checkpoint)
             }
-            try exec("COMMIT")
-        } catch {
-            try? exec("ROLLBACK")
-            throw error
+        case .message(let m):
+            try insertMessage(m, with: st.insertMessage)
         }
+    }
+
+    private func insertRecord(_ r: CallDetailRecord, with insert: OpaquePointer?) throws {
+        sqlite3_reset(insert)
+        _ = bind(r, to: insert, from: 1, includingID: true)
+        try stepDone(insert)
+    }
+
+    private func insertMessage(_ m: MessageDetailRecord, with insert: OpaquePointer?) throws {
+        sqlite3_reset(insert)
+        var i: Int32 = 1
+        for t in [m.messageID, m.sipCallID, m.did, m.tenant, m.fromNumber] {
+            _ = t.withCString { tf_sqlite_bind_text(insert, i, $0, -1) }
+            i += 1
+        }
+        sqlite3_bind_double(insert, 6, m.receivedTime.timeIntervalSince1970)
+        sqlite3_bind_int64(insert, 7, Int64(m.bodyLength))
+        _ = m.encoding.rawValue.withCString { tf_sqlite_bind_text(insert, 8, $0, -1) }
+        sqlite3_bind_int64(insert, 9, Int64(m.segments))
+        _ = m.node.withCString { tf_sqlite_bind_text(insert, 10, $0, -1) }
+        try stepDone(insert)
+    }
+
+    /// Runs a write statement; anything but SQLITE_DONE is the connection's error.
+    private func stepDone(_ stmt: OpaquePointer?) throws {
+        guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(message()) }
     }
 
     public func recoverInterrupted() throws -> Int {

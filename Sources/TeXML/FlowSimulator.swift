@@ -237,28 +237,11 @@ private struct SimulationState {
         case .cancelTimer(let token):
             pending.removeAll { $0.kind == .timer && $0.token == token }
         case .startRecording(let request, let token):
-            log("record up to \(request.maxLengthSeconds)s")
-            recording = (token, clock)
-            recordings += 1
-            let length = min(FlowSimulator.recordingSeconds, request.maxLengthSeconds)
-            let reason: RecordingEndReason = length < FlowSimulator.recordingSeconds ? .maxLength : .silence
-            schedule(after: Double(length), .recording, token, .recordingFinished(token, outcome(length, reason)),
-                     line: "recording ended after \(length)s (\(reason.rawValue))")
+            startRecording(request, token)
         case .stopRecording(let token):
-            guard let started = recording, started.token == token else { return }
-            pending.removeAll { $0.kind == .recording && $0.token == token }
-            let length = Int(clock - started.start)
-            schedule(after: 0, .recording, token, .recordingFinished(token, outcome(length, .stopped)),
-                     line: "recording stopped after \(length)s")
+            stopRecording(token)
         case .fetch(let request, let token):
-            requests.append(request)
-            log(describe(request))
-            let outcome = simulator.fetch(request)
-            if case .failed(let reason) = outcome {
-                fetchFailure = reason
-                log("fetch failed: \(reason)")
-            }
-            schedule(after: 0, .fetch, token, .fetched(token, outcome))
+            fetch(request, token)
         case .notify(let request):
             requests.append(request)
             log("notify " + describe(request))
@@ -270,21 +253,57 @@ private struct SimulationState {
         case .skip(let verb, let location, let reason):
             log("skip <\(verb)> at \(location): \(reason)")
         case .dial(let dial, let token):
-            // The simulated callee answers at once and talks for `dialSeconds`.
-            let targets = dial.targets.map { t -> String in
-                switch t { case .number(let n): n.number; case .sip(let s): s.uri }
-            }
-            log("dial \(targets.joined(separator: ", ")) (timeout \(dial.timeout)s, record \(dial.record.rawValue))")
-            let seconds = FlowSimulator.dialSeconds
-            let outcome = DialOutcome(status: "completed", callSid: "simulated-dial", durationSeconds: seconds)
-            schedule(after: Double(seconds), .dial, token, .dialFinished(token, outcome),
-                     line: "dialed call completed after \(seconds)s")
+            self.dial(dial, token)
         case .markEmergency:
             log("call marked emergency")
         case .finished:
             log("flow finished")
             if ending == nil { ending = .finished }
         }
+    }
+
+    /// A recording runs `FlowSimulator.recordingSeconds` (or its maximum length, if shorter)
+    /// and then ends as the caller's silence would end it.
+    private mutating func startRecording(_ request: RecordingRequest, _ token: FlowToken) {
+        log("record up to \(request.maxLengthSeconds)s")
+        recording = (token, clock)
+        recordings += 1
+        let length = min(FlowSimulator.recordingSeconds, request.maxLengthSeconds)
+        let reason: RecordingEndReason = length < FlowSimulator.recordingSeconds ? .maxLength : .silence
+        schedule(after: Double(length), .recording, token, .recordingFinished(token, outcome(length, reason)),
+                 line: "recording ended after \(length)s (\(reason.rawValue))")
+    }
+
+    private mutating func stopRecording(_ token: FlowToken) {
+        guard let started = recording, started.token == token else { return }
+        pending.removeAll { $0.kind == .recording && $0.token == token }
+        let length = Int(clock - started.start)
+        schedule(after: 0, .recording, token, .recordingFinished(token, outcome(length, .stopped)),
+                 line: "recording stopped after \(length)s")
+    }
+
+    /// Fetches at once; a failure is remembered for the ending (the caller hears the apology).
+    private mutating func fetch(_ request: HTTPRequest, _ token: FlowToken) {
+        requests.append(request)
+        log(describe(request))
+        let outcome = simulator.fetch(request)
+        if case .failed(let reason) = outcome {
+            fetchFailure = reason
+            log("fetch failed: \(reason)")
+        }
+        schedule(after: 0, .fetch, token, .fetched(token, outcome))
+    }
+
+    /// The simulated callee answers at once and talks for `dialSeconds`.
+    private mutating func dial(_ dial: Dial, _ token: FlowToken) {
+        let targets = dial.targets.map { t -> String in
+            switch t { case .number(let n): n.number; case .sip(let s): s.uri }
+        }
+        log("dial \(targets.joined(separator: ", ")) (timeout \(dial.timeout)s, record \(dial.record.rawValue))")
+        let seconds = FlowSimulator.dialSeconds
+        let outcome = DialOutcome(status: "completed", callSid: "simulated-dial", durationSeconds: seconds)
+        schedule(after: Double(seconds), .dial, token, .dialFinished(token, outcome),
+                 line: "dialed call completed after \(seconds)s")
     }
 
     private mutating func outcome(_ length: Int, _ reason: RecordingEndReason) -> RecordingOutcome {

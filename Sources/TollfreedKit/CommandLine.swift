@@ -128,165 +128,211 @@ public enum CommandLineParser {
 
     public static func parse(_ args: [String], defaultConfig: String = defaultConfigPath()) throws(UsageError) -> Command {
         guard let first = args.first else { throw UsageError("missing command") }
-        var rest = Array(args.dropFirst())
-        func value(_ flag: String) throws(UsageError) -> String {
-            guard !rest.isEmpty, !rest[0].hasPrefix("--") else { throw UsageError("\(flag) needs a value") }
-            return rest.removeFirst()
-        }
+        var rest = Arguments(Array(args.dropFirst()))
         switch first {
-        case "--help", "-h", "help":
-            return .help
-        case "--version", "-V", "version":
-            return .version
-        case "run":
-            var o = RunOptions(configPath: defaultConfig)
-            while !rest.isEmpty {
-                let flag = rest.removeFirst()
-                switch flag {
-                case "--config": o.configPath = try value(flag)
-                case "--sip":
-                    let v = try value(flag)
-                    guard let hp = ConfigLoader.hostPort(v) else { throw UsageError("--sip must be HOST:PORT, got '\(v)'") }
-                    o.sip = hp
-                case "--rtp-ports":
-                    let v = try value(flag)
-                    guard let r = ConfigLoader.portRange(v) else { throw UsageError("--rtp-ports must be LOW-HIGH within 1024-65535, got '\(v)'") }
-                    o.rtpPorts = r
-                case "--data": o.dataDirectory = try value(flag)
-                case "--log-level":
-                    let v = try value(flag)
-                    guard ["error", "warning", "notice", "info", "debug"].contains(v) else { throw UsageError("--log-level must be error, warning, notice, info or debug") }
-                    o.logLevel = v
-                default: throw UsageError("unknown option '\(flag)' for run")
-                }
-            }
-            return .run(o)
-        case "check-config":
-            var path = defaultConfig
-            while !rest.isEmpty {
-                let flag = rest.removeFirst()
-                guard flag == "--config" else { throw UsageError("unknown option '\(flag)' for check-config") }
-                path = try value(flag)
-            }
-            return .checkConfig(configPath: path)
-        case "check":
-            guard !rest.isEmpty else { throw UsageError("check needs at least one file") }
-            if let flag = rest.first(where: { $0.hasPrefix("--") }) { throw UsageError("unknown option '\(flag)' for check") }
-            return .check(files: rest)
-        case "simulate":
-            guard let flow = rest.first, !flow.hasPrefix("--") else { throw UsageError("simulate needs a flow file or URL") }
-            rest.removeFirst()
-            var o = SimulateOptions(flow: flow)
-            while !rest.isEmpty {
-                let flag = rest.removeFirst()
-                switch flag {
-                case "--from": o.from = try value(flag)
-                case "--to": o.to = try value(flag)
-                case "--digits":
-                    let v = try value(flag)
-                    guard v.allSatisfy({ "0123456789*#ABCDwW".contains($0) }) else { throw UsageError("--digits takes 0-9 * # A-D and w, got '\(v)'") }
-                    o.digits = v
-                case "--webhook-base": o.webhookBase = try value(flag)
-                default: throw UsageError("unknown option '\(flag)' for simulate")
-                }
-            }
-            return .simulate(o)
-        case "cdr", "sms":
-            guard rest.first == "export" else { throw UsageError("\(first): expected 'export'") }
-            rest.removeFirst()
-            var o = ExportOptions()
-            while !rest.isEmpty {
-                let flag = rest.removeFirst()
-                switch flag {
-                case "--format":
-                    let v = try value(flag)
-                    guard let f = CDRExportFormat(rawValue: v) else { throw UsageError("--format must be csv or jsonl, got '\(v)'") }
-                    o.format = f
-                case "--config": o.configPath = try value(flag)
-                case "--data": o.dataDirectory = try value(flag)
-                case "--from", "--to":
-                    let v = try value(flag)
-                    guard let d = ExportTime.parse(v) else { throw UsageError("\(flag) must be a date (2026-11-01) or UTC time (2026-11-01T05:00:00Z), got '\(v)'") }
-                    if flag == "--from" { o.from = d } else { o.to = d }
-                default: throw UsageError("unknown option '\(flag)' for \(first) export")
-                }
-            }
-            return first == "cdr" ? .cdrExport(o) : .smsExport(o)
-        case "recording", "audit", "retention":
-            let sub = rest.isEmpty ? "" : rest.removeFirst()
-            let expected = ["recording": "decrypt", "audit": "verify", "retention": "run"][first]!
-            guard sub == expected else { throw UsageError("\(first): expected '\(expected)'") }
-            var id: String?
-            var out: String?
-            var config: String?
-            var data: String?
-            var dryRun = false
-            if first == "recording" {
-                guard let v = rest.first, !v.hasPrefix("--") else { throw UsageError("recording decrypt needs a recording id") }
-                id = rest.removeFirst()
-            }
-            while !rest.isEmpty {
-                let flag = rest.removeFirst()
-                switch flag {
-                case "--out" where first == "recording": out = try value(flag)
-                case "--dry-run" where first == "retention": dryRun = true
-                case "--config": config = try value(flag)
-                case "--data": data = try value(flag)
-                default: throw UsageError("unknown option '\(flag)' for \(first) \(expected)")
-                }
-            }
-            switch first {
-            case "recording":
-                guard let out else { throw UsageError("recording decrypt needs --out FILE") }
-                return .recordingDecrypt(id: id!, out: out, configPath: config, dataDirectory: data)
-            case "audit": return .auditVerify(configPath: config, dataDirectory: data)
-            default: return .retentionRun(configPath: config, dataDirectory: data, dryRun: dryRun)
-            }
-        case "keygen":
-            guard rest.count == 2, rest[0] == "--out" else { throw UsageError("keygen needs --out FILE") }
-            return .keygen(out: rest[1])
-        case "say":
-            var voice = "alice", language = "en-US", out = "", words: [String] = []
-            while !rest.isEmpty {
-                let flag = rest.removeFirst()
-                switch flag {
-                case "--voice": voice = try value(flag)
-                case "--language": language = try value(flag)
-                case "--out": out = try value(flag)
-                default:
-                    guard !flag.hasPrefix("--") else { throw UsageError("unknown option '\(flag)' for say") }
-                    words.append(flag)
-                }
-            }
-            guard !out.isEmpty, !words.isEmpty else { throw UsageError("say needs --out FILE.wav and the text to speak") }
-            return .say(text: words.joined(separator: " "), voice: voice, language: language, out: out)
-        case "bill":
-            var o = BillOptions(period: "")
-            while !rest.isEmpty {
-                let flag = rest.removeFirst()
-                switch flag {
-                case "--period":
-                    o.period = try value(flag)
-                    guard BillingPeriod(o.period) != nil else { throw UsageError("--period must be YYYY-MM, got '\(o.period)'") }
-                case "--tenant": o.tenant = try value(flag)
-                case "--format":
-                    let v = try value(flag)
-                    guard InvoiceFormat(rawValue: v) != nil else { throw UsageError("--format must be table, csv or json, got '\(v)'") }
-                    o.format = v
-                case "--config": o.configPath = try value(flag)
-                case "--data": o.dataDirectory = try value(flag)
-                case "--plans": o.plansPath = try value(flag)
-                case "--cdrs": o.cdrsPath = try value(flag)
-                case "--messages": o.messagesPath = try value(flag)
-                case "--2fa": o.twoFactorPath = try value(flag)
-                default: throw UsageError("unknown option '\(flag)' for bill")
-                }
-            }
-            guard !o.period.isEmpty else { throw UsageError("bill needs --period YYYY-MM") }
-            return .bill(o)
-        default:
-            throw UsageError("unknown command '\(first)'")
+        case "--help", "-h", "help": return .help
+        case "--version", "-V", "version": return .version
+        case "run": return try parseRun(&rest, defaultConfig: defaultConfig)
+        case "check-config": return try parseCheckConfig(&rest, defaultConfig: defaultConfig)
+        case "check": return try parseCheck(rest)
+        case "simulate": return try parseSimulate(&rest)
+        case "cdr", "sms": return try parseExport(first, &rest)
+        case "recording", "audit", "retention": return try parseStoreCommand(first, &rest)
+        case "keygen": return try parseKeygen(rest)
+        case "say": return try parseSay(&rest)
+        case "bill": return try parseBill(&rest)
+        default: throw UsageError("unknown command '\(first)'")
         }
+    }
+}
+
+extension CommandLineParser {
+    /// The arguments after the command word, taken from the front.
+    struct Arguments {
+        private(set) var remaining: [String]
+
+        init(_ remaining: [String]) { self.remaining = remaining }
+
+        var isEmpty: Bool { remaining.isEmpty }
+        var first: String? { remaining.first }
+
+        /// The next argument (a flag, or a word such as `export`), nil when none is left.
+        mutating func next() -> String? { remaining.isEmpty ? nil : remaining.removeFirst() }
+
+        /// The value after `flag`: a missing one, or another flag in its place, is an error.
+        mutating func value(_ flag: String) throws(UsageError) -> String {
+            guard !remaining.isEmpty, !remaining[0].hasPrefix("--") else { throw UsageError("\(flag) needs a value") }
+            return remaining.removeFirst()
+        }
+    }
+
+    /// `run [--config FILE] [--sip HOST:PORT] [--rtp-ports LOW-HIGH] [--data DIR] [--log-level LEVEL]`.
+    static func parseRun(_ rest: inout Arguments, defaultConfig: String) throws(UsageError) -> Command {
+        var o = RunOptions(configPath: defaultConfig)
+        while let flag = rest.next() {
+            switch flag {
+            case "--config": o.configPath = try rest.value(flag)
+            case "--sip":
+                let v = try rest.value(flag)
+                guard let hp = ConfigLoader.hostPort(v) else { throw UsageError("--sip must be HOST:PORT, got '\(v)'") }
+                o.sip = hp
+            case "--rtp-ports":
+                let v = try rest.value(flag)
+                guard let r = ConfigLoader.portRange(v) else { throw UsageError("--rtp-ports must be LOW-HIGH within 1024-65535, got '\(v)'") }
+                o.rtpPorts = r
+            case "--data": o.dataDirectory = try rest.value(flag)
+            case "--log-level":
+                let v = try rest.value(flag)
+                guard ["error", "warning", "notice", "info", "debug"].contains(v) else { throw UsageError("--log-level must be error, warning, notice, info or debug") }
+                o.logLevel = v
+            default: throw UsageError("unknown option '\(flag)' for run")
+            }
+        }
+        return .run(o)
+    }
+
+    /// `check-config [--config FILE]`.
+    static func parseCheckConfig(_ rest: inout Arguments, defaultConfig: String) throws(UsageError) -> Command {
+        var path = defaultConfig
+        while let flag = rest.next() {
+            guard flag == "--config" else { throw UsageError("unknown option '\(flag)' for check-config") }
+            path = try rest.value(flag)
+        }
+        return .checkConfig(configPath: path)
+    }
+
+    /// `check FILE...`: no options.
+    static func parseCheck(_ rest: Arguments) throws(UsageError) -> Command {
+        guard !rest.isEmpty else { throw UsageError("check needs at least one file") }
+        if let flag = rest.remaining.first(where: { $0.hasPrefix("--") }) { throw UsageError("unknown option '\(flag)' for check") }
+        return .check(files: rest.remaining)
+    }
+
+    /// `simulate FLOW [--from NUMBER] [--to NUMBER] [--digits KEYS] [--webhook-base URL]`.
+    static func parseSimulate(_ rest: inout Arguments) throws(UsageError) -> Command {
+        guard let flow = rest.first, !flow.hasPrefix("--") else { throw UsageError("simulate needs a flow file or URL") }
+        _ = rest.next()
+        var o = SimulateOptions(flow: flow)
+        while let flag = rest.next() {
+            switch flag {
+            case "--from": o.from = try rest.value(flag)
+            case "--to": o.to = try rest.value(flag)
+            case "--digits":
+                let v = try rest.value(flag)
+                guard v.allSatisfy({ "0123456789*#ABCDwW".contains($0) }) else { throw UsageError("--digits takes 0-9 * # A-D and w, got '\(v)'") }
+                o.digits = v
+            case "--webhook-base": o.webhookBase = try rest.value(flag)
+            default: throw UsageError("unknown option '\(flag)' for simulate")
+            }
+        }
+        return .simulate(o)
+    }
+
+    /// `cdr export` and `sms export` (`command` is `cdr` or `sms`): format, time range,
+    /// config and data directory.
+    static func parseExport(_ command: String, _ rest: inout Arguments) throws(UsageError) -> Command {
+        guard rest.next() == "export" else { throw UsageError("\(command): expected 'export'") }
+        var o = ExportOptions()
+        while let flag = rest.next() {
+            switch flag {
+            case "--format":
+                let v = try rest.value(flag)
+                guard let f = CDRExportFormat(rawValue: v) else { throw UsageError("--format must be csv or jsonl, got '\(v)'") }
+                o.format = f
+            case "--config": o.configPath = try rest.value(flag)
+            case "--data": o.dataDirectory = try rest.value(flag)
+            case "--from", "--to":
+                let v = try rest.value(flag)
+                guard let d = ExportTime.parse(v) else { throw UsageError("\(flag) must be a date (2026-11-01) or UTC time (2026-11-01T05:00:00Z), got '\(v)'") }
+                if flag == "--from" { o.from = d } else { o.to = d }
+            default: throw UsageError("unknown option '\(flag)' for \(command) export")
+            }
+        }
+        return command == "cdr" ? .cdrExport(o) : .smsExport(o)
+    }
+
+    /// `recording decrypt ID --out FILE`, `audit verify` and `retention run [--dry-run]`
+    /// (`command` is the first word), each with `--config FILE` and `--data DIR`.
+    static func parseStoreCommand(_ command: String, _ rest: inout Arguments) throws(UsageError) -> Command {
+        let sub = rest.next() ?? ""
+        let expected = ["recording": "decrypt", "audit": "verify", "retention": "run"][command]!
+        guard sub == expected else { throw UsageError("\(command): expected '\(expected)'") }
+        var id: String?
+        var out: String?
+        var config: String?
+        var data: String?
+        var dryRun = false
+        if command == "recording" {
+            guard let v = rest.first, !v.hasPrefix("--") else { throw UsageError("recording decrypt needs a recording id") }
+            id = rest.next()
+        }
+        while let flag = rest.next() {
+            switch flag {
+            case "--out" where command == "recording": out = try rest.value(flag)
+            case "--dry-run" where command == "retention": dryRun = true
+            case "--config": config = try rest.value(flag)
+            case "--data": data = try rest.value(flag)
+            default: throw UsageError("unknown option '\(flag)' for \(command) \(expected)")
+            }
+        }
+        switch command {
+        case "recording":
+            guard let out else { throw UsageError("recording decrypt needs --out FILE") }
+            return .recordingDecrypt(id: id!, out: out, configPath: config, dataDirectory: data)
+        case "audit": return .auditVerify(configPath: config, dataDirectory: data)
+        default: return .retentionRun(configPath: config, dataDirectory: data, dryRun: dryRun)
+        }
+    }
+
+    /// `keygen --out FILE`.
+    static func parseKeygen(_ rest: Arguments) throws(UsageError) -> Command {
+        guard rest.remaining.count == 2, rest.remaining[0] == "--out" else { throw UsageError("keygen needs --out FILE") }
+        return .keygen(out: rest.remaining[1])
+    }
+
+    /// `say TEXT... --out FILE.wav [--voice VOICE] [--language LANG]`: the words not
+    /// after a flag are the text.
+    static func parseSay(_ rest: inout Arguments) throws(UsageError) -> Command {
+        var voice = "alice", language = "en-US", out = "", words: [String] = []
+        while let flag = rest.next() {
+            switch flag {
+            case "--voice": voice = try rest.value(flag)
+            case "--language": language = try rest.value(flag)
+            case "--out": out = try rest.value(flag)
+            default:
+                guard !flag.hasPrefix("--") else { throw UsageError("unknown option '\(flag)' for say") }
+                words.append(flag)
+            }
+        }
+        guard !out.isEmpty, !words.isEmpty else { throw UsageError("say needs --out FILE.wav and the text to speak") }
+        return .say(text: words.joined(separator: " "), voice: voice, language: language, out: out)
+    }
+
+    /// `bill --period YYYY-MM [--tenant ID] [--format table|csv|json] [--config FILE]
+    /// [--data DIR] [--plans FILE] [--cdrs FILE] [--messages FILE] [--2fa FILE]`.
+    static func parseBill(_ rest: inout Arguments) throws(UsageError) -> Command {
+        var o = BillOptions(period: "")
+        while let flag = rest.next() {
+            switch flag {
+            case "--period":
+                o.period = try rest.value(flag)
+                guard BillingPeriod(o.period) != nil else { throw UsageError("--period must be YYYY-MM, got '\(o.period)'") }
+            case "--tenant": o.tenant = try rest.value(flag)
+            case "--format":
+                let v = try rest.value(flag)
+                guard InvoiceFormat(rawValue: v) != nil else { throw UsageError("--format must be table, csv or json, got '\(v)'") }
+                o.format = v
+            case "--config": o.configPath = try rest.value(flag)
+            case "--data": o.dataDirectory = try rest.value(flag)
+            case "--plans": o.plansPath = try rest.value(flag)
+            case "--cdrs": o.cdrsPath = try rest.value(flag)
+            case "--messages": o.messagesPath = try rest.value(flag)
+            case "--2fa": o.twoFactorPath = try rest.value(flag)
+            default: throw UsageError("unknown option '\(flag)' for bill")
+            }
+        }
+        guard !o.period.isEmpty else { throw UsageError("bill needs --period YYYY-MM") }
+        return .bill(o)
     }
 }
 

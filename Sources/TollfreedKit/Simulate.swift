@@ -16,28 +16,7 @@ func simulate(_ o: SimulateOptions, out: FileDescriptorSink, err: FileDescriptor
     let params = [FormParameter(name: "CallSid", value: "CAsimulated"), FormParameter(name: "AccountSid", value: "simulated"),
                   FormParameter(name: "From", value: from), FormParameter(name: "To", value: to),
                   FormParameter(name: "CallStatus", value: "in-progress"), FormParameter(name: "Direction", value: "inbound")]
-
-    /// Fetches or reads a document synchronously.
-    func load(_ request: HTTPRequest) -> FetchOutcome {
-        let url: URL? = request.isRemote ? URL(string: request.url) : URL(fileURLWithPath: LocalFlowPath.resolve(request))
-        guard let url else { return .failed("bad URL \(request.url)") }
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome = FetchOutcome.failed("no answer")
-        client.fetch(WebhookRequest(url: url, method: request.method == .get ? "GET" : "POST",
-                                    parameters: request.parameters.map { ($0.name, $0.value) })) { result in
-            switch result {
-            case .success(let r):
-                do { outcome = .document(try TeXMLParser.parse(r.body, source: request.isRemote ? r.finalURL.absoluteString : r.finalURL.path)) } catch {
-                    outcome = .failed("invalid TeXML: \(error)")
-                }
-            case .failure(let e): outcome = .failed("\(e)")
-            }
-            done.signal()
-        }
-        done.wait()
-        return outcome
-    }
-
+    let load = { (request: HTTPRequest) in loadDocument(request, client: client) }
     let isURL = o.flow.hasPrefix("http://") || o.flow.hasPrefix("https://")
     let first = load(HTTPRequest(url: isURL ? o.flow : URL(fileURLWithPath: o.flow).path, method: .post,
                                  parameters: params.filter { $0.name != "CallStatus" } + [FormParameter(name: "CallStatus", value: "ringing")]))
@@ -45,9 +24,43 @@ func simulate(_ o: SimulateOptions, out: FileDescriptorSink, err: FileDescriptor
         if case .failed(let why) = first { err.write("tollfreed: \(o.flow): \(why)") }
         return 1
     }
-    let synthesizer = try? SpeechSynthesizer(logger: quiet)
+    let base = o.webhookBase ?? (isURL ? o.flow : nil)
+    let result = FlowSimulator(document: document, baseURL: base, callParameters: params, digits: o.digits,
+                               promptDuration: promptDurations(logger: quiet), fetch: load).run()
+    out.write("simulating \(document.source) from \(from) to \(to)" + (o.digits.isEmpty ? "" : " pressing \(o.digits)"))
+    for event in result.timeline { out.write(event.description) }
+    out.write(String(format: "call ends after %.1fs: ", result.duration) + describe(result.ending))
+    if !result.unusedDigits.isEmpty { out.write("keys never used: \(result.unusedDigits)") }
+    return 0
+}
+
+/// Fetches or reads a document synchronously.
+private func loadDocument(_ request: HTTPRequest, client: WebhookClient) -> FetchOutcome {
+    let url: URL? = request.isRemote ? URL(string: request.url) : URL(fileURLWithPath: LocalFlowPath.resolve(request))
+    guard let url else { return .failed("bad URL \(request.url)") }
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var outcome = FetchOutcome.failed("no answer")
+    client.fetch(WebhookRequest(url: url, method: request.method == .get ? "GET" : "POST",
+                                parameters: request.parameters.map { ($0.name, $0.value) })) { result in
+        switch result {
+        case .success(let r):
+            do { outcome = .document(try TeXMLParser.parse(r.body, source: request.isRemote ? r.finalURL.absoluteString : r.finalURL.path)) } catch {
+                outcome = .failed("invalid TeXML: \(error)")
+            }
+        case .failure(let e): outcome = .failed("\(e)")
+        }
+        done.signal()
+    }
+    done.wait()
+    return outcome
+}
+
+/// How long each prompt plays: a Say its synthesised length (estimated when there is no
+/// synthesiser), a local Play its file's, beeps and digits their tones'.
+private func promptDurations(logger: Logger) -> (FlowAction) -> Double {
+    let synthesizer = try? SpeechSynthesizer(logger: logger)
     var cache: [SpeechRequest: Double] = [:]
-    let durations: (FlowAction) -> Double = { action in
+    return { action in
         switch action {
         case .say(let req, _):
             if let d = cache[req] { return d }
@@ -63,19 +76,15 @@ func simulate(_ o: SimulateOptions, out: FileDescriptorSink, err: FileDescriptor
         default: return 0
         }
     }
-    let base = o.webhookBase ?? (isURL ? o.flow : nil)
-    let result = FlowSimulator(document: document, baseURL: base, callParameters: params, digits: o.digits,
-                               promptDuration: durations, fetch: load).run()
-    out.write("simulating \(document.source) from \(from) to \(to)" + (o.digits.isEmpty ? "" : " pressing \(o.digits)"))
-    for event in result.timeline { out.write(event.description) }
-    let ending: String = switch result.ending {
+}
+
+/// The last line's account of how the simulated call ended.
+private func describe(_ ending: SimulationEnding) -> String {
+    switch ending {
     case .rejected(let r): "rejected (\(r)) without answering"
     case .hungUp: "the flow hung up"
     case .finished: "the flow ran out of verbs; the daemon hangs up"
     case .applicationError(let why): "application error (\(why)); the caller heard the apology"
     case .incomplete(let why): "incomplete: \(why)"
     }
-    out.write(String(format: "call ends after %.1fs: ", result.duration) + ending)
-    if !result.unusedDigits.isEmpty { out.write("keys never used: \(result.unusedDigits)") }
-    return 0
 }
