@@ -92,7 +92,7 @@ public final class SIPStack: @unchecked Sendable {
     /// that thread, and so does every object whose state only it may touch (the call
     /// controller checks itself with this). Compiled out of release builds.
     @inline(__always)
-    public func assertOnSignalingThread(_ function: StaticString = #function, file: StaticString = #fileID, line: UInt = #line) {
+    public func assertOnSignalingThread(_ function: StaticString, file: StaticString, line: UInt) {
         assert(isOnSignalingThread, "\(function) called off the signaling thread", file: file, line: line)
     }
 
@@ -125,7 +125,7 @@ public final class SIPStack: @unchecked Sendable {
     /// Signaling thread only.
     @discardableResult
     public func schedule(afterMilliseconds ms: Int, _ work: @escaping @Sendable () -> Void) -> SIPTimer? {
-        assertOnSignalingThread()
+        assertOnSignalingThread(function: #function)
         guard let s = sip else { return nil }
         let box = Unmanaged.passRetained(WorkBox(work)).toOpaque()
         guard let t = tf_sip_timer_start(s, UInt32(min(max(1, ms), Int(Int32.max))), { arg in
@@ -139,7 +139,7 @@ public final class SIPStack: @unchecked Sendable {
 
     /// Cancels a timer that has not fired yet. Signaling thread only.
     public func cancel(_ timer: SIPTimer) {
-        assertOnSignalingThread()
+        assertOnSignalingThread(function: #function)
         guard let s = sip, let p = UnsafeMutableRawPointer(bitPattern: timer.raw) else { return }
         if let arg = tf_sip_timer_cancel(s, p) { Unmanaged<WorkBox>.fromOpaque(arg).release() }
     }
@@ -148,7 +148,7 @@ public final class SIPStack: @unchecked Sendable {
 
     /// The handle for a pointer Sofia gave us: the live one, or a new serial.
     func handle(for pointer: UnsafeMutableRawPointer) -> SIPCallHandle {
-        assertOnSignalingThread()
+        assertOnSignalingThread(function: #function)
         let raw = UInt(bitPattern: pointer)
         if let serial = liveHandles[raw] { return SIPCallHandle(pointer, serial: serial) }
         handleSerial += 1
@@ -159,7 +159,7 @@ public final class SIPStack: @unchecked Sendable {
     /// Sofia's pointer when `handle` is still alive; nil once its dialog is gone (then
     /// nothing may be sent on it: the memory may belong to another dialog by now).
     func live(_ handle: SIPCallHandle) -> UnsafeMutableRawPointer? {
-        assertOnSignalingThread()
+        assertOnSignalingThread(function: #function)
         return liveHandles[handle.raw] == handle.serial ? handle.pointer : nil
     }
 

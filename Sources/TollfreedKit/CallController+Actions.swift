@@ -22,42 +22,8 @@ extension CallController {
                 }
             case .configureMedia(let peer):
                 media.configure(e.media, peer: peer)
-            case .startRingTimer(let ms):
-                let h = e.handle
-                if ms == 0 {
-                    withCall(h) { $0.session.ringTimerFired(now: Date()) }
-                } else {
-                    e.ringTimer = stack.schedule(afterMilliseconds: ms) { [self] in
-                        calls[h]?.ringTimer = nil
-                        withCall(h) { $0.session.ringTimerFired(now: Date()) }
-                    }
-                }
-            case .cancelRingTimer:
-                if let t = e.ringTimer { stack.cancel(t); e.ringTimer = nil }
-            case .startDurationTimer(let seconds):
-                let h = e.handle
-                e.durationTimer = stack.schedule(afterMilliseconds: seconds * 1000) { [self] in
-                    calls[h]?.durationTimer = nil
-                    withCall(h) { $0.session.durationExceeded(now: Date()) }
-                }
-            case .startAckTimer(let ms):
-                let h = e.handle
-                e.halfOpenSource = halfOpen.open(source: e.source)
-                e.ackTimer = stack.schedule(afterMilliseconds: ms) { [self] in
-                    calls[h]?.ackTimer = nil
-                    withCall(h) { $0.session.ackTimerFired(now: Date()) }
-                }
-            case .cancelAckTimer:
-                if let t = e.ackTimer { stack.cancel(t); e.ackTimer = nil }
-                halfOpen.close(e.halfOpenSource)
-                e.halfOpenSource = nil
-                e.rtpSeen = (0, Date())
-            case .startCloseTimer(let ms):
-                let h = e.handle
-                e.closeTimer = stack.schedule(afterMilliseconds: ms) { [self] in
-                    calls[h]?.closeTimer = nil
-                    withCall(h) { $0.session.closeTimerFired(now: Date()) }
-                }
+            case .startRingTimer, .cancelRingTimer, .startDurationTimer, .startAckTimer, .cancelAckTimer, .startCloseTimer:
+                performTimer(a, on: e)
             case .fetchInitialDocument:
                 fetchInitialDocument(e)
             case .flow(let action):
@@ -75,6 +41,47 @@ extension CallController {
             case .finish(let record):
                 finish(e, record: record)
             }
+        }
+    }
+
+    /// The call's own timers (ring, duration, ACK, close): each fires into the session.
+    private func performTimer(_ action: CallAction, on e: Entry) {
+        let h = e.handle
+        switch action {
+        case .startRingTimer(let ms):
+            if ms == 0 {
+                withCall(h) { $0.session.ringTimerFired(now: Date()) }
+            } else {
+                e.ringTimer = stack.schedule(afterMilliseconds: ms) { [self] in
+                    calls[h]?.ringTimer = nil
+                    withCall(h) { $0.session.ringTimerFired(now: Date()) }
+                }
+            }
+        case .cancelRingTimer:
+            if let t = e.ringTimer { stack.cancel(t); e.ringTimer = nil }
+        case .startDurationTimer(let seconds):
+            e.durationTimer = stack.schedule(afterMilliseconds: seconds * 1000) { [self] in
+                calls[h]?.durationTimer = nil
+                withCall(h) { $0.session.durationExceeded(now: Date()) }
+            }
+        case .startAckTimer(let ms):
+            e.halfOpenSource = halfOpen.open(source: e.source)
+            e.ackTimer = stack.schedule(afterMilliseconds: ms) { [self] in
+                calls[h]?.ackTimer = nil
+                withCall(h) { $0.session.ackTimerFired(now: Date()) }
+            }
+        case .cancelAckTimer:
+            if let t = e.ackTimer { stack.cancel(t); e.ackTimer = nil }
+            halfOpen.close(e.halfOpenSource)
+            e.halfOpenSource = nil
+            e.rtpSeen = (0, Date())
+        case .startCloseTimer(let ms):
+            e.closeTimer = stack.schedule(afterMilliseconds: ms) { [self] in
+                calls[h]?.closeTimer = nil
+                withCall(h) { $0.session.closeTimerFired(now: Date()) }
+            }
+        default:
+            assertionFailure("not a timer action: \(action)")
         }
     }
 
