@@ -36,31 +36,34 @@ let package = Package(
         .target(name: "CCurlBridge", dependencies: ["CCurl"]),
 
         // Swift modules, one job each.
-        .target(name: "Observability"),
+        // Formats: the JSON and text helpers several modules share (no dependencies).
+        .target(name: "Formats"),
+        .target(name: "Observability", dependencies: ["Formats"]),
         .target(name: "Routing"),
         .target(name: "TeXML"),
         .target(name: "Signaling", dependencies: ["CSofiaBridge", "Observability"]),
         .target(name: "Media", dependencies: ["CEspeakNG", "CSpeexDSP", "CSpanDSP", "CMediaIO", "Observability"]),
         .target(name: "Webhooks", dependencies: ["CCurl", "CCurlBridge", "Observability"]),
         .target(name: "Transcription", dependencies: ["CPocketSphinx", "Media", "Observability"]),
-        .target(name: "Metering", dependencies: ["CSQLiteBridge", "Observability"]),
-        .target(name: "Compliance", dependencies: ["CCrypto"]),
+        .target(name: "Metering", dependencies: ["CSQLite", "CSQLiteBridge", "Formats", "Observability"]),
+        .target(name: "Compliance", dependencies: ["CCrypto", "Formats"]),
         // Records in PostgreSQL (libpq), with a local disk spool while the database is away.
         .target(name: "RecordStore", dependencies: ["CPostgres", "Metering", "Observability"]),
         .target(name: "TollfreedKit",
-                dependencies: ["Observability", "Routing", "TeXML", "Signaling", "Media", "Metering",
+                dependencies: ["Formats", "Observability", "Routing", "TeXML", "Signaling", "Media", "Metering",
                                "Webhooks", "Transcription", "Compliance", "RecordStore"]),
         .executableTarget(name: "tollfreed", dependencies: ["TollfreedKit"]),
 
         // Fast unit tests (no sockets) and end-to-end tests (real daemon + sipp).
         .testTarget(name: "UnitTests",
                     dependencies: ["Routing", "Signaling", "Media", "Metering", "TollfreedKit", "Observability", "Compliance",
-                                   "RecordStore"]),
+                                   "RecordStore", "TeXML", "Webhooks", "Formats"]),
         .testTarget(name: "TeXMLTests", dependencies: ["TeXML"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Observability"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Observability"]),
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "Observability"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["tollfreed", "Media", "Metering", "Signaling", "Observability", "RecordStore"],
+        .testTarget(name: "EndToEndTests", dependencies: ["tollfreed", "Media", "Metering", "Signaling", "Observability", "RecordStore",
+                                                         "TeXML"],
                     resources: [.copy("Scenarios")]),
     ],
     swiftLanguageModes: [.v6]

@@ -167,16 +167,8 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
     if (sip) {
         ev.has_sip = 1;
         if (sip->sip_call_id) ev.call_id = sip->sip_call_id->i_id;
-        if (sip->sip_request) {
-            ev.request_user = sip->sip_request->rq_url->url_user;
-            ev.request_host = sip->sip_request->rq_url->url_host;
-        }
-        if (sip->sip_from) {
-            ev.from_user = sip->sip_from->a_url->url_user;
-            ev.from_host = sip->sip_from->a_url->url_host;
-            ev.from_display = sip->sip_from->a_display;
-        }
-        if (sip->sip_to) ev.to_user = sip->sip_to->a_url->url_user;
+        if (sip->sip_request) ev.request_user = sip->sip_request->rq_url->url_user;
+        if (sip->sip_from) ev.from_user = sip->sip_from->a_url->url_user;
         if (sip->sip_content_type) {
             ev.content_type = sip->sip_content_type->c_type;
             ev.charset = msg_params_find(sip->sip_content_type->c_params, "charset=");

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -72,18 +73,8 @@ public final class AuditLog: @unchecked Sendable {
 
     /// The canonical text an entry's hash covers (the line without its hash field).
     static func body(seq: Int, time: Date, actor: String, action: String, subject: String, detail: String, prev: String) -> String {
-        func q(_ s: String) -> String {
-            var out = "\""
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                default: if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-                }
-            }
-            return out + "\""
-        }
+        // CR and tab as \u000d and \u0009: the hashes of lines already written cover that text.
+        func q(_ s: String) -> String { JSONText.quoted(s, shortCRAndTab: false) }
         let ms = Int64((time.timeIntervalSince1970 * 1000).rounded())
         return "{\"seq\":\(seq),\"time_ms\":\(ms),\"actor\":\(q(actor)),\"action\":\(q(action)),\"subject\":\(q(subject)),"
             + "\"detail\":\(q(detail)),\"prev\":\(q(prev))}"

@@ -50,47 +50,20 @@ public enum WAVFile {
 
     /// Finds the format and the byte range of the sample data.
     public static func parse(_ b: [UInt8]) throws -> (Format, Range<Int>) {
-        func u16(_ o: Int) -> Int { Int(b[o]) | Int(b[o + 1]) << 8 }
-        func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
-        guard b.count >= 12, b[0..<4].elementsEqual("RIFF".utf8), b[8..<12].elementsEqual("WAVE".utf8) else {
-            throw MediaError("not a RIFF/WAVE file")
-        }
-        var format: Format?
-        var offset = 12
-        while offset + 8 <= b.count {
-            let id = b[offset..<(offset + 4)]
-            let size = u32(offset + 4)
-            let body = offset + 8
-            if id.elementsEqual("fmt ".utf8) {
-                guard size >= 16, body + 16 <= b.count else { throw MediaError("truncated fmt chunk") }
-                var tag = u16(body)
-                let channels = u16(body + 2)
-                let rate = u32(body + 4)
-                let bits = u16(body + 14)
-                if tag == 0xFFFE { // WAVE_FORMAT_EXTENSIBLE: the sub-format GUID starts with the tag
-                    guard size >= 40, body + 26 <= b.count else { throw MediaError("truncated extensible fmt chunk") }
-                    tag = u16(body + 24)
-                }
-                let encoding: Encoding
-                switch (tag, bits) {
-                case (1, 8), (1, 16), (1, 24), (1, 32): encoding = .pcm(bits: bits)
-                case (3, 32), (3, 64): encoding = .float(bits: bits)
-                case (6, 8): encoding = .alaw
-                case (7, 8): encoding = .ulaw
-                default: throw MediaError("unsupported WAV encoding (format \(tag), \(bits) bits)")
-                }
-                guard channels >= 1, channels <= 8 else { throw MediaError("unsupported channel count \(channels)") }
-                guard rate >= 1000, rate <= 384_000 else { throw MediaError("unsupported sample rate \(rate)") }
-                format = Format(encoding: encoding, channels: channels, sampleRate: rate)
-            } else if id.elementsEqual("data".utf8) {
-                guard let format else { throw MediaError("data chunk before fmt chunk") }
-                // Streaming writers leave the size at 0xFFFFFFFF; a short file is taken as far as it goes.
-                let end = size == 0xFFFF_FFFF ? b.count : min(b.count, body + size)
-                return (format, body..<max(body, end))
+        try chunks(b, problem: { MediaError($0.description) }) { (f: FormatChunk) throws(MediaError) -> Format in
+            guard !f.truncatedExtensible else { throw MediaError("truncated extensible fmt chunk") }
+            let encoding: Encoding
+            switch (f.tag, f.bitsPerSample) {
+            case (1, 8), (1, 16), (1, 24), (1, 32): encoding = .pcm(bits: f.bitsPerSample)
+            case (3, 32), (3, 64): encoding = .float(bits: f.bitsPerSample)
+            case (6, 8): encoding = .alaw
+            case (7, 8): encoding = .ulaw
+            default: throw MediaError("unsupported WAV encoding (format \(f.tag), \(f.bitsPerSample) bits)")
             }
-            offset = body + size + (size & 1) // chunks are padded to even sizes
+            guard f.channels >= 1, f.channels <= 8 else { throw MediaError("unsupported channel count \(f.channels)") }
+            guard f.sampleRate >= 1000, f.sampleRate <= 384_000 else { throw MediaError("unsupported sample rate \(f.sampleRate)") }
+            return Format(encoding: encoding, channels: f.channels, sampleRate: f.sampleRate)
         }
-        throw MediaError(format == nil ? "no fmt chunk" : "no data chunk")
     }
 
     /// Converts sample data to mono 16-bit at the file's rate (channels averaged).

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Formats)
+import Formats // (the fuzz targets compile Formats' sources into one module)
+#endif
 
 /// Export formats for `tollfreed cdr export`.
 public enum CDRExportFormat: String, Sendable, CaseIterable {
@@ -83,24 +86,8 @@ public struct CDRExporter {
         case let b as Bool: return b ? "true" : "false"
         case let i as Int: return String(i)
         case let u as UInt64: return String(u)
-        case let s as String: return jsonString(s)
-        default: return jsonString("\(v!)")
+        case let s as String: return JSONText.quoted(s)
+        default: return JSONText.quoted("\(v!)")
         }
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,7 +1,11 @@
+#if canImport(Formats)
+import Formats // (the fuzz targets compile Formats' sources into one module)
+#endif
+
 /// Appends CSV or JSON Lines fields straight into a byte buffer: the export's hot loop
 /// (a million rows in a few seconds) formats without `Any`, interpolation or
 /// intermediate Strings. Text follows the same rules as `CDRExporter.csvField` and
-/// `jsonString`.
+/// `JSONText.quoted`.
 struct ExportWriter {
     let format: CDRExportFormat
     var bytes: [UInt8]
@@ -111,21 +115,7 @@ struct ExportWriter {
     }
 
     private mutating func jsonText(_ u: UnsafeBufferPointer<UInt8>) {
-        bytes.append(34)
-        for c in u {
-            switch c {
-            case 34: bytes.append(92); bytes.append(34)
-            case 92: bytes.append(92); bytes.append(92)
-            case 10: bytes.append(92); bytes.append(UInt8(ascii: "n"))
-            case 13: bytes.append(92); bytes.append(UInt8(ascii: "r"))
-            case 9: bytes.append(92); bytes.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
-            default: bytes.append(c)
-            }
-        }
-        bytes.append(34)
+        JSONText.appendQuoted(u, to: &bytes)
     }
 }
 

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Formats)
+import Formats // (the fuzz targets compile Formats' sources into one module)
+#endif
 
 /// How `tollfreed bill` prints invoices. Money is printed as dollars with two decimals from
 /// integer cents (`1234.56`), unit prices with 2 to 6 decimals (`0.015`), voice quantities
@@ -172,5 +175,5 @@ public enum InvoiceFormat: String, Sendable, CaseIterable {
     }
 
     /// A JSON string literal (the exports' escaping).
-    private static func jsonString(_ s: String) -> String { CDRExporter.jsonString(s) }
+    private static func jsonString(_ s: String) -> String { JSONText.quoted(s) }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Formats)
+import Formats // (the fuzz targets compile Formats' sources into one module)
+#endif
 
 /// How call time is rounded for billing: the first `first` seconds are billed as a block,
 /// then every started block of `next` seconds ("60/60" per minute, "6/6", "30/6").
@@ -162,32 +165,25 @@ public struct PlanCatalog: Sendable, Equatable {
 
 /// Strict reading of the plans JSON tree, with `source: path: message` errors.
 private struct PlanReader {
-    var source: String
+    let json: JSONTreeReader<PlanError>
 
-    func fail(_ path: String, _ msg: String) -> PlanError { PlanError("\(source): \(path): \(msg)") }
+    init(source: String) { json = JSONTreeReader(source: source, topLevel: "top level", failure: PlanError.init) }
 
+    func fail(_ path: String, _ msg: String) -> PlanError { json.fail(path, msg) }
+
+    /// An object with exactly the keys `allowed`, less those `optional`.
     func object(_ v: Any, _ path: String, allowed: [String], optional: Set<String> = []) throws(PlanError) -> [String: Any] {
-        guard let o = v as? [String: Any] else { throw fail(path.isEmpty ? "top level" : path, "must be an object") }
-        for k in o.keys.sorted() where !allowed.contains(k) {
-            throw fail(path.isEmpty ? k : "\(path).\(k)", "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")))")
-        }
-        for k in allowed where o[k] == nil && !optional.contains(k) {
-            throw fail(path.isEmpty ? k : "\(path).\(k)", "missing")
-        }
+        let o = try json.object(v, path, allowed: allowed)
+        try json.require(allowed.filter { !optional.contains($0) }, in: o, path)
         return o
     }
 
     func string(_ o: [String: Any], _ k: String, _ path: String) throws(PlanError) -> String {
-        guard let s = o[k] as? String, !s.isEmpty else { throw fail("\(path).\(k)", "must be a non-empty string") }
-        return s
+        try json.requiredString(o, k, path)
     }
 
     func count(_ o: [String: Any], _ k: String, _ path: String) throws(PlanError) -> Int {
-        guard let v = o[k], let n = v as? NSNumber, !isJSONBoolean(v), n.doubleValue == n.doubleValue.rounded(),
-              n.doubleValue >= 0, n.doubleValue <= 1_000_000_000 else {
-            throw fail("\(path).\(k)", "must be a whole number in 0...1000000000")
-        }
-        return n.intValue
+        try json.requiredInteger(o, k, path, in: 0...1_000_000_000, noun: "a whole number")
     }
 
     func money(_ o: [String: Any], _ k: String, _ path: String) throws(PlanError) -> Int64 {
@@ -227,7 +223,3 @@ private struct PlanReader {
     }
 }
 
-/// JSONSerialization gives booleans as a distinct NSNumber subclass; tell them from 0 and 1.
-private func isJSONBoolean(_ v: Any) -> Bool {
-    String(describing: type(of: v)).contains("Boolean") || type(of: v) == Bool.self
-}

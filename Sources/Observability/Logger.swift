@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -121,18 +122,13 @@ public struct Logger: Sendable {
                 break
             }
             written += 1
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if isControl(u) {
-                    out += u.value < 0x100 ? String(format: "\\x%02X", u.value) : "\\u{\(String(u.value, radix: 16))}"
-                } else {
-                    out.unicodeScalars.append(u)
-                }
+            if let e = JSONText.shortEscape(u.value) {
+                out.unicodeScalars.append("\\")
+                out.unicodeScalars.append(Unicode.Scalar(e))
+            } else if isControl(u) {
+                out += u.value < 0x100 ? String(format: "\\x%02X", u.value) : "\\u{\(String(u.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(u)
             }
         }
         return needs ? out + "\"" : out

@@ -33,12 +33,16 @@ public enum DialStatus: String, Sendable, Hashable, CaseIterable {
 
     /// The status a leg's final SIP response stands for.
     public static func forFailure(sipStatus: Int) -> DialStatus {
+        if isBusy(sipStatus: sipStatus) { return .busy }
         switch sipStatus {
-        case 486, 600, 603: .busy
-        case 408, 480: .noAnswer
-        default: .failed
+        case 408, 480: return .noAnswer
+        default: return .failed
         }
     }
+
+    /// Whether a final SIP response means the callee is busy: 486 Busy Here, 600 Busy
+    /// Everywhere, 603 Decline.
+    public static func isBusy(sipStatus: Int) -> Bool { [486, 600, 603].contains(sipStatus) }
 }
 
 /// How a `<Dial>` with several targets rings them.

@@ -25,11 +25,7 @@ public struct IncomingInvite: Sendable {
     public var handle: SIPCallHandle
     public var callID: String
     public var requestUser: String
-    public var requestHost: String
     public var fromUser: String
-    public var fromHost: String
-    public var fromDisplay: String?
-    public var toUser: String
     /// Content type without parameters, nil without a body.
     public var contentType: String?
     public var body: String?
@@ -45,11 +41,11 @@ public struct IncomingInvite: Sendable {
     /// True when the request came over TLS (the `sips` listener).
     public var overTLS: Bool = false
 
-    public init(handle: SIPCallHandle, callID: String, requestUser: String, requestHost: String, fromUser: String,
-                fromHost: String, fromDisplay: String?, toUser: String, contentType: String?, body: String?,
-                priority: String?, resourcePriority: String?, contactUsable: Bool, source: String, overTLS: Bool) {
-        self.handle = handle; self.callID = callID; self.requestUser = requestUser; self.requestHost = requestHost
-        self.fromUser = fromUser; self.fromHost = fromHost; self.fromDisplay = fromDisplay; self.toUser = toUser
+    /// An INVITE with the given fields.
+    public init(handle: SIPCallHandle, callID: String, requestUser: String, fromUser: String, contentType: String?,
+                body: String?, priority: String?, resourcePriority: String?, contactUsable: Bool, source: String,
+                overTLS: Bool) {
+        self.handle = handle; self.callID = callID; self.requestUser = requestUser; self.fromUser = fromUser
         self.contentType = contentType; self.body = body; self.priority = priority
         self.resourcePriority = resourcePriority; self.contactUsable = contactUsable; self.source = source
         self.overTLS = overTLS

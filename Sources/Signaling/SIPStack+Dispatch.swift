@@ -25,9 +25,7 @@ extension SIPStack {
             } else {
                 delegate.sipStack(self, didReceive: .invite(IncomingInvite(
                     handle: handle, callID: str(ev.call_id) ?? "", requestUser: str(ev.request_user) ?? "",
-                    requestHost: str(ev.request_host) ?? "", fromUser: str(ev.from_user) ?? "",
-                    fromHost: str(ev.from_host) ?? "", fromDisplay: str(ev.from_display),
-                    toUser: str(ev.to_user) ?? "", contentType: str(ev.content_type), body: body(),
+                    fromUser: str(ev.from_user) ?? "", contentType: str(ev.content_type), body: body(),
                     priority: str(ev.priority), resourcePriority: str(ev.resource_priority),
                     contactUsable: ev.contact_ok != 0, source: source, overTLS: overTLS)))
             }

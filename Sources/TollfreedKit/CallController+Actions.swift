@@ -195,34 +195,32 @@ extension CallController {
     // MARK: Recording
 
     private func startRecording(_ req: RecordingRequest, token: FlowToken, on e: Entry) {
-        let sid = "RE" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let dir = recordingDirectory(tenant: e.session.route.tenant)
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let industry = e.session.route.industry
-        let sealed = services.compliance.seals(industry)
-        let path = (dir as NSString).appendingPathComponent(recordingFileName(callID: e.session.callID, sid: sid) + ".wav" + (sealed ? ".enc" : ""))
+        let (sid, path) = newRecording(on: e)
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         e.recordings[token] = (sid, path)
         var spec = RecordingSpec(path: path, maxLengthSeconds: req.maxLengthSeconds,
                                  silenceTimeoutSeconds: req.silenceTimeoutSeconds, trimSilence: req.trimSilence)
-        spec.seal = services.compliance.sealer(for: industry)
+        spec.seal = services.compliance.sealer(for: e.session.route.industry)
         media.startRecording(e.media, spec: spec, token: token)
         e.log.info("call.recording_started", ["sid": sid, "max_s": req.maxLengthSeconds])
     }
 
-    /// A tenant's recordings directory.
-    func recordingDirectory(tenant: String) -> String {
-        (recordingsRoot as NSString).appendingPathComponent(tenant)
+    /// A new recording of the call (`<Record>` or `<Dial record>`): a random sid and its file,
+    /// `<recordings>/<tenant>/<node>-<call id>-<sid>.wav` (`.wav.enc` when the tenant's
+    /// industry seals recordings). The call id is unique only within a process's run, the
+    /// sid is random; the node id (when set) keeps names apart on a directory nodes share.
+    func newRecording(on e: Entry) -> (sid: String, path: String) {
+        let sid = "RE" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let callID = e.session.callID
+        let name = policy.nodeID.isEmpty ? "\(callID)-\(sid)" : "\(policy.nodeID)-\(callID)-\(sid)"
+        let suffix = services.compliance.seals(e.session.route.industry) ? ".wav.enc" : ".wav"
+        let directory = (recordingsRoot as NSString).appendingPathComponent(e.session.route.tenant)
+        return (sid, (directory as NSString).appendingPathComponent(name + suffix))
     }
 
     /// The recordings directory in force.
     var recordingsRoot: String {
-        policy.recordingsDirectory.isEmpty ? (policy.dataDirectory as NSString).appendingPathComponent("recordings") : policy.recordingsDirectory
-    }
-
-    /// `<node>-<call id>-<sid>`: the call id is unique only within a process's run, the
-    /// sid is random; the node id keeps names apart on a directory nodes share.
-    func recordingFileName(callID: String, sid: String) -> String {
-        policy.nodeID.isEmpty ? "\(callID)-\(sid)" : "\(policy.nodeID)-\(callID)-\(sid)"
+        policy.recordingsDirectory.isEmpty ? RecordingLocation.defaultDirectory(dataDirectory: policy.dataDirectory) : policy.recordingsDirectory
     }
 
     /// `file://` URL of the file, or `recording_url_base` + `recordings/<tenant>/<file>`.

@@ -154,14 +154,10 @@ extension CallController {
             e.relayedLeg = nil
         case .startRecording(let dual):
             guard let d = e.session.activeDial else { return }
-            let sid = "RE" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-            let dir = recordingDirectory(tenant: e.session.route.tenant)
-            let industry = e.session.route.industry
-            let suffix = services.compliance.seals(industry) ? ".wav.enc" : ".wav"
-            let path = (dir as NSString).appendingPathComponent(recordingFileName(callID: e.session.callID, sid: sid) + suffix)
+            let (sid, path) = newRecording(on: e)
             e.recordings[d.token] = (sid, path)
             media.startCallRecording(e.media, path: path, maxSeconds: min(d.dial.timeLimit, policy.maxCallSeconds) + d.dial.timeout,
-                                     dual: dual, token: d.token, seal: services.compliance.sealer(for: industry))
+                                     dual: dual, token: d.token, seal: services.compliance.sealer(for: e.session.route.industry))
             e.log.info("dial.recording_started", ["sid": sid, "dual": dual])
         case .stopRecording:
             media.stopCallRecording(e.media, reason: .hangup)

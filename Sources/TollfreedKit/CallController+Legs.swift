@@ -154,8 +154,8 @@ extension CallController {
         else if leg.answeredTooLate { disposition = .canceled }
         else {
             switch leg.finalStatus {
-            case 486, 600, 603: disposition = .busy
             case 487, 0: disposition = .canceled
+            case let code where DialStatus.isBusy(sipStatus: code): disposition = .busy
             default: disposition = .failed
             }
         }

@@ -122,7 +122,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public var recordingsDirectory: String?
     /// The recordings directory in force.
     public var effectiveRecordingsDirectory: String {
-        recordingsDirectory ?? (dataDirectory as NSString).appendingPathComponent("recordings")
+        recordingsDirectory ?? RecordingLocation.defaultDirectory(dataDirectory: dataDirectory)
     }
 
     /// The key file in force.

@@ -5,6 +5,11 @@ import Foundation
 /// the node that made it. Locally the file is `<recordings_dir>/<tenant>/<file>`, so a
 /// directory the nodes share may be mounted at different paths on each.
 enum RecordingLocation {
+    /// The recordings directory when `recordings_dir` is not set: `<data_dir>/recordings`.
+    static func defaultDirectory(dataDirectory: String) -> String {
+        (dataDirectory as NSString).appendingPathComponent("recordings")
+    }
+
     /// `recordings/<tenant>/<file>` of a recording's path.
     static func relativePath(_ path: String) -> String {
         let parts = path.split(separator: "/")

@@ -57,40 +57,13 @@ public struct WAVAudio: Sendable, Equatable {
     /// Parses WAV bytes; see `init(contentsOfFile:)`.
     public init(wavData data: Data) throws(TranscriptionError) {
         let bytes = [UInt8](data)
-        func u16(_ o: Int) -> Int { Int(bytes[o]) | Int(bytes[o + 1]) << 8 }
-        func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
-        func tag(_ o: Int) -> String { String(decoding: bytes[o..<o + 4], as: UTF8.self) }
-
-        guard bytes.count >= 12 else { throw .invalidWAV("\(bytes.count) bytes, too short for a RIFF header") }
-        guard tag(0) == "RIFF", tag(8) == "WAVE" else { throw .invalidWAV("no RIFF/WAVE header") }
-        var offset = 12
-        var format: (code: Int, channels: Int, rate: Int, bits: Int)?
-        var payload: Range<Int>?
-        while offset + 8 <= bytes.count {
-            let id = tag(offset)
-            let size = u32(offset + 4)
-            let start = offset + 8
-            let end = min(start + size, bytes.count)
-            if id == "fmt " {
-                guard size >= 16, start + 16 <= bytes.count else { throw .invalidWAV("truncated fmt chunk") }
-                var code = u16(start)
-                if code == 0xFFFE, size >= 40, start + 26 <= bytes.count {
-                    code = u16(start + 24)  // sub-format GUID starts with the format code
-                }
-                format = (code, u16(start + 2), u32(start + 4), u16(start + 14))
-            } else if id == "data" {
-                payload = start..<end
-                break
-            }
-            offset = start + size + (size & 1)  // chunks are padded to even sizes
+        let (format, payload) = try WAVFile.chunks(bytes, problem: Self.invalid) { (f: WAVFile.FormatChunk) throws(TranscriptionError) in f }
+        guard format.tag == 1 else { throw .unsupportedFormat("format code \(format.tag); only PCM is decoded") }
+        guard format.bitsPerSample == 16 else { throw .unsupportedFormat("\(format.bitsPerSample)-bit samples; only 16-bit") }
+        guard format.channels >= 1, format.sampleRate >= 1000, format.sampleRate <= 192_000 else {
+            throw .invalidWAV("\(format.channels) channels at \(format.sampleRate) Hz")
         }
-        guard let format else { throw .invalidWAV("no fmt chunk") }
-        guard let payload else { throw .invalidWAV("no data chunk") }
-        guard format.code == 1 else { throw .unsupportedFormat("format code \(format.code); only PCM is decoded") }
-        guard format.bits == 16 else { throw .unsupportedFormat("\(format.bits)-bit samples; only 16-bit") }
-        guard format.channels >= 1, format.rate >= 1000, format.rate <= 192_000 else {
-            throw .invalidWAV("\(format.channels) channels at \(format.rate) Hz")
-        }
+        // Channels averaged by integer division (rounding toward zero).
         let channels = format.channels
         let frames = payload.count / (2 * channels)
         var mono = [Int16](repeating: 0, count: frames)
@@ -103,21 +76,22 @@ public struct WAVAudio: Sendable, Equatable {
             }
             mono[i] = Int16(sum / channels)
         }
-        self.init(samples: mono, sampleRate: format.rate)
+        self.init(samples: mono, sampleRate: format.sampleRate)
+    }
+
+    /// This module's wording of a chunk walk's failure.
+    private static func invalid(_ problem: WAVFile.ChunkProblem) -> TranscriptionError {
+        switch problem {
+        case .tooShort(let count): .invalidWAV("\(count) bytes, too short for a RIFF header")
+        case .notRIFFWAVE: .invalidWAV("no RIFF/WAVE header")
+        case .dataBeforeFormat, .noFormat: .invalidWAV("no fmt chunk")
+        case .truncatedFormat, .noData: .invalidWAV(problem.description)
+        }
     }
 
     /// The file bytes of 16-bit mono PCM WAV for these samples (for tests and tools).
     public func wavData() -> Data {
-        var out = Data()
-        func put32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { out.append(contentsOf: $0) } }
-        func put16(_ v: Int) { withUnsafeBytes(of: UInt16(v).littleEndian) { out.append(contentsOf: $0) } }
-        let dataBytes = samples.count * 2
-        out.append(contentsOf: Array("RIFF".utf8)); put32(36 + dataBytes); out.append(contentsOf: Array("WAVE".utf8))
-        out.append(contentsOf: Array("fmt ".utf8)); put32(16); put16(1); put16(1)
-        put32(sampleRate); put32(sampleRate * 2); put16(2); put16(16)
-        out.append(contentsOf: Array("data".utf8)); put32(dataBytes)
-        for s in samples { put16(Int(UInt16(bitPattern: s))) }
-        return out
+        Data(samples.withUnsafeBufferPointer { WAVFile.encode($0, sampleRate: sampleRate) })
     }
 
     /// The same audio at another rate, converted with speexdsp.

@@ -122,6 +122,9 @@ final class WAVFileTests: XCTestCase {
                        "unsupported WAV encoding (format 1, 12 bits)")
         XCTAssertEqual(message(makeWAV(tag: 1, channels: 0, rate: 8000, bits: 16, data: [1, 2])), "unsupported channel count 0")
         XCTAssertEqual(message(makeWAV(tag: 1, channels: 1, rate: 0, bits: 16, data: [1, 2])), "unsupported sample rate 0")
+        XCTAssertEqual(message(Array("RIFF".utf8) + [12, 0, 0, 0] + Array("WAVEdata".utf8) + [0, 0, 0, 0]), "data chunk before fmt chunk")
+        XCTAssertEqual(message(makeWAV(tag: 0xFFFE, channels: 1, rate: 8000, bits: 16, data: le16([1]))),
+                       "truncated extensible fmt chunk")
 
         let dir = try temporaryDirectory(self)
         XCTAssertThrowsError(try WAVFile.read(path: dir + "/nope.wav")) { XCTAssertTrue("\($0)".contains("cannot read WAV file")) }

@@ -74,6 +74,26 @@ final class WAVAudioTests: XCTestCase {
         }
     }
 
+    func testRejectionMessages() {
+        func reason(_ data: Data) -> TranscriptionError? {
+            do { _ = try WAVAudio(wavData: data); return nil } catch { return error }
+        }
+        XCTAssertEqual(reason(Data("RIFF".utf8)), .invalidWAV("4 bytes, too short for a RIFF header"))
+        XCTAssertEqual(reason(Data("RIFX\0\0\0\0WAVEfmt ".utf8)), .invalidWAV("no RIFF/WAVE header"))
+        XCTAssertEqual(reason(wav([("fmt ", fmt())])), .invalidWAV("no data chunk"))
+        XCTAssertEqual(reason(wav([("data", pcm([1]))])), .invalidWAV("no fmt chunk"))
+        XCTAssertEqual(reason(wav([("data", pcm([1])), ("fmt ", fmt())])), .invalidWAV("no fmt chunk"))
+        XCTAssertEqual(reason(wav([("fmt ", Array(fmt().prefix(14)))])), .invalidWAV("truncated fmt chunk"))
+        XCTAssertEqual(reason(wav([("fmt ", fmt(code: 0xFFFE)), ("data", pcm([1]))])),
+                       .unsupportedFormat("format code 65534; only PCM is decoded"))
+        XCTAssertEqual(reason(wav([("fmt ", fmt(code: 3, bits: 32)), ("data", [0, 0, 0, 0])])),
+                       .unsupportedFormat("format code 3; only PCM is decoded"))
+        XCTAssertEqual(reason(wav([("fmt ", fmt(bits: 8)), ("data", [1, 2])])), .unsupportedFormat("8-bit samples; only 16-bit"))
+        XCTAssertEqual(reason(wav([("fmt ", fmt(rate: 300_000)), ("data", pcm([1]))])), .invalidWAV("1 channels at 300000 Hz"))
+        XCTAssertEqual(try WAVAudio(wavData: wav([("fmt ", fmt(channels: 10)), ("data", pcm(Array(repeating: 7, count: 10)))])).samples,
+                       [7], "more channels than the media engine reads")
+    }
+
     func testMissingFile() {
         XCTAssertThrowsError(try WAVAudio(contentsOfFile: "/nonexistent/x.wav")) {
             XCTAssertEqual($0 as? TranscriptionError, .fileNotFound("/nonexistent/x.wav"))

@@ -16,8 +16,8 @@ declare -A SOURCES=(
     [sdp]="fuzz/parsers/sdp.swift Sources/Signaling/SDP.swift Sources/Signaling/OfferAnswer.swift Sources/Signaling/DTMFInfo.swift Sources/Routing/PhoneNumber.swift"
     [texml]="fuzz/parsers/texml.swift $(ls Sources/TeXML/*.swift | tr '\n' ' ')"
     [rtp]="fuzz/parsers/rtp.swift Sources/Media/RTPHeader.swift"
-    [exports]="fuzz/parsers/exports.swift $(ls Sources/Metering/*.swift | grep -v -e SQLiteCDRStore -e CDRWriter | tr '\n' ' ')"
-    [spool]="fuzz/parsers/spool.swift Sources/RecordStore/SpoolCodec.swift Sources/RecordStore/SpoolFile.swift $(ls Sources/Metering/*.swift | grep -v -e SQLiteCDRStore -e CDRWriter | tr '\n' ' ')"
+    [exports]="fuzz/parsers/exports.swift $(ls Sources/Metering/*.swift | grep -v -e SQLiteCDRStore -e CDRWriter | tr '\n' ' ') $(ls Sources/Formats/*.swift | tr '\n' ' ')"
+    [spool]="fuzz/parsers/spool.swift Sources/RecordStore/SpoolCodec.swift Sources/RecordStore/SpoolFile.swift $(ls Sources/Metering/*.swift | grep -v -e SQLiteCDRStore -e CDRWriter | tr '\n' ' ') $(ls Sources/Formats/*.swift | tr '\n' ' ')"
 )
 status=0
 for target in sdp texml rtp exports spool; do

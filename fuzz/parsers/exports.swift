@@ -1,6 +1,7 @@
 // libFuzzer target: the export-file reader behind `bill --cdrs/--messages/--2fa`
-// (Sources/Metering without the SQLite store and the writer): RFC 4180 CSV and flat JSON
-// Lines from another machine or another vendor. Errors are expected; a crash is not.
+// (Sources/Metering without the SQLite store and the writer, and Sources/Formats): RFC 4180
+// CSV and flat JSON Lines from another machine or another vendor. Errors are expected; a
+// crash is not.
 import Foundation
 
 private let path = FileManager.default.temporaryDirectory.appendingPathComponent("tollfreed-fuzz-export-\(getpid())").path

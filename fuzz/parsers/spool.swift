@@ -1,5 +1,5 @@
 // libFuzzer target: the record spool reader (Sources/RecordStore/SpoolCodec.swift and
-// SpoolFile.swift with Metering's sources): the bytes a crash, a full disk or a flipped
+// SpoolFile.swift with Metering's and Formats' sources): the bytes a crash, a full disk or a flipped
 // bit can leave in records.spool before a replay. A damaged entry must be reported
 // (SpoolDamage); a crash is a finding.
 import Foundation

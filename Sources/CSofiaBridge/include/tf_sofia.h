@@ -54,11 +54,7 @@ typedef struct {
     int has_sip;
     const char *call_id;
     const char *request_user; /* Request-URI user part (may include ;params) */
-    const char *request_host;
     const char *from_user;
-    const char *from_host;
-    const char *from_display;
-    const char *to_user;
     const char *content_type; /* "type/subtype" without parameters */
     const char *payload;
     size_t payload_len;
