@@ -202,7 +202,7 @@ def settle(ctx):
         time.sleep(2)
         rss, fds, cache, held = sample()
     mem, base = d.memory(), ctx.baseline_memory
-    out = {"rss_before": before[0], "rss_after_phase": first[0], "rss_settled": rss,
+    out = {"sip_handles": d.metric("tollfreed_sip_handles"), "rss_before": before[0], "rss_after_phase": first[0], "rss_settled": rss,
            "audio_caches_kib": f"{ctx.cache_before} -> {cache}", "rss_settled_less_cache_growth": held,
            "fds_before": before[1], "fds_after_phase": first[1], "fds_settled": fds,
            "settle_s": round(time.monotonic() - start, 1), "within_5pct": _within(held, fds, before),

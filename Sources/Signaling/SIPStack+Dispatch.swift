@@ -11,50 +11,48 @@ extension SIPStack {
         }
         let handle = handle(for: hp)
         let adopted = ev.handle_magic != nil
-        func str(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: $0) } }
-        func body() -> String? {
-            guard let p = ev.payload, ev.payload_len > 0 else { return nil }
-            return String(decoding: UnsafeRawBufferPointer(start: p, count: ev.payload_len), as: UTF8.self)
-        }
-        let source = withUnsafeBytes(of: ev.source) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let overTLS = str(ev.transport)?.uppercased().hasSuffix("/TLS") ?? false
+        let e = FlatEvent(ev)
         switch tf_event_kind_t(UInt32(ev.kind)) {
         case TF_EV_INCOMING_INVITE:
             if adopted {
-                delegate.sipStack(self, didReceive: .reInvite(handle, contentType: str(ev.content_type), body: body()))
+                delegate.sipStack(self, didReceive: .reInvite(handle, contentType: e.str(ev.content_type), body: e.body))
             } else {
                 delegate.sipStack(self, didReceive: .invite(IncomingInvite(
-                    handle: handle, callID: str(ev.call_id) ?? "", requestUser: str(ev.request_user) ?? "",
-                    fromUser: str(ev.from_user) ?? "", contentType: str(ev.content_type), body: body(),
-                    priority: str(ev.priority), resourcePriority: str(ev.resource_priority),
-                    contactUsable: ev.contact_ok != 0, source: source, overTLS: overTLS)))
+                    handle: handle, callID: e.str(ev.call_id) ?? "", requestUser: e.str(ev.request_user) ?? "",
+                    fromUser: e.str(ev.from_user) ?? "", contentType: e.str(ev.content_type), body: e.body,
+                    priority: e.str(ev.priority), resourcePriority: e.str(ev.resource_priority),
+                    contactUsable: ev.contact_ok != 0, source: e.source, overTLS: e.overTLS)))
             }
         case TF_EV_INVITE_RESPONSE:
-            var r = InviteResponse(status: Int(ev.status), contentType: str(ev.content_type), body: body())
-            r.challengeScheme = str(ev.auth_scheme)
-            r.challengeRealm = str(ev.auth_realm)
-            r.callID = str(ev.call_id)
+            var r = InviteResponse(status: Int(ev.status), contentType: e.str(ev.content_type), body: e.body)
+            r.challengeScheme = e.str(ev.auth_scheme)
+            r.challengeRealm = e.str(ev.auth_realm)
+            r.callID = e.str(ev.call_id)
             delegate.sipStack(self, didReceive: .inviteResponse(handle, r))
         case TF_EV_INCOMING_MESSAGE:
-            var bytes: [UInt8] = []
-            if let p = ev.payload, ev.payload_len > 0 {
-                bytes = Array(UnsafeRawBufferPointer(start: p, count: ev.payload_len))
-            }
             delegate.sipStack(self, didReceive: .message(IncomingMessage(
-                handle: handle, callID: str(ev.call_id) ?? "", requestUser: str(ev.request_user) ?? "",
-                fromUser: str(ev.from_user) ?? "", contentType: str(ev.content_type),
-                charset: str(ev.charset).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) },
-                body: bytes, source: source, inDialog: adopted, overTLS: overTLS)))
+                handle: handle, callID: e.str(ev.call_id) ?? "", requestUser: e.str(ev.request_user) ?? "",
+                fromUser: e.str(ev.from_user) ?? "", contentType: e.str(ev.content_type),
+                charset: e.str(ev.charset).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) },
+                body: e.bytes, source: e.source, inDialog: adopted, overTLS: e.overTLS)))
         case TF_EV_INCOMING_OPTIONS:
-            delegate.sipStack(self, didReceive: .options(IncomingOptions(handle: handle, source: source, inDialog: adopted)))
+            delegate.sipStack(self, didReceive: .options(IncomingOptions(handle: handle, source: e.source, inDialog: adopted)))
         case TF_EV_INCOMING_ACK:
-            delegate.sipStack(self, didReceive: .ack(handle, contentType: str(ev.content_type), body: body()))
+            delegate.sipStack(self, didReceive: .ack(handle, contentType: e.str(ev.content_type), body: e.body))
         case TF_EV_INCOMING_CANCEL:
             delegate.sipStack(self, didReceive: .cancel(handle))
         case TF_EV_INCOMING_BYE:
             delegate.sipStack(self, didReceive: .bye(handle))
         case TF_EV_INCOMING_INFO:
-            delegate.sipStack(self, didReceive: .info(handle, contentType: str(ev.content_type), body: body()))
+            delegate.sipStack(self, didReceive: .info(handle, contentType: e.str(ev.content_type), body: e.body))
+        default:
+            dispatchHousekeeping(ev, handle: handle, adopted: adopted, delegate: delegate)
+        }
+    }
+
+    /// Dialog state, requests nua answered itself, shutdown and errors.
+    private func dispatchHousekeeping(_ ev: tf_sip_event_t, handle: SIPCallHandle, adopted: Bool, delegate: any SIPStackDelegate) {
+        switch tf_event_kind_t(UInt32(ev.kind)) {
         case TF_EV_STATE:
             if logger.isEnabled(.debug) { logger.debug("sip.state", ["handle": handle, "callstate": Int(ev.callstate), "status": Int(ev.status)]) }
             if ev.callstate == Int32(TF_CS_TERMINATED.rawValue) {
@@ -68,11 +66,36 @@ extension SIPStack {
         case TF_EV_SHUTDOWN_DONE:
             if ev.status >= 200, let s = sip { tf_sip_break(s) }
         case TF_EV_ERROR:
-            logger.warning("sip.error", ["status": Int(ev.status), "phrase": str(ev.phrase) ?? ""])
+            logger.warning("sip.error", ["status": Int(ev.status), "phrase": ev.phrase.map { String(cString: $0) } ?? ""])
         default:
             if logger.isEnabled(.debug) {
                 logger.debug("sip.event", ["nua_event": Int(ev.nua_event), "status": Int(ev.status)])
             }
         }
     }
+}
+
+/// The parts of a flattened Sofia event every kind reads: strings, the body, the source.
+private struct FlatEvent {
+    let ev: tf_sip_event_t
+    init(_ ev: tf_sip_event_t) { self.ev = ev }
+
+    func str(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: $0) } }
+
+    /// The body as text (nil when there is none).
+    var body: String? {
+        guard let p = ev.payload, ev.payload_len > 0 else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: p, count: ev.payload_len), as: UTF8.self)
+    }
+
+    /// The body as bytes (a MESSAGE's may be any charset).
+    var bytes: [UInt8] {
+        guard let p = ev.payload, ev.payload_len > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: ev.payload_len))
+    }
+
+    /// "ip:port" of the request's source.
+    var source: String { withUnsafeBytes(of: ev.source) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
+
+    var overTLS: Bool { str(ev.transport)?.uppercased().hasSuffix("/TLS") ?? false }
 }

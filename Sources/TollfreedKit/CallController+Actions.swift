@@ -85,6 +85,20 @@ extension CallController {
         }
     }
 
+    /// The call is over for us, but its dialog may not be for Sofia: a BYE to a caller who
+    /// never ACKed our 200 (or whose Contact does not answer) can leave the dialog in
+    /// "terminating" for good, holding its handle and the INVITE's memory. When it is still
+    /// there after `dialogReleaseMilliseconds`, it is freed by force (as a leg's is).
+    private func releaseDialogLater(_ e: Entry) {
+        guard stack.isAlive(e.handle) else { return }
+        let handle = e.handle, log = e.log
+        stack.schedule(afterMilliseconds: policy.dialogReleaseMilliseconds) { [self] in
+            guard stack.isAlive(handle), calls[handle] == nil else { return }
+            log.notice("call.dialog_forced_end", ["detail": "dialog still open \(policy.dialogReleaseMilliseconds) ms after the call ended"])
+            stack.abandon(handle)
+        }
+    }
+
     private func finish(_ e: Entry, record: CallDetailRecord) {
         var record = record
         for t in [e.ringTimer, e.durationTimer, e.closeTimer, e.ackTimer].compactMap({ $0 }) { stack.cancel(t) }
@@ -103,6 +117,7 @@ extension CallController {
         }
         for lh in e.legs.values { if let leg = legs[lh] { endLegUnconditionally(leg) } }
         calls[e.handle] = nil
+        releaseDialogLater(e)
         byMedia[e.media] = nil
         admission.release(e.handle)
         services.writer.finish(record)

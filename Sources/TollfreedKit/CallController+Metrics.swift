@@ -30,6 +30,7 @@ enum DaemonMetrics {
         m.describe("tollfreed_prompt_cache_bytes", type: "gauge", help: "Synthesised prompt audio held by the prompt cache (bounded by its byte budget).")
         m.describe("tollfreed_prompt_cache_entries", type: "gauge", help: "Synthesised prompts held by the prompt cache.")
         m.describe("tollfreed_play_cache_bytes", type: "gauge", help: "Decoded <Play> audio held by the play cache (bounded by its byte budget).")
+        m.describe("tollfreed_sip_handles", type: "gauge", help: "SIP dialog and request handles alive in Sofia (a leak shows here first).")
         m.describe("tollfreed_play_cache_entries", type: "gauge", help: "<Play> sources held by the play cache.")
     }
 }
@@ -84,6 +85,7 @@ extension CallController {
     /// Gauges read at scrape time from the media engine and the prompt cache.
     func collectMediaMetrics() {
         stack.assertOnSignalingThread()
+        metrics.set("tollfreed_sip_handles", Double(stack.liveHandleCount))
         metrics.set("tollfreed_prompt_cache_bytes", Double(services.prompts.cachedBytes))
         metrics.set("tollfreed_prompt_cache_entries", Double(services.prompts.cachedEntries))
         metrics.set("tollfreed_play_cache_bytes", Double(services.audio.cachedBytes))

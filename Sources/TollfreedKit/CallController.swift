@@ -43,6 +43,8 @@ struct CallPolicy: Sendable {
     var rtpTimeoutSeconds = 0
     /// Half-open calls: ACK wait, per-source and total limits (0: none).
     var ackTimeoutMilliseconds = 8000
+    /// A finished call's dialog still open after this long is freed by force.
+    var dialogReleaseMilliseconds = 40_000
     var halfOpenPerSource = 0
     var halfOpenMax = 0
 

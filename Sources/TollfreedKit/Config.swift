@@ -88,6 +88,9 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Half-open calls (200 sent, no ACK yet): how long they may wait, and how many one
     /// source address and all sources together may hold (0: no limit).
     public var ackTimeoutMilliseconds = 8000
+    /// How long a call's SIP dialog may outlive its record before it is freed by force
+    /// (Sofia's own transactions time out after 32 s; a dialog left past that is a leak).
+    public var dialogReleaseMilliseconds = 40_000
     public var halfOpenPerSource = 100
     public var halfOpenMax: Int?
     /// The half-open limit in force.

@@ -245,6 +245,7 @@ extension CallPolicy {
         emergencyMarkingSources = config.emergencyMarkingSources
         rtpTimeoutSeconds = config.rtpTimeoutSeconds
         ackTimeoutMilliseconds = config.ackTimeoutMilliseconds
+        dialogReleaseMilliseconds = config.dialogReleaseMilliseconds
         halfOpenPerSource = config.halfOpenPerSource
         halfOpenMax = config.effectiveHalfOpenMax
         recordingsDirectory = config.effectiveRecordingsDirectory

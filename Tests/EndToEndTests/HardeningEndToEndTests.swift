@@ -285,6 +285,7 @@ final class VanishingCallerEndToEndTests: XCTestCase {
             var calls = cfg["calls"] as? [String: Any] ?? [:]
             calls["half_open_per_source"] = 3
             calls["ack_timeout_ms"] = 1000
+            calls["dialog_release_ms"] = 2000
             cfg["calls"] = calls
         }
         defer { d.stop() }
@@ -300,10 +301,16 @@ final class VanishingCallerEndToEndTests: XCTestCase {
             XCTAssertEqual(r["hangup_by"] as? String, "ack_timeout")
             XCTAssertEqual(r["billable_seconds"] as? Int, 0)
         }
+        // Their dialogs (BYE sent to callers who never answer) are freed too, not kept
+        // in Sofia for good: each held a handle and its INVITE (a flood's memory).
+        XCTAssertTrue(waitUntil(timeout: 15) { d.metric("tollfreed_sip_handles") == 0 },
+                      "SIP handles left: \(d.metric("tollfreed_sip_handles") ?? -1)")
+        XCTAssertTrue(d.logText.contains("call.dialog_forced_end"))
         let ok = SIPDialogCaller(daemonPort: d.sipPort, tag: "after-halfopen")
         XCTAssertEqual(ok.invite(dial: "2082792555")?.status, 200)
         ok.ack()
         XCTAssertEqual(ok.bye()?.status, 200)
+        XCTAssertTrue(waitUntil(timeout: 10) { d.metric("tollfreed_sip_handles") == 0 }, "a normal call's dialog ends on its own")
     }
 
     /// RFC 4028 session timers: a caller asking for them gets them (it refreshes, and a
