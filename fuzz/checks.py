@@ -4,7 +4,7 @@ After each phase: the daemon is alive, `tollfreed_calls_active` returns to 0, a 
 call still works (healthcare number and the webhook number), RSS and open file
 descriptors come back within 5 % of their level before the phase (the first level is
 the baseline after the warm-up; the drift from it is reported too), polled up to
-SETTLE_S (Sofia keeps transactions 32 s, ended calls' legs up to 40 s more, and the
+SETTLE_S (Sofia keeps transactions 32 s, ended calls' legs and dialogs up to 40 s more, and the
 daemon trims malloc every 30 s), and every call the fuzzer completed or saw refused has
 exactly one record, with no record left `active`. RSS is checked upwards only (less
 memory than before is no leak); descriptors both ways (a lost listener shows as fewer).
@@ -44,6 +44,7 @@ class Context:
         self.baseline_memory = {}   # VmRSS, RssAnon, RssFile at the baseline
         self.before = None          # (rss, fds) settled after the previous phase
         self.cache_before = 0       # prompt cache KiB at `before`
+        self.handles_before = 0     # Sofia handles alive at the baseline (tollfreed_sip_handles)
         self.settle_s = SETTLE_S
 
     def expect_records(self, call_ids, phase, refused=False):
@@ -177,6 +178,7 @@ def take_baseline(ctx, window=36):
     ctx.baseline_start = d.starts
     ctx.before = ctx.baseline
     ctx.cache_before = audio_caches_kib(d)
+    ctx.handles_before = d.metric("tollfreed_sip_handles") or 0
     return ctx.baseline
 
 
@@ -193,16 +195,20 @@ def settle(ctx):
     def sample():
         cache = audio_caches_kib(d)
         rss = d.rss_kib()
-        return rss, d.fd_count(), cache, rss - max(0, cache - ctx.cache_before)
+        return rss, d.fd_count(), cache, rss - max(0, cache - ctx.cache_before), d.metric("tollfreed_sip_handles") or 0
+
+    def settled(held, fds, handles):
+        return _within(held, fds, before) and handles <= ctx.handles_before
 
     first = sample()
     start = time.monotonic()
-    rss, fds, cache, held = first
-    while not _within(held, fds, before) and time.monotonic() - start < ctx.settle_s and d.alive():
+    rss, fds, cache, held, handles = first
+    while not settled(held, fds, handles) and time.monotonic() - start < ctx.settle_s and d.alive():
         time.sleep(2)
-        rss, fds, cache, held = sample()
+        rss, fds, cache, held, handles = sample()
     mem, base = d.memory(), ctx.baseline_memory
-    out = {"sip_handles": d.metric("tollfreed_sip_handles"), "rss_before": before[0], "rss_after_phase": first[0], "rss_settled": rss,
+    out = {"sip_handles": f"{ctx.handles_before:.0f} -> {handles:.0f}", "handles_back": handles <= ctx.handles_before,
+           "rss_before": before[0], "rss_after_phase": first[0], "rss_settled": rss,
            "audio_caches_kib": f"{ctx.cache_before} -> {cache}", "rss_settled_less_cache_growth": held,
            "fds_before": before[1], "fds_after_phase": first[1], "fds_settled": fds,
            "settle_s": round(time.monotonic() - start, 1), "within_5pct": _within(held, fds, before),
@@ -270,5 +276,8 @@ def checkpoint(ctx, phase):
                                 f"caches' growth {out['audio_caches_kib']} KiB; peak {out['rss_after_phase']} at "
                                 f"the phase's end), fds {out['fds_before']} -> {out['fds_settled']}; "
                                 f"{out['anon_file_since_first_baseline']}", log_excerpt=d.log_tail(20))
+    if not out["handles_back"]:
+        ctx.findings.add(phase, f"SIP handles not back to the baseline after {out['settle_s']} s: {out['sip_handles']} "
+                                f"(dialogs Sofia still holds with no call: a leak)", log_excerpt=d.log_tail(20))
     out.update(check_records(ctx, phase))
     return out

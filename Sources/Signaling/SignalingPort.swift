@@ -27,6 +27,8 @@ public protocol SignalingPort: AnyObject, Sendable {
     func authenticate(_ handle: SIPCallHandle, scheme: String, realm: String, user: String, password: String)
     func respondToMessage(_ message: IncomingMessage, status: Int, headers: [String])
     func respondToOptions(_ options: IncomingOptions, status: Int, headers: [String])
+    /// Dialog and request handles alive (a leak shows here first).
+    var liveHandleCount: Int { get }
 }
 
 extension SignalingPort {

@@ -57,7 +57,7 @@ struct CallPolicy: Sendable {
 
 /// The services a call uses besides SIP.
 struct CallServices: Sendable {
-    var media: MediaEngine
+    var media: any MediaPort
     var prompts: PromptCache
     var audio: AudioSourceCache
     var writer: CDRWriter
@@ -110,7 +110,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         }
     }
 
-    let stack: SIPStack
+    let stack: any SignalingPort
     let services: CallServices
     let logger: Logger
     private(set) var policy: CallPolicy
@@ -146,7 +146,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     private var sequence: UInt64 = 0
     private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
-    init(stack: SIPStack, services: CallServices, logger: Logger, policy: CallPolicy) {
+    init(stack: any SignalingPort, services: CallServices, logger: Logger, policy: CallPolicy) {
         self.stack = stack
         self.services = services
         self.logger = logger
@@ -157,7 +157,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         self.halfOpen = HalfOpenTracker(perSource: policy.halfOpenPerSource, total: policy.halfOpenMax)
     }
 
-    var media: MediaEngine { services.media }
+    var media: any MediaPort { services.media }
 
     /// A reloaded configuration (SIGHUP): new calls use it; calls in progress keep the
     /// flow they started with (their sessions hold their own documents).
@@ -179,7 +179,10 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
 
     // MARK: SIP events
 
-    func sipStack(_ stack: SIPStack, didReceive event: SIPEvent) {
+    func sipStack(_ stack: SIPStack, didReceive event: SIPEvent) { receive(event) }
+
+    /// One SIP event, from the stack (or a test's in-memory port).
+    func receive(_ event: SIPEvent) {
         stack.assertOnSignalingThread()
         let now = Date()
         if case .options(let o) = event { return handleOptions(o, now: now) }

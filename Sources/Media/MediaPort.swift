@@ -1,0 +1,29 @@
+/// What the call controller asks of media: RTP sessions on ports, prompts, recordings,
+/// bridges and their counts. `MediaEngine` is the real one (sockets, the pacer and the
+/// receiver); a test gives the controller an in-memory one and delivers `MediaEvent`s
+/// itself.
+public protocol MediaPort: AnyObject, Sendable {
+    /// Opens a session on a free port; nil when none is left (for ordinary calls, when
+    /// only the emergency reserve is left).
+    func open(emergency: Bool) -> (MediaSessionID, port: UInt16)?
+    func configure(_ id: MediaSessionID, peer: MediaPeer)
+    func play(_ id: MediaSessionID, audio: EncodedAudio, loops: Int, token: UInt64)
+    func playSilence(_ id: MediaSessionID, milliseconds: Int, token: UInt64)
+    func stopPlayback(_ id: MediaSessionID)
+    func setDTMFDetection(_ id: MediaSessionID, enabled: Bool)
+    func startRecording(_ id: MediaSessionID, spec: RecordingSpec, token: UInt64) -> Bool
+    func stopRecording(_ id: MediaSessionID, reason: RecordingEndReason)
+    func bridge(_ a: MediaSessionID, _ b: MediaSessionID)
+    func relayOneWay(from: MediaSessionID, to: MediaSessionID)
+    func unbridge(_ a: MediaSessionID, _ b: MediaSessionID?)
+    func startCallRecording(_ id: MediaSessionID, path: String, maxSeconds: Int, dual: Bool, token: UInt64,
+                            seal: (@Sendable ([UInt8]) throws -> [UInt8])?) -> Bool
+    func stopCallRecording(_ id: MediaSessionID, reason: RecordingEndReason)
+    /// The session's packet counts so far; nil once closed.
+    func stats(_ id: MediaSessionID) -> MediaStats?
+    /// Closes the session and frees its port; its final counts.
+    func close(_ id: MediaSessionID) -> MediaStats?
+    var engineStats: MediaEngineStats { get }
+}
+
+extension MediaEngine: MediaPort {}

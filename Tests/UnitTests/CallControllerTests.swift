@@ -1,0 +1,175 @@
+import Compliance
+import Foundation
+@testable import Media
+import Metering
+import Observability
+import Signaling
+import TeXML
+import Webhooks
+import XCTest
+@testable import TollfreedKit
+
+/// The call controller driven through in-memory ports: SIP events in, what it sends and
+/// records out, timers on a manual clock. No sockets, no sleeps.
+final class CallControllerTests: XCTestCase {
+    private var dir = ""
+    private var port: FakeSignalingPort!
+    private var media: FakeMediaPort!
+    private var store: SQLiteCDRStore!
+    private var writer: CDRWriter!
+    private var controller: CallController!
+    private var nextSerial = 0
+
+    private static let pauseFlow = #"<Response><Pause length="2"/><Hangup/></Response>"#
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("controller-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Self.pauseFlow.write(toFile: "\(dir)/pause.xml", atomically: true, encoding: .utf8)
+        controller = try makeController(configure: { _ in })
+    }
+
+    override func tearDownWithError() throws {
+        writer?.flush()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// A controller over the fake ports for a config with one number (+1 800 555 0100,
+    /// the pause flow, an ordinary tenant) and `configure`'s changes.
+    private func makeController(configure: (inout DaemonConfig) -> Void) throws -> CallController {
+        let json = """
+        {"data_dir": "\(dir)", "flows_dir": "\(dir)", "media": {"address": "127.0.0.1"},
+         "calls": {"ring_ms": 1000, "ack_timeout_ms": 2000, "max_concurrent": 2, "emergency_reserve": 1},
+         "tenants": [{"id": "t1", "name": "Tenant", "industry": "general", "plan": "starter", "time_zone": "UTC"}],
+         "numbers": [{"did": "+1-800-555-0100", "tenant": "t1", "flow": "pause.xml"}]}
+        """
+        var config = try ConfigLoader.parse(Data(json.utf8), source: "test.json", baseDirectory: dir)
+        configure(&config)
+        let flows = ["pause.xml": try TeXMLParser.parse(Data(Self.pauseFlow.utf8), source: "pause.xml")]
+        let logger = Logger(minimumLevel: .error, journald: false, sink: MemorySink())
+        port = FakeSignalingPort()
+        media = FakeMediaPort()
+        store = try SQLiteCDRStore(directory: dir)
+        writer = CDRWriter(store: store, logger: logger)
+        let key = RecordingKey(bytes: [UInt8](repeating: 7, count: 32))
+        let webhooks = WebhookClient(logger: logger)
+        let services = CallServices(
+            media: media, prompts: PromptCache(synthesizer: try SpeechSynthesizer(logger: logger), logger: logger),
+            audio: AudioSourceCache(webhooks: webhooks, logger: logger, spoolDirectory: dir),
+            writer: writer, webhooks: webhooks, transcription: TranscriptionService(logger: logger),
+            compliance: ComplianceServices(keys: [key], encryptIndustries: [], audit: try AuditLog(path: "\(dir)/audit.log", key: key)),
+            metrics: MetricsRegistry())
+        return CallController(stack: port, services: services, logger: logger, policy: CallPolicy(config: config, flows: flows))
+    }
+
+    private func invite(to dialed: String = "8005550100", sdp: Bool = true, priority: String? = nil) -> SIPCallHandle {
+        let h = port.newHandle()
+        nextSerial += 1
+        let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+        controller.receive(.invite(IncomingInvite(
+            handle: h, callID: "c\(nextSerial)@test", requestUser: dialed, fromUser: "+15551230000",
+            contentType: sdp ? "application/sdp" : nil, body: sdp ? offer : nil, priority: priority, resourcePriority: nil,
+            contactUsable: true, source: "127.0.0.1:5070", overTLS: false)))
+        return h
+    }
+
+    /// The records as the store has them once the writer has written.
+    private func records() throws -> [CallDetailRecord] {
+        writer.flush()
+        var out: [CallDetailRecord] = []
+        try store.forEach(from: nil, to: nil) { out.append($0) }
+        return out
+    }
+
+    func testAnUnknownNumberIsRefused404WithARecordAndNoMedia() throws {
+        let h = invite(to: "8005550199")
+        XCTAssertEqual(port.statuses(h), [404])
+        XCTAssertTrue(media.calls.isEmpty, "no port taken")
+        let r = try XCTUnwrap(try records().first)
+        XCTAssertEqual(r.sipCode, 404)
+        XCTAssertEqual(r.disposition, .rejected)
+        XCTAssertEqual(r.sipCallID, "c1@test")
+        XCTAssertEqual(controller.activeCalls, 0)
+    }
+
+    /// INVITE, ring time on the manual clock, 200 with SDP, ACK, the flow's pause, its
+    /// hangup, the caller's dialog ending: one completed record and the port freed.
+    func testACallRingsAnswersRunsItsFlowAndEndsWithOneRecord() throws {
+        let h = invite()
+        XCTAssertEqual(port.statuses(h), [180], "ringing until ring_ms has passed")
+        port.advance(by: 999)
+        XCTAssertEqual(port.statuses(h), [180])
+        port.advance(by: 1)
+        XCTAssertEqual(port.statuses(h), [180, 200])
+        XCTAssertTrue(port.sdpAnswers.last?.contains("m=audio 20002 RTP/AVP 0") == true, port.sdpAnswers.last ?? "")
+        let session = try XCTUnwrap(media.open.first)
+        controller.receive(.ack(h, contentType: nil, body: nil))
+        guard case .silence(session, let ms, let token) = try XCTUnwrap(media.calls.last) else {
+            return XCTFail("the flow's Pause plays silence: \(media.calls)")
+        }
+        XCTAssertEqual(ms, 2000)
+        controller.mediaEvent(.playbackFinished(session, token: token))
+        XCTAssertEqual(port.sent.last, .bye(h), "<Hangup/> sends BYE")
+        port.end(h)
+        controller.receive(.terminated(h, status: 200))
+        XCTAssertEqual(media.calls.last, .close(session), "the port is freed")
+        XCTAssertEqual(controller.activeCalls, 0)
+        let all = try records()
+        XCTAssertEqual(all.count, 1, "one record per call")
+        XCTAssertEqual(all.first?.disposition, .completed)
+        XCTAssertEqual(all.first?.hangupBy, .daemon)
+    }
+
+    /// A 200 never ACKed: the call ends at the ACK timeout unbilled (the stack ends the
+    /// dialog: no BYE of ours before an ACK, RFC 3261 15), and its dialog, when still open
+    /// in the stack `dialog_release_ms` later, is freed by force.
+    func testAnUnacknowledgedAnswerEndsAndItsDialogIsReleased() throws {
+        let h = invite()
+        port.advance(by: 1000)
+        XCTAssertEqual(port.statuses(h), [180, 200])
+        port.advance(by: 1999)
+        XCTAssertEqual(controller.activeCalls, 1)
+        port.advance(by: 1)
+        XCTAssertEqual(controller.activeCalls, 0, "ended at ack_timeout_ms")
+        XCTAssertFalse(port.sent.contains(.bye(h)))
+        let r = try XCTUnwrap(try records().first)
+        XCTAssertEqual(r.hangupBy, .ackTimeout)
+        XCTAssertEqual(r.billableSeconds, 0)
+        XCTAssertTrue(port.isAlive(h), "the stack still holds the dialog")
+        port.advance(by: 39_999)
+        XCTAssertTrue(port.isAlive(h))
+        port.advance(by: 1)
+        XCTAssertFalse(port.isAlive(h), "freed by force")
+        XCTAssertEqual(port.sent.last, .abandon(h))
+    }
+
+    /// At capacity an ordinary call gets 503 + Retry-After; the reserved place still takes
+    /// an emergency call.
+    func testCapacityRefusesOrdinaryCallsButAdmitsAnEmergency() throws {
+        let first = invite()
+        XCTAssertEqual(port.statuses(first), [180])
+        let second = invite()
+        guard case .respond(_, 503, _, let headers) = try XCTUnwrap(port.sent.last) else { return XCTFail("\(port.sent)") }
+        XCTAssertEqual(port.statuses(second), [503])
+        XCTAssertTrue(headers.contains { $0.hasPrefix("Retry-After:") }, "\(headers)")
+        // Loopback is among the networks whose emergency markings are honoured by default.
+        let emergency = invite(priority: "emergency")
+        XCTAssertEqual(port.statuses(emergency), [180], "the emergency reserve admits it")
+    }
+
+    /// While draining, new calls get 503 with a Retry-After; the drain's waiter is told
+    /// once the last call is gone.
+    func testDrainRefusesNewCallsAndReportsIdle() throws {
+        let h = invite()
+        controller.beginDrain()
+        let refused = invite()
+        XCTAssertEqual(port.statuses(refused), [503])
+        let idle = Locked(false)
+        controller.whenIdle { idle.withLock { $0 = true } }
+        XCTAssertFalse(idle.withLock { $0 })
+        controller.receive(.cancel(h))
+        port.end(h)
+        controller.receive(.terminated(h, status: 487))
+        XCTAssertTrue(idle.withLock { $0 }, "told when the last call ended")
+    }
+}
