@@ -99,8 +99,7 @@ extension CallController {
         }
     }
 
-    private func finish(_ e: Entry, record: CallDetailRecord) {
-        var record = record
+    private func finish(_ e: Entry, record ended: CallDetailRecord) {
         for t in [e.ringTimer, e.durationTimer, e.closeTimer, e.ackTimer].compactMap({ $0 }) { stack.cancel(t) }
         halfOpen.close(e.halfOpenSource)
         e.halfOpenSource = nil
@@ -110,11 +109,7 @@ extension CallController {
         e.dialTimers.removeAll()
         // Recordings still being written report to the call by token after media closes.
         for token in e.recordings.keys { pendingRecordingCalls[token] = e.handle }
-        if let st = media.close(e.media) ?? e.closedMediaStats {
-            record.rtpSent = st.packetsSent
-            record.rtpReceived = st.packetsReceived
-            record.rtpDropped = st.packetsDropped
-        }
+        let record = e.session.closed(media: media.close(e.media) ?? e.closedMediaStats) ?? ended
         for lh in e.legs.values { if let leg = legs[lh] { endLegUnconditionally(leg) } }
         calls[e.handle] = nil
         releaseDialogLater(e)

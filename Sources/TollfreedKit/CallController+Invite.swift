@@ -193,10 +193,7 @@ extension CallController {
         entry.session.ackTimeoutMilliseconds = policy.ackTimeoutMilliseconds
         stack.adopt(inv.handle)
         // The record exists from admission on (active), so a crash cannot lose the call.
-        services.writer.begin(CallDetailRecord(
-            callID: ctx.callID, sipCallID: inv.callID, did: route.did, tenant: route.tenant, fromNumber: ctx.fromNumber,
-            toNumber: inv.requestUser, startTime: ctx.now, answerTime: nil, endTime: ctx.now, disposition: .active,
-            sipCode: 0, hangupBy: .none, flow: route.flow, emergency: ctx.emergency))
+        services.writer.begin(entry.session.openingRecord)
         calls[inv.handle] = entry
         byMedia[port.0] = inv.handle
         updateActiveGauges()

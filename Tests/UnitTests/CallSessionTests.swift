@@ -81,10 +81,11 @@ final class CallSessionTests: XCTestCase {
         XCTAssertEqual(s.mediaFinished(token: 2, now: at(5)), [.flow(.stopMedia), .sendBye])
         XCTAssertEqual(s.phase, .hangingUp)
 
-        s.mediaStats = MediaStats(packetsSent: 150, packetsReceived: 148, packetsDropped: 2, packetsMalformed: 0, telephoneEvents: 0)
         let end = s.terminated(status: 200, now: at(63.2))
         XCTAssertEqual(end.first, .flow(.stopMedia))
-        let r = try XCTUnwrap(record(end))
+        XCTAssertEqual(try XCTUnwrap(record(end)).rtpSent, 0, "the counts come when media is closed")
+        let r = try XCTUnwrap(s.closed(media: MediaStats(packetsSent: 150, packetsReceived: 148, packetsDropped: 2,
+                                                          packetsMalformed: 0, telephoneEvents: 0)))
         XCTAssertEqual(r.disposition, .completed)
         XCTAssertEqual(r.hangupBy, .daemon)
         XCTAssertEqual(r.sipCode, 200)
