@@ -190,12 +190,13 @@ final class HealthService: DaemonService, @unchecked Sendable {
     var ready: Bool { readyFlag.load(ordering: .relaxed) }
 
     func start() throws(StartupError) {
+        readyFlag.store(true, ordering: .relaxed)
+        // READY first: systemd reads a watchdog ping before it as a start that never ended.
+        notifier.notify("READY=1\nSTATUS=\(status)\nMAINPID=\(getpid())")
         stack.post { [self] in beat() }
         if let interval = notifier.watchdogInterval {
             stack.post { [self] in feedWatchdog(every: interval) }
         }
-        readyFlag.store(true, ordering: .relaxed)
-        notifier.notify("READY=1\nSTATUS=\(status)\nMAINPID=\(getpid())")
     }
 
     func stop() {
