@@ -13,9 +13,7 @@ final class AdmissionEndToEndTests: XCTestCase {
         let peer = RTPPeer()
         defer { peer.stop() }
         // A: an ordinary call that stays up (the healthcare flow records for a while).
-        nonisolated(unsafe) var a: (status: Int32, output: String) = (0, "")
-        let callA = Thread { a = d.sipp("uac_daemon_bye.xml", dial: "8005963057", tag: "adm-a", rtpPort: peer.port) }
-        callA.start()
+        let callA = Background { d.sipp("uac_daemon_bye.xml", dial: "8005963057", tag: "adm-a", rtpPort: peer.port) }
         XCTAssertTrue(peer.waitForPackets(10, timeout: 10), "call A is up")
 
         // B: ordinary, but only the emergency reserve is left -> 503.
@@ -23,15 +21,14 @@ final class AdmissionEndToEndTests: XCTestCase {
         XCTAssertEqual(b.status, 0, "ordinary call refused with 503:\n\(b.output.suffix(1500))")
 
         // C: emergency (Priority header) -> admitted into the reserve.
-        nonisolated(unsafe) var c: (status: Int32, output: String) = (0, "")
-        let callC = Thread { c = d.sipp("uac_emergency_listen.xml", dial: "2082792555", tag: "adm-c", extra: ["-d", "6000"]) }
-        callC.start()
+        let callC = Background { d.sipp("uac_emergency_listen.xml", dial: "2082792555", tag: "adm-c", extra: ["-d", "6000"]) }
         XCTAssertTrue(waitUntil(timeout: 10) { d.logText.components(separatedBy: "call.answered").count > 2 }, "call C is up")
 
         // D: another emergency with the daemon full -> admitted by preempting A.
         let dd = d.sipp("uac_emergency_listen.xml", dial: "2082792555", tag: "adm-d", extra: ["-d", "1000"])
         XCTAssertEqual(dd.status, 0, "emergency call D admitted:\n\(dd.output.suffix(1500))\n\(d.logText.suffix(2000))")
-        while callA.isExecuting || callC.isExecuting { usleep(20_000) }
+        let a = try XCTUnwrap(callA.wait(), "call A's sipp finished")
+        let c = try XCTUnwrap(callC.wait(), "call C's sipp finished")
         XCTAssertEqual(a.status, 0, "call A got the daemon's BYE:\n\(a.output.suffix(1500))")
         XCTAssertEqual(c.status, 0, "emergency call C completed:\n\(c.output.suffix(1500))")
 

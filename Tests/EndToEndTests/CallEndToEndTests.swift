@@ -261,12 +261,10 @@ final class StartupEndToEndTests: XCTestCase {
         let daemon = try DaemonUnderTest(ringMs: 0)
         let peer = RTPPeer()
         defer { peer.stop(); daemon.stop() }
-        nonisolated(unsafe) var result: (status: Int32, output: String) = (0, "")
-        let sipp = Thread { result = daemon.sipp("uac_daemon_bye.xml", dial: "8005963057", tag: "drain", rtpPort: peer.port) }
-        sipp.start()
+        let sipp = Background { daemon.sipp("uac_daemon_bye.xml", dial: "8005963057", tag: "drain", rtpPort: peer.port) }
         XCTAssertTrue(peer.waitForPackets(25, timeout: 10), "call never got audio")
         XCTAssertEqual(daemon.stop(), 0, "graceful SIGTERM exits 0:\n\(daemon.logText.suffix(1500))")
-        while sipp.isExecuting { usleep(20_000) }
+        let result = try XCTUnwrap(sipp.wait(), "sipp finished")
         XCTAssertEqual(result.status, 0, "the caller gets a BYE during the drain:\n\(result.output.suffix(1500))")
         let cdr = try XCTUnwrap(daemon.records().first { ($0["sip_call_id"] as? String)?.hasPrefix("drain-") == true })
         XCTAssertEqual(cdr["disposition"] as? String, "completed")

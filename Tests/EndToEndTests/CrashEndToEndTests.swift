@@ -14,16 +14,14 @@ final class CrashEndToEndTests: XCTestCase {
         let finished = try XCTUnwrap(d.record(tag: "before-crash"))
 
         // Four calls that stay up (sipp -l 4 -m 4), then the daemon is killed under them.
-        nonisolated(unsafe) var load: (status: Int32, output: String) = (0, "")
-        let sipp = Thread {
-            load = runProgram("/usr/bin/sipp", [
+        let sipp = Background {
+            runProgram("/usr/bin/sipp", [
                 "127.0.0.1:\(d.sipPort)", "-sf", Paths.scenarios.appendingPathComponent("uac_listen.xml").path,
                 "-s", "8005963057", "-l", "4", "-m", "4", "-r", "10", "-d", "30000", "-p", "\(freePort())",
                 "-i", "127.0.0.1", "-key", "rtpport", "9", "-key", "caller", "+15551230000",
                 "-cid_str", "crash-%u-%p@%s", "-nostdin", "-timeout", "15s",
             ], timeout: 40)
         }
-        sipp.start()
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline && d.logText.components(separatedBy: "call.answered").count - 1 < 5 { usleep(50_000) }
         XCTAssertEqual(d.logText.components(separatedBy: "call.answered").count - 1, 5, "four load calls answered")
@@ -53,7 +51,7 @@ final class CrashEndToEndTests: XCTestCase {
         let after = try XCTUnwrap(d.record(tag: "before-crash"))
         XCTAssertEqual(NSDictionary(dictionary: after), NSDictionary(dictionary: finished), "a finished record never changes")
         XCTAssertTrue(d.logText.contains("cdr.recovered interrupted=4"), d.logText.suffix(1500).description)
-        while sipp.isExecuting { usleep(50_000) }
+        let load = try XCTUnwrap(sipp.wait(), "sipp finished")
         XCTAssertTrue(load.output.contains("Outgoing calls created"), "sipp ran")
     }
 
@@ -64,21 +62,19 @@ final class CrashEndToEndTests: XCTestCase {
         defer { d.stop() }
         let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-load-crash-\(getpid())")
         try? FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
-        nonisolated(unsafe) var load: (status: Int32, output: String) = (0, "")
-        let sipp = Thread {
-            load = runProgram("/usr/bin/sipp", [
+        let sipp = Background {
+            runProgram("/usr/bin/sipp", [
                 "127.0.0.1:\(d.sipPort)", "-sf", Paths.scenarios.appendingPathComponent("uac_listen.xml").path,
                 "-s", "8005963057", "-l", "60", "-m", "600", "-r", "40", "-d", "1000", "-p", "\(freePort())",
                 "-i", "127.0.0.1", "-key", "rtpport", "9", "-key", "caller", "+15551230000",
                 "-cid_str", "load-%u-%p@%s", "-nostdin", "-timeout", "20s", "-recv_timeout", "4000",
             ], timeout: 40, cwd: workDir)
         }
-        sipp.start()
         // Let calls start and finish for a while, then kill the daemon under the load.
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline && d.logText.components(separatedBy: "call.end").count - 1 < 80 { usleep(20_000) }
         d.kill9()
-        while sipp.isExecuting { usleep(50_000) }
+        let load = try XCTUnwrap(sipp.wait(), "sipp finished")
         let successful = Int(load.output.components(separatedBy: "\n").last { $0.contains("Successful call") }?
             .split(separator: "|").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? -1
         XCTAssertGreaterThan(successful, 60, "sipp completed calls before the kill:\n\(load.output.suffix(1500))")

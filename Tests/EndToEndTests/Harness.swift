@@ -289,3 +289,27 @@ final class DaemonUnderTest: @unchecked Sendable {
         return nil
     }
 }
+
+/// Work (a sipp run, a program) on a thread of its own, its result read once it is done:
+/// a semaphore and a lock instead of a shared variable polled with sleeps (which
+/// ThreadSanitizer rightly reports as a race).
+final class Background<Result: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () -> Result) {
+        Thread { [self] in
+            let r = work()
+            lock.withLock { result = r }
+            done.signal()
+        }.start()
+    }
+
+    /// The result once the work has finished (nil when it has not within `timeout`).
+    func wait(timeout: TimeInterval = 120) -> Result? {
+        guard done.wait(timeout: .now() + timeout) == .success else { return nil }
+        done.signal()  // later waits return at once
+        return lock.withLock { result }
+    }
+}
