@@ -115,7 +115,7 @@ bench-cluster: build
 fuzz: build
 	python3 fuzz/fuzz.py $(FUZZ_ARGS)
 
-# The same at small sizes (a few minutes); not in CI yet (see docs/testing.md).
+# The same at small sizes (about 4 minutes); .ci/run runs it (see docs/testing.md).
 fuzz-smoke: build
 	python3 fuzz/fuzz.py --quick $(FUZZ_ARGS)
 

@@ -35,10 +35,10 @@ from webhook import WebhookServer  # noqa: E402
 
 PHASES = ["sip", "rtp", "texml", "bill", "http"]
 FULL = {"sip": 100_000, "sip_rate": 4000, "rtp_calls": 20, "rtp": 50_000, "rtp_rate": 5000, "texml": 10_000,
-        "texml_conc": 20, "texml_check": 200, "bill": 1000, "http_rounds": 20, "slow": 80, "slow_s": 6.0,
+        "texml_conc": 20, "texml_warm": 1000, "texml_check": 200, "bill": 1000, "http_rounds": 20, "slow": 80, "slow_s": 6.0,
         "record_s": 17, "settle_s": 120}
 QUICK = {"sip": 5000, "sip_rate": 3000, "rtp_calls": 6, "rtp": 5000, "rtp_rate": 3000, "texml": 400,
-         "texml_conc": 20, "texml_check": 30, "bill": 80, "http_rounds": 2, "slow": 70, "slow_s": 6.0,
+         "texml_conc": 20, "texml_warm": 200, "texml_check": 30, "bill": 80, "http_rounds": 2, "slow": 70, "slow_s": 6.0,
          "record_s": 0, "settle_s": 90}
 
 
@@ -145,7 +145,8 @@ def main():
         daemon.start()
         print(f"fuzz: daemon pid {daemon.proc.pid}, SIP 127.0.0.1:{daemon.sip_port}, RTP {daemon.rtp_low}-"
               f"{daemon.rtp_high}, metrics {daemon.metrics_port}, webhook {webhook.url}, work dir {workdir}", flush=True)
-        checks.warm_up(ctx, size["record_s"])
+        ctx.texml_warm = size["texml_warm"] if "texml" in args.phases else 0
+        checks.warm_up(ctx, size["record_s"], ctx.texml_warm)
         rss, fds = checks.take_baseline(ctx)
         print(f"fuzz: baseline after warm-up: RSS {rss} KiB, {fds} fds", flush=True)
         for name in args.phases:
