@@ -92,10 +92,9 @@ struct CallSession {
     /// The `<Dial>` in progress, if any.
     var activeDial: ActiveDial?
     var recordings: [RecordingOutcome] = []
-    /// The RTP counts of the call's media, given by `closed(media:)` when it is closed.
-    private(set) var mediaStats = MediaStats()
-    /// The record `end` made, completed by `closed(media:)`.
-    private var endRecord: CallDetailRecord?
+    /// RTP counts and the record `end` made (set only by `end` and `closed(media:)`).
+    var mediaStats = MediaStats()
+    var endRecord: CallDetailRecord?
     /// Marked emergency at admission (Priority, Resource-Priority, or the DID).
     var emergency = false
     /// How long the 200 may wait for its ACK before the call is dropped (half-open).
@@ -386,27 +385,6 @@ struct CallSession {
         record.recordingSeconds = recordings.reduce(0) { $0 + $1.durationSeconds }
         endRecord = record
         return prefix + [.finish(record)]
-    }
-
-    /// The record of the call from its admission on (`active`): written first, so a crash
-    /// cannot lose the call.
-    var openingRecord: CallDetailRecord {
-        CallDetailRecord(callID: callID, sipCallID: sipCallID, did: route.did, tenant: route.tenant, fromNumber: fromNumber,
-                         toNumber: toNumber, startTime: startTime, answerTime: nil, endTime: startTime, disposition: .active,
-                         sipCode: 0, hangupBy: .none, flow: route.flow, emergency: route.emergency || emergency)
-    }
-
-    /// The call's media is closed with these counts (nil: it never had any): the final
-    /// record, the one the session made when the call ended, with its RTP counts. The
-    /// session is the record's one owner; the controller only supplies the counts.
-    mutating func closed(media stats: MediaStats?) -> CallDetailRecord? {
-        guard var record = endRecord else { return nil }
-        if let stats { mediaStats = stats }
-        record.rtpSent = mediaStats.packetsSent
-        record.rtpReceived = mediaStats.packetsReceived
-        record.rtpDropped = mediaStats.packetsDropped
-        endRecord = record
-        return record
     }
 
     private func peer(_ n: NegotiatedAudio) -> MediaPeer { MediaPeer(negotiated: n) }
