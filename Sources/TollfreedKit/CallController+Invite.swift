@@ -15,6 +15,14 @@ struct InviteContext {
     let route: DIDRoute?
     let emergency: Bool
     let log: Logger
+
+    /// The record of a call refused before it had a session: what the INVITE asked for,
+    /// never answered, never billed.
+    func refusalRecord(status: Int, disposition: Disposition, at end: Date) -> CallDetailRecord {
+        CallDetailRecord(callID: callID, sipCallID: invite.callID, did: route?.did ?? "", tenant: route?.tenant ?? "",
+                         fromNumber: fromNumber, toNumber: invite.requestUser, startTime: now, answerTime: nil, endTime: end,
+                         disposition: disposition, sipCode: status, hangupBy: .none, flow: route?.flow ?? "", emergency: emergency)
+    }
 }
 
 /// A new INVITE: screening (source, rate, Contact), classification, admission, offer, RTP
@@ -123,10 +131,7 @@ extension CallController {
         stack.respond(inv.handle, status: status, headers: headers)
         countRejection(status == 503 ? (draining ? "draining" : "capacity") : String(status))
         ctx.log.notice("call.refused", ["status": status, "reason": reason])
-        services.writer.submit(CallDetailRecord(
-            callID: ctx.callID, sipCallID: inv.callID, did: ctx.route?.did ?? "", tenant: ctx.route?.tenant ?? "",
-            fromNumber: ctx.fromNumber, toNumber: inv.requestUser, startTime: ctx.now, answerTime: nil, endTime: Date(),
-            disposition: disposition, sipCode: status, hangupBy: .none, flow: ctx.route?.flow ?? "", emergency: ctx.emergency))
+        services.writer.submit(ctx.refusalRecord(status: status, disposition: disposition, at: Date()))
     }
 
     /// Refuses an INVITE that was admitted: its place is given back.

@@ -92,6 +92,27 @@ final class CallControllerTests: XCTestCase {
         XCTAssertEqual(controller.activeCalls, 0)
     }
 
+    /// A refusal's record is made from the INVITE alone: never answered, never billed.
+    func testARefusalRecordIsMadeFromTheInviteAlone() throws {
+        let h = port.newHandle()
+        let invite = IncomingInvite(handle: h, callID: "r@test", requestUser: "8005550100", fromUser: "+15551230000",
+                                    contentType: nil, body: nil, priority: nil, resourcePriority: nil, contactUsable: true,
+                                    source: "127.0.0.1:5070", overTLS: false)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let ctx = InviteContext(invite: invite, callID: "CAx", now: start, fromNumber: "+15551230000", route: nil,
+                                emergency: true, log: Logger(minimumLevel: .error, journald: false, sink: MemorySink()))
+        let r = ctx.refusalRecord(status: 503, disposition: .busy, at: start.addingTimeInterval(0.2))
+        XCTAssertEqual(r.sipCode, 503)
+        XCTAssertEqual(r.disposition, .busy)
+        XCTAssertNil(r.answerTime)
+        XCTAssertEqual(r.billableSeconds, 0)
+        XCTAssertEqual(r.hangupBy, HangupSide.none)
+        XCTAssertTrue(r.emergency)
+        XCTAssertEqual(r.sipCallID, "r@test")
+        XCTAssertEqual(r.did, "", "no route: no number")
+        XCTAssertEqual(r.endTime, start.addingTimeInterval(0.2))
+    }
+
     /// INVITE, ring time on the manual clock, 200 with SDP, ACK, the flow's pause, its
     /// hangup, the caller's dialog ending: one completed record and the port freed.
     func testACallRingsAnswersRunsItsFlowAndEndsWithOneRecord() throws {
