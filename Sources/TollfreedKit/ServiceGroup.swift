@@ -108,19 +108,3 @@ private final class SignalWatcher: @unchecked Sendable {
         sources = []
     }
 }
-
-/// A service made of two closures, for the small parts of the daemon.
-final class ClosureService: DaemonService {
-    let name: String
-    private let onStart: () throws(StartupError) -> Void
-    private let onStop: () -> Void
-
-    init(_ name: String, start: @escaping () throws(StartupError) -> Void = {}, stop: @escaping () -> Void = {}) {
-        self.name = name
-        onStart = start
-        onStop = stop
-    }
-
-    func start() throws(StartupError) { try onStart() }
-    func stop() { onStop() }
-}
