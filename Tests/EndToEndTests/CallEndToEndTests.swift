@@ -269,7 +269,7 @@ final class StartupEndToEndTests: XCTestCase {
         let cdr = try XCTUnwrap(daemon.records().first { ($0["sip_call_id"] as? String)?.hasPrefix("drain-") == true })
         XCTAssertEqual(cdr["disposition"] as? String, "completed")
         XCTAssertEqual(cdr["hangup_by"] as? String, "daemon")
-        XCTAssertTrue(daemon.logText.contains("daemon.stopped"))
+        XCTAssertTrue(daemon.logShows("daemon.stopped"))
     }
 
     func testSecondDaemonOnABusyPortFailsCleanly() throws {

@@ -50,7 +50,7 @@ final class CrashEndToEndTests: XCTestCase {
         }
         let after = try XCTUnwrap(d.record(tag: "before-crash"))
         XCTAssertEqual(NSDictionary(dictionary: after), NSDictionary(dictionary: finished), "a finished record never changes")
-        XCTAssertTrue(d.logText.contains("cdr.recovered interrupted=4"), d.logText.suffix(1500).description)
+        XCTAssertTrue(d.logShows("cdr.recovered interrupted=4"), d.logText.suffix(1500).description)
         let load = try XCTUnwrap(sipp.wait(), "sipp finished")
         XCTAssertTrue(load.output.contains("Outgoing calls created"), "sipp ran")
     }
@@ -91,6 +91,6 @@ final class CrashEndToEndTests: XCTestCase {
         // group commit): a call ending in those last milliseconds before the kill is closed
         // as interrupted at its last checkpoint, never lost.
         XCTAssertGreaterThanOrEqual(completed, successful - 3, "completed \(completed), sipp successful \(successful)")
-        XCTAssertTrue(d.logText.contains("cdr.recovered interrupted="))
+        XCTAssertTrue(d.logShows("cdr.recovered interrupted="))
     }
 }

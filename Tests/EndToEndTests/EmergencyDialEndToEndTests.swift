@@ -51,7 +51,7 @@ final class EmergencyDialEndToEndTests: XCTestCase {
         let r = d.sipp("uac_info_dtmf.xml", dial: "2082792555", tag: "menu-emergency")
         XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
         XCTAssertEqual(agent.wait().status, 0)
-        XCTAssertTrue(d.logText.contains("marked by the flow"))
+        XCTAssertTrue(d.logShows("marked by the flow"))
         XCTAssertEqual(d.record(tag: "menu-emergency")?["emergency"] as? Bool, true)
         XCTAssertEqual(d.legs(ofTag: "menu-emergency").first?["emergency"] as? Bool, true)
     }

@@ -173,7 +173,7 @@ final class FlowEndToEndTests: XCTestCase {
         XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))")
         XCTAssertNotNil(s.waitForRequest(path: "/fail/menu.xml"))
         XCTAssertGreaterThan(SpeechMeasure(peer.received, law: .ulaw).loudFrames, 20, "the fallback flow speaks")
-        XCTAssertTrue(d.logText.contains("flow.fallback"))
+        XCTAssertTrue(d.logShows("flow.fallback"))
     }
 
     func testHostileWebhookDocumentsFallBackAndTheDaemonLives() throws {
@@ -187,8 +187,8 @@ final class FlowEndToEndTests: XCTestCase {
             XCTAssertNotNil(s.waitForRequest(path: path))
             XCTAssertGreaterThan(SpeechMeasure(peer.received, law: .ulaw).loudFrames, 20, "the fallback flow speaks")
         }
-        XCTAssertTrue(d.logText.contains("elements are nested more than 64 levels deep"), String(d.logText.suffix(2000)))
-        XCTAssertTrue(d.logText.contains("answer longer than 65536 bytes"), String(d.logText.suffix(2000)))
+        XCTAssertTrue(d.logShows("elements are nested more than 64 levels deep"), String(d.logText.suffix(2000)))
+        XCTAssertTrue(d.logShows("answer longer than 65536 bytes"), String(d.logText.suffix(2000)))
         XCTAssertEqual(d.httpGet("/healthz")?.status, 200, "the daemon is still up")
     }
 
@@ -219,7 +219,7 @@ final class FlowEndToEndTests: XCTestCase {
         let r = d.sippRaw("uac_general_press1.xml", dial: "2082792555", tag: "general1",
                           extra: ["-mp", "\(freePort())", "-key", "caller", "+15551230000", "-d", "3000"])
         XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))")
-        XCTAssertTrue(d.logText.contains("general-business/menu-1.xml"), "the sales branch was fetched:\n\(String(d.logText.suffix(2000)))")
+        XCTAssertTrue(d.logShows("general-business/menu-1.xml"), "the sales branch was fetched:\n\(String(d.logText.suffix(2000)))")
     }
 
     func testLegalIntakeBranchesOnDigitTwo() throws {
@@ -227,7 +227,7 @@ final class FlowEndToEndTests: XCTestCase {
         let r = d.sippRaw("uac_legal_press2.xml", dial: "8335550106", tag: "legal2",
                           extra: ["-mp", "\(freePort())", "-key", "caller", "+15551230000", "-d", "2000"], timeout: 90)
         XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))")
-        XCTAssertTrue(d.logText.contains("legal-intake/matter-2.xml"), "the existing-matter branch was fetched")
+        XCTAssertTrue(d.logShows("legal-intake/matter-2.xml"), "the existing-matter branch was fetched")
         XCTAssertEqual(try XCTUnwrap(d.record(tag: "legal2"))["tenant"] as? String, "legal-client-001")
     }
 

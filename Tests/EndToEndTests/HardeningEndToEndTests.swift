@@ -23,7 +23,7 @@ final class HardeningEndToEndTests: XCTestCase {
         XCTAssertEqual(ok.invite(dial: "8005963057")?.status, 200)
         ok.ack()
         XCTAssertEqual(ok.bye()?.status, 200)
-        XCTAssertTrue(d.logText.contains("sip.malformed_request"))
+        XCTAssertTrue(d.logShows("sip.malformed_request"))
     }
 
     /// A STUN binding request to the SIP port gets no answer and prints nothing (Sofia's
@@ -261,7 +261,7 @@ final class EmergencyResourceEndToEndTests: XCTestCase {
         }
         XCTAssertEqual(d.record(tag: "mark-general")?["emergency"] as? Bool, false, "the claim is ignored")
         XCTAssertEqual(d.record(tag: "mark-fleet")?["emergency"] as? Bool, true, "the emergency line is one whoever calls")
-        XCTAssertTrue(d.logText.contains("call.emergency_marking_ignored"))
+        XCTAssertTrue(d.logShows("call.emergency_marking_ignored"))
     }
 }
 
@@ -310,7 +310,7 @@ final class VanishingCallerEndToEndTests: XCTestCase {
         let flood = (0..<5).map { SIPDialogCaller(daemonPort: d.sipPort, tag: "halfopen\($0)") }
         let statuses = flood.map { $0.invite(dial: "2082792555")?.status ?? 0 } // never ACKed
         XCTAssertEqual(statuses, [200, 200, 200, 503, 503])
-        XCTAssertTrue(d.logText.contains("sip.half_open_limit"))
+        XCTAssertTrue(d.logShows("sip.half_open_limit"))
         // The half-open calls end at the ACK timeout, unbilled, and free their places.
         XCTAssertTrue(waitUntil(timeout: 10) { d.metric("tollfreed_calls_active") == 0 }, "half-open calls ended")
         for i in 0..<3 {
@@ -323,7 +323,7 @@ final class VanishingCallerEndToEndTests: XCTestCase {
         // in Sofia for good: each held a handle and its INVITE (a flood's memory).
         XCTAssertTrue(waitUntil(timeout: 15) { d.metric("tollfreed_sip_handles") == 0 },
                       "SIP handles left: \(d.metric("tollfreed_sip_handles") ?? -1)")
-        XCTAssertTrue(d.logText.contains("call.dialog_forced_end"))
+        XCTAssertTrue(d.logShows("call.dialog_forced_end"))
         let ok = SIPDialogCaller(daemonPort: d.sipPort, tag: "after-halfopen")
         XCTAssertEqual(ok.invite(dial: "2082792555")?.status, 200)
         ok.ack()
@@ -364,7 +364,7 @@ final class VanishingCallerEndToEndTests: XCTestCase {
         let r = try XCTUnwrap(d.record(tag: "rtp-gone"))
         XCTAssertEqual(r["hangup_by"] as? String, "rtp_timeout")
         XCTAssertEqual(r["disposition"] as? String, "completed")
-        XCTAssertTrue(d.logText.contains("call.rtp_timeout"))
+        XCTAssertTrue(d.logShows("call.rtp_timeout"))
     }
 }
 

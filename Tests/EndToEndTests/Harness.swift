@@ -181,6 +181,13 @@ final class DaemonUnderTest: @unchecked Sendable {
 
     var logText: String { String(decoding: log.withLock { $0 }, as: UTF8.self) }
 
+    /// Whether the daemon's log shows `text` within `timeout`: the log arrives through a
+    /// pipe read on another thread, so a line written just before a reply the test has
+    /// already seen may not be here yet.
+    func logShows(_ text: String, timeout: TimeInterval = 5) -> Bool {
+        waitUntil(timeout: timeout) { logText.contains(text) }
+    }
+
     /// The metrics/health HTTP port the daemon bound (from its ready line).
     var metricsPort: UInt16? {
         guard let r = logText.range(of: "metrics=\(host):") else { return nil }

@@ -36,7 +36,7 @@ final class ReloadEndToEndTests: XCTestCase {
         try Data("{ not json".utf8).write(to: d.configPath)
         d.send(signal: SIGHUP)
         XCTAssertTrue(d.waitForLog("config.reload_failed"), d.logText.suffix(1500).description)
-        XCTAssertTrue(d.logText.contains("not valid JSON"))
+        XCTAssertTrue(d.logShows("not valid JSON"))
         XCTAssertEqual(d.sipp("uac_daemon_bye.xml", dial: "8335550199", tag: "after-bad-reload").status, 0)
         let audit = try String(contentsOfFile: d.dataDir.path + "/audit.log", encoding: .utf8)
         XCTAssertTrue(audit.contains("config.reloaded"))
@@ -79,7 +79,7 @@ final class DrainEndToEndTests: XCTestCase {
         XCTAssertEqual(d.stop(), 0)
         XCTAssertLessThan(Date().timeIntervalSince(started), 15)
         XCTAssertEqual(call.wait().status, 0, "the caller got BYE after the drain time")
-        XCTAssertTrue(d.logText.contains("daemon.drain_timeout calls_ended=1"), d.logText.suffix(1000).description)
+        XCTAssertTrue(d.logShows("daemon.drain_timeout calls_ended=1"), d.logText.suffix(1000).description)
         XCTAssertEqual(d.record(tag: "drain-timeout")?["hangup_by"] as? String, "daemon")
     }
 }

@@ -22,7 +22,7 @@ final class TLSEndToEndTests: XCTestCase {
             cfg["sip"] = sip
         }
         defer { d.stop() }
-        XCTAssertTrue(d.logText.contains("sips=127.0.0.1:\(tlsPort)"), d.logText.suffix(800).description)
+        XCTAssertTrue(d.logShows("sips=127.0.0.1:\(tlsPort)"), d.logText.suffix(800).description)
         let r = runProgram("/usr/bin/python3", [Paths.repo.appendingPathComponent("Tests/Support/tls_sip_client.py").path,
                                                  "\(tlsPort)", "8005963057", "tls-call-1@127.0.0.1"], timeout: 30)
         XCTAssertEqual(r.status, 0, r.output + d.logText.suffix(1500))
