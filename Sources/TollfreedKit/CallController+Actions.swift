@@ -162,7 +162,6 @@ extension CallController {
         case .stopMedia:
             media.stopPlayback(e.media)
         case .listenForDigits(let on):
-            e.listening = on
             media.setDTMFDetection(e.media, enabled: on)
         case .startTimer(let ms, let token):
             e.flowTimers[token] = stack.schedule(afterMilliseconds: ms) { [self] in

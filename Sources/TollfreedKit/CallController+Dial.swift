@@ -14,65 +14,6 @@ struct DialCounters {
     var emergencyDials = 0
 }
 
-/// One outbound leg of a `<Dial>` (a B leg), owned by the controller.
-final class Leg {
-    let index: Int
-    let parent: SIPCallHandle
-    let handle: SIPCallHandle
-    let media: MediaSessionID
-    let callID: String
-    /// The SIP Call-ID of the outbound dialog: what the trunk bills by.
-    let sipCallID: String
-    let target: DialTarget
-    let start: Date
-    let log: Logger
-    /// The parent call's record fields (the leg may outlive the parent's entry).
-    let parentCallID: String
-    let did: String
-    let tenant: String
-    let flow: String
-    let presentedNumber: String
-    let emergency: Bool
-    var local: LocalMedia
-    var answerTime: Date?
-    var finalStatus = 0
-    var authTried = false
-    var byCallee = false
-    /// A 200 that came after the leg lost (a simultaneous-ring loser, or a 200 crossing our
-    /// CANCEL): we ACK and BYE it at once; never connected, never billed.
-    var answeredTooLate = false
-    /// When the leg's conversation ended (our BYE sent, or the callee's received); the
-    /// record ends here, not when the BYE transaction completes.
-    var endedAt: Date?
-    /// `<Dial timeLimit>`: the bridged time billed is never longer.
-    var timeLimitSeconds = Int.max
-    /// An SDP answer (183 or 2xx) has configured the leg's media.
-    var configured = false
-    /// The machine has been told this leg is over.
-    var reported = false
-
-    init(index: Int, parent: SIPCallHandle, handle: SIPCallHandle, media: MediaSessionID, callID: String,
-         sipCallID: String, target: DialTarget, start: Date, log: Logger, local: LocalMedia, parentCallID: String, did: String,
-         tenant: String, flow: String, presentedNumber: String, emergency: Bool) {
-        self.parentCallID = parentCallID
-        self.did = did
-        self.tenant = tenant
-        self.flow = flow
-        self.presentedNumber = presentedNumber
-        self.emergency = emergency
-        self.index = index
-        self.parent = parent
-        self.handle = handle
-        self.media = media
-        self.callID = callID
-        self.sipCallID = sipCallID
-        self.target = target
-        self.start = start
-        self.log = log
-        self.local = local
-    }
-}
-
 /// `<Dial>`: resolving targets, placing and ending legs, bridging media, leg records.
 extension CallController {
     /// A token no flow action uses: ringback loops until stopped, so it never finishes.
@@ -124,7 +65,7 @@ extension CallController {
             if let lh = e.legs[i] { stack.cancel(lh) }
         case .hangUpLeg(let i):
             if let lh = e.legs[i] {
-                if let leg = legs[lh], leg.endedAt == nil { leg.endedAt = Date() }
+                legs[lh]?.state.hungUpByUs(now: Date())
                 stack.bye(lh)
             }
         case .startTimer(let timer, let ms):
@@ -190,12 +131,12 @@ extension CallController {
             media.close(port.0)
             return failSoon(400, "Sofia refused the URI \(target.uri)")
         }
-        let leg = Leg(index: i, parent: parent, handle: lh, media: port.0, callID: callID, sipCallID: sipCallID,
-                      target: target, start: Date(),
-                      log: e.log.with(["leg": callID]), local: local, parentCallID: e.session.callID,
-                      did: e.session.route.did, tenant: e.session.route.tenant, flow: e.session.route.flow,
-                      presentedNumber: callerID, emergency: emergency)
-        leg.timeLimitSeconds = d.dial.timeLimit
+        let placement = LegPlacement(index: i, callID: callID, sipCallID: sipCallID, target: target, start: Date(),
+                                     parentCallID: e.session.callID, did: e.session.route.did, tenant: e.session.route.tenant,
+                                     flow: e.session.route.flow, presentedNumber: callerID, emergency: emergency,
+                                     timeLimitSeconds: d.dial.timeLimit)
+        let leg = Leg(parent: parent, handle: lh, media: port.0, log: e.log.with(["leg": callID]), local: local,
+                      placement: placement)
         legs[lh] = leg
         e.legs[i] = lh
         dialCounters.legsPlaced += 1
@@ -207,6 +148,6 @@ extension CallController {
         updateActiveGauges()
         e.session.dialLegPlaced(i, callID: callID)
         leg.log.info("dial.leg_invite", ["target": target.uri, "emergency": emergency])
-        services.writer.begin(legRecord(leg, disposition: .active, code: 0, end: leg.start))
+        services.writer.begin(leg.state.openingRecord)
     }
 }

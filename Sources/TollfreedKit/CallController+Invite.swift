@@ -36,43 +36,26 @@ extension CallController {
         let log = logger.with(["call": callID])
         log.info("call.invite", ["to": inv.requestUser, "from": masked ? Self.mask(fromNumber) : fromNumber,
                                  "source": inv.source, "sip_call_id": inv.callID])
-        guard screen(inv, now: now) else { return }
         let markingsTrusted = policy.trustsMarkings(from: inv.source)
         let emergency = policy.emergency.isEmergency(route: route, priority: inv.priority, resourcePriority: inv.resourcePriority,
                                                      markingsTrusted: markingsTrusted)
-        if !emergency && !markingsTrusted && policy.emergency.claimsEmergency(priority: inv.priority, resourcePriority: inv.resourcePriority) {
-            countIgnoredMarking(source: inv.source)
-        }
-        if !emergency, let why = halfOpen.refusal(source: inv.source) {
-            // Answered-but-never-ACKed floods: refused like a rate limit (no record), and
-            // never into the emergency reserve.
-            stack.respond(inv.handle, status: 503, headers: ["Retry-After: 5"])
-            return countHalfOpenRefusal(source: inv.source, reason: why)
-        }
         let ctx = InviteContext(invite: inv, callID: callID, now: now, fromNumber: fromNumber, route: route,
                                 emergency: emergency, log: log)
-        if draining { return refuse(ctx, 503, .busy, "draining", headers: ["Retry-After: 30"]) }
-        if !emergency, services.recordBacklog?.isBacklogFull == true {
-            // The database has been away long enough to fill the spool: no new ordinary
-            // call (emergency calls still come in). No record either, so a flood cannot
-            // grow the spool; a rate-limited log line and a metric say why.
-            stack.respond(inv.handle, status: 503, headers: ["Retry-After: 30"])
-            return countBacklogRefusal(ctx)
+        let verdict = InviteGate.verdict(facts(inv, route: route, emergency: emergency, now: now))
+        if verdict.classified && !emergency && !markingsTrusted
+            && policy.emergency.claimsEmergency(priority: inv.priority, resourcePriority: inv.resourcePriority) {
+            countIgnoredMarking(source: inv.source)
         }
-        guard let route else { return refuse(ctx, 404, .rejected, "unknown number") }
-        guard policy.flows[route.flow] != nil || policy.numbers[route.did]?.isRemoteFlow == true else {
-            return refuse(ctx, 500, .failed, "flow \(route.flow) not loaded")
+        switch verdict {
+        case .drop(let d): return drop(ctx, d)
+        case .refuse(let r): return refuse(ctx, r.status, r.disposition, r.reason, headers: r.headers)
+        case .admit: break
         }
-        guard admit(ctx) else { return }
-        var offer: SessionDescription?
-        if let body = inv.body, !body.isEmpty {
-            guard inv.contentType?.lowercased() == "application/sdp" else {
-                return refuseAdmitted(ctx, 415, .rejected, "body type \(inv.contentType ?? "none")", headers: ["Accept: application/sdp"])
-            }
-            do { offer = try SDPParser.parse(body) } catch {
-                return refuseAdmitted(ctx, 400, .rejected, "malformed SDP: \(error)",
-                                      headers: ["Warning: 399 tollfreed \"Malformed SDP: \(Self.headerSafe(error.description))\""])
-            }
+        guard let route, admit(ctx) else { return }
+        let offer: SessionDescription?
+        switch InviteGate.offer(body: inv.body, contentType: inv.contentType) {
+        case .success(let o): offer = o
+        case .failure(let r): return refuseAdmitted(ctx, r.status, r.disposition, r.reason, headers: r.headers)
         }
         if let port = media.open(emergency: emergency) {
             return startCall(ctx, route: route, offer: offer, port: port)
@@ -83,25 +66,27 @@ extension CallController {
         awaitPort(ctx, route: route, offer: offer, attempts: 50)
     }
 
-    /// Source, rate and Contact checks; false when the INVITE was refused (no record: these
-    /// are not our customers' calls, and a record per flooded INVITE would be disk load).
-    private func screen(_ inv: IncomingInvite, now: Date) -> Bool {
-        guard policy.trustedSources(tls: inv.overTLS).allows(source: inv.source) else {
-            stack.respond(inv.handle, status: 403)
-            countUntrusted(source: inv.source)
-            return false
+    /// What the gate decides on. The rate bucket is consulted only for a trusted source.
+    private func facts(_ inv: IncomingInvite, route: DIDRoute?, emergency: Bool, now: Date) -> InviteFacts {
+        let trusted = policy.trustedSources(tls: inv.overTLS).allows(source: inv.source)
+        return InviteFacts(sourceTrusted: trusted, withinRate: trusted && allowRate(source: inv.source, now: now),
+                           contactUsable: inv.contactUsable, emergency: emergency,
+                           halfOpenRefusal: halfOpen.refusal(source: inv.source), draining: draining,
+                           recordBacklogFull: services.recordBacklog?.isBacklogFull == true, flow: route?.flow,
+                           flowAvailable: route.map { policy.flows[$0.flow] != nil || policy.numbers[$0.did]?.isRemoteFlow == true } ?? false)
+    }
+
+    /// Answers a dropped INVITE and counts it (no record: see `InviteVerdict.drop`).
+    private func drop(_ ctx: InviteContext, _ d: InviteDrop) {
+        let inv = ctx.invite
+        stack.respond(inv.handle, status: d.status, headers: d.headers)
+        switch d {
+        case .untrusted: countUntrusted(source: inv.source)
+        case .rateLimited: break // counted by allowRate
+        case .badContact: countMalformed(source: inv.source, reason: "contact")
+        case .halfOpen(let why): countHalfOpenRefusal(source: inv.source, reason: why)
+        case .recordBacklogFull: countBacklogRefusal(ctx)
         }
-        guard allowRate(source: inv.source, now: now) else {
-            stack.respond(inv.handle, status: 503, headers: ["Retry-After: 5"])
-            return false
-        }
-        guard inv.contactUsable else {
-            // Not a call we could ever send BYE to (RFC 3261 8.1.1.8).
-            stack.respond(inv.handle, status: 400, headers: ["Warning: 399 tollfreed \"Contact must be one sip: or sips: URI\""])
-            countMalformed(source: inv.source, reason: "contact")
-            return false
-        }
-        return true
     }
 
     /// Admission control; false when refused.
@@ -203,11 +188,5 @@ extension CallController {
         byMedia[port.0] = inv.handle
         updateActiveGauges()
         withCall(inv.handle) { $0.session.start(now: ctx.now) }
-    }
-
-    /// Text safe inside a quoted header value: no quotes, backslashes or control bytes,
-    /// at most 120 characters.
-    static func headerSafe(_ text: String) -> String {
-        String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" }.prefix(120).map(Character.init))
     }
 }

@@ -4,7 +4,29 @@ import Metering
 import Observability
 import Routing
 import Signaling
-import TeXML
+
+/// One outbound leg of a `<Dial>` (a B leg) as the controller holds it: its dialog, media
+/// and log, and the `LegMachine` that decides what its events mean.
+final class Leg {
+    let parent: SIPCallHandle
+    let handle: SIPCallHandle
+    let media: MediaSessionID
+    let log: Logger
+    var local: LocalMedia
+    var state: LegMachine
+
+    var index: Int { state.placement.index }
+
+    init(parent: SIPCallHandle, handle: SIPCallHandle, media: MediaSessionID, log: Logger, local: LocalMedia,
+         placement: LegPlacement) {
+        self.parent = parent
+        self.handle = handle
+        self.media = media
+        self.log = log
+        self.local = local
+        self.state = LegMachine(placement)
+    }
+}
 
 /// Outbound legs after their INVITE: responses, re-INVITEs, BYE, and their end and record.
 extension CallController {
@@ -14,10 +36,7 @@ extension CallController {
         case .inviteResponse(_, let r):
             legResponse(r, leg: leg, now: now)
         case .bye:
-            leg.byCallee = true
-            if leg.endedAt == nil { leg.endedAt = now }
-            leg.reported = true
-            legMachine(leg, now: now) { [i = leg.index] m, t in m.legEnded(i, now: t) }
+            perform(leg.state.calleeHungUp(now: now), on: leg, now: now)
         case .reInvite(let h, let type, let body):
             legReInvite(h, contentType: type, body: body, leg: leg)
         case .ack(_, let type, let body):
@@ -29,69 +48,68 @@ extension CallController {
         }
     }
 
+    /// Carries out the leg machine's actions.
+    private func perform(_ actions: [LegAction], on leg: Leg, now: Date, challenge: (scheme: String, realm: String)? = nil) {
+        for action in actions {
+            switch action {
+            case .authenticate:
+                guard let c = challenge, let user = leg.state.placement.target.username,
+                      let password = leg.state.placement.target.password else { continue }
+                stack.authenticate(leg.handle, scheme: c.scheme, realm: c.realm, user: user, password: password)
+            case .sendBye:
+                stack.bye(leg.handle)
+            case .sendCancel:
+                stack.cancel(leg.handle)
+            case .report(let report):
+                tellDialMachine(report, leg: leg, now: now)
+            case .log(let level, let event, let detail):
+                leg.log.log(level, event, detail.map { ["detail": $0] } ?? [:])
+            }
+        }
+    }
+
     /// Feeds the parent call's dial machine.
-    private func legMachine(_ leg: Leg, now: Date, _ body: @escaping (inout DialMachine, Double) -> [DialAction]) {
-        withCall(leg.parent) { $0.session.dialEvent(now: now, body) }
+    private func tellDialMachine(_ report: LegReport, leg: Leg, now: Date) {
+        let i = leg.index
+        withCall(leg.parent) { $0.session.dialEvent(now: now) { m, t in
+            switch report {
+            case .ringing(let early): m.legRinging(i, early: early)
+            case .answered: m.legAnswered(i, now: t)
+            case .failed(let status): m.legFailed(i, sipStatus: status, now: t)
+            case .ended: m.legEnded(i, now: t)
+            }
+        } }
     }
 
     /// A response to the leg's INVITE: authentication, ringing, answer or failure.
     private func legResponse(_ r: InviteResponse, leg: Leg, now: Date) {
-        let i = leg.index
-        if (r.status == 401 || r.status == 407), let c = r.challenge, let user = leg.target.username,
-           let pass = leg.target.password, !leg.authTried {
-            leg.authTried = true
-            leg.log.info("dial.leg_authenticating", ["status": r.status])
-            return stack.authenticate(leg.handle, scheme: c.scheme, realm: c.realm, user: user, password: pass)
+        if r.status == 401 || r.status == 407, let challenge = r.challenge {
+            return perform(leg.state.challenged(status: r.status), on: leg, now: now, challenge: challenge)
         }
         switch r.status {
         case 180..<200:
             let early = configureLeg(leg, body: r.body, contentType: r.contentType)
-            leg.log.info("dial.leg_progress", ["status": r.status, "early_media": early])
-            legMachine(leg, now: now) { m, _ in m.legRinging(i, early: early) }
+            perform(leg.state.provisional(status: r.status, sdpApplied: early), on: leg, now: now)
         case 200..<300:
             legAnswered(r, leg: leg, now: now)
+        case 300...:
+            perform(leg.state.failed(r.status), on: leg, now: now)
         default:
-            guard r.status >= 300 else { return }
-            leg.finalStatus = r.status
-            leg.reported = true
-            legMachine(leg, now: now) { m, t in m.legFailed(i, sipStatus: r.status, now: t) }
+            break
         }
     }
 
     /// A 2xx on the leg: bridged when the dial still wants it, else ended (never connected).
     private func legAnswered(_ r: InviteResponse, leg: Leg, now: Date) {
-        let parent = leg.parent
-        let i = leg.index
-        guard let d = calls[parent]?.session.activeDial, d.result == nil, calls[parent]?.legs[i] == leg.handle else {
-            // Answered after the dial ended (200 crossing our CANCEL, or the caller
-            // left): Sofia has sent the ACK; end the dialog. It never connected.
-            leg.answeredTooLate = true
-            leg.finalStatus = 487
-            leg.reported = true
-            leg.endedAt = now
-            leg.log.notice("dial.leg_late_answer", ["detail": "answered after the dial ended; sending BYE"])
-            return stack.bye(leg.handle)
-        }
+        let d = calls[leg.parent]?.session.activeDial
+        let wanted = d != nil && d?.result == nil && calls[leg.parent]?.legs[leg.index] == leg.handle
         // The answer's SDP, or the one of an earlier 183 (RFC 3261 13.2.1).
-        if !configureLeg(leg, body: r.body, contentType: r.contentType) && !leg.configured {
-            leg.log.warning("dial.leg_no_sdp", [:])
-            stack.bye(leg.handle)
-            leg.finalStatus = 488
-            leg.reported = true
-            return legMachine(leg, now: now) { m, t in m.legFailed(i, sipStatus: 488, now: t) }
-        }
-        legMachine(leg, now: now) { m, t in m.legAnswered(i, now: t) }
-        guard calls[parent]?.session.activeDial?.machine.bridgedLeg == i else {
-            // Lost the race to another leg: the machine hung it up; never connected.
-            leg.answeredTooLate = true
-            leg.finalStatus = 487
-            leg.reported = true
-            leg.endedAt = now
-            return
-        }
-        leg.answerTime = now
-        leg.finalStatus = 200
-        leg.log.info("dial.leg_answered", [:])
+        let sdp = wanted && configureLeg(leg, body: r.body, contentType: r.contentType)
+        let actions = leg.state.answered(dialWantsIt: wanted, sdpApplied: sdp, now: now)
+        perform(actions, on: leg, now: now)
+        guard actions.contains(.report(.answered)) else { return }
+        let won = calls[leg.parent]?.session.activeDial?.machine.bridgedLeg == leg.index
+        perform(leg.state.bridged(won, now: now), on: leg, now: now)
     }
 
     /// The callee holds or moves its media: answered from the leg's own media.
@@ -116,7 +134,6 @@ extension CallController {
         guard let body, contentType?.lowercased() == "application/sdp", let sdp = try? SDPParser.parse(body),
               case .success(let n) = OfferAnswer.acceptAnswer(sdp) else { return false }
         media.configure(leg.media, peer: MediaPeer(negotiated: n))
-        leg.configured = true
         return true
     }
 
@@ -124,8 +141,7 @@ extension CallController {
     /// now; if its dialog still has not ended when Sofia's own transactions would have timed
     /// out, the leg is closed by force: its record written, its port freed, its handle let go.
     func endLegUnconditionally(_ leg: Leg) {
-        if leg.endedAt == nil { leg.endedAt = Date() }
-        if leg.answerTime != nil || leg.answeredTooLate { stack.bye(leg.handle) } else { stack.cancel(leg.handle) }
+        perform([leg.state.parentEnded(now: Date())], on: leg, now: Date())
         let handle = leg.handle, id = ObjectIdentifier(leg)
         stack.schedule(afterMilliseconds: 40_000) { [self] in
             guard let leg = legs[handle], ObjectIdentifier(leg) == id else { return }
@@ -137,59 +153,15 @@ extension CallController {
 
     func legTerminated(_ leg: Leg, status: Int, now: Date) {
         legs[leg.handle] = nil
-        let stats = media.close(leg.media)
+        let (report, record) = leg.state.terminated(status: status, now: now, media: media.close(leg.media))
         if let e = calls[leg.parent] {
             if e.legs[leg.index] == leg.handle { e.legs[leg.index] = nil }
-            if !leg.reported {
-                // The dialog ended without a final response we saw (timeout, transport).
-                let code = leg.answerTime == nil ? max(status, 408) : 200
-                leg.reported = true
-                withCall(leg.parent) { $0.session.dialEvent(now: now) { m, t in
-                    leg.answerTime == nil ? m.legFailed(leg.index, sipStatus: code, now: t) : m.legEnded(leg.index, now: t)
-                } }
-            }
-        }
-        let disposition: Disposition
-        if leg.answerTime != nil { disposition = .completed }
-        else if leg.answeredTooLate { disposition = .canceled }
-        else {
-            switch leg.finalStatus {
-            case 487, 0: disposition = .canceled
-            case let code where DialStatus.isBusy(sipStatus: code): disposition = .busy
-            default: disposition = .failed
-            }
-        }
-        var record = legRecord(leg, disposition: disposition,
-                               code: leg.finalStatus == 0 ? max(status, 487) : leg.finalStatus, end: legEnd(leg, now: now))
-        record.hangupBy = leg.answerTime == nil ? .none : (leg.byCallee ? .caller : .daemon)
-        if let stats {
-            record.rtpSent = stats.packetsSent
-            record.rtpReceived = stats.packetsReceived
-            record.rtpDropped = stats.packetsDropped
+            if let report { tellDialMachine(report, leg: leg, now: now) }
         }
         services.writer.finish(record)
         countFinished(record)
-        leg.log.info("dial.leg_end", ["disposition": disposition.rawValue, "sip_code": record.sipCode,
+        leg.log.info("dial.leg_end", ["disposition": record.disposition.rawValue, "sip_code": record.sipCode,
                                       "billable_s": record.billableSeconds, "rtp_sent": record.rtpSent,
                                       "rtp_received": record.rtpReceived])
-    }
-
-    /// Where a leg's record ends: when its conversation ended (not when the BYE transaction
-    /// did), and never past the answer plus `<Dial timeLimit>`.
-    func legEnd(_ leg: Leg, now: Date) -> Date {
-        let end = leg.endedAt ?? now
-        guard let answer = leg.answerTime, leg.timeLimitSeconds < Int.max / 2 else { return end }
-        return min(end, answer.addingTimeInterval(Double(leg.timeLimitSeconds)))
-    }
-
-    /// The record of an outbound leg, linked to its parent call.
-    func legRecord(_ leg: Leg, disposition: Disposition, code: Int, end: Date) -> CallDetailRecord {
-        var r = CallDetailRecord(
-            callID: leg.callID, sipCallID: leg.sipCallID, did: leg.did, tenant: leg.tenant,
-            fromNumber: leg.presentedNumber, toNumber: leg.target.label, startTime: leg.start, answerTime: leg.answerTime,
-            endTime: end, disposition: disposition, sipCode: code, hangupBy: .none, flow: leg.flow, emergency: leg.emergency)
-        r.direction = .outbound
-        r.parentCallID = leg.parentCallID
-        return r
     }
 }

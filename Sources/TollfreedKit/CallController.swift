@@ -90,8 +90,6 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         /// The caller's RTP count when it last changed, and when (the RTP timeout).
         var rtpSeen: (count: UInt64, at: Date) = (0, Date())
         var flowTimers: [FlowToken: SIPTimer] = [:]
-        var listening = false
-        var dtmf = DTMFDeduplicator()
         /// Recording token -> (sid, path).
         var recordings: [FlowToken: (sid: String, path: String)] = [:]
         /// Outbound legs of the dial in progress, by leg index.
@@ -240,20 +238,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
     var pendingRecordingCalls: [FlowToken: SIPCallHandle] = [:]
 
     private func dtmf(_ h: SIPCallHandle, digit: Character, source: DTMFSource) {
-        guard let e = calls[h] else { return }
-        let t = Date().timeIntervalSince1970
-        guard e.dtmf.accept(digit: digit, source: source, at: t) else { return }
-        // Keypad digits of healthcare callers are PHI (dates of birth, member numbers): never
-        // logged in clear. Per digit only at debug level; a Gather's result is logged once.
-        if e.log.isEnabled(.debug) {
-            e.log.debug("call.dtmf", ["digit": e.session.route.industry == .healthcare ? "*" : String(digit),
-                                      "source": "\(source)", "listening": e.listening])
-        }
-        if digit == "*", let d = e.session.activeDial, d.dial.hangupOnStar, d.machine.bridgedLeg != nil {
-            return withCall(h) { $0.session.dialEvent(now: Date()) { m, t in m.hangupOnStar(now: t) } }
-        }
-        guard e.listening else { return }
-        withCall(h) { $0.session.digit(digit, now: Date()) }
+        withCall(h) { $0.session.keyPressed(digit, source: source, now: Date()) }
     }
 
     // MARK: Checkpoints
@@ -265,7 +250,7 @@ final class CallController: SIPStackDelegate, @unchecked Sendable {
         stack.schedule(afterMilliseconds: interval * 1000) { [self] in
             let now = Date()
             services.writer.checkpoint(calls.values.map { ($0.session.callID, $0.session.answerTime) }
-                                       + legs.values.map { ($0.callID, $0.answerTime) }, at: now)
+                                       + legs.values.map { ($0.state.placement.callID, $0.state.answerTime) }, at: now)
             startCheckpoints(interval: interval)
         }
     }

@@ -71,6 +71,9 @@ extension CallSession {
             case .hangup, .finished, .reject:
                 // A Reject is only legal first; the interpreter turns a later one into hangup.
                 return out + hangUp(now: now, disposition: .completed, log: nil)
+            case .listenForDigits(let on):
+                keypad.listening = on
+                out.append(.flow(action))
             case .startRecording(_, let token):
                 recordingsInProgress.insert(token)
                 out.append(.flow(action))

@@ -60,9 +60,6 @@ struct CallSession {
         case ended
     }
 
-    /// Spoken when a flow cannot be fetched and there is no fallback: never dead air.
-    static let apology = "<Response><Say voice=\"alice\">We are sorry, this number cannot take your call right now. Please try again later. Goodbye.</Say><Hangup/></Response>"
-
     let callID: String
     let sipCallID: String
     let route: DIDRoute
@@ -95,6 +92,8 @@ struct CallSession {
     /// RTP counts and the record `end` made (set only by `end` and `closed(media:)`).
     var mediaStats = MediaStats()
     var endRecord: CallDetailRecord?
+    /// DTMF de-duplication and whether the flow listens.
+    var keypad = Keypad()
     /// Marked emergency at admission (Priority, Resource-Priority, or the DID).
     var emergency = false
     /// How long the 200 may wait for its ACK before the call is dropped (half-open).

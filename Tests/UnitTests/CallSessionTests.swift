@@ -8,16 +8,16 @@ import TeXML
 import XCTest
 
 final class CallSessionTests: XCTestCase {
-    private let route = DIDRoute(did: "+18005963057", tenant: "healthcare-client-001", industry: .healthcare,
+    let route = DIDRoute(did: "+18005963057", tenant: "healthcare-client-001", industry: .healthcare,
                                  flow: "healthcare-intake.xml")
-    private let local = LocalMedia(address: "127.0.0.1", port: 20000, sessionID: 99)
-    private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
-    private let hello = SpeechRequest(text: "Hello", voice: "alice", language: "en-US", loop: 1)
-    private let helloFlow = "<Response><Say>Hello</Say><Pause length=\"1\"/></Response>"
+    let local = LocalMedia(address: "127.0.0.1", port: 20000, sessionID: 99)
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    let hello = SpeechRequest(text: "Hello", voice: "alice", language: "en-US", loop: 1)
+    let helloFlow = "<Response><Say>Hello</Say><Pause length=\"1\"/></Response>"
 
-    private func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
+    func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
 
-    private func negotiate(_ offerLines: [String], local: LocalMedia) throws -> (NegotiatedAudio, String) {
+    func negotiate(_ offerLines: [String], local: LocalMedia) throws -> (NegotiatedAudio, String) {
         let offer = try SDPParser.parse(sdpBody(offerLines))
         guard case .success(let r) = OfferAnswer.answer(offer, local: local) else {
             throw NegotiationFailure.noCommonCodec("test offer")
@@ -25,7 +25,7 @@ final class CallSessionTests: XCTestCase {
         return r
     }
 
-    private func session(_ xml: String, offer: [String]? = typicalOffer(), ringMs: Int = 2000,
+    func session(_ xml: String, offer: [String]? = typicalOffer(), ringMs: Int = 2000,
                          maxSeconds: Int = 3600) throws -> CallSession {
         let flow = try TeXMLParser.parse(Data(xml.utf8), source: "test.xml")
         return CallSession(callID: "call-1", sipCallID: "abc@192.0.2.10", route: route, fromNumber: "+12025550123",
@@ -35,7 +35,7 @@ final class CallSessionTests: XCTestCase {
     }
 
     /// A session that has rung, answered at t0+2 and been ACKed; returns the ACK's actions.
-    private func activeSession(_ xml: String, offer: [String]? = typicalOffer()) throws -> (CallSession, [CallAction]) {
+    func activeSession(_ xml: String, offer: [String]? = typicalOffer()) throws -> (CallSession, [CallAction]) {
         var s = try session(xml, offer: offer)
         _ = s.start(now: t0)
         _ = s.ringTimerFired(now: at(2))
@@ -43,7 +43,7 @@ final class CallSessionTests: XCTestCase {
         return (s, actions)
     }
 
-    private func record(_ actions: [CallAction], file: StaticString = #filePath, line: UInt = #line) -> CallDetailRecord? {
+    func record(_ actions: [CallAction], file: StaticString = #filePath, line: UInt = #line) -> CallDetailRecord? {
         guard case .finish(let r)? = actions.last else {
             XCTFail("last action is not .finish: \(actions)", file: file, line: line)
             return nil
@@ -51,7 +51,7 @@ final class CallSessionTests: XCTestCase {
         return r
     }
 
-    private var defaultPeer: MediaPeer {
+    var defaultPeer: MediaPeer {
         MediaPeer(remote: UDPEndpoint(host: "192.0.2.10", port: 49170), law: .ulaw, payloadType: 0,
                   telephoneEventPayloadType: 101, sending: true)
     }
@@ -126,13 +126,13 @@ final class CallSessionTests: XCTestCase {
                        [.log(level: "error", event: "flow.prompt_failed", detail: "no voice"), .flow(.pause(milliseconds: 1000, token: 2))])
     }
 
-    private func dialMachine(recording: DialRecording = .none) -> DialMachine {
+    func dialMachine(recording: DialRecording = .none) -> DialMachine {
         DialMachine(targets: [DialTarget(uri: "sip:+12025550123@192.0.2.5", label: "+12025550123")], strategy: .simultaneous,
                     ringMilliseconds: 30_000, timeLimitSeconds: 14_400, recording: recording)
     }
 
     /// An active session whose flow is `xml` (starting with a Dial), dialing and answered.
-    private func bridgedSession(_ xml: String, recording: DialRecording = .none) throws -> (CallSession, [CallAction]) {
+    func bridgedSession(_ xml: String, recording: DialRecording = .none) throws -> (CallSession, [CallAction]) {
         var (s, actions) = try activeSession(xml)
         guard case .resolveDial(let dial, let token)? = actions.last else {
             XCTFail("expected the dial to be resolved: \(actions)")
