@@ -49,11 +49,12 @@ run: build
 	mkdir -p $(DATA)
 	.build/release/tollfreed run --config $(CONFIG) --data $(DATA)
 
-# Every test: the source size limits (scripts/check-sizes.py) first, then unit tests (no
+# Every test: the source size limits (scripts/check-sizes.py) and module dependencies
+# (scripts/check-deps.py) first, then unit tests (no
 # sockets) and end-to-end tests (real daemon + sipp). Sources over the limits fail the
 # target but the tests still run. The last line is the plain summary "N passed, N failed".
 test: build-debug
-	@python3 scripts/check-sizes.py; sizes=$$?; \
+	@python3 scripts/check-sizes.py; sizes=$$?; python3 scripts/check-deps.py || sizes=1; \
 	set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$$?; \
 	summary=$$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" .build/test.log | tail -1); \
 	total=$$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$$summary"); \
@@ -61,13 +62,14 @@ test: build-debug
 	skipped=$$(grep -cE "^Test Case .* skipped" .build/test.log || true); \
 	if [ -z "$$summary" ]; then echo "tests: no XCTest summary found"; exit 1; fi; \
 	if [ "$$skipped" -gt 0 ]; then echo "tests: skipped (a skip is not a pass):"; grep -E "^Test Case .* skipped" .build/test.log; status=1; fi; \
-	if [ "$$sizes" -ne 0 ]; then echo "tests: sources over the size limits (scripts/check-sizes.py, at the top)"; status=1; fi; \
+	if [ "$$sizes" -ne 0 ]; then echo "tests: sources over the size limits or undeclared module dependencies (check-sizes.py, check-deps.py, at the top)"; status=1; fi; \
 	echo "tests: $$((total - failed - skipped)) passed, $$failed failed, $$skipped skipped"; exit $$status
 
 # Files over 400 lines and functions over 60 in Sources/ (issue 14); `make test` runs it first.
 check-sizes:
 	python3 scripts/check-sizes.py --self-test
 	python3 scripts/check-sizes.py
+	python3 scripts/check-deps.py
 
 unit-test: build-debug
 	$(SWIFT) test --skip-build --disable-swift-testing --filter 'UnitTests|TeXMLTests'

@@ -49,14 +49,26 @@ let package = Package(
         .target(name: "Compliance", dependencies: ["CCrypto", "Formats"]),
         // Records in PostgreSQL (libpq), with a local disk spool while the database is away.
         .target(name: "RecordStore", dependencies: ["CPostgres", "Metering", "Observability"]),
-        .target(name: "TollfreedKit",
-                dependencies: ["Formats", "Observability", "Routing", "TeXML", "Signaling", "Media", "Metering",
-                               "Webhooks", "Transcription", "Compliance", "RecordStore"]),
-        .executableTarget(name: "tollfreed", dependencies: ["TollfreedKit"]),
+        // The configuration file: its model, strict reader and defaults.
+        .target(name: "Configuration", dependencies: ["Formats", "Metering", "Routing", "RecordStore"]),
+        // Calls: the pure per-call machines (CallSession, LegMachine, InviteGate) and the
+        // controller that carries out their actions on the signaling thread.
+        .target(name: "CallControl",
+                dependencies: ["Configuration", "Observability", "Routing", "TeXML", "Signaling", "Media",
+                               "Metering", "Webhooks", "Transcription", "Compliance", "RecordStore"]),
+        // The running daemon: its services, start-up and shutdown order, metrics server.
+        .target(name: "Daemon",
+                dependencies: ["CallControl", "Configuration", "Observability", "Routing", "TeXML", "Signaling", "Media",
+                               "Metering", "Webhooks", "Compliance", "RecordStore"]),
+        // The command line: run, check, export, bill, simulate, compliance tools.
+        .target(name: "Commands",
+                dependencies: ["Daemon", "CallControl", "Configuration", "Observability", "Routing", "TeXML", "Media",
+                               "Metering", "Webhooks", "Compliance", "RecordStore"]),
+        .executableTarget(name: "tollfreed", dependencies: ["Commands"]),
 
         // Fast unit tests (no sockets) and end-to-end tests (real daemon + sipp).
         .testTarget(name: "UnitTests",
-                    dependencies: ["Routing", "Signaling", "Media", "Metering", "TollfreedKit", "Observability", "Compliance",
+                    dependencies: ["Routing", "Signaling", "Media", "Metering", "Configuration", "CallControl", "Daemon", "Commands", "Observability", "Compliance",
                                    "RecordStore", "TeXML", "Webhooks", "Formats"]),
         .testTarget(name: "TeXMLTests", dependencies: ["TeXML"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Observability"]),

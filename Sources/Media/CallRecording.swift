@@ -9,6 +9,8 @@ import Foundation
 /// party's stream (silence suppression, hold, loss) leaves silence of the right length,
 /// so the two parties stay in step. The buffer for the maximum length is reserved at the
 /// start (untouched pages cost no memory); nothing is allocated per packet.
+/// (`@unchecked Sendable`: filled only on the receiver thread, then handed whole to the
+/// recording writer, which alone touches it from then on.)
 final class CallRecorder: @unchecked Sendable {
     let path: String
     let token: UInt64

@@ -50,6 +50,8 @@ struct PacedSession {
 /// the period instead of leaving in one burst (which would delay the calls at its end).
 /// Deadlines are absolute (CLOCK_MONOTONIC, TIMER_ABSTIME), so pacing does not drift; a
 /// slot that wakes late is counted, and a pacer that falls far behind resynchronises.
+/// (`@unchecked Sendable`: its sessions and packet buffer are touched only on the pacer
+/// thread; other threads reach it through the locked command inbox.)
 final class Pacer: @unchecked Sendable {
     static let packetSamples = 160 // 20 ms at 8 kHz
     static let slots = 4

@@ -6,6 +6,8 @@ import Observability
 /// Synthesis runs on one background thread (espeak-ng is single-threaded). Requests for a
 /// prompt already being synthesised wait for that one synthesis instead of starting another,
 /// so a thousand callers hearing the same greeting cost one synthesis.
+/// (`@unchecked Sendable`: the cache is under its lock; the synthesizer is used only on the
+/// TTS queue.)
 public final class PromptCache: @unchecked Sendable {
     public typealias Completion = @Sendable (Result<EncodedAudio, MediaError>) -> Void
 

@@ -45,6 +45,8 @@ func monotonicSeconds() -> Double {
 /// peer are dropped and counted; the rest go through the session's `PacketProcessor`
 /// (RFC 4733 and in-band DTMF, recording). While recordings are active the loop wakes at
 /// least every 100 ms to apply silence and length deadlines even when no packets arrive.
+/// (`@unchecked Sendable`: its sessions and buffers are touched only on the receiver thread;
+/// other threads reach it through the locked command inbox and the eventfd.)
 final class RTPReceiver: @unchecked Sendable {
     static let batch: Int32 = 32
     static let bufferSize: Int32 = 2048

@@ -143,6 +143,8 @@ enum SilenceTrimmer {
 
 /// Recorded samples, allocated once at the start for the maximum length (untouched pages
 /// cost no memory), filled by the receiver thread, then handed to the writer.
+/// (`@unchecked Sendable`: one owner at a time, the receiver while recording, then the
+/// writer.)
 final class SampleBuffer: @unchecked Sendable {
     let base: UnsafeMutablePointer<Int16>
     let capacity: Int

@@ -153,10 +153,9 @@ public struct Logger: Sendable {
 }
 
 /// Collects log lines in memory; for tests.
-public final class MemorySink: LogSink, @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [String] = []
+public final class MemorySink: LogSink, Sendable {
+    private let storage = Locked<[String]>([])
     public init() {}
-    public func write(_ line: String) { lock.lock(); storage.append(line); lock.unlock() }
-    public var lines: [String] { lock.lock(); defer { lock.unlock() }; return storage }
+    public func write(_ line: String) { storage.withLock { $0.append(line) } }
+    public var lines: [String] { storage.withLock { $0 } }
 }

@@ -48,7 +48,7 @@ public final class SIPStack: @unchecked Sendable {
         let tlsURL = tls.map { "sips:" + ($0.host.contains(":") ? "[\($0.host)]" : $0.host) + ":\($0.port)" }
         let certDir = tls?.certificateDirectory
         let maxMessage = maxMessageBytes
-        nonisolated(unsafe) var failure: String?
+        let failure = Locked<String?>(nil)
         let t = Thread { [self] in
             _ = tf_sip_global_init()
             var err = [CChar](repeating: 0, count: 256)
@@ -58,7 +58,7 @@ public final class SIPStack: @unchecked Sendable {
                 Unmanaged<SIPStack>.fromOpaque(magic).takeUnretainedValue().dispatch(event.pointee)
             }, magic, &err, err.count)
             guard let s else {
-                failure = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                failure.withLock { $0 = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
                 ready.signal()
                 return
             }
@@ -77,7 +77,7 @@ public final class SIPStack: @unchecked Sendable {
         thread = t
         t.start()
         ready.wait()
-        if let failure { throw SIPStackError(description: failure) }
+        if let failure = failure.withLock({ $0 }) { throw SIPStackError(description: failure) }
     }
 
     /// True on the signaling thread, and while no signaling thread runs (before `start`,

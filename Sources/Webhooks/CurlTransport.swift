@@ -31,6 +31,8 @@ enum TransferFailure: Sendable, Equatable {
 /// Content-Length past it is refused before the body. (URLSession on Linux hands bodies to
 /// its delegate asynchronously and keeps reading until a cancel arrives, so a fast server
 /// could push a 50 MB answer through before it took effect.)
+/// (`@unchecked Sendable`: the multi handle and transfers are touched only on the I/O
+/// thread; `start` hands work over through a locked list.)
 final class CurlTransport: @unchecked Sendable {
     /// One transfer in flight; owned by the I/O thread once started.
     final class Transfer: @unchecked Sendable {

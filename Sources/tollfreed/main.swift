@@ -1,4 +1,4 @@
 import Foundation
-import TollfreedKit
+import Commands
 
 exit(tollfreedMain(Array(CommandLine.arguments.dropFirst())))

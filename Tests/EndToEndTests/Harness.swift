@@ -65,6 +65,26 @@ func freePort() -> UInt16 {
     return 0
 }
 
+/// A free loopback TCP port below the kernel's ephemeral range (32768-60999), for a server
+/// that is stopped and started again on the same port (PostgreSQL in the outage tests):
+/// while it is down, an ephemeral port can go to any outgoing connection, including the
+/// daemon's own reconnect attempts to that very port (a TCP self-connect), and the restart
+/// then fails with "Address already in use".
+func freeServerPort() -> UInt16 {
+    for _ in 0..<200 {
+        let port = UInt16.random(in: 20_000..<32_000)
+        let t = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
+        sa.sin_port = port.bigEndian
+        let ok = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(t, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+        close(t)
+        if ok { return port }
+    }
+    return 0
+}
+
 /// A UDP socket bound to an ephemeral loopback port: the descriptor and the port.
 func bindLoopbackUDP() -> (fd: Int32, port: UInt16) {
     let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)

@@ -29,7 +29,7 @@ final class PostgresServer: @unchecked Sendable {
     /// Creates the cluster and the database and starts the server on `port` (default: a
     /// free one).
     init(port: UInt16? = nil) throws {
-        self.port = port ?? freePort()
+        self.port = port ?? freeServerPort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tf-pg-\(getpid())-\(self.port)")
         try? FileManager.default.removeItem(at: directory)
         try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)

@@ -3,7 +3,10 @@ import Media
 import Observability
 import Webhooks
 import XCTest
-@testable import TollfreedKit
+@testable import CallControl
+@testable import Commands
+@testable import Configuration
+@testable import Daemon
 
 /// `<Play>` audio is kept for later calls up to the cache's budgets: a flow that plays a
 /// new source on every call must not grow the daemon without end.

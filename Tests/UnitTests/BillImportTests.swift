@@ -1,7 +1,10 @@
 import Foundation
 import Metering
 import Observability
-@testable import TollfreedKit
+@testable import CallControl
+@testable import Commands
+@testable import Configuration
+@testable import Daemon
 import XCTest
 
 /// `tollfreed bill --cdrs/--messages/--2fa` on foreign or damaged export files: it rates
@@ -35,7 +38,7 @@ final class BillImportTests: XCTestCase {
         o.messagesPath = messages
         o.twoFactorPath = twoFactor
         o.dataDirectory = dir.appendingPathComponent("no-store").path
-        let status = TollfreedKit.bill(o, out: FileDescriptorSink(fd: out), err: FileDescriptorSink(fd: err))
+        let status = Commands.bill(o, out: FileDescriptorSink(fd: out), err: FileDescriptorSink(fd: err))
         close(out)
         close(err)
         return (status, (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",

@@ -6,7 +6,10 @@ import Observability
 import Signaling
 import TeXML
 import Webhooks
-@testable import TollfreedKit
+@testable import CallControl
+@testable import Commands
+@testable import Configuration
+@testable import Daemon
 
 /// An in-memory signaling port with a manual clock (swift-nio's `EmbeddedChannel` idea):
 /// what the controller sends is recorded, timers fire only when the test advances the

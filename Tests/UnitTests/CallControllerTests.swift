@@ -7,7 +7,10 @@ import Signaling
 import TeXML
 import Webhooks
 import XCTest
-@testable import TollfreedKit
+@testable import CallControl
+@testable import Commands
+@testable import Configuration
+@testable import Daemon
 
 /// The call controller driven through in-memory ports: SIP events in, what it sends and
 /// records out, timers on a manual clock. No sockets, no sleeps.

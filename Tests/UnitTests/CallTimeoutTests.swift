@@ -4,7 +4,10 @@ import Metering
 import Routing
 import Signaling
 import TeXML
-@testable import TollfreedKit
+@testable import CallControl
+@testable import Commands
+@testable import Configuration
+@testable import Daemon
 import XCTest
 
 /// Half-open calls and silent callers: the session's timeouts, and the tracker that bounds

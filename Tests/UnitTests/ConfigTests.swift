@@ -1,7 +1,10 @@
 import Foundation
 import Metering
 import Routing
-@testable import TollfreedKit
+@testable import CallControl
+@testable import Commands
+@testable import Configuration
+@testable import Daemon
 import XCTest
 
 /// The repository root, found from this file's real location.

@@ -1,5 +1,8 @@
 import Metering
-@testable import TollfreedKit
+@testable import CallControl
+@testable import Commands
+@testable import Configuration
+@testable import Daemon
 import XCTest
 
 /// The order of the checks before admission control, and the INVITE's offer.

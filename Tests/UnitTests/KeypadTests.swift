@@ -1,7 +1,10 @@
 import Foundation
 import Media
 import TeXML
-@testable import TollfreedKit
+@testable import CallControl
+@testable import Commands
+@testable import Configuration
+@testable import Daemon
 import XCTest
 
 /// The caller's keypad inside the session: de-duplication across sources, digits only

@@ -2,7 +2,10 @@ import Foundation
 import Media
 import Metering
 import Routing
-@testable import TollfreedKit
+@testable import CallControl
+@testable import Commands
+@testable import Configuration
+@testable import Daemon
 import XCTest
 
 /// An outbound leg's SIP side: what the dial machine hears, when a 200 is a connection,

@@ -35,7 +35,7 @@ final class SourceFilterTests: XCTestCase {
     }
 }
 
-import TollfreedKit
+import Configuration
 
 final class TrustedSourcesConfigTests: XCTestCase {
     private func load(_ json: String) throws(ConfigError) -> DaemonConfig {

@@ -1,5 +1,8 @@
 import Foundation
-@testable import TollfreedKit
+@testable import CallControl
+@testable import Commands
+@testable import Configuration
+@testable import Daemon
 import XCTest
 
 /// The `storage` and `node` sections.

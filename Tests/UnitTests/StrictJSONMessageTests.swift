@@ -1,6 +1,9 @@
 import Foundation
 import Metering
-@testable import TollfreedKit
+@testable import CallControl
+@testable import Commands
+@testable import Configuration
+@testable import Daemon
 import XCTest
 
 /// The exact messages of the two strict JSON readers (config file, plans file), which share

@@ -1,0 +1,101 @@
+import Configuration
+import Foundation
+import Media
+import Observability
+import Webhooks
+
+/// Audio for `<Play>`: local WAV files and http(s) URLs, decoded and resampled to 8 kHz
+/// once, encoded in both G.711 laws, and kept for later calls (a URL is fetched once) up
+/// to a byte and entry budget, the oldest evicted first: flows often make a URL per call
+/// (a TTS service's, a per-caller greeting), which must not grow the daemon without end.
+package final class AudioSourceCache: Sendable {
+    typealias Completion = @Sendable (Result<EncodedAudio, MediaError>) -> Void
+
+    private struct State {
+        var ready: BoundedAudioStore<String>
+        var waiting: [String: [Completion]] = [:]
+    }
+
+    private let state: Locked<State>
+    private let queue = DispatchQueue(label: "audio-sources")
+    private let webhooks: WebhookClient
+    private let logger: Logger
+    private let spool: String
+    /// The Record beep, made once.
+    let beep: EncodedAudio
+
+    /// The default budgets: 64 MiB of audio (about 70 minutes, both laws), 1,024 sources.
+    static let defaultMaxBytes = 64 << 20
+    static let defaultMaxEntries = 1024
+
+    package init(webhooks: WebhookClient, logger: Logger, spoolDirectory: String,
+         maxEntries: Int = AudioSourceCache.defaultMaxEntries, maxBytes: Int = AudioSourceCache.defaultMaxBytes) {
+        self.state = Locked(State(ready: BoundedAudioStore(maxEntries: maxEntries, maxBytes: maxBytes)))
+        self.webhooks = webhooks
+        self.logger = logger
+        self.spool = spoolDirectory
+        self.beep = Tones.beep()
+    }
+
+    /// Bytes of audio the cache holds now.
+    var cachedBytes: Int { state.withLock { $0.ready.bytes } }
+
+    /// Sources the cache holds now.
+    var cachedEntries: Int { state.withLock { $0.ready.count } }
+
+    /// Delivers the decoded audio for `source` (a path, file: URL or http(s) URL).
+    func load(_ source: String, completion: @escaping Completion) {
+        enum Next { case hit(EncodedAudio), wait, load }
+        let next: Next = state.withLock { s in
+            if let a = s.ready[source] { return .hit(a) }
+            if s.waiting[source] != nil { s.waiting[source]!.append(completion); return .wait }
+            s.waiting[source] = [completion]
+            return .load
+        }
+        switch next {
+        case .hit(let a): completion(.success(a))
+        case .wait: break
+        case .load:
+            if source.hasPrefix("http://") || source.hasPrefix("https://"), let url = URL(string: source) {
+                webhooks.fetch(WebhookRequest(url: url, method: "GET", parameters: [])) { [self] result in
+                    switch result {
+                    case .success(let response):
+                        queue.async { [self] in
+                            let file = (spool as NSString).appendingPathComponent("play-\(UInt64.random(in: 0...UInt64.max)).wav")
+                            do {
+                                try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
+                                try response.body.write(to: URL(fileURLWithPath: file))
+                                defer { try? FileManager.default.removeItem(atPath: file) }
+                                complete(source, .success(try EncodedAudio(wavAt: file)))
+                            } catch {
+                                complete(source, .failure(MediaError("\(source): \(error)")))
+                            }
+                        }
+                    case .failure(let err):
+                        complete(source, .failure(MediaError("\(source): \(err)")))
+                    }
+                }
+            } else {
+                let path = source.hasPrefix("file:") ? (URL(string: source)?.path ?? source) : source
+                queue.async { [self] in
+                    do { complete(source, .success(try EncodedAudio(wavAt: path))) } catch {
+                        complete(source, .failure(MediaError("\(path): \(error)")))
+                    }
+                }
+            }
+        }
+    }
+
+    private func complete(_ source: String, _ result: Result<EncodedAudio, MediaError>) {
+        let waiters: [Completion] = state.withLock { s in
+            if case .success(let a) = result { s.ready.insert(a, for: source) }
+            return s.waiting.removeValue(forKey: source) ?? []
+        }
+        switch result {
+        case .success(let a): logger.info("play.loaded", ["source": source, "audio_ms": a.durationMilliseconds])
+        case .failure(let e): logger.error("play.load_failed", ["error": e])
+        }
+        for w in waiters { w(result) }
+    }
+}
+

@@ -1,0 +1,136 @@
+import Configuration
+import Foundation
+import Observability
+import Routing
+import Signaling
+import TeXML
+import Webhooks
+
+/// Fetching TeXML documents (URL flows, Redirect, action URLs) with fallback.
+extension CallController {
+    /// Converts the interpreter's request to the webhook client's: http(s) URLs as they
+    /// are, local paths as file URLs.
+    func webhookRequest(_ r: HTTPRequest) -> WebhookRequest? {
+        let url: URL?
+        if r.url.hasPrefix("http://") || r.url.hasPrefix("https://") {
+            url = URL(string: r.url)
+        } else if r.url.hasPrefix("file:") || r.url.hasPrefix("/") {
+            url = URL(fileURLWithPath: LocalFlowPath.resolve(r))
+        } else {
+            url = nil
+        }
+        guard let url else { return nil }
+        return WebhookRequest(url: url, method: r.method == .get ? "GET" : "POST",
+                              parameters: r.parameters.map { ($0.name, $0.value) })
+    }
+
+    /// The first document of a URL flow: POST the flow URL with CallStatus=ringing, fall
+    /// back to the number's fallback flow, else let the session apologise.
+    func fetchInitialDocument(_ e: Entry) {
+        let h = e.handle
+        guard let number = e.number, let url = URL(string: number.flow) else {
+            perform(e.session.documentFailed("no flow URL", now: Date()), on: e)
+            return
+        }
+        let params = e.session.callParameters.filter { $0.name != "CallStatus" }.map { ($0.name, $0.value) }
+            + [("CallStatus", "ringing")]
+        let request = WebhookRequest(url: url, method: "POST", parameters: params)
+        let log = e.log
+        load(request, log: log) { [self] result in
+            switch result {
+            case .success(let (doc, base)):
+                withCall(h) { $0.session.documentReady(doc, baseURL: base, now: Date()) }
+            case .failure(let reason):
+                loadFallback(number.fallbackFlow, callParameters: params, log: log) { [self] fallback in
+                    switch fallback {
+                    case .success(let (doc, base)):
+                        withCall(h) { $0.session.documentReady(doc, baseURL: base, now: Date()) }
+                    case .failure(let why):
+                        withCall(h) { $0.session.documentFailed("\(reason); fallback: \(why)", now: Date()) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fetches a Redirect or action document; on failure tries `fallback`. `completion`
+    /// runs on the signaling thread.
+    func fetchDocument(_ req: HTTPRequest, fallback: String?, log: Logger, completion: @escaping @Sendable (FetchOutcome) -> Void) {
+        guard let request = webhookRequest(req) else {
+            completion(.failed("unsupported URL '\(req.url)'"))
+            return
+        }
+        let params = request.parameters
+        load(request, log: log) { [self] result in
+            switch result {
+            case .success(let (doc, _)):
+                completion(.document(doc))
+            case .failure(let reason):
+                loadFallback(fallback, callParameters: params, log: log) { fb in
+                    switch fb {
+                    case .success(let (doc, _)): completion(.document(doc))
+                    case .failure(let why): completion(.failed("\(reason); fallback: \(why)"))
+                    }
+                }
+            }
+        }
+    }
+
+    private func loadFallback(_ fallback: String?, callParameters: [(name: String, value: String)], log: Logger,
+                              completion: @escaping @Sendable (Result<(FlowDocument, String?), FetchFailure>) -> Void) {
+        guard let fallback else { return completion(.failure(FetchFailure("none configured"))) }
+        if let doc = policy.flows[fallback] {
+            log.notice("flow.fallback", ["flow": fallback])
+            return completion(.success((doc, nil)))
+        }
+        guard let url = URL(string: fallback), url.scheme == "http" || url.scheme == "https" else {
+            return completion(.failure(FetchFailure("fallback \(fallback) not loaded")))
+        }
+        log.notice("flow.fallback", ["flow": fallback])
+        load(WebhookRequest(url: url, method: "POST", parameters: callParameters), log: log, completion: completion)
+    }
+
+    /// Fetches and parses a document; `completion` runs on the signaling thread.
+    private func load(_ request: WebhookRequest, log: Logger,
+                      completion: @escaping @Sendable (Result<(FlowDocument, String?), FetchFailure>) -> Void) {
+        let started = Date()
+        services.webhooks.fetch(request) { [stack] result in
+            let outcome: Result<(FlowDocument, String?), FetchFailure>
+            switch result {
+            case .success(let response):
+                let isRemote = response.finalURL.scheme == "http" || response.finalURL.scheme == "https"
+                let source = isRemote ? response.finalURL.absoluteString : response.finalURL.path
+                do {
+                    let doc = try TeXMLParser.parse(response.body, source: source)
+                    outcome = .success((doc, isRemote ? source : nil))
+                } catch {
+                    outcome = .failure(FetchFailure("invalid TeXML: \(error)"))
+                }
+            case .failure(let err):
+                outcome = .failure(FetchFailure("\(err)"))
+            }
+            let ms = Int(Date().timeIntervalSince(started) * 1000)
+            switch outcome {
+            case .success: log.info("flow.fetched", ["url": request.url.absoluteString, "ms": ms])
+            case .failure(let f): log.warning("flow.fetch_failed", ["url": request.url.absoluteString, "ms": ms, "error": f.reason])
+            }
+            stack.post { completion(outcome) }
+        }
+    }
+}
+
+/// A local flow reference as a file system path (`file:` URLs and percent-escapes
+/// undone). The interpreter has already put the caller's digits into `{Digits}`.
+package enum LocalFlowPath {
+    package static func resolve(_ r: HTTPRequest) -> String {
+        let path = r.url.hasPrefix("file:") ? (URL(string: r.url)?.path ?? String(r.url.dropFirst(5))) : r.url
+        return path.removingPercentEncoding ?? path
+    }
+}
+
+/// Why a document could not be had.
+struct FetchFailure: Error, Sendable, CustomStringConvertible {
+    var reason: String
+    init(_ r: String) { reason = r }
+    var description: String { reason }
+}

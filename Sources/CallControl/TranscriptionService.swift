@@ -1,0 +1,64 @@
+import Configuration
+import Foundation
+import Observability
+import Transcription
+
+/// Loads the pocketsphinx decoder on first use, off the signaling thread: its models take
+/// about 100 MB and half a second, which a deployment that never transcribes should not pay.
+package final class TranscriptionService: Sendable {
+    private enum State { case unloaded, loaded(Transcriber), unavailable(String) }
+    private let state = Locked(State.unloaded)
+    private let queue = DispatchQueue(label: "transcription-loader")
+    private let logger: Logger
+
+    package init(logger: Logger) { self.logger = logger }
+
+    /// Where the audio comes from.
+    enum Source: Sendable {
+        /// A plain WAV file.
+        case file(String)
+        /// Audio produced in memory (a sealed recording opened without touching the disk).
+        case data(@Sendable () throws -> WAVAudio)
+    }
+
+    /// Transcribes the WAV at `path`; `completion` runs on a background queue.
+    func transcribe(wavPath path: String, completion: @escaping @Sendable (Result<String, TranscriptionError>) -> Void) {
+        transcribe(.file(path), completion: completion)
+    }
+
+    /// Transcribes `source`; `completion` runs on a background queue.
+    func transcribe(_ source: Source, completion: @escaping @Sendable (Result<String, TranscriptionError>) -> Void) {
+        queue.async { [self] in
+            let current: Result<Transcriber, TranscriptionError> = state.withLock { s in
+                switch s {
+                case .loaded(let t): return .success(t)
+                case .unavailable(let why): return .failure(.model(why))
+                case .unloaded:
+                    do {
+                        let t = try Transcriber(logger: logger)
+                        s = .loaded(t)
+                        return .success(t)
+                    } catch let error as TranscriptionError {
+                        s = .unavailable("\(error)")
+                        logger.warning("transcription.unavailable", ["error": "\(error)"])
+                        return .failure(error)
+                    } catch {
+                        s = .unavailable("\(error)")
+                        return .failure(.model("\(error)"))
+                    }
+                }
+            }
+            switch current {
+            case .success(let t):
+                switch source {
+                case .file(let path): t.transcribe(wavPath: path, completion: completion)
+                case .data(let load):
+                    do { t.transcribe(audio: try load(), completion: completion) } catch {
+                        completion(.failure(error as? TranscriptionError ?? .unreadable("\(error)")))
+                    }
+                }
+            case .failure(let e): completion(.failure(e))
+            }
+        }
+    }
+}
