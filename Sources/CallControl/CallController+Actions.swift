@@ -18,7 +18,7 @@ extension CallController {
                 stack.respond(e.handle, status: status, sdp: sdp, headers: headers)
                 if status == 200 && e.session.phase == .answered {
                     e.log.info("call.answered")
-                    metrics.observe("tollfreed_invite_to_answer_seconds", Date().timeIntervalSince(e.session.startTime),
+                    metrics.observe("tollfreed_invite_to_answer_seconds", stack.currentTime().timeIntervalSince(e.session.startTime),
                                     buckets: DaemonMetrics.latencyBuckets)
                 }
             case .configureMedia(let peer):
@@ -51,11 +51,11 @@ extension CallController {
         switch action {
         case .startRingTimer(let ms):
             if ms == 0 {
-                withCall(h) { $0.session.ringTimerFired(now: Date()) }
+                withCall(h) { $0.session.ringTimerFired(now: stack.currentTime()) }
             } else {
                 e.ringTimer = stack.schedule(afterMilliseconds: ms) { [self] in
                     calls[h]?.ringTimer = nil
-                    withCall(h) { $0.session.ringTimerFired(now: Date()) }
+                    withCall(h) { $0.session.ringTimerFired(now: stack.currentTime()) }
                 }
             }
         case .cancelRingTimer:
@@ -63,23 +63,23 @@ extension CallController {
         case .startDurationTimer(let seconds):
             e.durationTimer = stack.schedule(afterMilliseconds: seconds * 1000) { [self] in
                 calls[h]?.durationTimer = nil
-                withCall(h) { $0.session.durationExceeded(now: Date()) }
+                withCall(h) { $0.session.durationExceeded(now: stack.currentTime()) }
             }
         case .startAckTimer(let ms):
             e.halfOpenSource = halfOpen.open(source: e.source)
             e.ackTimer = stack.schedule(afterMilliseconds: ms) { [self] in
                 calls[h]?.ackTimer = nil
-                withCall(h) { $0.session.ackTimerFired(now: Date()) }
+                withCall(h) { $0.session.ackTimerFired(now: stack.currentTime()) }
             }
         case .cancelAckTimer:
             if let t = e.ackTimer { stack.cancel(t); e.ackTimer = nil }
             halfOpen.close(e.halfOpenSource)
             e.halfOpenSource = nil
-            e.rtpSeen = (0, Date())
+            e.rtpSeen = (0, stack.currentTime())
         case .startCloseTimer(let ms):
             e.closeTimer = stack.schedule(afterMilliseconds: ms) { [self] in
                 calls[h]?.closeTimer = nil
-                withCall(h) { $0.session.closeTimerFired(now: Date()) }
+                withCall(h) { $0.session.closeTimerFired(now: stack.currentTime()) }
             }
         default:
             assertionFailure("not a timer action: \(action)")
@@ -167,7 +167,7 @@ extension CallController {
         case .startTimer(let ms, let token):
             e.flowTimers[token] = stack.schedule(afterMilliseconds: ms) { [self] in
                 calls[h]?.flowTimers[token] = nil
-                withCall(h) { $0.session.flowTimerFired(token: token, now: Date()) }
+                withCall(h) { $0.session.flowTimerFired(token: token, now: stack.currentTime()) }
             }
         case .cancelTimer(let token):
             if let t = e.flowTimers.removeValue(forKey: token) { stack.cancel(t) }
@@ -183,7 +183,7 @@ extension CallController {
                 e.log.info("call.gather_result", ["digits": masked ? String(repeating: "*", count: digits.count) : digits])
             }
             fetchDocument(req, fallback: e.number?.fallbackFlow, log: e.log) { [self] outcome in
-                withCall(h) { $0.session.fetched(token: token, outcome: outcome, now: Date()) }
+                withCall(h) { $0.session.fetched(token: token, outcome: outcome, now: stack.currentTime()) }
             }
         case .notify(let req):
             if let r = webhookRequest(req) { services.webhooks.notify(r) }
@@ -198,7 +198,7 @@ extension CallController {
         guard let e = calls[h] else { return }
         switch result {
         case .success(let audio): media.play(e.media, audio: audio, loops: loops, token: token)
-        case .failure(let err): perform(e.session.promptFailed(token: token, error: err.description, now: Date()), on: e)
+        case .failure(let err): perform(e.session.promptFailed(token: token, error: err.description, now: stack.currentTime()), on: e)
         }
     }
 
@@ -258,9 +258,9 @@ extension CallController {
                                        logger: e.log)
         }
         if e.session.activeDial?.token == token {
-            return perform(e.session.dialRecordingFinished(outcome, now: Date()), on: e)
+            return perform(e.session.dialRecordingFinished(outcome, now: stack.currentTime()), on: e)
         }
-        perform(e.session.recordingFinished(token: token, outcome: outcome, now: Date()), on: e)
+        perform(e.session.recordingFinished(token: token, outcome: outcome, now: stack.currentTime()), on: e)
     }
 
     private func transcribe(recordingURL: String, callback: HTTPRequest?, on e: Entry) {

@@ -53,7 +53,7 @@ extension CallController {
         }
         let machine = DialMachine(targets: targets, strategy: strategy, ringMilliseconds: dial.timeout * 1000,
                                   timeLimitSeconds: dial.timeLimit, recording: recording)
-        withCall(e.handle) { $0.session.beginDial(machine, dial: dial, token: token, now: Date()) }
+        withCall(e.handle) { $0.session.beginDial(machine, dial: dial, token: token, now: stack.currentTime()) }
     }
 
     /// Carries out one dial action for call `e`.
@@ -66,14 +66,14 @@ extension CallController {
             if let lh = e.legs[i] { stack.cancel(lh) }
         case .hangUpLeg(let i):
             if let lh = e.legs[i] {
-                legs[lh]?.state.hungUpByUs(now: Date())
+                legs[lh]?.state.hungUpByUs(now: stack.currentTime())
                 stack.bye(lh)
             }
         case .startTimer(let timer, let ms):
             if let old = e.dialTimers.removeValue(forKey: timer) { stack.cancel(old) }
             e.dialTimers[timer] = stack.schedule(afterMilliseconds: ms) { [self] in
                 calls[h]?.dialTimers[timer] = nil
-                withCall(h) { $0.session.dialEvent(now: Date()) { m, t in m.timerFired(timer, now: t) } }
+                withCall(h) { $0.session.dialEvent(now: stack.currentTime()) { m, t in m.timerFired(timer, now: t) } }
             }
         case .cancelTimer(let timer):
             if let t = e.dialTimers.removeValue(forKey: timer) { stack.cancel(t) }
@@ -114,7 +114,7 @@ extension CallController {
         let parent = e.handle
         func failSoon(_ status: Int, _ why: String) {
             e.log.error("dial.leg_not_placed", ["leg": i, "target": target.label, "reason": why])
-            stack.post { [self] in withCall(parent) { $0.session.dialEvent(now: Date()) { m, t in m.legFailed(i, sipStatus: status, now: t) } } }
+            stack.post { [self] in withCall(parent) { $0.session.dialEvent(now: stack.currentTime()) { m, t in m.legFailed(i, sipStatus: status, now: t) } } }
         }
         let emergency = e.session.emergency || e.session.route.emergency
         guard let port = media.open(emergency: emergency) else { return failSoon(503, "no free RTP port") }
@@ -132,7 +132,7 @@ extension CallController {
             media.close(port.0)
             return failSoon(400, "Sofia refused the URI \(target.uri)")
         }
-        let placement = LegPlacement(index: i, callID: callID, sipCallID: sipCallID, target: target, start: Date(),
+        let placement = LegPlacement(index: i, callID: callID, sipCallID: sipCallID, target: target, start: stack.currentTime(),
                                      parentCallID: e.session.callID, did: e.session.route.did, tenant: e.session.route.tenant,
                                      flow: e.session.route.flow, presentedNumber: callerID, emergency: emergency,
                                      timeLimitSeconds: d.dial.timeLimit)

@@ -117,7 +117,7 @@ extension CallController {
         stack.respond(inv.handle, status: status, headers: headers)
         countRejection(status == 503 ? (draining ? "draining" : "capacity") : String(status))
         ctx.log.notice("call.refused", ["status": status, "reason": reason])
-        services.writer.submit(ctx.refusalRecord(status: status, disposition: disposition, at: Date()))
+        services.writer.submit(ctx.refusalRecord(status: status, disposition: disposition, at: stack.currentTime()))
     }
 
     /// Refuses an INVITE that was admitted: its place is given back.

@@ -142,13 +142,13 @@ extension CallController {
     /// now; if its dialog still has not ended when Sofia's own transactions would have timed
     /// out, the leg is closed by force: its record written, its port freed, its handle let go.
     func endLegUnconditionally(_ leg: Leg) {
-        perform([leg.state.parentEnded(now: Date())], on: leg, now: Date())
+        perform([leg.state.parentEnded(now: stack.currentTime())], on: leg, now: stack.currentTime())
         let handle = leg.handle, id = ObjectIdentifier(leg)
         stack.schedule(afterMilliseconds: 40_000) { [self] in
             guard let leg = legs[handle], ObjectIdentifier(leg) == id else { return }
             leg.log.warning("dial.leg_forced_end", ["detail": "dialog still open 40 s after its call ended"])
             stack.abandon(handle)
-            legTerminated(leg, status: 408, now: Date())
+            legTerminated(leg, status: 408, now: stack.currentTime())
         }
     }
 

@@ -13,7 +13,7 @@ extension CallController {
     package func startMediaWatch(interval: Int = 1000) {
         stack.assertOnSignalingThread()
         stack.schedule(afterMilliseconds: interval) { [self] in
-            if policy.rtpTimeoutSeconds > 0 { checkMediaTimeouts(now: Date()) }
+            if policy.rtpTimeoutSeconds > 0 { checkMediaTimeouts(now: stack.currentTime()) }
             startMediaWatch(interval: interval)
         }
     }

@@ -29,7 +29,7 @@ extension CallController {
     func fetchInitialDocument(_ e: Entry) {
         let h = e.handle
         guard let number = e.number, let url = URL(string: number.flow) else {
-            perform(e.session.documentFailed("no flow URL", now: Date()), on: e)
+            perform(e.session.documentFailed("no flow URL", now: stack.currentTime()), on: e)
             return
         }
         let params = e.session.callParameters.filter { $0.name != "CallStatus" }.map { ($0.name, $0.value) }
@@ -39,14 +39,14 @@ extension CallController {
         load(request, log: log) { [self] result in
             switch result {
             case .success(let (doc, base)):
-                withCall(h) { $0.session.documentReady(doc, baseURL: base, now: Date()) }
+                withCall(h) { $0.session.documentReady(doc, baseURL: base, now: stack.currentTime()) }
             case .failure(let reason):
                 loadFallback(number.fallbackFlow, callParameters: params, log: log) { [self] fallback in
                     switch fallback {
                     case .success(let (doc, base)):
-                        withCall(h) { $0.session.documentReady(doc, baseURL: base, now: Date()) }
+                        withCall(h) { $0.session.documentReady(doc, baseURL: base, now: stack.currentTime()) }
                     case .failure(let why):
-                        withCall(h) { $0.session.documentFailed("\(reason); fallback: \(why)", now: Date()) }
+                        withCall(h) { $0.session.documentFailed("\(reason); fallback: \(why)", now: stack.currentTime()) }
                     }
                 }
             }
@@ -93,7 +93,7 @@ extension CallController {
     /// Fetches and parses a document; `completion` runs on the signaling thread.
     private func load(_ request: WebhookRequest, log: Logger,
                       completion: @escaping @Sendable (Result<(FlowDocument, String?), FetchFailure>) -> Void) {
-        let started = Date()
+        let started = stack.currentTime()
         services.webhooks.fetch(request) { [stack] result in
             let outcome: Result<(FlowDocument, String?), FetchFailure>
             switch result {
@@ -109,7 +109,7 @@ extension CallController {
             case .failure(let err):
                 outcome = .failure(FetchFailure("\(err)"))
             }
-            let ms = Int(Date().timeIntervalSince(started) * 1000)
+            let ms = Int(stack.currentTime().timeIntervalSince(started) * 1000)
             switch outcome {
             case .success: log.info("flow.fetched", ["url": request.url.absoluteString, "ms": ms])
             case .failure(let f): log.warning("flow.fetch_failed", ["url": request.url.absoluteString, "ms": ms, "error": f.reason])

@@ -153,7 +153,7 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
     /// One SIP event, from the stack (or a test's in-memory port).
     func receive(_ event: SIPEvent) {
         stack.assertOnSignalingThread()
-        let now = Date()
+        let now = stack.currentTime()
         if case .options(let o) = event { return handleOptions(o, now: now) }
         if case .invite = event {} else if case .message = event {} else if let h = event.handle, let leg = legs[h] {
             return legEvent(event, leg: leg, now: now)
@@ -188,7 +188,7 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
         switch event {
         case .playbackFinished(let id, let token):
             guard let h = byMedia[id] else { return }
-            withCall(h) { $0.session.mediaFinished(token: token, now: Date()) }
+            withCall(h) { $0.session.mediaFinished(token: token, now: stack.currentTime()) }
         case .dtmf(let id, let digit, let source):
             guard let h = byMedia[id] else { return }
             dtmf(h, digit: digit, source: source)
@@ -209,7 +209,7 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
     var pendingRecordingCalls: [FlowToken: SIPCallHandle] = [:]
 
     private func dtmf(_ h: SIPCallHandle, digit: Character, source: DTMFSource) {
-        withCall(h) { $0.session.keyPressed(digit, source: source, now: Date()) }
+        withCall(h) { $0.session.keyPressed(digit, source: source, now: stack.currentTime()) }
     }
 
     // MARK: Checkpoints
@@ -219,7 +219,7 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
     package func startCheckpoints(interval: Int = 5) {
         stack.assertOnSignalingThread()
         stack.schedule(afterMilliseconds: interval * 1000) { [self] in
-            let now = Date()
+            let now = stack.currentTime()
             services.writer.checkpoint(calls.values.map { ($0.session.callID, $0.session.answerTime) }
                                        + legs.values.map { ($0.state.placement.callID, $0.state.answerTime) }, at: now)
             startCheckpoints(interval: interval)
@@ -240,7 +240,7 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
         draining = true
         logger.notice("dial.summary", ["legs_placed": dialCounters.legsPlaced, "legs_answered": dialCounters.legsAnswered,
                                        "emergency_dials": dialCounters.emergencyDials, "failovers": dialCounters.failovers])
-        for h in Array(calls.keys) { withCall(h) { $0.session.shutdown(now: Date()) } }
+        for h in Array(calls.keys) { withCall(h) { $0.session.shutdown(now: stack.currentTime()) } }
     }
 
     // MARK: INVITE

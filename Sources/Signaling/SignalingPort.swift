@@ -29,9 +29,15 @@ public protocol SignalingPort: AnyObject, Sendable {
     func respondToOptions(_ options: IncomingOptions, status: Int, headers: [String])
     /// Dialog and request handles alive (a leak shows here first).
     var liveHandleCount: Int { get }
+    /// The wall-clock time now, on the clock the port's timers run by: the controller
+    /// stamps records and feeds its sessions with it (a test's port moves it by hand).
+    func currentTime() -> Date
 }
 
 extension SignalingPort {
+    /// The system clock.
+    public func currentTime() -> Date { Date() }
+
     /// `assertOnSignalingThread` naming the caller.
     @inline(__always)
     public func assertOnSignalingThread(function: StaticString = #function, file: StaticString = #fileID, line: UInt = #line) {

@@ -38,6 +38,8 @@ final class FakeSignalingPort: SignalingPort, @unchecked Sendable {
     private(set) var sdpAnswers: [String] = []
     /// Milliseconds since the port was made (the manual clock).
     private(set) var now = 0
+    /// The wall-clock time at `now == 0`.
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
 
     /// A new dialog handle, as Sofia would make for an incoming request.
     func newHandle() -> SIPCallHandle {
@@ -117,6 +119,8 @@ final class FakeSignalingPort: SignalingPort, @unchecked Sendable {
     func respondToMessage(_ message: IncomingMessage, status: Int, headers: [String]) { sent.append(.messageAnswer(status: status)) }
     func respondToOptions(_ options: IncomingOptions, status: Int, headers: [String]) { sent.append(.optionsAnswer(status: status)) }
     var liveHandleCount: Int { alive.count }
+    /// The manual clock as a date: `start` plus `now` milliseconds.
+    func currentTime() -> Date { start.addingTimeInterval(Double(now) / 1000) }
 
     /// The statuses sent on `handle`, in order.
     func statuses(_ handle: SIPCallHandle) -> [Int] {

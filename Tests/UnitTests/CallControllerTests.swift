@@ -39,16 +39,18 @@ final class CallControllerTests: XCTestCase {
 
     /// A controller over the fake ports for a config with one number (+1 800 555 0100,
     /// the pause flow, an ordinary tenant) and `configure`'s changes.
-    private func makeController(configure: (inout DaemonConfig) -> Void) throws -> CallController {
+    private func makeController(flow: String = pauseFlow, configure: (inout DaemonConfig) -> Void) throws -> CallController {
+        try flow.write(toFile: "\(dir)/pause.xml", atomically: true, encoding: .utf8)
         let json = """
         {"data_dir": "\(dir)", "flows_dir": "\(dir)", "media": {"address": "127.0.0.1"},
          "calls": {"ring_ms": 1000, "ack_timeout_ms": 2000, "max_concurrent": 2, "emergency_reserve": 1},
+         "trunks": [{"name": "carrier", "uri": "sip:{number}@192.0.2.9:5060"}],
          "tenants": [{"id": "t1", "name": "Tenant", "industry": "general", "plan": "starter", "time_zone": "UTC"}],
          "numbers": [{"did": "+1-800-555-0100", "tenant": "t1", "flow": "pause.xml"}]}
         """
         var config = try ConfigLoader.parse(Data(json.utf8), source: "test.json", baseDirectory: dir)
         configure(&config)
-        let flows = ["pause.xml": try TeXMLParser.parse(Data(Self.pauseFlow.utf8), source: "pause.xml")]
+        let flows = ["pause.xml": try TeXMLParser.parse(Data(flow.utf8), source: "pause.xml")]
         let logger = Logger(minimumLevel: .error, journald: false, sink: MemorySink())
         port = FakeSignalingPort()
         media = FakeMediaPort()
@@ -132,6 +134,7 @@ final class CallControllerTests: XCTestCase {
             return XCTFail("the flow's Pause plays silence: \(media.calls)")
         }
         XCTAssertEqual(ms, 2000)
+        port.advance(by: 2000)
         controller.mediaEvent(.playbackFinished(session, token: token))
         XCTAssertEqual(port.sent.last, .bye(h), "<Hangup/> sends BYE")
         port.end(h)
@@ -142,6 +145,11 @@ final class CallControllerTests: XCTestCase {
         XCTAssertEqual(all.count, 1, "one record per call")
         XCTAssertEqual(all.first?.disposition, .completed)
         XCTAssertEqual(all.first?.hangupBy, .daemon)
+        // Every time in the record is the port's clock, not the machine's.
+        XCTAssertEqual(all.first?.startTime, port.start)
+        XCTAssertEqual(all.first?.answerTime, port.start.addingTimeInterval(1))
+        XCTAssertEqual(all.first?.endTime, port.start.addingTimeInterval(3))
+        XCTAssertEqual(all.first?.billableSeconds, 2)
     }
 
     /// A 200 never ACKed: the call ends at the ACK timeout unbilled (the stack ends the
@@ -158,6 +166,7 @@ final class CallControllerTests: XCTestCase {
         XCTAssertFalse(port.sent.contains(.bye(h)))
         let r = try XCTUnwrap(try records().first)
         XCTAssertEqual(r.hangupBy, .ackTimeout)
+        XCTAssertEqual(r.endTime, port.start.addingTimeInterval(3), "ended at the ACK timeout on the port's clock")
         XCTAssertEqual(r.billableSeconds, 0)
         XCTAssertTrue(port.isAlive(h), "the stack still holds the dialog")
         port.advance(by: 39_999)
@@ -195,5 +204,43 @@ final class CallControllerTests: XCTestCase {
         port.end(h)
         controller.receive(.terminated(h, status: 487))
         XCTAssertTrue(idle.withLock { $0 }, "told when the last call ended")
+    }
+
+    /// A `<Dial>`: the leg's INVITE goes to the tenant's trunk, its 200 bridges the caller,
+    /// the callee's BYE ends the leg with a record of its own (linked to the call, billed
+    /// from the leg's answer on the port's clock), and the flow goes on to its `<Hangup/>`.
+    func testADialPlacesALegBridgesItAndRecordsIt() throws {
+        controller = try makeController(flow: #"<Response><Dial><Number>+12025550123</Number></Dial><Hangup/></Response>"#) { _ in }
+        let h = invite()
+        port.advance(by: 1000)
+        controller.receive(.ack(h, contentType: nil, body: nil))
+        guard case .invite(let leg, let uri)? = port.sent.last else { return XCTFail("no leg placed: \(port.sent)") }
+        XCTAssertEqual(uri, "sip:+12025550123@192.0.2.9:5060")
+        port.advance(by: 500)
+        controller.receive(.inviteResponse(leg, InviteResponse(status: 180)))
+        port.advance(by: 1500)
+        let answer = "v=0\r\no=- 2 2 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n"
+        controller.receive(.inviteResponse(leg, InviteResponse(status: 200, contentType: "application/sdp", body: answer)))
+        XCTAssertTrue(media.calls.contains { if case .bridge = $0 { true } else { false } }, "\(media.calls)")
+        port.advance(by: 30_000)
+        controller.receive(.bye(leg))
+        port.end(leg)
+        controller.receive(.terminated(leg, status: 200))
+        XCTAssertEqual(port.sent.last, .bye(h), "the flow went on to its <Hangup/>")
+        port.end(h)
+        controller.receive(.terminated(h, status: 200))
+        XCTAssertEqual(controller.activeCalls, 0)
+        let all = try records()
+        XCTAssertEqual(all.count, 2)
+        let call = try XCTUnwrap(all.first { $0.direction != .outbound })
+        let legRecord = try XCTUnwrap(all.first { $0.direction == .outbound })
+        XCTAssertEqual(legRecord.parentCallID, call.callID)
+        XCTAssertEqual(legRecord.disposition, .completed)
+        XCTAssertEqual(legRecord.hangupBy, .caller, "the callee hung up")
+        XCTAssertEqual(legRecord.answerTime, port.start.addingTimeInterval(3))
+        XCTAssertEqual(legRecord.endTime, port.start.addingTimeInterval(33))
+        XCTAssertEqual(legRecord.billableSeconds, 30)
+        XCTAssertEqual(legRecord.toNumber, "+12025550123")
+        XCTAssertEqual(call.disposition, .completed)
     }
 }
