@@ -111,11 +111,13 @@ extension FlowInterpreter {
     }
 
     /// Stops listening; requests `action` with the digits, or continues with the next verb.
+    /// Without `action`, a fetched document is requested again (Twilio and Telnyx post the
+    /// digits to the current document's URL); a local file goes on with its next verb.
     private mutating func endGather(_ run: GatherRun) -> [FlowAction] {
         let gather = run.gather
         let digits = run.digits.count >= gather.minDigits ? run.digits : ""
         let actions: [FlowAction] = [.listenForDigits(false)]
-        guard let action = gather.action, !digits.isEmpty || gather.actionOnEmptyResult else {
+        guard let action = gather.action ?? baseURL, !digits.isEmpty || gather.actionOnEmptyResult else {
             return actions + resume()
         }
         let parameters = [FormParameter(name: "Digits", value: digits)]
@@ -211,7 +213,8 @@ extension FlowInterpreter {
             actions.append(.transcribe(recordingURL: outcome.url,
                                        callback: callback.map { request($0, .post, recording) }))
         }
-        guard let action = record.action else {
+        // Without `action` a fetched document is requested again, as on the hosted platforms.
+        guard let action = record.action ?? baseURL else {
             return actions + (run.callerHungUp ? finish() : resume())
         }
         var parameters = recording

@@ -38,6 +38,17 @@ final class FlowEndToEndTests: XCTestCase {
             </Response>
             """,
         "transcribed": "<Response/>",
+        // Twilio's Gather quickstart: no action; the same URL answers the digits.
+        "quickstart.xml": """
+            <Response>
+              <Gather numDigits="1" timeout="8"><Say>For sales, press 1. For support, press 2.</Say></Gather>
+              <Say>We did not receive any input. Goodbye!</Say>
+            </Response>
+            """,
+        "quickstart.xml@Digits=1": "<Response><Say>You selected sales. Good for you!</Say><Hangup/></Response>",
+        // A voicemail without action: the same URL answers the recording.
+        "voicemail.xml": #"<Response><Record maxLength="2" timeout="10" playBeep="false" trim="do-not-trim"/></Response>"#,
+        "voicemail.xml@RecordingUrl": "<Response><Say>Thank you.</Say><Hangup/></Response>",
         "deep.xml": nested(9000, "a"),
         "huge.xml": nested(40_000, "Say"),
     ]
@@ -89,6 +100,8 @@ final class FlowEndToEndTests: XCTestCase {
                 ["did": "+18335550110", "tenant": t, "flow": "\(s.base)/bigstream/\(50 << 20)",
                  "fallback_flow": "general-business.xml"],
                 ["did": "+18335550111", "tenant": t, "flow": "\(s.base)/huge.xml", "fallback_flow": "general-business.xml"],
+                ["did": "+18335550112", "tenant": t, "flow": "\(s.base)/quickstart.xml"],
+                ["did": "+18335550113", "tenant": t, "flow": "\(s.base)/voicemail.xml"],
             ]
             cfg["numbers"] = numbers
             var tenants = cfg["tenants"] as? [[String: Any]] ?? []
@@ -129,6 +142,36 @@ final class FlowEndToEndTests: XCTestCase {
         XCTAssertEqual(choice["Digits"], "1")
         XCTAssertEqual(choice["CallSid"], first["CallSid"])
         XCTAssertEqual(choice["CallStatus"], "in-progress")
+    }
+
+    /// Twilio's Gather quickstart runs unchanged: without `action` the digits are posted
+    /// to the document's own URL, which answers them (it used to fall through, and the
+    /// menu looped).
+    func testGatherWithoutActionPostsTheDigitsToTheSameURL() throws {
+        let (d, s) = try env()
+        let r = d.sippRaw("uac_dtmf_2833.xml", dial: "8335550112", tag: "quickstart", extra: ["-mp", "\(freePort())", "-key", "caller", "+15551230000"])
+        XCTAssertEqual(r.status, 0, "sipp (the daemon hangs up after the answer):\n\(r.output.suffix(1500))\n\(d.logText.suffix(2500))")
+        let first = try XCTUnwrap(s.waitForRequest(path: "/quickstart.xml") { $0["Digits"] == nil })
+        let again = try XCTUnwrap(s.waitForRequest(path: "/quickstart.xml") { $0["Digits"] != nil }, "\(s.requests)")
+        XCTAssertEqual(again["Digits"], "1")
+        XCTAssertEqual(again["CallSid"], first["CallSid"])
+        XCTAssertEqual(s.requests.filter { ($0["path"] as? String) == "/quickstart.xml" && ($0["method"] as? String) == "POST" }
+                        .map(WebhookServer.fields).filter { $0["CallSid"] == first["CallSid"] }.count, 2,
+                       "requested twice: the call, then the digits")
+    }
+
+    /// `<Record>` without `action` posts the recording to the document's own URL.
+    func testRecordWithoutActionPostsTheRecordingToTheSameURL() throws {
+        let (d, s) = try env()
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        let result = try XCTUnwrap(d.callWhileTalking("uac_daemon_bye.xml", dial: "8335550113", tag: "vm-noaction", peer: peer) {
+            peer.send(count: 150, toPort: $0, stray: false, tone: true) // 3 s of tone; maxLength is 2
+        }, "no RTP from the daemon\n\(String(d.logText.suffix(2000)))")
+        XCTAssertEqual(result.status, 0, "sipp:\n\(result.output.suffix(1500))\n\(String(d.logText.suffix(2000)))")
+        let again = try XCTUnwrap(s.waitForRequest(path: "/voicemail.xml") { $0["RecordingUrl"] != nil }, "\(s.requests)")
+        XCTAssertEqual(again["RecordingDuration"], "2")
+        XCTAssertNotNil(again["RecordingSid"])
     }
 
     func testSIPInfoDigitDrivesGather() throws {

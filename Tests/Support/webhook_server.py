@@ -22,7 +22,11 @@ The line is written (and flushed) before the answer is sent. Answers by path:
     /bigstream/N... the same without Content-Length (the body ends when the connection closes);
                     for both, a line with method SENT and the bytes sent as body follows when
                     the answer ends or the client goes away
-    anything else   DIR/<path> for GET and POST (200, XML content type for .xml), else 404
+    anything else   DIR/<path> for GET and POST (200, XML content type for .xml), else 404;
+                    a request carrying form or query field NAME=VALUE gets
+                    DIR/<path>@NAME=VALUE, or DIR/<path>@NAME for any value, when that
+                    file exists (one URL that branches on Digits, as in Twilio's
+                    quickstarts)
 """
 import argparse
 import json
@@ -65,6 +69,13 @@ class Handler(BaseHTTPRequestHandler):
             self.server.log_file.flush()
         return urllib.parse.unquote(parsed.path)
 
+    def _fields(self, body: bytes):
+        """The request's query and urlencoded form fields, in that order."""
+        fields = urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query, keep_blank_values=True)
+        if self.headers.get("Content-Type", "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            fields += urllib.parse.parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        return fields
+
     def _answer(self, status: int, body: bytes = b"", ctype: str = "text/plain"):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -79,6 +90,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         path = self._record(body)
+        fields = self._fields(body)
         if path.startswith("/fail"):
             return self._answer(500, b"failure requested\n")
         if path.startswith("/hang"):
@@ -115,6 +127,14 @@ class Handler(BaseHTTPRequestHandler):
             return self._big(path)
         docs = os.path.realpath(self.server.docs)
         target = os.path.realpath(os.path.join(docs, path.lstrip("/")))
+        for name, value in fields:
+            for variant in (f"{target}@{name}={value}", f"{target}@{name}"):
+                if os.path.isfile(variant):
+                    target = variant
+                    break
+            else:
+                continue
+            break
         if not target.startswith(docs + os.sep) or not os.path.isfile(target):
             return self._answer(404, b"not found\n")
         with open(target, "rb") as f:

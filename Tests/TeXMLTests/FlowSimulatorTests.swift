@@ -86,9 +86,18 @@ final class FlowSimulatorTests: XCTestCase {
         XCTAssertTrue(lines(silent).contains("    5.0s  timeout after 5s"))
         XCTAssertEqual(silent.ending, .finished)
 
-        let chatty = try simulate("<Response><Gather numDigits=\"2\"/></Response>", digits: "12 34")
+        let chatty = try simulate("<Response><Gather numDigits=\"2\"/></Response>", digits: "12 34", baseURL: nil)
         XCTAssertEqual(chatty.unusedDigits, "34")
         XCTAssertEqual(chatty.ending, .finished)
+    }
+
+    /// Without `action`, a fetched document gets the digits itself (Twilio's quickstart).
+    func testGatherWithoutActionInAFetchedDocumentPostsToItsOwnURL() throws {
+        let result = try simulate("<Response><Gather numDigits=\"2\"/></Response>", digits: "12",
+                                  pages: ["https://app.example/ivr/start": "<Response><Hangup/></Response>"])
+        XCTAssertEqual(result.requests.map(\.url), ["https://app.example/ivr/start"])
+        XCTAssertEqual(result.requests.first?.parameters.last, FormParameter(name: "Digits", value: "12"))
+        XCTAssertEqual(result.ending, .hungUp)
     }
 
     func testDigitsAreDeliveredOneAtATimeUntilTheFinishKey() throws {

@@ -164,7 +164,26 @@ final class GatherTests: XCTestCase {
                        "the verbs after the Gather in the old document never run")
     }
 
-    func testWithoutActionTheFlowContinues() throws {
+    /// Twilio's Gather quickstart: no `action`, the same URL branches on `Digits`. A
+    /// fetched document is requested again with the digits (its method, POST by default).
+    func testWithoutActionAFetchedDocumentIsRequestedAgainWithTheDigits() throws {
+        let caller = try FakeCaller("<Response><Gather numDigits=\"1\"><Say>Press</Say></Gather><Say>Next</Say></Response>",
+                                    baseURL: "https://app.example/voice?step=menu")
+        caller.start()
+        try caller.finishMedia()
+        XCTAssertEqual(untokened(caller.press("3")), [.cancelTimer(0), .listenForDigits(false),
+                                                      .fetch(digitsRequest("https://app.example/voice?step=menu", "3"), token: 0)])
+    }
+
+    func testWithoutActionAndWithoutInputAFetchedDocumentFallsThrough() throws {
+        let caller = try FakeCaller(#"<Response><Gather numDigits="1" timeout="2"/><Say>Next</Say></Response>"#,
+                                    baseURL: "https://app.example/voice")
+        caller.start()
+        XCTAssertEqual(untokened(try caller.fireTimer()), [.listenForDigits(false), .say(speech("Next"), token: 0)])
+    }
+
+    /// A local file has no URL to request again: the flow goes on with the next verb.
+    func testWithoutActionALocalFileContinues() throws {
         let caller = try FakeCaller("<Response><Gather numDigits=\"1\"><Say>Press</Say></Gather><Say>Next</Say></Response>")
         caller.start()
         try caller.finishMedia()

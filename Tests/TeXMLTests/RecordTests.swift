@@ -80,7 +80,9 @@ final class RecordTests: XCTestCase {
         XCTAssertEqual(caller.press("0123456789*#"), [])
     }
 
-    func testSilenceEndWithoutActionFiresCallbacksAndContinues() throws {
+    /// Without `action`, a fetched document is requested again with the recording (what
+    /// Twilio and Telnyx do), after the callbacks.
+    func testSilenceEndWithoutActionFiresCallbacksAndRequestsTheDocumentAgain() throws {
         let caller = try FakeCaller("""
         <Response>
           <Record playBeep="false" transcription="true" recordingStatusCallback="status"/>
@@ -94,8 +96,16 @@ final class RecordTests: XCTestCase {
             .notify(HTTPRequest(url: "https://app.example/x/status", method: .post,
                                 parameters: testCallParameters + recordingParameters + form(["RecordingStatus": "completed"]))),
             .transcribe(recordingURL: "https://rec.example/r1.wav", callback: nil),
-            .say(speech("Next"), token: 0),
+            .fetch(HTTPRequest(url: "https://app.example/x/start", method: .post,
+                               parameters: testCallParameters + recordingParameters), token: 0),
         ])
+    }
+
+    /// A local file has no URL to request again: the flow goes on with the next verb.
+    func testSilenceEndWithoutActionInALocalFileContinues() throws {
+        let caller = try FakeCaller(#"<Response><Record playBeep="false"/><Say>Next</Say></Response>"#)
+        caller.start()
+        XCTAssertEqual(untokened(try caller.finishRecording(seconds: 7)), [.listenForDigits(false), .say(speech("Next"), token: 0)])
     }
 
     func testEmptyRecordingSendsNoRequestsAndContinues() throws {
