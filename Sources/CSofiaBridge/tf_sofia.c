@@ -145,6 +145,16 @@ static void join_resource_priority(tf_sip_event_t *ev, sip_t const *sip) {
     if (used) ev->resource_priority = ev->rp_buf;
 }
 
+/* The first Diversion and History-Info values of a request: who forwarded the call.
+   Sofia does not parse either header; both are in the unknown-header list. */
+static void find_forwarding(tf_sip_event_t *ev, sip_t const *sip) {
+    for (sip_unknown_t *u = sip->sip_unknown; u; u = u->un_next) {
+        if (!u->un_name || !u->un_value) continue;
+        if (!ev->diversion && strcasecmp(u->un_name, "Diversion") == 0) ev->diversion = u->un_value;
+        if (!ev->history_info && strcasecmp(u->un_name, "History-Info") == 0) ev->history_info = u->un_value;
+    }
+}
+
 static void on_nua_event(nua_event_t event, int status, char const *phrase,
                          nua_t *nua, void *magic, nua_handle_t *nh, void *hmagic,
                          sip_t const *sip, tagi_t tags[]) {
@@ -168,7 +178,11 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase,
         ev.has_sip = 1;
         if (sip->sip_call_id) ev.call_id = sip->sip_call_id->i_id;
         if (sip->sip_request) ev.request_user = sip->sip_request->rq_url->url_user;
-        if (sip->sip_from) ev.from_user = sip->sip_from->a_url->url_user;
+        if (sip->sip_from) {
+            ev.from_user = sip->sip_from->a_url->url_user;
+            ev.from_display = sip->sip_from->a_display;
+        }
+        if (event == nua_i_invite) find_forwarding(&ev, sip);
         if (sip->sip_content_type) {
             ev.content_type = sip->sip_content_type->c_type;
             ev.charset = msg_params_find(sip->sip_content_type->c_params, "charset=");

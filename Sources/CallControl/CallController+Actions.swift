@@ -220,7 +220,7 @@ extension CallController {
     /// industry seals recordings). The call id is unique only within a process's run, the
     /// sid is random; the node id (when set) keeps names apart on a directory nodes share.
     func newRecording(on e: Entry) -> (sid: String, path: String) {
-        let sid = "RE" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let sid = PlatformSID.random("RE")
         let callID = e.session.callID
         let name = policy.nodeID.isEmpty ? "\(callID)-\(sid)" : "\(policy.nodeID)-\(callID)-\(sid)"
         let suffix = services.compliance.seals(e.session.route.industry) ? ".wav.enc" : ".wav"

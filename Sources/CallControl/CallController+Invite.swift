@@ -175,7 +175,7 @@ extension CallController {
                                   toNumber: inv.requestUser, startTime: ctx.now, flow: policy.flows[route.flow], baseURL: nil,
                                   local: local, offer: negotiated, ringMilliseconds: policy.ringMilliseconds,
                                   maxCallSeconds: policy.maxCallSeconds,
-                                  callParameters: callParameters(callID: ctx.callID, route: route, from: ctx.fromNumber, status: "in-progress"))
+                                  callParameters: callParameters(ctx, route: route, status: "in-progress"))
         let entry = Entry(session: session, handle: inv.handle, media: port.0,
                           log: ctx.log.with(["tenant": route.tenant]), number: policy.numbers[route.did])
         entry.source = inv.source

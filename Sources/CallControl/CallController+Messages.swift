@@ -8,7 +8,7 @@ import Webhooks
 /// SMS over SIP: MESSAGE requests to our numbers.
 extension CallController {
     func handleMessage(_ m: IncomingMessage, now: Date) {
-        let id = "SM" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let id = PlatformSID.random("SM")
         let log = logger.with(["message": id])
         guard policy.trustedSources(tls: m.overTLS).allows(source: m.source) else {
             stack.respondToMessage(m, status: 403)
@@ -37,7 +37,7 @@ extension CallController {
                                       "from": masked ? Self.mask(fromNumber) : fromNumber, "length": record.bodyLength,
                                       "encoding": record.encoding.rawValue, "segments": record.segments])
             if let webhook, let request = WebhookRequest(location: webhook, method: "POST", parameters: MessageRules.webhookParameters(
-                record, body: body, accountSID: policy.tenants[record.tenant]?.accountSID ?? record.tenant)) {
+                record, body: body, accountSID: accountSID(of: record.tenant))) {
                 services.webhooks.notify(request)
             }
         }

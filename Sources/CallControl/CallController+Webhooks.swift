@@ -41,7 +41,7 @@ extension CallController {
             case .success(let (doc, base)):
                 withCall(h) { $0.session.documentReady(doc, baseURL: base, now: stack.currentTime()) }
             case .failure(let reason):
-                loadFallback(number.fallbackFlow, callParameters: params, log: log) { [self] fallback in
+                loadFallback(number.fallbackFlow, callParameters: params + reason.fallbackParameters, log: log) { [self] fallback in
                     switch fallback {
                     case .success(let (doc, base)):
                         withCall(h) { $0.session.documentReady(doc, baseURL: base, now: stack.currentTime()) }
@@ -66,7 +66,7 @@ extension CallController {
             case .success(let (doc, _)):
                 completion(.document(doc))
             case .failure(let reason):
-                loadFallback(fallback, callParameters: params, log: log) { fb in
+                loadFallback(fallback, callParameters: params + reason.fallbackParameters, log: log) { fb in
                     switch fb {
                     case .success(let (doc, _)): completion(.document(doc))
                     case .failure(let why): completion(.failed("\(reason); fallback: \(why)"))
@@ -104,10 +104,10 @@ extension CallController {
                     let doc = try TeXMLParser.parse(response.body, source: source)
                     outcome = .success((doc, isRemote ? source : nil))
                 } catch {
-                    outcome = .failure(FetchFailure("invalid TeXML: \(error)"))
+                    outcome = .failure(FetchFailure("invalid TeXML: \(error)", errorCode: 12100, url: source))
                 }
             case .failure(let err):
-                outcome = .failure(FetchFailure("\(err)"))
+                outcome = .failure(FetchFailure("\(err)", errorCode: err.platformErrorCode, url: request.url.absoluteString))
             }
             let ms = Int(stack.currentTime().timeIntervalSince(started) * 1000)
             switch outcome {
@@ -128,9 +128,21 @@ package enum LocalFlowPath {
     }
 }
 
-/// Why a document could not be had.
+/// Why a document could not be had: for the log, and for the fallback request's
+/// `ErrorCode` (Twilio's codes; 12100 for a document that does not parse) and `ErrorUrl`.
 struct FetchFailure: Error, Sendable, CustomStringConvertible {
     var reason: String
-    init(_ r: String) { reason = r }
+    var errorCode = 11200
+    var url = ""
+    init(_ r: String, errorCode: Int = 11200, url: String = "") {
+        reason = r
+        self.errorCode = errorCode
+        self.url = url
+    }
     var description: String { reason }
+
+    /// What the fallback request adds to the call's parameters.
+    var fallbackParameters: [(name: String, value: String)] {
+        [("ErrorCode", String(errorCode)), ("ErrorUrl", url)]
+    }
 }

@@ -112,8 +112,6 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
     var halfOpenRefusals = 0
     /// INVITEs refused because the record spool was full.
     var backlogRefusals = 0
-    private var sequence: UInt64 = 0
-    private let instance = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
     package init(stack: any SignalingPort, services: CallServices, logger: Logger, policy: CallPolicy) {
         self.stack = stack
@@ -245,10 +243,7 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
 
     // MARK: INVITE
 
-    func nextCallID() -> String {
-        sequence += 1
-        return "CA\(instance)\(String(sequence, radix: 16))"
-    }
+    func nextCallID() -> String { PlatformSID.random("CA") }
 
     /// Counts a request from an untrusted source; the log is rate-limited so a flood cannot
     /// fill the journal.
@@ -310,13 +305,27 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
     }
 
     /// The parameters every webhook of this call carries (Twilio/Telnyx names).
-    func callParameters(callID: String, route: DIDRoute, from: String, status: String) -> [FormParameter] {
-        [FormParameter(name: "CallSid", value: callID),
-         FormParameter(name: "AccountSid", value: policy.tenants[route.tenant]?.accountSID ?? route.tenant),
-         FormParameter(name: "From", value: from),
-         FormParameter(name: "To", value: route.did),
-         FormParameter(name: "CallStatus", value: status),
-         FormParameter(name: "Direction", value: "inbound")]
+    func callParameters(_ ctx: InviteContext, route: DIDRoute, status: String) -> [FormParameter] {
+        var p = [FormParameter(name: "CallSid", value: ctx.callID),
+                 FormParameter(name: "AccountSid", value: accountSID(of: route.tenant)),
+                 FormParameter(name: "From", value: ctx.fromNumber),
+                 FormParameter(name: "To", value: route.did),
+                 FormParameter(name: "CallStatus", value: status),
+                 FormParameter(name: "ApiVersion", value: "2010-04-01"),
+                 FormParameter(name: "Direction", value: "inbound"),
+                 FormParameter(name: "Caller", value: ctx.fromNumber),
+                 FormParameter(name: "Called", value: route.did),
+                 FormParameter(name: "SipCallId", value: ctx.invite.callID)]
+        if let name = ctx.invite.fromDisplay { p.append(FormParameter(name: "CallerName", value: name)) }
+        if let forwarder = ctx.invite.forwardedFrom {
+            p.append(FormParameter(name: "ForwardedFrom", value: PhoneNumber.e164(forwarder) ?? forwarder))
+        }
+        return p
+    }
+
+    /// The `AccountSid` of `tenant` (see `PlatformSID.account`).
+    func accountSID(of tenant: String) -> String {
+        policy.tenants[tenant].map(PlatformSID.account) ?? PlatformSID.account(forTenantID: tenant)
     }
 
     // MARK: Actions

@@ -152,20 +152,24 @@ struct CallSession {
     }
 
     private mutating func begin(now: Date) -> [CallAction] {
-        let first = interpreter!.start()
-        if case .reject(let reason)? = first.first(where: { $0 != .markEmergency }) {
+        let (first, paused) = interpreter!.startRinging()
+        firstActions = first
+        phase = .ringing
+        let rejects = first.contains { if case .reject = $0 { true } else { false } }
+        if rejects && paused == 0 { return ringTimerFired(now: now) }
+        return [.respond(status: 180, sdp: nil, headers: []),
+                .startRingTimer(milliseconds: rejects ? paused : max(ringMilliseconds, paused))]
+    }
+
+    /// Ring time is over: answer with our SDP (the answer, or our offer for a late offer),
+    /// or refuse unanswered when the flow starts (after its pauses) with `<Reject>`.
+    mutating func ringTimerFired(now: Date) -> [CallAction] {
+        guard phase == .ringing else { return [] }
+        if case .reject(let reason)? = firstActions.first(where: { $0 != .markEmergency }) {
             return end(disposition: .rejected, code: reason.sipStatusCode, by: .daemon, now: now,
                        prefix: [.respond(status: reason.sipStatusCode, sdp: nil, headers: []),
                                 .log(level: "info", event: "call.rejected", detail: "reason=\(reason)")])
         }
-        firstActions = first
-        phase = .ringing
-        return [.respond(status: 180, sdp: nil, headers: []), .startRingTimer(milliseconds: ringMilliseconds)]
-    }
-
-    /// Ring time is over: answer with our SDP (the answer, or our offer for a late offer).
-    mutating func ringTimerFired(now: Date) -> [CallAction] {
-        guard phase == .ringing else { return [] }
         phase = .answered
         answerTime = now
         let sdp = answerSDP ?? OfferAnswer.offer(local: local)
@@ -388,13 +392,4 @@ struct CallSession {
     }
 
     private func peer(_ n: NegotiatedAudio) -> MediaPeer { MediaPeer(negotiated: n) }
-}
-
-extension MediaPeer {
-    /// Where and how to send for an offer/answer result.
-    init(negotiated n: NegotiatedAudio) {
-        self.init(remote: n.remoteAddress.flatMap { UDPEndpoint(host: $0, port: n.remotePort) },
-                  law: n.codec == .pcmu ? .ulaw : .alaw, payloadType: n.payloadType,
-                  telephoneEventPayloadType: n.telephoneEventPayloadType, sending: n.localDirection.sends)
-    }
 }

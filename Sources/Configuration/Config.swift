@@ -10,8 +10,8 @@ public struct DaemonConfig: Sendable, Equatable {
         public var industry: Industry
         public var plan: String
         public var timeZone: String
-        /// The `AccountSid` sent to webhooks (defaults to the tenant id).
-        public var accountSID: String
+        /// The `AccountSid` sent to webhooks (`account_sid`); nil: one derived from the id.
+        public var accountSID: String?
         /// The trunk `<Number>` targets go out through (default: the first trunk).
         public var trunk: String? = nil
         /// Billing increment overriding the plan's ("6/6", "30/6", "60/60").

@@ -228,7 +228,7 @@ struct ConfigReader {
             guard TimeZone(identifier: tz) != nil else { throw json.fail(p + ".time_zone", "unknown time zone '\(tz)'") }
             c.tenants.append(.init(id: id, name: try json.string(to, "name", p) ?? id, industry: industry,
                                    plan: try json.string(to, "plan", p) ?? "starter", timeZone: tz,
-                                   accountSID: try json.string(to, "account_sid", p) ?? id,
+                                   accountSID: try json.string(to, "account_sid", p),
                                    trunk: try json.string(to, "trunk", p), billingIncrement: increment))
             if let tr = c.tenants.last?.trunk, !c.trunks.contains(where: { $0.name == tr }) {
                 throw json.fail(p + ".trunk", "unknown trunk '\(tr)'")

@@ -40,6 +40,11 @@ public struct IncomingInvite: Sendable {
     public var source: String
     /// True when the request came over TLS (the `sips` listener).
     public var overTLS: Bool = false
+    /// The From display name, unquoted (a caller name where the network gives one).
+    public var fromDisplay: String?
+    /// Who forwarded the call: the user part of the first `Diversion` URI, else of the
+    /// first `History-Info` entry.
+    public var forwardedFrom: String?
 
     /// An INVITE with the given fields.
     public init(handle: SIPCallHandle, callID: String, requestUser: String, fromUser: String, contentType: String?,

@@ -17,11 +17,14 @@ extension SIPStack {
             if adopted {
                 delegate.sipStack(self, didReceive: .reInvite(handle, contentType: e.str(ev.content_type), body: e.body))
             } else {
-                delegate.sipStack(self, didReceive: .invite(IncomingInvite(
+                var invite = IncomingInvite(
                     handle: handle, callID: e.str(ev.call_id) ?? "", requestUser: e.str(ev.request_user) ?? "",
                     fromUser: e.str(ev.from_user) ?? "", contentType: e.str(ev.content_type), body: e.body,
                     priority: e.str(ev.priority), resourcePriority: e.str(ev.resource_priority),
-                    contactUsable: ev.contact_ok != 0, source: e.source, overTLS: e.overTLS)))
+                    contactUsable: ev.contact_ok != 0, source: e.source, overTLS: e.overTLS)
+                invite.fromDisplay = e.str(ev.from_display).flatMap(SIPHeaderText.displayName)
+                invite.forwardedFrom = (e.str(ev.diversion) ?? e.str(ev.history_info)).flatMap(SIPHeaderText.firstURIUser)
+                delegate.sipStack(self, didReceive: .invite(invite))
             }
         case TF_EV_INVITE_RESPONSE:
             var r = InviteResponse(status: Int(ev.status), contentType: e.str(ev.content_type), body: e.body)

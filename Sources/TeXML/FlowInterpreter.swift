@@ -12,9 +12,9 @@
 ///     perform(flow.handle(event))
 ///
 /// `<Redirect>` and `action` URLs are fetched through ``FlowAction/fetch(_:token:)``; the
-/// returned document replaces the rest of the flow. Differences from hosted platforms:
-/// a `<Gather>` or `<Record>` without `action` continues with the next verb (Twilio
-/// re-requests the current URL).
+/// returned document replaces the rest of the flow. A `<Gather>` or `<Record>` without
+/// `action` requests the current document's URL again, as hosted platforms do; in a local
+/// file (no URL) it continues with the next verb.
 ///
 /// Emergency marking: a document whose `<Response>` carries `tf:emergency="true"` (in the
 /// `urn:tollfreed:texml` namespace), or a `<Dial>` with that attribute, makes the call an
@@ -81,9 +81,10 @@ public struct FlowInterpreter: Sendable {
     }
 
     /// The `<Reject>` the call must be refused with before it is answered: non-nil only
-    /// before ``start()`` and when the document's first verb is `<Reject>`.
+    /// before ``start()`` and when the document's first verb after any `<Pause>` is `<Reject>`.
     public var mustRejectBeforeAnswer: Reject? {
-        guard state == .notStarted, case .reject(let reject)? = document.verbs.first else { return nil }
+        let first = document.verbs.first { if case .pause = $0 { false } else { true } }
+        guard state == .notStarted, case .reject(let reject)? = first else { return nil }
         return reject
     }
 
@@ -101,6 +102,21 @@ public struct FlowInterpreter: Sendable {
         verbs = document.verbs
         next = 0
         return markIfEmergency(document.extensions) + advance()
+    }
+
+    /// Starts the flow while the call rings (before it is answered): leading `<Pause>`s are
+    /// spent ringing, as on Twilio, which answers after them. Returns the actions of the first
+    /// other verb (a `<Reject>` there still refuses the call unanswered) and how long the
+    /// pauses ring.
+    public mutating func startRinging() -> (actions: [FlowAction], ringMilliseconds: Int) {
+        var actions = start(), ringing = 0
+        while true {
+            let marks = actions.filter { $0 == .markEmergency }
+            guard marks.count == actions.count - 1, case .pause(let ms, let token)? = actions.first(where: { $0 != .markEmergency })
+            else { return (actions, ringing) }
+            ringing += ms
+            actions = marks + handle(.mediaFinished(token))
+        }
     }
 
     /// Feeds an event and returns what to do next (often nothing).
@@ -181,8 +197,9 @@ public struct FlowInterpreter: Sendable {
     }
 
     private mutating func execute(_ verb: Verb) -> [FlowAction] {
+        // Only pauses before it: a `<Reject>` then still refuses the call unanswered.
         let isFirstVerb = executedVerbs == 0
-        executedVerbs += 1
+        if case .pause = verb {} else { executedVerbs += 1 }
         currentVerb = verb
         switch verb {
         case .say(let say):

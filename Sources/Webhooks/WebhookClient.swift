@@ -40,6 +40,18 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
     /// transfer was stopped there.
     case tooLarge(limit: Int)
 
+    /// Twilio's error code for this failure, sent to a fallback URL as `ErrorCode`: 11200
+    /// HTTP retrieval failure (a status, an empty body, a file), 11205 connection failure or
+    /// timeout, 11210 a host name that does not resolve, 11750 an answer too large.
+    public var platformErrorCode: Int {
+        switch self {
+        case .httpStatus, .emptyBody, .localFile, .unsupportedURL: 11200
+        case .timeout: 11205
+        case .transport(let message): message.lowercased().contains("resolve") ? 11210 : 11205
+        case .tooLarge: 11750
+        }
+    }
+
     /// A short explanation, fit for a log line.
     public var description: String {
         switch self {

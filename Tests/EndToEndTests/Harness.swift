@@ -65,6 +65,12 @@ func freePort() -> UInt16 {
     return 0
 }
 
+/// True for a Twilio-shaped id: `prefix` (two letters) and 32 lowercase hex digits.
+func isPlatformSID(_ sid: String?, _ prefix: String) -> Bool {
+    guard let sid else { return false }
+    return sid.count == 34 && sid.hasPrefix(prefix) && sid.dropFirst(2).allSatisfy { $0.isHexDigit && !$0.isUppercase }
+}
+
 /// A free loopback TCP port below the kernel's ephemeral range (32768-60999), for a server
 /// that is stopped and started again on the same port (PostgreSQL in the outage tests):
 /// while it is down, an ephemeral port can go to any outgoing connection, including the
@@ -81,6 +87,28 @@ func freeServerPort() -> UInt16 {
         let ok = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(t, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
         close(t)
         if ok { return port }
+    }
+    return 0
+}
+
+/// An even loopback port below the ephemeral range whose next three UDP ports are free too,
+/// for sipp's `-mp` (it binds audio RTP and RTCP there, and video on the next two): from the
+/// ephemeral range a daemon's RTP socket or a client's port could take it before sipp does.
+func freeSippMediaPort() -> UInt16 {
+    for _ in 0..<200 {
+        let base = UInt16.random(in: 10_000..<16_000) * 2
+        let fds = (0..<4).map { offset -> Int32 in
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            var sa = sockaddr_in()
+            sa.sin_family = sa_family_t(AF_INET)
+            sa.sin_addr.s_addr = inet_addr("127.0.0.1")
+            sa.sin_port = (base + UInt16(offset)).bigEndian
+            let ok = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+            if !ok { close(fd); return -1 }
+            return fd
+        }
+        for fd in fds where fd >= 0 { close(fd) }
+        if !fds.contains(-1) { return base }
     }
     return 0
 }

@@ -32,6 +32,8 @@ final class SIPDialogCaller {
     private let fromTag = "t" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
     private(set) var toHeader: String?
     private var cseq = 1
+    /// The From display name, with its quotes (e.g. `"Dr. Jane \"JJ\" Roe"`), or empty.
+    var fromDisplay = ""
 
     /// `tag` prefixes the Call-ID so the test can find the call's record.
     init(daemonPort: UInt16, tag: String) {
@@ -107,7 +109,7 @@ final class SIPDialogCaller {
         var lines = [
             "INVITE sip:\(dial)@127.0.0.1:\(daemonPort) SIP/2.0",
             "Via: SIP/2.0/UDP 127.0.0.1:\(localPort);branch=z9hG4bK\(UInt32.random(in: 0...UInt32.max));rport",
-            "From: <sip:+15551230000@127.0.0.1>;tag=\(fromTag)",
+            "From: \(fromDisplay.isEmpty ? "" : fromDisplay + " ")<sip:+15551230000@127.0.0.1>;tag=\(fromTag)",
             "To: <sip:\(dial)@127.0.0.1>",
             "Call-ID: \(callID)",
             "CSeq: \(cseq) INVITE",
@@ -172,7 +174,7 @@ final class SIPDialogCaller {
         let head = [
             "\(method) sip:\(callTarget) SIP/2.0",
             "Via: SIP/2.0/UDP 127.0.0.1:\(localPort);branch=z9hG4bK\(UInt32.random(in: 0...UInt32.max));rport",
-            "From: <sip:+15551230000@127.0.0.1>;tag=\(fromTag)",
+            "From: \(fromDisplay.isEmpty ? "" : fromDisplay + " ")<sip:+15551230000@127.0.0.1>;tag=\(fromTag)",
             "To: \(toHeader ?? "<sip:x@127.0.0.1>")",
             "Call-ID: \(callID)",
             "CSeq: \(cseq) \(method)",

@@ -213,3 +213,40 @@ final class FlowInterpreterTests: XCTestCase {
         XCTAssertEqual(document.spokenPrompts().map(\.text), ["A", "B", "C", "D", "E"])
     }
 }
+
+/// A leading `<Pause>` delays the answer (Twilio answers after it): the pauses are spent
+/// ringing, and a `<Reject>` after them still refuses the call unanswered.
+final class LeadingPauseTests: XCTestCase {
+    private func interpreter(_ xml: String) throws -> FlowInterpreter {
+        FlowInterpreter(document: try parse(xml), baseURL: nil, callParameters: testCallParameters)
+    }
+
+    func testLeadingPausesRingAndTheFlowStartsAfterThem() throws {
+        var flow = try interpreter(#"<Response><Pause length="2"/><Pause length="3"/><Say>Hello</Say><Pause/></Response>"#)
+        let (actions, ringing) = flow.startRinging()
+        XCTAssertEqual(ringing, 5000)
+        XCTAssertEqual(untokened(actions), [.say(speech("Hello"), token: 0)])
+    }
+
+    func testARejectAfterLeadingPausesStillRejects() throws {
+        var flow = try interpreter(#"<Response><Pause length="4"/><Reject reason="busy"/></Response>"#)
+        XCTAssertEqual(flow.mustRejectBeforeAnswer?.reason, .busy)
+        let (actions, ringing) = flow.startRinging()
+        XCTAssertEqual(ringing, 4000)
+        XCTAssertEqual(actions, [.reject(.busy)])
+    }
+
+    func testARejectAfterAnyOtherVerbHangsUp() throws {
+        var flow = try interpreter(#"<Response><Pause length="1"/><Say>Hi</Say><Reject/></Response>"#)
+        XCTAssertNil(flow.mustRejectBeforeAnswer)
+        let (actions, ringing) = flow.startRinging()
+        XCTAssertEqual(ringing, 1000)
+        let say = try XCTUnwrap(mediaToken(actions.first))
+        XCTAssertEqual(flow.handle(.mediaFinished(say)), [.hangup])
+    }
+
+    func testNoLeadingPauseRingsNothingExtra() throws {
+        var flow = try interpreter("<Response><Say>Hi</Say><Pause length=\"9\"/></Response>")
+        XCTAssertEqual(flow.startRinging().ringMilliseconds, 0)
+    }
+}

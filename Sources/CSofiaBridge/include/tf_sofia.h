@@ -55,6 +55,9 @@ typedef struct {
     const char *call_id;
     const char *request_user; /* Request-URI user part (may include ;params) */
     const char *from_user;
+    const char *from_display; /* From display name as received (quotes included), or NULL */
+    const char *diversion;    /* first Diversion header value (RFC 5806), or NULL */
+    const char *history_info; /* first History-Info header value (RFC 7044), or NULL */
     const char *content_type; /* "type/subtype" without parameters */
     const char *payload;
     size_t payload_len;
