@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "TeXML"),
         .target(name: "Signaling", dependencies: ["CSofiaBridge", "Observability"]),
         .target(name: "Media", dependencies: ["CEspeakNG", "CSpeexDSP", "CSpanDSP", "CMediaIO", "Observability"]),
-        .target(name: "Webhooks", dependencies: ["CCurl", "CCurlBridge", "Observability"]),
+        .target(name: "Webhooks", dependencies: ["CCrypto", "CCurl", "CCurlBridge", "Observability"]),
         .target(name: "Transcription", dependencies: ["CPocketSphinx", "Media", "Observability"]),
         .target(name: "Metering", dependencies: ["CSQLite", "CSQLiteBridge", "Formats", "Observability"]),
         .target(name: "Compliance", dependencies: ["CCrypto", "Formats"]),

@@ -43,8 +43,9 @@ package final class AudioSourceCache: Sendable {
     /// Sources the cache holds now.
     var cachedEntries: Int { state.withLock { $0.ready.count } }
 
-    /// Delivers the decoded audio for `source` (a path, file: URL or http(s) URL).
-    func load(_ source: String, completion: @escaping Completion) {
+    /// Delivers the decoded audio for `source` (a path, file: URL or http(s) URL); a URL
+    /// fetched now is signed with `signingToken` (the tenant's, as for every request).
+    func load(_ source: String, signingToken: String? = nil, completion: @escaping Completion) {
         enum Next { case hit(EncodedAudio), wait, load }
         let next: Next = state.withLock { s in
             if let a = s.ready[source] { return .hit(a) }
@@ -57,7 +58,9 @@ package final class AudioSourceCache: Sendable {
         case .wait: break
         case .load:
             if source.hasPrefix("http://") || source.hasPrefix("https://"), let url = URL(string: source) {
-                webhooks.fetch(WebhookRequest(url: url, method: "GET", parameters: [])) { [self] result in
+                var request = WebhookRequest(url: url, method: "GET", parameters: [])
+                request.signingToken = signingToken
+                webhooks.fetch(request) { [self] result in
                     switch result {
                     case .success(let response):
                         queue.async { [self] in

@@ -132,7 +132,9 @@ extension CallController {
             var params = e.session.callParameters.filter { $0.name != "CallStatus" }.map { ($0.name, $0.value) }
             params += [("CallStatus", status), ("CallDuration", String(record.billableSeconds)),
                        ("SipResponseCode", String(record.sipCode))]
-            services.webhooks.notify(WebhookRequest(url: url, method: "POST", parameters: params))
+            var request = WebhookRequest(url: url, method: "POST", parameters: params)
+            request.signingToken = signingToken(of: e.session.route.tenant)
+            services.webhooks.notify(request)
         }
     }
 
@@ -151,7 +153,7 @@ extension CallController {
                 }
             }
         case .play(let req, let token):
-            services.audio.load(req.source) { [self] result in
+            services.audio.load(req.source, signingToken: signingToken(of: e.session.route.tenant)) { [self] result in
                 stack.post { [self] in self.deliver(result, loops: req.loop, token: token, to: h) }
             }
         case .sendDigits(let digits, let token):
@@ -182,11 +184,11 @@ extension CallController {
                 let masked = e.session.route.industry == .healthcare && digits != "hangup"
                 e.log.info("call.gather_result", ["digits": masked ? String(repeating: "*", count: digits.count) : digits])
             }
-            fetchDocument(req, fallback: e.number?.fallbackFlow, log: e.log) { [self] outcome in
+            fetchDocument(req, tenant: e.session.route.tenant, fallback: e.number?.fallbackFlow, log: e.log) { [self] outcome in
                 withCall(h) { $0.session.fetched(token: token, outcome: outcome, now: stack.currentTime()) }
             }
         case .notify(let req):
-            if let r = webhookRequest(req) { services.webhooks.notify(r) }
+            if let r = webhookRequest(req, tenant: e.session.route.tenant) { services.webhooks.notify(r) }
         case .transcribe(let recordingURL, let callback):
             transcribe(recordingURL: recordingURL, callback: callback, on: e)
         case .reject, .hangup, .finished, .skip, .dial, .markEmergency:
@@ -269,7 +271,7 @@ extension CallController {
         }) else { return }
         let log = e.log
         let hooks = services.webhooks
-        let request = callback.flatMap(webhookRequest)
+        let request = callback.flatMap { webhookRequest($0, tenant: e.session.route.tenant) }
         let sid = e.session.recordings.first { $0.url == recordingURL }?.sid ?? ""
         let sealed = path.hasSuffix(".enc")
         let keys = services.compliance.keys

@@ -36,8 +36,9 @@ extension CallController {
             log.info("sms.received", ["tenant": record.tenant, "to": record.did,
                                       "from": masked ? Self.mask(fromNumber) : fromNumber, "length": record.bodyLength,
                                       "encoding": record.encoding.rawValue, "segments": record.segments])
-            if let webhook, let request = WebhookRequest(location: webhook, method: "POST", parameters: MessageRules.webhookParameters(
+            if let webhook, var request = WebhookRequest(location: webhook, method: "POST", parameters: MessageRules.webhookParameters(
                 record, body: body, accountSID: accountSID(of: record.tenant))) {
+                request.signingToken = signingToken(of: record.tenant)
                 services.webhooks.notify(request)
             }
         }

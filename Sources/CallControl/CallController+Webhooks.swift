@@ -8,9 +8,12 @@ import Webhooks
 
 /// Fetching TeXML documents (URL flows, Redirect, action URLs) with fallback.
 extension CallController {
+    /// The tenant's `auth_token`: its webhook requests carry `X-Twilio-Signature` with it.
+    func signingToken(of tenant: String) -> String? { policy.tenants[tenant]?.authToken }
+
     /// Converts the interpreter's request to the webhook client's: http(s) URLs as they
-    /// are, local paths as file URLs.
-    func webhookRequest(_ r: HTTPRequest) -> WebhookRequest? {
+    /// are, local paths as file URLs; signed for `tenant`.
+    func webhookRequest(_ r: HTTPRequest, tenant: String) -> WebhookRequest? {
         let url: URL?
         if r.url.hasPrefix("http://") || r.url.hasPrefix("https://") {
             url = URL(string: r.url)
@@ -20,8 +23,10 @@ extension CallController {
             url = nil
         }
         guard let url else { return nil }
-        return WebhookRequest(url: url, method: r.method == .get ? "GET" : "POST",
-                              parameters: r.parameters.map { ($0.name, $0.value) })
+        var request = WebhookRequest(url: url, method: r.method == .get ? "GET" : "POST",
+                                     parameters: r.parameters.map { ($0.name, $0.value) })
+        request.signingToken = signingToken(of: tenant)
+        return request
     }
 
     /// The first document of a URL flow: POST the flow URL with CallStatus=ringing, fall
@@ -34,14 +39,17 @@ extension CallController {
         }
         let params = e.session.callParameters.filter { $0.name != "CallStatus" }.map { ($0.name, $0.value) }
             + [("CallStatus", "ringing")]
-        let request = WebhookRequest(url: url, method: "POST", parameters: params)
+        let token = signingToken(of: e.session.route.tenant)
+        var request = WebhookRequest(url: url, method: "POST", parameters: params)
+        request.signingToken = token
         let log = e.log
         load(request, log: log) { [self] result in
             switch result {
             case .success(let (doc, base)):
                 withCall(h) { $0.session.documentReady(doc, baseURL: base, now: stack.currentTime()) }
             case .failure(let reason):
-                loadFallback(number.fallbackFlow, callParameters: params + reason.fallbackParameters, log: log) { [self] fallback in
+                loadFallback(number.fallbackFlow, callParameters: params + reason.fallbackParameters, token: token,
+                             log: log) { [self] fallback in
                     switch fallback {
                     case .success(let (doc, base)):
                         withCall(h) { $0.session.documentReady(doc, baseURL: base, now: stack.currentTime()) }
@@ -55,8 +63,9 @@ extension CallController {
 
     /// Fetches a Redirect or action document; on failure tries `fallback`. `completion`
     /// runs on the signaling thread.
-    func fetchDocument(_ req: HTTPRequest, fallback: String?, log: Logger, completion: @escaping @Sendable (FetchOutcome) -> Void) {
-        guard let request = webhookRequest(req) else {
+    func fetchDocument(_ req: HTTPRequest, tenant: String, fallback: String?, log: Logger,
+                       completion: @escaping @Sendable (FetchOutcome) -> Void) {
+        guard let request = webhookRequest(req, tenant: tenant) else {
             completion(.failed("unsupported URL '\(req.url)'"))
             return
         }
@@ -66,7 +75,7 @@ extension CallController {
             case .success(let (doc, _)):
                 completion(.document(doc))
             case .failure(let reason):
-                loadFallback(fallback, callParameters: params + reason.fallbackParameters, log: log) { fb in
+                loadFallback(fallback, callParameters: params + reason.fallbackParameters, token: request.signingToken, log: log) { fb in
                     switch fb {
                     case .success(let (doc, _)): completion(.document(doc))
                     case .failure(let why): completion(.failed("\(reason); fallback: \(why)"))
@@ -76,7 +85,7 @@ extension CallController {
         }
     }
 
-    private func loadFallback(_ fallback: String?, callParameters: [(name: String, value: String)], log: Logger,
+    private func loadFallback(_ fallback: String?, callParameters: [(name: String, value: String)], token: String?, log: Logger,
                               completion: @escaping @Sendable (Result<(FlowDocument, String?), FetchFailure>) -> Void) {
         guard let fallback else { return completion(.failure(FetchFailure("none configured"))) }
         if let doc = policy.flows[fallback] {
@@ -87,7 +96,9 @@ extension CallController {
             return completion(.failure(FetchFailure("fallback \(fallback) not loaded")))
         }
         log.notice("flow.fallback", ["flow": fallback])
-        load(WebhookRequest(url: url, method: "POST", parameters: callParameters), log: log, completion: completion)
+        var request = WebhookRequest(url: url, method: "POST", parameters: callParameters)
+        request.signingToken = token
+        load(request, log: log, completion: completion)
     }
 
     /// Fetches and parses a document; `completion` runs on the signaling thread.

@@ -12,6 +12,8 @@ public struct DaemonConfig: Sendable, Equatable {
         public var timeZone: String
         /// The `AccountSid` sent to webhooks (`account_sid`); nil: one derived from the id.
         public var accountSID: String?
+        /// Signs every webhook request as Twilio does (`X-Twilio-Signature`); nil: unsigned.
+        public var authToken: String? = nil
         /// The trunk `<Number>` targets go out through (default: the first trunk).
         public var trunk: String? = nil
         /// Billing increment overriding the plan's ("6/6", "30/6", "60/60").

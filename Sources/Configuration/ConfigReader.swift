@@ -213,7 +213,7 @@ struct ConfigReader {
         for (i, t) in tenants.enumerated() {
             let p = "tenants[\(i)]"
             let to = try json.object(t, p, allowed: ["id", "name", "industry", "plan", "time_zone", "account_sid", "trunk",
-                                                     "billing_increment"])
+                                                     "billing_increment", "auth_token"])
             let increment = try json.string(to, "billing_increment", p)
             if let inc = increment, BillingIncrement(inc) == nil {
                 throw json.fail(p + ".billing_increment", "must be FIRST/NEXT seconds such as 60/60, 6/6 or 30/6, got '\(inc)'")
@@ -230,6 +230,7 @@ struct ConfigReader {
                                    plan: try json.string(to, "plan", p) ?? "starter", timeZone: tz,
                                    accountSID: try json.string(to, "account_sid", p),
                                    trunk: try json.string(to, "trunk", p), billingIncrement: increment))
+            c.tenants[c.tenants.count - 1].authToken = try authToken(to, p)
             if let tr = c.tenants.last?.trunk, !c.trunks.contains(where: { $0.name == tr }) {
                 throw json.fail(p + ".trunk", "unknown trunk '\(tr)'")
             }
@@ -264,5 +265,14 @@ struct ConfigReader {
             c.numbers.append(.init(did: did, tenant: tenant, flow: flow, fallbackFlow: fallback,
                                    statusCallback: statusCallback, emergency: emergency, messagingWebhook: messaging))
         }
+    }
+
+    /// A tenant's `auth_token`: a secret of 16 to 256 printable characters, or absent.
+    private func authToken(_ tenant: [String: Any], _ path: String) throws(ConfigError) -> String? {
+        guard let token = try json.string(tenant, "auth_token", path) else { return nil }
+        guard (16...256).contains(token.count), token.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            throw json.fail(path + ".auth_token", "must be 16 to 256 printable characters without spaces")
+        }
+        return token
     }
 }

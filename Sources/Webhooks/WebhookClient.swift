@@ -212,6 +212,7 @@ public final class WebhookClient: Sendable {
         var headers = ["User-Agent: \(Self.headerValue(userAgent))", "Accept: application/xml, text/xml, */*;q=0.5",
                        "Expect:"]
         if request.body != nil { headers.append("Content-Type: application/x-www-form-urlencoded") }
+        if let signature = request.signatureHeader { headers.append(signature) }
         let started = DispatchTime.now().uptimeNanoseconds
         let requestURL = request.effectiveURL
         let limit = maxBodyBytes

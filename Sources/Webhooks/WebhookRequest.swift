@@ -12,6 +12,9 @@ public struct WebhookRequest: Sendable {
     public var method: String
     /// Form fields (unencoded) in the order they are sent; duplicates are kept.
     public var parameters: [(name: String, value: String)]
+    /// The tenant's auth token: when set, the request carries `X-Twilio-Signature`
+    /// (see ``RequestSignature``), so apps that validate Twilio's requests accept it.
+    public var signingToken: String?
 
     /// A request with `(name, value)` fields, e.g. `[("CallSid", sid), ("From", from)]`.
     /// `method` is normalised to `"GET"` or `"POST"`.
@@ -42,6 +45,14 @@ public struct WebhookRequest: Sendable {
     public var effectiveURL: URL {
         guard method == "GET", !parameters.isEmpty else { return url }
         return FormEncoding.appendingQuery(FormEncoding.encode(parameters), to: url)
+    }
+
+    /// The `X-Twilio-Signature` header for `signingToken`, nil without one.
+    public var signatureHeader: String? {
+        guard let signingToken, !signingToken.isEmpty else { return nil }
+        let signed = RequestSignature.twilio(url: effectiveURL.absoluteString, form: method == "POST" ? parameters : [],
+                                             token: signingToken)
+        return "X-Twilio-Signature: \(signed)"
     }
 
     /// The encoded form body for `POST`, nil for `GET`.

@@ -49,6 +49,7 @@ final class FlowEndToEndTests: XCTestCase {
         // A voicemail without action: the same URL answers the recording.
         "voicemail.xml": #"<Response><Record maxLength="2" timeout="10" playBeep="false" trim="do-not-trim"/></Response>"#,
         "voicemail.xml@RecordingUrl": "<Response><Say>Thank you.</Say><Hangup/></Response>",
+        "redirect-get.xml": #"<Response><Redirect method="GET">/choice?from=redirect&amp;x=a%20b</Redirect></Response>"#,
         "pause-first.xml": #"<Response><Pause length="2"/><Say>Thanks for waiting.</Say><Hangup/></Response>"#,
         "pause-reject.xml": #"<Response><Pause length="1"/><Reject reason="busy"/></Response>"#,
         "deep.xml": nested(9000, "a"),
@@ -82,7 +83,10 @@ final class FlowEndToEndTests: XCTestCase {
     override class func setUp() {
         super.setUp()
         let s: WebhookServer
-        do { s = try WebhookServer(documents: documents, files: ["tone.wav": toneWAV]) } catch { startError = error; return }
+        do { s = try WebhookServer(documents: documents, files: ["tone.wav": toneWAV], authToken: authToken) } catch {
+            startError = error
+            return
+        }
         server = s
         do { daemon = try DaemonUnderTest(ringMs: 0) { cfg in
             var numbers = cfg["numbers"] as? [[String: Any]] ?? []
@@ -106,14 +110,19 @@ final class FlowEndToEndTests: XCTestCase {
                 ["did": "+18335550113", "tenant": t, "flow": "\(s.base)/voicemail.xml"],
                 ["did": "+18335550114", "tenant": t, "flow": "\(s.base)/pause-first.xml"],
                 ["did": "+18335550115", "tenant": t, "flow": "\(s.base)/pause-reject.xml"],
+                ["did": "+18335550116", "tenant": t, "flow": "\(s.base)/redirect-get.xml"],
             ]
             cfg["numbers"] = numbers
             var tenants = cfg["tenants"] as? [[String: Any]] ?? []
+            for i in tenants.indices where tenants[i]["id"] as? String == t { tenants[i]["auth_token"] = authToken }
             tenants.append(["id": "legal-client-001", "name": "Legal Client", "industry": "legal", "plan": "starter"])
             cfg["tenants"] = tenants
             cfg["webhooks"] = ["timeout_ms": 1500]
         } } catch { startError = error }
     }
+
+    /// The `auth_token` of the tenant the webhook numbers belong to: its requests are signed.
+    static let authToken = "9c3f1e0a7b5d4c2e8f6a1b3c5d7e9f20"
 
     /// Why the daemon or the webhook server did not start: every test then fails with it.
     nonisolated(unsafe) static var startError: Error?
@@ -218,6 +227,25 @@ final class FlowEndToEndTests: XCTestCase {
         let rejected = try XCTUnwrap(d.record(tag: "pausereject"))
         XCTAssertEqual(rejected["disposition"] as? String, "rejected")
         XCTAssertEqual(rejected["billable_seconds"] as? Int, 0)
+    }
+
+    /// Every request to the app is signed as Twilio signs it (X-Twilio-Signature with the
+    /// tenant's auth_token), POST forms and GET queries alike, so validation middleware
+    /// accepts it: the test server checks each one with a reference implementation.
+    func testEveryRequestCarriesAValidTwilioSignature() throws {
+        let (d, s) = try env()
+        let c = SIPDialogCaller(daemonPort: d.sipPort, tag: "signed")
+        XCTAssertEqual(c.invite(dial: "8335550116")?.status, 200)
+        c.ack()
+        XCTAssertTrue(c.awaitBye(timeout: 15), "the redirected document hangs up")
+        let get = try XCTUnwrap(s.requests.last { ($0["method"] as? String) == "GET" && ($0["path"] as? String) == "/choice" },
+                                "\(s.requests.suffix(3))")
+        XCTAssertTrue((get["query"] as? String)?.contains("CallSid=") == true, "GET carries the parameters in its query")
+        XCTAssertEqual(get["signature"] as? String, "valid")
+        let signed = s.requests.filter { ($0["method"] as? String) != "SENT" }
+        XCTAssertGreaterThanOrEqual(signed.count, 2)
+        let bad = signed.filter { ($0["signature"] as? String) != "valid" }
+        XCTAssertTrue(bad.isEmpty, "unsigned or badly signed: \(bad.map { "\($0["method"] ?? "") \($0["path"] ?? "") \($0["signature"] ?? "")" })")
     }
 
     func testSIPInfoDigitDrivesGather() throws {
@@ -334,12 +362,15 @@ final class FlowEndToEndTests: XCTestCase {
             let loud = SpeechMeasure(peer.received, law: .ulaw)
             XCTAssertEqual(Double(loud.loudFrames) * 0.02, 1.0, accuracy: 0.1, "one second of tone")
         }
-        XCTAssertEqual(s.requests.filter { ($0["path"] as? String) == "/tone.wav" }.count, 1, "fetched once, then cached")
+        let fetches = s.requests.filter { ($0["path"] as? String) == "/tone.wav" }
+        XCTAssertEqual(fetches.count, 1, "fetched once, then cached")
+        XCTAssertEqual(fetches.first?["signature"] as? String, "valid", "signed like every request of the tenant")
         // The number's status callback hears about each call's end.
         let status = try XCTUnwrap(s.waitForRequest(path: "/callback/status"))
         XCTAssertEqual(status["CallStatus"], "completed")
         XCTAssertEqual(status["To"], "+18335550107")
         XCTAssertNotNil(status["CallDuration"].flatMap(Int.init))
+        XCTAssertEqual(s.requests.last { ($0["path"] as? String) == "/callback/status" }?["signature"] as? String, "valid")
     }
 
     func testRecordingIsTranscribedOffTheCallAndPostedToTheCallback() throws {

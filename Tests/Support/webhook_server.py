@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """A small webhook server for tollfreed's tests (Python 3 standard library only).
 
-    python3 webhook_server.py --port 0 --docs DIR --log FILE [--host 127.0.0.1]
+    python3 webhook_server.py --port 0 --docs DIR --log FILE [--host 127.0.0.1] [--auth-token T]
 
 Listens on 127.0.0.1 (loopback only), prints the port it got on stdout (one line), and
 serves until SIGTERM/SIGINT. Every request is appended to FILE as one JSON object per line:
 
     {"method", "path", "query" (raw), "query_params" [[name, value]...],
      "form" [[name, value]...] (urlencoded bodies), "body" (raw text), "headers" {...},
-     "time" (Unix seconds)}
+     "time" (Unix seconds), "signature" ("valid", "invalid" or "absent")}
+
+With --auth-token, X-Twilio-Signature is checked as Twilio documents it (and as its
+helper libraries do): the full URL requested (query included), then for a form POST
+each field's name and value with no separator, sorted by name; HMAC-SHA1 keyed with
+the auth token; base64. Without --auth-token every request is "absent" or "invalid".
 
 The line is written (and flushed) before the answer is sent. Answers by path:
 
@@ -29,6 +34,9 @@ The line is written (and flushed) before the answer is sent. Answers by path:
                     quickstarts)
 """
 import argparse
+import base64
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -54,6 +62,7 @@ class Handler(BaseHTTPRequestHandler):
         if ctype.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
             form = urllib.parse.parse_qsl(text, keep_blank_values=True)
         entry = {
+            "signature": self._signature(form),
             "method": self.command,
             "path": urllib.parse.unquote(parsed.path),
             "query": parsed.query,
@@ -68,6 +77,23 @@ class Handler(BaseHTTPRequestHandler):
             self.server.log_file.write(line)
             self.server.log_file.flush()
         return urllib.parse.unquote(parsed.path)
+
+    def _signature(self, form):
+        """Checks X-Twilio-Signature: a reference written from Twilio's documentation."""
+        sent = self.headers.get("X-Twilio-Signature")
+        if sent is None:
+            return "absent"
+        token = self.server.auth_token
+        if not token:
+            return "invalid"
+        host = self.headers.get("Host", "127.0.0.1:%d" % self.server.server_address[1])
+        text = "http://" + host + self.path
+        if self.command == "POST":
+            for name, value in sorted(form):
+                text += name + value
+        digest = hmac.new(token.encode(), text.encode(), hashlib.sha1).digest()
+        expected = base64.b64encode(digest).decode()
+        return "valid" if hmac.compare_digest(expected, sent) else "invalid"
 
     def _fields(self, body: bytes):
         """The request's query and urlencoded form fields, in that order."""
@@ -193,6 +219,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--docs", default=".")
     ap.add_argument("--log", required=True)
+    ap.add_argument("--auth-token", default="")
     args = ap.parse_args()
 
     server = ThreadingHTTPServer((args.host, args.port), Handler)
@@ -200,6 +227,7 @@ def main():
     server.docs = args.docs
     server.log_lock = threading.Lock()
     server.flaky = {}
+    server.auth_token = args.auth_token
     server.log_file = open(args.log, "a", encoding="utf-8")
 
     def stop(signum, frame):

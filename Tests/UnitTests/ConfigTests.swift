@@ -183,6 +183,14 @@ final class ConfigTests: XCTestCase {
         assertError(o, keyPath: "tenants[0].time_zone", contains: "Mars/Olympus_Mons")
     }
 
+    func testAuthTokenMustBeALongPrintableSecret() throws {
+        var o = base()
+        o["tenants"] = [["id": "t1", "auth_token": "short"]]
+        assertError(o, keyPath: "tenants[0].auth_token", contains: "16 to 256")
+        o["tenants"] = [["id": "t1", "auth_token": "has a space in the middle of it"]]
+        assertError(o, keyPath: "tenants[0].auth_token", contains: "without spaces")
+    }
+
     func testDuplicateTenant() {
         var o = base()
         o["tenants"] = [["id": "t1"], ["id": "t1"]]
