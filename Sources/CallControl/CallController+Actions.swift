@@ -144,7 +144,7 @@ extension CallController {
         let h = e.handle
         switch action {
         case .say(let req, let token):
-            let key = SpeechKey(text: req.text, voice: req.voice, language: req.language)
+            let key = SpeechKey(text: req.text, voice: req.voice, language: req.language, ssml: req.ssml)
             if let audio = services.prompts.cached(key) {
                 media.play(e.media, audio: audio, loops: req.loop, token: token)
             } else {

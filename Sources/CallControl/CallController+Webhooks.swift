@@ -104,8 +104,8 @@ extension CallController {
     /// Fetches and parses a document; `completion` runs on the signaling thread.
     private func load(_ request: WebhookRequest, log: Logger,
                       completion: @escaping @Sendable (Result<(FlowDocument, String?), FetchFailure>) -> Void) {
-        let started = stack.currentTime()
-        services.webhooks.fetch(request) { [stack] result in
+        let started = Date()
+        services.webhooks.fetch(request) { [self] result in
             let outcome: Result<(FlowDocument, String?), FetchFailure>
             switch result {
             case .success(let response):
@@ -120,13 +120,30 @@ extension CallController {
             case .failure(let err):
                 outcome = .failure(FetchFailure("\(err)", errorCode: err.platformErrorCode, url: request.url.absoluteString))
             }
-            let ms = Int(stack.currentTime().timeIntervalSince(started) * 1000)
+            let ms = Int(Date().timeIntervalSince(started) * 1000)
             switch outcome {
             case .success: log.info("flow.fetched", ["url": request.url.absoluteString, "ms": ms])
             case .failure(let f): log.warning("flow.fetch_failed", ["url": request.url.absoluteString, "ms": ms, "error": f.reason])
             }
-            stack.post { completion(outcome) }
+            stack.post { [self] in
+                if case .success(let (doc, _)) = outcome { noteIgnoredMarkup(doc, log: log) }
+                completion(outcome)
+            }
         }
+    }
+
+    /// Logs what a fetched document holds that tollfreed ignores or skips, once per
+    /// document (not per call that fetches it): an app written for Twilio or Telnyx runs,
+    /// and its engineers learn what does not apply here.
+    func noteIgnoredMarkup(_ doc: FlowDocument, log: Logger) {
+        guard !doc.warnings.isEmpty else { return }
+        var hasher = Hasher()
+        hasher.combine(doc.source)
+        hasher.combine(doc.warnings)
+        guard warnedDocuments.insert(hasher.finalize()).inserted else { return }
+        if warnedDocuments.count > 4096 { warnedDocuments = [] } // bounded: a flood of distinct documents re-logs
+        log.warning("flow.unsupported_markup", ["source": doc.source, "count": doc.warnings.count,
+                                                "detail": doc.warnings.prefix(3).map(\.description).joined(separator: "; ")])
     }
 }
 

@@ -203,6 +203,9 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
         }
     }
 
+    /// Fetched documents whose ignored markup was logged (hashes; see `noteIgnoredMarkup`).
+    var warnedDocuments = Set<Int>()
+
     /// Calls whose media closed while a recording was still being written.
     var pendingRecordingCalls: [FlowToken: SIPCallHandle] = [:]
 

@@ -10,7 +10,7 @@ public enum Command: Equatable {
     case version
     case run(RunOptions)
     case checkConfig(configPath: String)
-    case check(files: [String])
+    case check(files: [String], strict: Bool)
     case simulate(SimulateOptions)
     case cdrExport(ExportOptions)
     case smsExport(ExportOptions)
@@ -72,7 +72,7 @@ public enum CommandLineParser {
     Usage:
       tollfreed run [--config FILE] [--sip HOST:PORT] [--rtp-ports LOW-HIGH] [--data DIR] [--log-level LEVEL]
       tollfreed check-config [--config FILE]
-      tollfreed check FILE...
+      tollfreed check [--strict] FILE...
       tollfreed simulate FLOW [--from NUMBER] [--to NUMBER] [--digits KEYS] [--webhook-base URL]
       tollfreed cdr export [--format csv|jsonl] [--from TIME] [--to TIME] [--config FILE] [--data DIR]
       tollfreed sms export [--format csv|jsonl] [--from TIME] [--to TIME] [--config FILE] [--data DIR]
@@ -86,7 +86,8 @@ public enum CommandLineParser {
 
     run            answer calls in the foreground until SIGTERM/SIGINT (graceful drain)
     check-config   validate the config and every call flow it names, then exit
-    check          validate TeXML flow files and JSON config files; exit 1 if any is wrong
+    check          validate TeXML flow files and JSON config files: every error and every
+                   warning (markup tollfreed ignores); exit 1 on an error (--strict: on a warning too)
     simulate       run a flow without SIP and print what the caller would hear and do
                    (--digits "1#": keys pressed at each Gather/Record, "w" lets one time out)
     cdr export     print call detail records (CSV with a header row, or JSON Lines)
@@ -187,11 +188,13 @@ extension CommandLineParser {
         return .checkConfig(configPath: path)
     }
 
-    /// `check FILE...`: no options.
+    /// `check [--strict] FILE...`.
     static func parseCheck(_ rest: Arguments) throws(UsageError) -> Command {
-        guard !rest.isEmpty else { throw UsageError("check needs at least one file") }
-        if let flag = rest.remaining.first(where: { $0.hasPrefix("--") }) { throw UsageError("unknown option '\(flag)' for check") }
-        return .check(files: rest.remaining)
+        let strict = rest.remaining.contains("--strict")
+        let files = rest.remaining.filter { $0 != "--strict" }
+        guard !files.isEmpty else { throw UsageError("check needs at least one file") }
+        if let flag = files.first(where: { $0.hasPrefix("--") }) { throw UsageError("unknown option '\(flag)' for check") }
+        return .check(files: files, strict: strict)
     }
 
     /// `simulate FLOW [--from NUMBER] [--to NUMBER] [--digits KEYS] [--webhook-base URL]`.

@@ -33,8 +33,8 @@ public func tollfreedMain(_ arguments: [String]) -> Int32 {
         return 0
     case .checkConfig(let path):
         return checkConfig(path: path, out: out, err: err)
-    case .check(let files):
-        return checkFiles(files, out: out, err: err)
+    case .check(let files, let strict):
+        return checkFiles(files, strict: strict, out: out, err: err)
     case .simulate(let options):
         return simulate(options, out: out, err: err)
     case .run(let options):
@@ -68,32 +68,6 @@ func checkConfig(path: String, out: FileDescriptorSink, err: FileDescriptorSink)
         err.write("tollfreed: \(error.description)")
         return error.status
     }
-}
-
-/// `tollfreed check FILE...`: `.json` files as configs (with their flows), others as
-/// TeXML; 1 when any is wrong.
-func checkFiles(_ files: [String], out: FileDescriptorSink, err: FileDescriptorSink) -> Int32 {
-    var bad = 0
-    for file in files {
-        if file.hasSuffix(".json") {
-            do {
-                let (config, flows) = try loadConfiguration(path: file)
-                out.write("\(file): OK (config: \(config.numbers.count) numbers, \(flows.count) flows)")
-            } catch {
-                bad += 1
-                err.write(error.description)
-            }
-        } else {
-            do {
-                let doc = try TeXMLParser.parse(contentsOf: URL(fileURLWithPath: file))
-                out.write("\(file): OK (\(doc.verbs.count) verbs)")
-            } catch {
-                bad += 1
-                err.write("\(error)")
-            }
-        }
-    }
-    return bad == 0 ? 0 : 1
 }
 
 /// `tollfreed run`: the daemon in the foreground until it is stopped.

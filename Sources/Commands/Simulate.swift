@@ -68,7 +68,7 @@ private func promptDurations(logger: Logger) -> (FlowAction) -> Double {
         switch action {
         case .say(let req, _):
             if let d = cache[req] { return d }
-            let key = SpeechKey(text: req.text, voice: req.voice, language: req.language)
+            let key = SpeechKey(text: req.text, voice: req.voice, language: req.language, ssml: req.ssml)
             let d = Double((try? synthesizer?.synthesize(key))??.count ?? req.text.count * 600) / 8000 * Double(max(1, req.loop))
             cache[req] = d
             return d

@@ -124,6 +124,7 @@ public final class Daemon: Sendable {
         do { synthesizer = try SpeechSynthesizer(logger: logger) } catch { throw StartupError("\(error)", status: 1) }
         let prompts = PromptCache(synthesizer: synthesizer, logger: logger)
         prompts.warm(flows.values)
+        logIgnoredMarkup(flows, logger: logger)
         return prompts
     }
 
@@ -186,6 +187,7 @@ struct ConfigReloader: Sendable {
             let (next, nextFlows) = try read()
             let restartOnly = running.restartOnlyChanges(to: next)
             prompts.warm(nextFlows.values)
+            logIgnoredMarkup(nextFlows, logger: logger)
             apply(CallPolicy(config: next, flows: nextFlows))
             logger.notice("config.reloaded", ["numbers": next.numbers.count, "flows": nextFlows.count,
                                               "needs_restart": restartOnly.isEmpty ? "none" : restartOnly.joined(separator: ",")])
@@ -198,13 +200,21 @@ struct ConfigReloader: Sendable {
     }
 }
 
+/// One warning per local flow that holds markup tollfreed ignores or skips.
+func logIgnoredMarkup(_ flows: [String: FlowDocument], logger: Logger) {
+    for (name, doc) in flows.sorted(by: { $0.key < $1.key }) where !doc.warnings.isEmpty {
+        logger.warning("flow.unsupported_markup", ["flow": name, "count": doc.warnings.count,
+                                                   "detail": doc.warnings.prefix(3).map(\.description).joined(separator: "; ")])
+    }
+}
+
 extension PromptCache {
     /// Synthesises every prompt of `flows` ahead of the first call that needs it.
     func warm(_ flows: some Sequence<FlowDocument>) {
         for flow in flows {
             for say in flow.spokenPrompts() {
                 let r = say.speechRequest
-                request(SpeechKey(text: r.text, voice: r.voice, language: r.language)) { _ in }
+                request(SpeechKey(text: r.text, voice: r.voice, language: r.language, ssml: r.ssml)) { _ in }
             }
         }
     }

@@ -8,10 +8,13 @@ public struct SpeechKey: Hashable, Sendable, CustomStringConvertible {
     public var text: String
     public var voice: String
     public var language: String
-    public init(text: String, voice: String, language: String) {
+    /// `text` is an SSML `<speak>` document, spoken as SSML.
+    public var ssml: Bool
+    public init(text: String, voice: String, language: String, ssml: Bool = false) {
         self.text = text
         self.voice = voice
         self.language = language
+        self.ssml = ssml
     }
     public var description: String { "\(voice)/\(language)/\(text.count)ch" }
 }
@@ -90,7 +93,7 @@ public final class SpeechSynthesizer: @unchecked Sendable {
         defer { ctx.release() }
         let status = key.text.withCString { text in
             espeak_ng_Synthesize(text, strlen(text) + 1, 0, espeak_POSITION_TYPE(rawValue: 1), 0,
-                                 UInt32(espeakCHARS_UTF8), nil, ctx.toOpaque())
+                                 UInt32(espeakCHARS_UTF8) | (key.ssml ? UInt32(espeakSSML) : 0), nil, ctx.toOpaque())
         }
         guard status == ENS_OK else { throw MediaError("espeak-ng synthesis failed (status \(status.rawValue))") }
         return try Resampler.resample(sink.samples, from: Int(sourceRate), to: 8000)

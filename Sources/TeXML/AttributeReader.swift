@@ -1,7 +1,8 @@
 /// Reads and validates the attributes of one element.
 ///
-/// Every standard attribute that a verb decoder does not read is reported by ``finish()``
-/// as unknown, so the set of accepted attributes is exactly the set the decoder reads.
+/// Every standard attribute that a verb decoder does not read is reported by
+/// ``ignoredAttributes()``: a warning, the attribute is ignored (hosted platforms document
+/// more attributes than tollfreed implements, and an app written for them must still run).
 struct AttributeReader {
     private let element: XMLElementNode
     private var standard: [String: String] = [:]
@@ -140,16 +141,14 @@ struct AttributeReader {
         }
     }
 
-    /// Fails on the first (alphabetically) attribute that was never read.
-    func finish() throws {
-        for name in standard.keys.sorted() where !known.contains(name) {
-            var message = "unknown attribute '\(name)'"
+    /// A warning for each attribute that was never read, alphabetically.
+    func ignoredAttributes() -> [TeXMLError] {
+        standard.keys.sorted().filter { !known.contains($0) }.map { name in
+            var message = "attribute '\(name)' is not supported by tollfreed; ignored"
             if let suggestion = Self.suggestion(for: name, among: known) {
                 message += " (did you mean '\(suggestion)'?)"
-            } else if known.isEmpty {
-                message += " (<\(verb)> takes no attributes)"
             }
-            throw error(.unknownAttribute, message)
+            return error(.unknownAttribute, message)
         }
     }
 

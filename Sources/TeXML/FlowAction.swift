@@ -8,13 +8,16 @@ public struct SpeechRequest: Sendable, Hashable {
     public var language: String
     /// Number of times to speak; 0 means repeat until stopped or the call ends.
     public var loop: Int
+    /// `text` is an SSML `<speak>` document.
+    public var ssml: Bool
 
     /// Creates a request.
-    public init(text: String, voice: String, language: String, loop: Int) {
+    public init(text: String, voice: String, language: String, loop: Int, ssml: Bool = false) {
         self.text = text
         self.voice = voice
         self.language = language
         self.loop = loop
+        self.ssml = ssml
     }
 
     /// What the caller hears when the application cannot be reached (a failed

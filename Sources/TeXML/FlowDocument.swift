@@ -6,12 +6,16 @@ public struct FlowDocument: Sendable, Hashable {
     public var verbs: [Verb]
     /// tollfreed extension attributes on `<Response>` itself, keyed by local name.
     public var extensions: [String: String]
+    /// What the parser tolerated: attributes ignored and platform verbs skipped because
+    /// tollfreed does not implement them (`tollfreed check` prints them as warnings).
+    public var warnings: [TeXMLError]
 
     /// Creates a document.
-    public init(source: String, verbs: [Verb], extensions: [String: String] = [:]) {
+    public init(source: String, verbs: [Verb], extensions: [String: String] = [:], warnings: [TeXMLError] = []) {
         self.source = source
         self.verbs = verbs
         self.extensions = extensions
+        self.warnings = warnings
     }
 
     /// Every `<Say>` in the document, top-level and nested (inside `<Gather>` and
@@ -46,6 +50,6 @@ extension Array where Element == Prompt {
 extension Say {
     /// The speech the I/O layer has to produce for this verb.
     public var speechRequest: SpeechRequest {
-        SpeechRequest(text: text, voice: voice, language: language, loop: loop)
+        SpeechRequest(text: text, voice: voice, language: language, loop: loop, ssml: ssml)
     }
 }

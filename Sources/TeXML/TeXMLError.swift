@@ -30,7 +30,7 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 /// and the element at fault so operators can fix call flows quickly:
 ///
 ///     CallFlows/x.xml:4:3: <Say>: attribute 'loop' must be an integer >= 0, got 'abc'
-public struct TeXMLError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct TeXMLError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Broad classification of the problem, for programmatic handling and tests.
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         /// The file could not be read.

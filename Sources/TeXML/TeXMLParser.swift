@@ -2,9 +2,11 @@ import Foundation
 
 /// Loads TeXML call-flow documents into a validated ``FlowDocument``.
 ///
-/// Validation is strict: unknown verbs and attributes, misplaced verbs, bad attribute
+/// Validation is strict where it matters: unknown verbs, misplaced verbs, bad attribute
 /// values and missing content are refused at load time with a ``TeXMLError`` that points
-/// at the offending element. Attributes in the `urn:tollfreed:texml` namespace are kept as
+/// at the offending element. Markup the hosted platforms document that tollfreed does not
+/// implement (an attribute, a verb, a `<Dial>` noun) is ignored or skipped and listed in
+/// ``FlowDocument/warnings``: an app written for them still runs. Attributes in the `urn:tollfreed:texml` namespace are kept as
 /// extensions; attributes in any other namespace are refused.
 public enum TeXMLParser {
     /// The XML namespace of tollfreed's own extension attributes, e.g.
@@ -33,7 +35,26 @@ public enum TeXMLParser {
     public static func parse(_ data: Data, source: String) throws -> FlowDocument {
         try DocumentGuard.check(data, source: source)
         let root = try XMLTreeBuilder.parse(data, source: source)
-        return try VerbDecoder.document(root, source: source)
+        var decoder = VerbDecoder()
+        return try decoder.document(root, source: source)
+    }
+
+    /// Every problem of a document, for `tollfreed check`: the errors (the XML's first
+    /// syntax error, or one per top-level verb that fails) and the warnings (markup ignored
+    /// or skipped). `document` is nil when there is an error.
+    public static func diagnose(_ data: Data, source: String) -> (document: FlowDocument?, errors: [TeXMLError], warnings: [TeXMLError]) {
+        var decoder = VerbDecoder()
+        do {
+            try DocumentGuard.check(data, source: source)
+            let root = try XMLTreeBuilder.parse(data, source: source)
+            let document = try decoder.document(root, source: source)
+            return (document, [], document.warnings)
+        } catch let error as TeXMLError {
+            return (nil, decoder.errors.isEmpty ? [error] : decoder.errors, decoder.warnings)
+        } catch {
+            return (nil, [TeXMLError(kind: .io, location: SourceLocation(file: source, line: 0, column: 0), verb: nil,
+                                     message: "\(error)")], decoder.warnings)
+        }
     }
 
     /// Reads and parses a file. The source name is the URL's path as given (relative

@@ -4,7 +4,7 @@ extension VerbDecoder {
 
     // MARK: Gather
 
-    static func gather(_ element: XMLElementNode) throws -> Gather {
+    mutating func gather(_ element: XMLElementNode) throws -> Gather {
         var a = try AttributeReader(element)
         let action = try a.nonEmpty("action")
         let method = try a.method("method")
@@ -12,9 +12,9 @@ extension VerbDecoder {
         let numDigits = try a.integer("numDigits", in: Gather.digitCountRange)
         let minDigits = try a.integer("minDigits", in: Gather.digitCountRange, default: 1)
         let maxDigits = try a.integer("maxDigits", in: Gather.digitCountRange, default: 128)
-        let finishOnKey = try a.keys("finishOnKey", allowed: dtmfKeys, allowEmpty: true)
+        let finishOnKey = try a.keys("finishOnKey", allowed: Self.dtmfKeys, allowEmpty: true)
         let timeout = try a.integer("timeout", in: Gather.timeoutRange, default: 5)
-        let validDigits = try a.keys("validDigits", allowed: dtmfKeys, allowEmpty: false)
+        let validDigits = try a.keys("validDigits", allowed: Self.dtmfKeys, allowEmpty: false)
         let invalidDigitsAction = try a.nonEmpty("invalidDigitsAction")
         let language = try a.language("language", default: Say.defaultLanguage)
         let hints = a.string("hints")
@@ -25,7 +25,7 @@ extension VerbDecoder {
         let enhanced = try a.bool("enhanced", default: false)
         let partialResultCallback = try a.nonEmpty("partialResultCallback")
         let partialResultCallbackMethod = try a.method("partialResultCallbackMethod")
-        try a.finish()
+        finish(a)
 
         if let finishOnKey, finishOnKey.count > 1 {
             throw a.invalid("finishOnKey", "a single key (0-9, * or #) or empty for none", finishOnKey)
@@ -59,13 +59,13 @@ extension VerbDecoder {
 
     // MARK: Record
 
-    static func record(_ element: XMLElementNode) throws -> Record {
+    mutating func record(_ element: XMLElementNode) throws -> Record {
         var a = try AttributeReader(element)
         let action = try a.nonEmpty("action")
         let method = try a.method("method")
         let timeout = try a.integer("timeout", in: Record.timeoutRange, default: 5)
         let maxLength = try a.integer("maxLength", in: Record.maxLengthRange, default: 3600)
-        let finishOnKey = try a.keys("finishOnKey", allowed: dtmfKeys, allowEmpty: true)
+        let finishOnKey = try a.keys("finishOnKey", allowed: Self.dtmfKeys, allowEmpty: true)
         let playBeep = try a.bool("playBeep", default: true)
         let trim = try a.choice("trim", default: Record.Trim.trimSilence)
         let statusCallback = try a.nonEmpty("recordingStatusCallback")
@@ -78,7 +78,7 @@ extension VerbDecoder {
         let transcriptionCallback = try a.nonEmpty("transcriptionCallback")
         let channels = try a.choice("channels", default: Record.Channels.single)
         let format = try a.choice("format", default: Record.Format.wav)
-        try a.finish()
+        finish(a)
         let prompts = try prompts(in: element)
         return Record(prompts: prompts, action: action, method: method, timeout: timeout, maxLength: maxLength,
                       finishOnKey: finishOnKey ?? Record.defaultFinishOnKey, playBeep: playBeep, trim: trim,
@@ -92,7 +92,9 @@ extension VerbDecoder {
 
     // MARK: Dial
 
-    static func dial(_ element: XMLElementNode) throws -> Dial {
+    /// A `<Dial>`; nil (skipped with a warning) when every noun is one tollfreed does not
+    /// implement (`<Client>`, `<Conference>`, `<Queue>`...).
+    mutating func dial(_ element: XMLElementNode) throws -> Dial? {
         var a = try AttributeReader(element)
         let action = try a.nonEmpty("action")
         let method = try a.method("method")
@@ -107,26 +109,31 @@ extension VerbDecoder {
                                             default: Set([RecordingStatusEvent.completed]))
         let ringTone = try a.nonEmpty("ringTone")
         let answerOnBridge = try a.bool("answerOnBridge", default: false)
-        try a.finish()
+        finish(a)
 
         var targets: [Dial.Target] = []
         if element.childElements.isEmpty {
             let text = element.text.trimmed
             guard !text.isEmpty else {
-                throw missing(element, "at least one target is required: a number as text, or <Number>/<Sip> nouns")
+                throw Self.missing(element, "at least one target is required: a number as text, or <Number>/<Sip> nouns")
             }
-            targets.append(.number(Dial.Number(number: try phoneNumber(text, in: element),
+            targets.append(.number(Dial.Number(number: try Self.phoneNumber(text, in: element),
                                                location: element.location)))
         } else {
-            try forEachChild(of: element) { child in
+            try Self.forEachChild(of: element) { child in
                 guard child.namespaceURI.isEmpty else {
-                    throw unexpected(child, inside: "Dial", allowed: dialNouns)
+                    throw Self.unexpected(child, inside: "Dial", allowed: Self.dialNouns)
                 }
                 switch child.localName {
                 case "Number": targets.append(.number(try number(child)))
                 case "Sip": targets.append(.sip(try sip(child)))
-                default: throw unexpected(child, inside: "Dial", allowed: dialNouns)
+                default: try skipUnsupported(child, inside: "Dial", allowed: Self.dialNouns)
                 }
+            }
+            if targets.isEmpty {
+                warnings.append(TeXMLError(kind: .missingContent, location: element.location, verb: "Dial",
+                                           message: "no target tollfreed can dial; skipped"))
+                return nil
             }
         }
         return Dial(targets: targets, action: action, method: method, timeout: timeout, callerId: callerId,
@@ -144,32 +151,32 @@ extension VerbDecoder {
                           statusCallbackMethod: try a.method("statusCallbackMethod"))
     }
 
-    static func number(_ element: XMLElementNode) throws -> Dial.Number {
+    mutating func number(_ element: XMLElementNode) throws -> Dial.Number {
         var a = try AttributeReader(element)
-        let sendDigits = try a.keys("sendDigits", allowed: sendDigitKeys, allowEmpty: false)
-        let callbacks = try legCallbacks(&a)
-        try a.finish()
-        try requireNoChildElements(element)
+        let sendDigits = try a.keys("sendDigits", allowed: Self.sendDigitKeys, allowEmpty: false)
+        let callbacks = try Self.legCallbacks(&a)
+        finish(a)
+        try Self.requireNoChildElements(element)
         let text = element.text.trimmed
-        guard !text.isEmpty else { throw missing(element, "the telephone number is required") }
-        return Dial.Number(number: try phoneNumber(text, in: element), sendDigits: sendDigits, callbacks: callbacks,
+        guard !text.isEmpty else { throw Self.missing(element, "the telephone number is required") }
+        return Dial.Number(number: try Self.phoneNumber(text, in: element), sendDigits: sendDigits, callbacks: callbacks,
                            location: element.location, extensions: a.extensions)
     }
 
-    static func sip(_ element: XMLElementNode) throws -> Dial.Sip {
+    mutating func sip(_ element: XMLElementNode) throws -> Dial.Sip {
         var a = try AttributeReader(element)
         let username = try a.nonEmpty("username")
         let password = a.string("password")
-        let callbacks = try legCallbacks(&a)
-        try a.finish()
-        try requireNoChildElements(element)
+        let callbacks = try Self.legCallbacks(&a)
+        finish(a)
+        try Self.requireNoChildElements(element)
         let uri = element.text.trimmed
-        guard !uri.isEmpty else { throw missing(element, "the SIP URI is required") }
+        guard !uri.isEmpty else { throw Self.missing(element, "the SIP URI is required") }
         let lower = uri.lowercased()
         let scheme = lower.hasPrefix("sips:") ? 5 : (lower.hasPrefix("sip:") ? 4 : 0)
         guard scheme > 0, uri.count > scheme, !uri.contains(where: { $0.isWhitespace }) else {
             throw TeXMLError(kind: .invalidContent, location: element.location, verb: element.localName,
-                             message: "must be a SIP URI starting with 'sip:' or 'sips:', got '\(excerpt(uri))'")
+                             message: "must be a SIP URI starting with 'sip:' or 'sips:', got '\(Self.excerpt(uri))'")
         }
         return Dial.Sip(uri: uri, username: username, password: password, callbacks: callbacks,
                         location: element.location, extensions: a.extensions)
@@ -181,7 +188,7 @@ extension VerbDecoder {
         let compact = String(text.filter { !separators.contains($0) })
         let digits = compact.hasPrefix("+") ? compact.dropFirst() : Substring(compact)
         guard (1...15).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            var message = "must be a telephone number (optional '+' and 1 to 15 digits), got '\(excerpt(text))'"
+            var message = "must be a telephone number (optional '+' and 1 to 15 digits), got '\(Self.excerpt(text))'"
             if text.lowercased().hasPrefix("sip:") || text.lowercased().hasPrefix("sips:") {
                 message += "; use a <Sip> noun for SIP URIs"
             }

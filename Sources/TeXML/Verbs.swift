@@ -99,8 +99,11 @@ public struct Say: Sendable, Hashable {
     /// Default `language`.
     public static let defaultLanguage = "en-US"
 
-    /// Text to speak, trimmed, with runs of whitespace collapsed to single spaces.
+    /// Text to speak, trimmed, with runs of whitespace collapsed to single spaces; a
+    /// `<speak>` SSML document when `ssml` is true.
     public var text: String
+    /// The content was SSML (see `SSMLRenderer`): `text` is SSML for espeak-ng.
+    public var ssml: Bool
     /// Voice name exactly as written (e.g. `alice`, `man`, `woman`, `Polly.Joanna`, `Telnyx.…`).
     public var voice: String
     /// BCP-47 style language tag, e.g. `en-US`.
@@ -114,8 +117,9 @@ public struct Say: Sendable, Hashable {
 
     /// Creates a `<Say>` with TeXML defaults.
     public init(text: String, voice: String = Say.defaultVoice, language: String = Say.defaultLanguage,
-                loop: Int = 1, location: SourceLocation, extensions: [String: String] = [:]) {
+                loop: Int = 1, location: SourceLocation, extensions: [String: String] = [:], ssml: Bool = false) {
         self.text = text
+        self.ssml = ssml
         self.voice = voice
         self.language = language
         self.loop = loop

@@ -50,6 +50,14 @@ final class FlowEndToEndTests: XCTestCase {
         "voicemail.xml": #"<Response><Record maxLength="2" timeout="10" playBeep="false" trim="do-not-trim"/></Response>"#,
         "voicemail.xml@RecordingUrl": "<Response><Say>Thank you.</Say><Hangup/></Response>",
         "redirect-get.xml": #"<Response><Redirect method="GET">/choice?from=redirect&amp;x=a%20b</Redirect></Response>"#,
+        // Twilio's SSML example shapes, and markup tollfreed skips: the call still runs.
+        "ssml.xml": """
+            <Response>
+              <Say voice="Polly.Joanna">One. <break time="2s"/> <prosody rate="slow">Two.</prosody></Say>
+              <Enqueue waitUrl="/wait">support</Enqueue>
+              <Hangup/>
+            </Response>
+            """,
         "pause-first.xml": #"<Response><Pause length="2"/><Say>Thanks for waiting.</Say><Hangup/></Response>"#,
         "pause-reject.xml": #"<Response><Pause length="1"/><Reject reason="busy"/></Response>"#,
         "deep.xml": nested(9000, "a"),
@@ -111,6 +119,7 @@ final class FlowEndToEndTests: XCTestCase {
                 ["did": "+18335550114", "tenant": t, "flow": "\(s.base)/pause-first.xml"],
                 ["did": "+18335550115", "tenant": t, "flow": "\(s.base)/pause-reject.xml"],
                 ["did": "+18335550116", "tenant": t, "flow": "\(s.base)/redirect-get.xml"],
+                ["did": "+18335550117", "tenant": t, "flow": "\(s.base)/ssml.xml"],
             ]
             cfg["numbers"] = numbers
             var tenants = cfg["tenants"] as? [[String: Any]] ?? []
@@ -246,6 +255,28 @@ final class FlowEndToEndTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(signed.count, 2)
         let bad = signed.filter { ($0["signature"] as? String) != "valid" }
         XCTAssertTrue(bad.isEmpty, "unsigned or badly signed: \(bad.map { "\($0["method"] ?? "") \($0["path"] ?? "") \($0["signature"] ?? "")" })")
+    }
+
+    /// SSML in a `<Say>` is spoken (the `<break>` is a real pause), and a verb tollfreed does
+    /// not implement is skipped with one warning, instead of "an application error".
+    func testSSMLIsSpokenAndUnsupportedVerbsAreSkipped() throws {
+        let (d, _) = try env()
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "8335550117", tag: "ssml", rtpPort: peer.port)
+        XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))\n\(d.logText.suffix(1500))")
+        let speech = SpeechMeasure(peer.received, law: .ulaw)
+        let first = SpeechMeasure.firstTalkspurt(peer.received, law: .ulaw)
+        XCTAssertLessThan(first, 1.5, "\"One.\" alone, then the break")
+        XCTAssertGreaterThan(speech.speechSpan, first + 2.0, "the 2 s break separates the words")
+        XCTAssertTrue(d.logShows("flow.unsupported_markup"), d.logText.suffix(1500).description)
+        let record = try XCTUnwrap(d.record(tag: "ssml"))
+        XCTAssertEqual(record["disposition"] as? String, "completed")
+        let call = try XCTUnwrap(record["call_id"] as? String)
+        XCTAssertTrue(d.logText.split(separator: "\n").contains { $0.contains("call=\(call)") && $0.contains("call.answered") },
+                      "the log names the call")
+        XCTAssertFalse(d.logText.split(separator: "\n").contains { $0.contains("call=\(call)") && $0.contains("flow.fetch_failed") },
+                       "the document was not refused (the caller never hears the application error)")
     }
 
     func testSIPInfoDigitDrivesGather() throws {

@@ -8,8 +8,8 @@ import Glibc
 /// keep the flow they started with, and a bad new config is refused while the old serves.
 final class ReloadEndToEndTests: XCTestCase {
     func testReloadAppliesToNewCallsAndRefusesABadConfig() throws {
-        let d = try dialDaemon(flows: ["a.xml": #"<Response><Pause length="3"/><Hangup/></Response>"#,
-                                       "b.xml": #"<Response><Pause length="1"/><Hangup/></Response>"#],
+        let d = try dialDaemon(flows: ["a.xml": #"<Response><Play digits="w"/><Pause length="3"/><Hangup/></Response>"#,
+                                       "b.xml": #"<Response><Play digits="w"/><Pause length="1"/><Hangup/></Response>"#],
                                numbers: ["+1-208-279-2555": "a.xml"])
         defer { d.stop() }
         XCTAssertEqual(d.sipp("uac_expect_404.xml", dial: "8335550199", tag: "before-reload").status, 0, "not yet a number")
@@ -55,7 +55,7 @@ final class DrainEndToEndTests: XCTestCase {
     }
 
     func testCallsInProgressFinishDuringTheDrainWhileNewOnesAreRefused() throws {
-        let d = try daemon(flow: #"<Response><Pause length="3"/><Hangup/></Response>"#, drain: 10)
+        let d = try daemon(flow: #"<Response><Play digits="w"/><Pause length="3"/><Hangup/></Response>"#, drain: 10)
         let call = d.sippInBackground("uac_daemon_bye.xml", dial: "2082792555", tag: "drain-finish")
         XCTAssertTrue(d.waitForLog("call.answered"))
         d.send(signal: SIGTERM)
@@ -72,7 +72,7 @@ final class DrainEndToEndTests: XCTestCase {
     }
 
     func testCallsStillUpAfterTheDrainTimeGetBYE() throws {
-        let d = try daemon(flow: #"<Response><Pause length="60"/></Response>"#, drain: 1)
+        let d = try daemon(flow: #"<Response><Play digits="w"/><Pause length="60"/></Response>"#, drain: 1)
         let call = d.sippInBackground("uac_daemon_bye.xml", dial: "2082792555", tag: "drain-timeout")
         XCTAssertTrue(d.waitForLog("call.answered"))
         let started = Date()

@@ -17,19 +17,31 @@ final class ToolEndToEndTests: XCTestCase {
         XCTAssertEqual(r.output.components(separatedBy: ": OK").count - 1, files.count + 1, r.output)
     }
 
-    func testCheckReportsFileLineColumnVerbAndAttributeAndExits1() throws {
+    /// Every error of a file (one per failing verb) and every warning, with file, line,
+    /// column and verb; errors exit 1, warnings only with --strict.
+    func testCheckReportsEveryProblemWithFileLineColumnAndVerb() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-check-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("bad.xml")
-        try Data("<Response>\n  <Say>Hi</Say>\n  <Gather numDigits=\"x\"/>\n</Response>\n".utf8).write(to: bad)
-        let typo = dir.appendingPathComponent("typo.xml")
-        try Data("<Response>\n  <Pause lenght=\"2\"/>\n</Response>\n".utf8).write(to: typo)
-        let r = runProgram(Paths.daemon, ["check", bad.path, typo.path, flows.appendingPathComponent("healthcare-intake.xml").path])
+        try Data("<Response>\n  <Say>Hi</Say>\n  <Gather numDigits=\"x\"/>\n  <Pause length=\"-1\"/>\n</Response>\n".utf8).write(to: bad)
+        let twilio = dir.appendingPathComponent("twilio.xml")
+        try Data("<Response>\n  <Pause lenght=\"2\"/>\n  <Say>Hi <break time=\"1s\"/></Say>\n  <Enqueue>q</Enqueue>\n</Response>\n".utf8)
+            .write(to: twilio)
+        let shipped = flows.appendingPathComponent("healthcare-intake.xml").path
+        let r = runProgram(Paths.daemon, ["check", bad.path, twilio.path, shipped])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.output.contains("bad.xml:3:3: <Gather>: attribute 'numDigits'"), r.output)
-        XCTAssertTrue(r.output.contains("typo.xml:2:3: <Pause>"), r.output)
-        XCTAssertTrue(r.output.contains("did you mean 'length'"), r.output)
+        XCTAssertTrue(r.output.contains("bad.xml:4:3: <Pause>: attribute 'length'"), "the second error too:\n\(r.output)")
+        XCTAssertTrue(r.output.contains("twilio.xml:2:3: warning: <Pause>: attribute 'lenght' is not supported by tollfreed; ignored (did you mean 'length'?)"), r.output)
+        XCTAssertTrue(r.output.contains("twilio.xml:4:3: warning: <Enqueue>: not supported by tollfreed; skipped"), r.output)
+        XCTAssertTrue(r.output.contains("twilio.xml: OK (2 verbs, 2 warnings)"), r.output)
         XCTAssertTrue(r.output.contains("healthcare-intake.xml: OK"), r.output)
+
+        let lenient = runProgram(Paths.daemon, ["check", twilio.path])
+        XCTAssertEqual(lenient.status, 0, "warnings alone pass: \(lenient.output)")
+        let strict = runProgram(Paths.daemon, ["check", "--strict", twilio.path])
+        XCTAssertEqual(strict.status, 1, "--strict makes warnings fail: \(strict.output)")
     }
 
     func testCheckRefusesDeeplyNestedDocumentsWithoutCrashing() throws {

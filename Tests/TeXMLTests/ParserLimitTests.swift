@@ -20,8 +20,8 @@ final class ParserLimitTests: XCTestCase {
 
     func testNestingAtTheDepthLimitIsOnlyAStructureError() {
         let depth = TeXMLParser.maxDepth - 1
-        let xml = "<Response>" + String(repeating: "<Say>", count: depth) + "x"
-            + String(repeating: "</Say>", count: depth) + "</Response>"
+        let xml = "<Response>" + String(repeating: "<Pause>", count: depth) + "x"
+            + String(repeating: "</Pause>", count: depth) + "</Response>"
         XCTAssertEqual(parseError(xml)?.kind, .unexpectedContent)
     }
 

@@ -23,7 +23,8 @@ final class CallControllerTests: XCTestCase {
     private var controller: CallController!
     private var nextSerial = 0
 
-    private static let pauseFlow = #"<Response><Pause length="2"/><Hangup/></Response>"#
+    /// Not a leading `<Pause>` (that would be spent ringing): a half-second digit wait first.
+    private static let pauseFlow = #"<Response><Play digits="w"/><Pause length="2"/><Hangup/></Response>"#
 
     override func setUpWithError() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("controller-\(UUID().uuidString)").path
@@ -130,6 +131,8 @@ final class CallControllerTests: XCTestCase {
         XCTAssertTrue(port.sdpAnswers.last?.contains("m=audio 20002 RTP/AVP 0") == true, port.sdpAnswers.last ?? "")
         let session = try XCTUnwrap(media.open.first)
         controller.receive(.ack(h, contentType: nil, body: nil))
+        guard case .play(session, let wait) = try XCTUnwrap(media.calls.last) else { return XCTFail("\(media.calls)") }
+        controller.mediaEvent(.playbackFinished(session, token: wait))
         guard case .silence(session, let ms, let token) = try XCTUnwrap(media.calls.last) else {
             return XCTFail("the flow's Pause plays silence: \(media.calls)")
         }

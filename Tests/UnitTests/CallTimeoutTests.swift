@@ -18,7 +18,7 @@ final class CallTimeoutTests: XCTestCase {
     private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     private func session(direction: String = "sendrecv") throws -> CallSession {
-        let flow = try TeXMLParser.parse(Data("<Response><Pause length=\"60\"/></Response>".utf8), source: "t.xml")
+        let flow = try TeXMLParser.parse(Data("<Response><Say>Please hold.</Say><Pause length=\"60\"/></Response>".utf8), source: "t.xml")
         let offer = try SDPParser.parse(sdpBody(typicalOffer() + ["a=\(direction)"]))
         guard case .success(let negotiated) = OfferAnswer.answer(offer, local: local) else { throw NegotiationFailure.noCommonCodec("") }
         var s = CallSession(callID: "c1", sipCallID: "s1@x", route: route, fromNumber: "+12025550123", toNumber: "2082792555",
