@@ -4,7 +4,7 @@ import Media
 import Observability
 import Webhooks
 
-/// Audio for `<Play>`: local WAV files and http(s) URLs, decoded and resampled to 8 kHz
+/// Audio for `<Play>`: local files and http(s) URLs, WAV or MP3, decoded and resampled to 8 kHz
 /// once, encoded in both G.711 laws, and kept for later calls (a URL is fetched once) up
 /// to a byte and entry budget, the oldest evicted first: flows often make a URL per call
 /// (a TTS service's, a per-caller greeting), which must not grow the daemon without end.
@@ -20,20 +20,24 @@ package final class AudioSourceCache: Sendable {
     private let queue = DispatchQueue(label: "audio-sources")
     private let webhooks: WebhookClient
     private let logger: Logger
-    private let spool: String
     /// The Record beep, made once.
     let beep: EncodedAudio
 
     /// The default budgets: 64 MiB of audio (about 70 minutes, both laws), 1,024 sources.
     static let defaultMaxBytes = 64 << 20
     static let defaultMaxEntries = 1024
+    /// The largest audio file fetched for `<Play>`: 16 MiB (about 17 minutes of 128 kbit/s
+    /// MP3, or 17 minutes of 8 kHz 16-bit WAV). TeXML documents keep their 64 KiB limit;
+    /// audio files are longer, so `webhooks` should be a client with this limit.
+    package static let maxFetchBytes = 16 << 20
 
-    package init(webhooks: WebhookClient, logger: Logger, spoolDirectory: String,
-         maxEntries: Int = AudioSourceCache.defaultMaxEntries, maxBytes: Int = AudioSourceCache.defaultMaxBytes) {
+    /// - Parameter webhooks: the client `<Play>` URLs are fetched with (its body limit is
+    ///   the largest file accepted; see `maxFetchBytes`).
+    package init(webhooks: WebhookClient, logger: Logger,
+                 maxEntries: Int = AudioSourceCache.defaultMaxEntries, maxBytes: Int = AudioSourceCache.defaultMaxBytes) {
         self.state = Locked(State(ready: BoundedAudioStore(maxEntries: maxEntries, maxBytes: maxBytes)))
         self.webhooks = webhooks
         self.logger = logger
-        self.spool = spoolDirectory
         self.beep = Tones.beep()
     }
 
@@ -64,14 +68,10 @@ package final class AudioSourceCache: Sendable {
                     switch result {
                     case .success(let response):
                         queue.async { [self] in
-                            let file = (spool as NSString).appendingPathComponent("play-\(UInt64.random(in: 0...UInt64.max)).wav")
                             do {
-                                try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
-                                try response.body.write(to: URL(fileURLWithPath: file))
-                                defer { try? FileManager.default.removeItem(atPath: file) }
-                                complete(source, .success(try EncodedAudio(wavAt: file)))
+                                complete(source, .success(try EncodedAudio(audioFile: [UInt8](response.body), name: source)))
                             } catch {
-                                complete(source, .failure(MediaError("\(source): \(error)")))
+                                complete(source, .failure(MediaError("\(error)")))
                             }
                         }
                     case .failure(let err):
@@ -81,7 +81,7 @@ package final class AudioSourceCache: Sendable {
             } else {
                 let path = source.hasPrefix("file:") ? (URL(string: source)?.path ?? source) : source
                 queue.async { [self] in
-                    do { complete(source, .success(try EncodedAudio(wavAt: path))) } catch {
+                    do { complete(source, .success(try EncodedAudio(audioAt: path))) } catch {
                         complete(source, .failure(MediaError("\(path): \(error)")))
                     }
                 }

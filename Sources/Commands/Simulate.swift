@@ -73,7 +73,7 @@ private func promptDurations(logger: Logger) -> (FlowAction) -> Double {
             cache[req] = d
             return d
         case .play(let req, _):
-            guard !req.source.hasPrefix("http"), let a = try? EncodedAudio(wavAt: req.source) else { return 0 }
+            guard !req.source.hasPrefix("http"), let a = try? EncodedAudio(audioAt: req.source) else { return 0 }
             return Double(a.durationMilliseconds * max(1, req.loop)) / 1000
         case .beep: return Double(Tones.beep().durationMilliseconds) / 1000
         case .sendDigits(let d, _): return Double(Tones.dtmf(d).durationMilliseconds) / 1000

@@ -150,10 +150,13 @@ public final class Daemon: Sendable {
             metrics.observe("tollfreed_webhook_request_seconds", seconds, buckets: DaemonMetrics.latencyBuckets,
                             [("outcome", ok ? "ok" : "error")])
         }
+        // <Play> files are longer than TeXML documents: their own client, with a larger limit.
+        let audioFetcher = WebhookClient(logger: logger, timeout: max(15, Double(config.webhookTimeoutMilliseconds) / 1000),
+                                         userAgent: "\(config.userAgent)/\(tollfreedVersion)",
+                                         maxBodyBytes: AudioSourceCache.maxFetchBytes)
         let services = CallServices(
             media: media, prompts: prompts,
-            audio: AudioSourceCache(webhooks: webhooks, logger: logger,
-                                    spoolDirectory: (config.dataDirectory as NSString).appendingPathComponent("spool")),
+            audio: AudioSourceCache(webhooks: audioFetcher, logger: logger),
             writer: records.writer, webhooks: webhooks, transcription: TranscriptionService(logger: logger),
             compliance: compliance, metrics: metrics, recordBacklog: records.spooling)
         return CallController(stack: stack, services: services, logger: logger, policy: CallPolicy(config: config, flows: flows))

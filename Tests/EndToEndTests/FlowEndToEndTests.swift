@@ -58,6 +58,7 @@ final class FlowEndToEndTests: XCTestCase {
               <Hangup/>
             </Response>
             """,
+        "mp3.xml": "<Response><Play>/hold.mp3</Play><Hangup/></Response>",
         "pause-first.xml": #"<Response><Pause length="2"/><Say>Thanks for waiting.</Say><Hangup/></Response>"#,
         "pause-reject.xml": #"<Response><Pause length="1"/><Reject reason="busy"/></Response>"#,
         "deep.xml": nested(9000, "a"),
@@ -72,9 +73,9 @@ final class FlowEndToEndTests: XCTestCase {
             + "</Response>"
     }
 
-    /// One second of 600 Hz at 16 kHz stereo: the daemon must mix and resample it.
-    static var toneWAV: Data {
-        let samples = (0..<16000).flatMap { i -> [Int16] in
+    /// `seconds` of 600 Hz at 16 kHz stereo: the daemon must mix and resample it.
+    static func toneWAV(seconds: Int = 1) -> Data {
+        let samples = (0..<(16000 * seconds)).flatMap { i -> [Int16] in
             let v = Int16(12000 * sin(2 * Double.pi * 600 * Double(i) / 16000))
             return [v, v]
         }
@@ -88,10 +89,24 @@ final class FlowEndToEndTests: XCTestCase {
         return d
     }
 
+    /// Five seconds of the tone as a 128 kbit/s MP3 made by `lame`: 80 KB, more than a TeXML
+    /// document may be, as hold music is.
+    static func holdMP3() throws -> Data {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-mp3-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let wav = dir.appendingPathComponent("hold.wav"), mp3 = dir.appendingPathComponent("hold.mp3")
+        try toneWAV(seconds: 5).write(to: wav)
+        let r = runProgram("/usr/bin/lame", ["--quiet", "-b", "128", wav.path, mp3.path])
+        guard r.status == 0 else { throw NSError(domain: "e2e", code: 3, userInfo: [NSLocalizedDescriptionKey: "lame: \(r.output)"]) }
+        return try Data(contentsOf: mp3)
+    }
+
     override class func setUp() {
         super.setUp()
         let s: WebhookServer
-        do { s = try WebhookServer(documents: documents, files: ["tone.wav": toneWAV], authToken: authToken) } catch {
+        do { s = try WebhookServer(documents: documents, files: ["tone.wav": toneWAV(), "hold.mp3": try holdMP3()],
+                                   authToken: authToken) } catch {
             startError = error
             return
         }
@@ -120,6 +135,7 @@ final class FlowEndToEndTests: XCTestCase {
                 ["did": "+18335550115", "tenant": t, "flow": "\(s.base)/pause-reject.xml"],
                 ["did": "+18335550116", "tenant": t, "flow": "\(s.base)/redirect-get.xml"],
                 ["did": "+18335550117", "tenant": t, "flow": "\(s.base)/ssml.xml"],
+                ["did": "+18335550118", "tenant": t, "flow": "\(s.base)/mp3.xml"],
             ]
             cfg["numbers"] = numbers
             var tenants = cfg["tenants"] as? [[String: Any]] ?? []
@@ -277,6 +293,19 @@ final class FlowEndToEndTests: XCTestCase {
                       "the log names the call")
         XCTAssertFalse(d.logText.split(separator: "\n").contains { $0.contains("call=\(call)") && $0.contains("flow.fetch_failed") },
                        "the document was not refused (the caller never hears the application error)")
+    }
+
+    /// `<Play>` of an MP3 URL larger than a TeXML document may be (hold music): fetched,
+    /// decoded and played whole.
+    func testPlayOfALargeMP3PlaysItWhole() throws {
+        let (d, s) = try env()
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "8335550118", tag: "mp3", rtpPort: peer.port)
+        XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))\n\(d.logText.suffix(1500))")
+        let loud = SpeechMeasure(peer.received, law: .ulaw)
+        XCTAssertEqual(Double(loud.loudFrames) * 0.02, 5.0, accuracy: 0.3, "five seconds of tone:\n\(d.logText.suffix(1500))")
+        XCTAssertEqual(s.requests.filter { ($0["path"] as? String) == "/hold.mp3" }.count, 1)
     }
 
     func testSIPInfoDigitDrivesGather() throws {

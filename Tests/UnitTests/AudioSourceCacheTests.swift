@@ -25,7 +25,7 @@ final class AudioSourceCacheTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let logger = Logger(minimumLevel: .error, journald: false, sink: MemorySink())
         let budget = 3 * 2 * 8000  // three 1 s sources, both laws
-        let cache = AudioSourceCache(webhooks: WebhookClient(logger: logger), logger: logger, spoolDirectory: dir,
+        let cache = AudioSourceCache(webhooks: WebhookClient(logger: logger), logger: logger,
                                      maxBytes: budget)
         var paths: [String] = []
         for i in 0..<10 {

@@ -61,7 +61,7 @@ final class CallControllerTests: XCTestCase {
         let webhooks = WebhookClient(logger: logger)
         let services = CallServices(
             media: media, prompts: PromptCache(synthesizer: try SpeechSynthesizer(logger: logger), logger: logger),
-            audio: AudioSourceCache(webhooks: webhooks, logger: logger, spoolDirectory: dir),
+            audio: AudioSourceCache(webhooks: webhooks, logger: logger),
             writer: writer, webhooks: webhooks, transcription: TranscriptionService(logger: logger),
             compliance: ComplianceServices(keys: [key], encryptIndustries: [], audit: try AuditLog(path: "\(dir)/audit.log", key: key)),
             metrics: MetricsRegistry())
