@@ -39,10 +39,16 @@ extension CallController {
             }
         }
         let emergency = e.session.emergency || e.session.route.emergency
-        let strategy: DialStrategy = emergency
-            ? .failover(stepMilliseconds: policy.emergencyFailoverMilliseconds,
-                        lastResort: policy.emergencyLastResort.map { DialTarget(uri: $0, label: $0) })
-            : .simultaneous
+        let strategy: DialStrategy
+        if emergency {
+            strategy = .failover(stepMilliseconds: policy.emergencyFailoverMilliseconds,
+                                 lastResort: policy.emergencyLastResort.map { DialTarget(uri: $0, label: $0) })
+        } else if dial.sequential {
+            // Each target rings at most the whole timeout, one after the other.
+            strategy = .failover(stepMilliseconds: dial.timeout * 1000, lastResort: nil)
+        } else {
+            strategy = .simultaneous
+        }
         if emergency { dialCounters.emergencyDials += 1 }
         let recording: DialRecording = switch dial.record {
         case .doNotRecord: .none
@@ -78,7 +84,12 @@ extension CallController {
         case .cancelTimer(let timer):
             if let t = e.dialTimers.removeValue(forKey: timer) { stack.cancel(t) }
         case .ringback(let on):
-            if on { media.play(e.media, audio: Tones.ringback(), loops: 0, token: Self.ringbackToken) } else { media.stopPlayback(e.media) }
+            if on {
+                let tone = RingTones.ringback(e.session.activeDial?.dial.ringTone)
+                media.play(e.media, audio: tone, loops: 0, token: Self.ringbackToken)
+            } else {
+                media.stopPlayback(e.media)
+            }
         case .relayEarlyMedia(let i):
             guard let lh = e.legs[i], let leg = legs[lh] else { return }
             media.relayOneWay(from: leg.media, to: e.media)

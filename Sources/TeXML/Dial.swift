@@ -131,6 +131,9 @@ public struct Dial: Sendable, Hashable {
     public var ringTone: String?
     /// Keep the caller's leg unanswered until the callee answers (default false).
     public var answerOnBridge: Bool
+    /// `sequential="true"`: the targets are tried one at a time, in order, each ringing at
+    /// most `timeout` (the next on busy, failure or no answer), instead of all at once.
+    public var sequential = false
     /// Position of the start tag.
     public var location: SourceLocation
     /// tollfreed extension attributes.

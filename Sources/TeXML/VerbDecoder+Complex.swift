@@ -109,6 +109,7 @@ extension VerbDecoder {
                                             default: Set([RecordingStatusEvent.completed]))
         let ringTone = try a.nonEmpty("ringTone")
         let answerOnBridge = try a.bool("answerOnBridge", default: false)
+        let sequential = try a.bool("sequential", default: false)
         finish(a)
 
         var targets: [Dial.Target] = []
@@ -136,11 +137,13 @@ extension VerbDecoder {
                 return nil
             }
         }
-        return Dial(targets: targets, action: action, method: method, timeout: timeout, callerId: callerId,
+        var dial = Dial(targets: targets, action: action, method: method, timeout: timeout, callerId: callerId,
                     timeLimit: timeLimit, hangupOnStar: hangupOnStar, record: record,
                     recordingStatusCallback: statusCallback, recordingStatusCallbackMethod: statusCallbackMethod,
                     recordingStatusCallbackEvent: statusCallbackEvent, ringTone: ringTone,
                     answerOnBridge: answerOnBridge, location: element.location, extensions: a.extensions)
+        dial.sequential = sequential
+        return dial
     }
 
     /// The whisper and status-callback attributes `<Number>` and `<Sip>` share.

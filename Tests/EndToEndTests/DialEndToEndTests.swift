@@ -237,6 +237,25 @@ final class DialEndToEndTests: XCTestCase {
         XCTAssertGreaterThan(ringback, 0.8, "the first 1.8 s are the 440 + 480 Hz ringback tone")
     }
 
+    /// `ringTone="de"`: the caller hears Germany's ringback (425 Hz, 1 s on, 4 s off)
+    /// instead of North America's.
+    func testRingToneGivesTheCountrysRingback() throws {
+        let agent = Agent("uas_answer_delayed.xml", extra: ["-d", "2500"])
+        let d = try dialDaemon(flows: ["r.xml": "<Response><Dial ringTone=\"de\" timeLimit=\"1\"><Sip>\(agent.uri)</Sip></Dial></Response>"],
+                               numbers: [Self.general: "r.xml"])
+        defer { d.stop() }
+        let caller = RTPPeer()
+        defer { caller.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "2082792555", tag: "dial-ringtone", rtpPort: caller.port)
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        XCTAssertEqual(agent.wait().status, 0)
+        let audio = Tone.decode(Array(caller.received.prefix(45)))
+        XCTAssertGreaterThan(Tone.purity(audio, frequency: 425), 0.8, "the first 0.9 s are 425 Hz")
+        XCTAssertLessThan(Tone.purity(audio, frequency: 440) + Tone.purity(audio, frequency: 480), 0.2, "not the US tone")
+        let burst = SpeechMeasure.firstTalkspurt(caller.received, law: .ulaw, gap: 0.5)
+        XCTAssertEqual(burst, 1.0, accuracy: 0.1, "one second on, then silence")
+    }
+
     /// `hangupOnStar`: the caller presses * (SIP INFO) during the bridge; the agent is hung
     /// up and the caller's flow continues.
     func testHangupOnStarEndsTheBridgeAndTheFlowContinues() throws {

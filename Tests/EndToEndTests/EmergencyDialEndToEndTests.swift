@@ -35,6 +35,29 @@ final class EmergencyDialEndToEndTests: XCTestCase {
         XCTAssertEqual(d.record(tag: "fail-over")?["emergency"] as? Bool, true)
     }
 
+    /// `<Dial sequential="true">` on an ordinary number: the targets are tried one after
+    /// the other (busy -> next at once, no answer -> next after the Dial's timeout), not all
+    /// at once; the call stays an ordinary one.
+    func testSequentialDialTriesTargetsInOrder() throws {
+        let busy = Agent("uas_busy.xml")
+        let silent = Agent("uas_noanswer.xml")
+        let agent = Agent("uas_answer_then_bye.xml", extra: ["-d", "1000"])
+        let d = try dialDaemon(flows: ["seq.xml": """
+            <Response><Dial timeout="2" sequential="true"><Sip>\(busy.uri)</Sip><Sip>\(silent.uri)</Sip><Sip>\(agent.uri)</Sip></Dial></Response>
+            """], numbers: ["+1-208-279-2555": "seq.xml"])
+        defer { d.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "2082792555", tag: "sequential")
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        XCTAssertEqual(busy.wait().status, 0, "first target tried, busy")
+        XCTAssertEqual(silent.wait().status, 0, "second rang and got CANCEL at the Dial's timeout")
+        XCTAssertEqual(agent.wait().status, 0, "third answered")
+        let legs = d.legs(ofTag: "sequential").sorted { ($0["start_time"] as? String ?? "") < ($1["start_time"] as? String ?? "") }
+        XCTAssertEqual(legs.compactMap { $0["disposition"] as? String }, ["busy", "canceled", "completed"])
+        XCTAssertEqual(legs.compactMap { $0["to"] as? String }, [busy.uri, silent.uri, agent.uri], "in document order")
+        XCTAssertFalse(d.record(tag: "sequential")?["emergency"] as? Bool ?? true)
+        XCTAssertTrue(d.logShows("dial.failover_try"), "one target at a time")
+    }
+
     /// A menu choice leads to a document marked `tf:emergency="true"`: the call becomes an
     /// emergency (record, legs) even though the number is ordinary.
     func testMenuChoiceMarkedEmergencyMakesTheCallAnEmergency() throws {

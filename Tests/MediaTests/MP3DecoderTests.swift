@@ -87,3 +87,42 @@ final class MP3DecoderTests: XCTestCase {
         }
     }
 }
+
+/// `<Dial ringTone>`: each country's ringback has its frequencies and cadence.
+final class RingToneTests: XCTestCase {
+    /// On (true) or off for each 20 ms frame.
+    private func frames(_ a: EncodedAudio) -> [Bool] {
+        let pcm = G711.decode(a.ulaw, law: .ulaw)
+        return stride(from: 0, to: pcm.count - 159, by: 160).map { i in
+            (pcm[i..<i + 160].reduce(0.0) { $0 + Double($1) * Double($1) } / 160).squareRoot() > 500
+        }
+    }
+
+    /// Lengths (in frames) of the runs of equal values.
+    private func runs(_ f: [Bool]) -> [Int] {
+        var out: [Int] = [], last: Bool?
+        for v in f { if v == last { out[out.count - 1] += 1 } else { out.append(1); last = v } }
+        return out
+    }
+
+    func testTheBritishDoubleRingAndTheGermanSingleRing() {
+        let gb = runs(frames(RingTones.ringback("GB")))
+        XCTAssertEqual(gb.count, 4)
+        XCTAssertEqual(Double(gb[0]), 20, accuracy: 1, "0.4 s on")
+        XCTAssertEqual(Double(gb[1]), 10, accuracy: 1, "0.2 s off")
+        XCTAssertEqual(Double(gb[2]), 20, accuracy: 1)
+        XCTAssertEqual(Double(gb[3]), 100, accuracy: 1, "2 s off")
+        let de = runs(frames(RingTones.ringback("de")))
+        XCTAssertEqual(de.count, 2)
+        XCTAssertEqual(Double(de[0]), 50, accuracy: 1, "1 s on")
+        XCTAssertEqual(Double(de[1]), 200, accuracy: 1, "4 s off")
+    }
+
+    func testUnknownCodesAndNoCodeRingTheNorthAmericanWay() {
+        XCTAssertTrue(RingTones.ringback(nil) === Tones.ringback())
+        XCTAssertTrue(RingTones.ringback("xx") === Tones.ringback())
+        XCTAssertTrue(RingTones.isKnown("JP"))
+        XCTAssertFalse(RingTones.isKnown("xx"))
+        XCTAssertTrue(RingTones.ringback("fr") === RingTones.ringback("FR"), "made once")
+    }
+}

@@ -111,13 +111,19 @@ final class ParserErrorTests: XCTestCase {
 
 
     func testPlatformAttributesOfDialAndItsNounsAreIgnored() throws {
-        let doc = try parse(#"<Response><Dial trim="trim-silence" sequential="true" ringTone="gb"><Sip user="a">sip:a@b</Sip></Dial></Response>"#)
+        let doc = try parse(#"<Response><Dial trim="trim-silence" events="all" ringTone="gb"><Sip user="a">sip:a@b</Sip></Dial></Response>"#)
         XCTAssertEqual(doc.verbs.count, 1)
         XCTAssertEqual(doc.warnings.map(\.message), [
-            "attribute 'sequential' is not supported by tollfreed; ignored",
+            "attribute 'events' is not supported by tollfreed; ignored",
             "attribute 'trim' is not supported by tollfreed; ignored",
             "attribute 'user' is not supported by tollfreed; ignored",
         ])
+    }
+
+    func testSequentialIsRead() throws {
+        guard case .dial(let d)? = try parse(#"<Response><Dial sequential="true"><Number>+12025550123</Number></Dial></Response>"#).verbs.first
+        else { return XCTFail() }
+        XCTAssertTrue(d.sequential)
     }
 
     func testADialWithOnlyUnsupportedNounsIsSkipped() throws {
