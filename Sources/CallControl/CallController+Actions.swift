@@ -157,7 +157,7 @@ extension CallController {
                 stack.post { [self] in self.deliver(result, loops: req.loop, token: token, to: h) }
             }
         case .sendDigits(let digits, let token):
-            media.play(e.media, audio: Tones.dtmf(digits), loops: 1, token: token)
+            media.sendDigits(e.media, digits: digits, token: token)
         case .beep(let token):
             media.play(e.media, audio: services.audio.beep, loops: 1, token: token)
         case .pause(let ms, let token):

@@ -193,6 +193,13 @@ public final class MediaEngine: Sendable {
         pacer.submit(.play(id, audio, loops: loops, token: token))
     }
 
+    /// Sends `digits` (`<Play digits>`, `w`/`W` waits) as RFC 4733 telephone-events when
+    /// the peer offered telephone-event, else as in-band DTMF tones; then
+    /// `.playbackFinished(id, token)`.
+    public func sendDigits(_ id: MediaSessionID, digits: String, token: UInt64) {
+        pacer.submit(.digits(id, DigitEvents.plan(digits), inband: Tones.dtmf(digits), token: token))
+    }
+
     /// Sends silence for `milliseconds` (Pause), then `.playbackFinished(id, token)`.
     public func playSilence(_ id: MediaSessionID, milliseconds: Int, token: UInt64) {
         pacer.submit(.silence(id, ticks: max(1, (milliseconds + 19) / 20), token: token))

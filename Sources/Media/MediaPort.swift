@@ -9,6 +9,7 @@ public protocol MediaPort: AnyObject, Sendable {
     func configure(_ id: MediaSessionID, peer: MediaPeer)
     func play(_ id: MediaSessionID, audio: EncodedAudio, loops: Int, token: UInt64)
     func playSilence(_ id: MediaSessionID, milliseconds: Int, token: UInt64)
+    func sendDigits(_ id: MediaSessionID, digits: String, token: UInt64)
     func stopPlayback(_ id: MediaSessionID)
     func setDTMFDetection(_ id: MediaSessionID, enabled: Bool)
     func startRecording(_ id: MediaSessionID, spec: RecordingSpec, token: UInt64) -> Bool

@@ -11,6 +11,8 @@ enum PacerCommand {
     case peer(MediaSessionID, MediaPeer)
     case play(MediaSessionID, EncodedAudio, loops: Int, token: UInt64)
     case silence(MediaSessionID, ticks: Int, token: UInt64)
+    /// Digits: as RFC 4733 events when the peer takes them, else as the in-band tones.
+    case digits(MediaSessionID, [DigitTick], inband: EncodedAudio, token: UInt64)
     case stop(MediaSessionID)
     case remove(MediaSessionID)
     /// While muted the session sends nothing of its own: a bridge relays into it.
@@ -23,6 +25,8 @@ struct PacedSession {
         case idle
         case audio(EncodedAudio, offset: Int, playsLeft: Int, token: UInt64) // playsLeft 0 = forever
         case silence(ticksLeft: Int, token: UInt64)
+        /// RFC 4733 events: the plan, the tick reached, the current event's timestamp.
+        case digits([DigitTick], at: Int, eventTimestamp: UInt32, token: UInt64)
     }
     let shared: SessionShared
     var remote = sockaddr_in()
@@ -31,6 +35,8 @@ struct PacedSession {
     var muted = false
     var law: G711.Law = .ulaw
     var payloadType: UInt8 = 0
+    /// The peer's telephone-event payload type (RFC 4733), if it offered one.
+    var eventPayloadType: UInt8?
     var header: RTPHeader
     var playback: Playback = .idle
     /// Set the marker bit on the next packet sent (start of a talkspurt).
@@ -173,6 +179,7 @@ final class Pacer: @unchecked Sendable {
             sessions[i].sending = peer.sending
             sessions[i].law = peer.law
             sessions[i].payloadType = peer.payloadType
+            sessions[i].eventPayloadType = peer.telephoneEventPayloadType
         case .play(let id, let audio, let loops, let token):
             guard let i = index[id] else { return }
             sessions[i].playback = .audio(audio, offset: 0, playsLeft: max(0, loops), token: token)
@@ -180,6 +187,14 @@ final class Pacer: @unchecked Sendable {
         case .silence(let id, let ticks, let token):
             guard let i = index[id] else { return }
             sessions[i].playback = .silence(ticksLeft: ticks, token: token)
+        case .digits(let id, let plan, let inband, let token):
+            guard let i = index[id] else { return }
+            if sessions[i].eventPayloadType != nil, !plan.isEmpty {
+                sessions[i].playback = .digits(plan, at: 0, eventTimestamp: 0, token: token)
+            } else {
+                sessions[i].playback = .audio(inband, offset: 0, playsLeft: 1, token: token)
+                sessions[i].startOfSpurt = true
+            }
         case .stop(let id):
             guard let i = index[id] else { return }
             sessions[i].playback = .idle
@@ -210,6 +225,12 @@ final class Pacer: @unchecked Sendable {
         for i in sessions.indices where sessions[i].slot == slot {
             // Fill the payload and advance playback, whether or not we send (on hold the
             // flow keeps its timing).
+            if case .digits = sessions[i].playback {
+                let finished = sessions[i].sendDigitTick(packet)
+                sessions[i].header.timestamp &+= UInt32(n)
+                if let token = finished { onEvent(.playbackFinished(sessions[i].shared.id, token: token)) }
+                continue
+            }
             let finished = sessions[i].advancePlayback(into: payload, samples: n)
             sessions[i].send(packet, samples: n)
             // The RTP clock runs on whether or not a packet went out.
@@ -229,6 +250,8 @@ extension PacedSession {
         switch playback {
         case .idle:
             payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n)
+        case .digits:
+            payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n) // sent by sendDigitTick
         case .silence(let left, let token):
             payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n)
             if left <= 1 { playback = .idle; return token }
@@ -265,18 +288,23 @@ extension PacedSession {
         header.payloadType = payloadType
         header.marker = startOfSpurt
         header.write(to: packet)
+        if transmit(packet, bytes: RTPHeader.size + n) { startOfSpurt = false }
+    }
+
+    /// Sends `bytes` of `packet` to the peer; true (and the sequence moved on) when it left.
+    @inline(__always)
+    mutating func transmit(_ packet: UnsafeMutableRawPointer, bytes: Int) -> Bool {
         var to = remote
         let fd = shared.fd
         let sent = withUnsafePointer(to: &to) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, packet, RTPHeader.size + n, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                sendto(fd, packet, bytes, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        if sent > 0 {
-            started = true
-            shared.sent.wrappingAdd(1, ordering: .relaxed)
-            header.sequence &+= 1
-            startOfSpurt = false
-        }
+        guard sent > 0 else { return false }
+        started = true
+        shared.sent.wrappingAdd(1, ordering: .relaxed)
+        header.sequence &+= 1
+        return true
     }
 }

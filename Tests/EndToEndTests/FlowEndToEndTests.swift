@@ -59,6 +59,7 @@ final class FlowEndToEndTests: XCTestCase {
             </Response>
             """,
         "mp3.xml": "<Response><Play>/hold.mp3</Play><Hangup/></Response>",
+        "digits.xml": #"<Response><Say>Connecting.</Say><Play digits="w12#"/><Hangup/></Response>"#,
         "pause-first.xml": #"<Response><Pause length="2"/><Say>Thanks for waiting.</Say><Hangup/></Response>"#,
         "pause-reject.xml": #"<Response><Pause length="1"/><Reject reason="busy"/></Response>"#,
         "deep.xml": nested(9000, "a"),
@@ -136,6 +137,7 @@ final class FlowEndToEndTests: XCTestCase {
                 ["did": "+18335550116", "tenant": t, "flow": "\(s.base)/redirect-get.xml"],
                 ["did": "+18335550117", "tenant": t, "flow": "\(s.base)/ssml.xml"],
                 ["did": "+18335550118", "tenant": t, "flow": "\(s.base)/mp3.xml"],
+                ["did": "+18335550119", "tenant": t, "flow": "\(s.base)/digits.xml"],
             ]
             cfg["numbers"] = numbers
             var tenants = cfg["tenants"] as? [[String: Any]] ?? []
@@ -306,6 +308,20 @@ final class FlowEndToEndTests: XCTestCase {
         let loud = SpeechMeasure(peer.received, law: .ulaw)
         XCTAssertEqual(Double(loud.loudFrames) * 0.02, 5.0, accuracy: 0.3, "five seconds of tone:\n\(d.logText.suffix(1500))")
         XCTAssertEqual(s.requests.filter { ($0["path"] as? String) == "/hold.mp3" }.count, 1)
+    }
+
+    /// `<Play digits>` reaches a caller that offered telephone-event as RFC 4733 events (one
+    /// key per event, three end packets), as Twilio and Telnyx send them.
+    func testPlayDigitsSendsRFC4733Events() throws {
+        let (d, _) = try env()
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "8335550119", tag: "playdigits", rtpPort: peer.port)
+        XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))\n\(d.logText.suffix(1500))")
+        let events = peer.received.filter { $0.payloadType == 101 }
+        let keys = events.filter(\.marker).map { $0.payload[0] }
+        XCTAssertEqual(keys, [1, 2, 11], "1, 2, # as events 1, 2 and 11")
+        XCTAssertEqual(events.filter { $0.payload[1] & 0x80 != 0 }.count, 9, "three end packets per key")
     }
 
     func testSIPInfoDigitDrivesGather() throws {

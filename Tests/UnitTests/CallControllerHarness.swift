@@ -135,6 +135,7 @@ final class FakeMediaPort: MediaPort, @unchecked Sendable {
         case open(MediaSessionID), configure(MediaSessionID), play(MediaSessionID, token: UInt64)
         case silence(MediaSessionID, ms: Int, token: UInt64), stopPlayback(MediaSessionID), close(MediaSessionID)
         case dtmf(MediaSessionID, Bool), bridge(MediaSessionID, MediaSessionID)
+        case digits(MediaSessionID, String, token: UInt64)
     }
 
     private var next: UInt64 = 0
@@ -156,6 +157,7 @@ final class FakeMediaPort: MediaPort, @unchecked Sendable {
     func configure(_ id: MediaSessionID, peer: MediaPeer) { calls.append(.configure(id)) }
     func play(_ id: MediaSessionID, audio: EncodedAudio, loops: Int, token: UInt64) { calls.append(.play(id, token: token)) }
     func playSilence(_ id: MediaSessionID, milliseconds: Int, token: UInt64) { calls.append(.silence(id, ms: milliseconds, token: token)) }
+    func sendDigits(_ id: MediaSessionID, digits: String, token: UInt64) { calls.append(.digits(id, digits, token: token)) }
     func stopPlayback(_ id: MediaSessionID) { calls.append(.stopPlayback(id)) }
     func setDTMFDetection(_ id: MediaSessionID, enabled: Bool) { calls.append(.dtmf(id, enabled)) }
     func startRecording(_ id: MediaSessionID, spec: RecordingSpec, token: UInt64) -> Bool { true }

@@ -131,7 +131,7 @@ final class CallControllerTests: XCTestCase {
         XCTAssertTrue(port.sdpAnswers.last?.contains("m=audio 20002 RTP/AVP 0") == true, port.sdpAnswers.last ?? "")
         let session = try XCTUnwrap(media.open.first)
         controller.receive(.ack(h, contentType: nil, body: nil))
-        guard case .play(session, let wait) = try XCTUnwrap(media.calls.last) else { return XCTFail("\(media.calls)") }
+        guard case .digits(session, "w", let wait) = try XCTUnwrap(media.calls.last) else { return XCTFail("\(media.calls)") }
         controller.mediaEvent(.playbackFinished(session, token: wait))
         guard case .silence(session, let ms, let token) = try XCTUnwrap(media.calls.last) else {
             return XCTFail("the flow's Pause plays silence: \(media.calls)")
