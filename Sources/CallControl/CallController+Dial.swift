@@ -25,7 +25,18 @@ extension CallController {
         let tenant = policy.tenants[e.session.route.tenant]
         let trunk = tenant?.trunk.flatMap { name in policy.trunks.first { $0.name == name } } ?? policy.trunks.first
         var targets: [DialTarget] = []
+        var progress: [LegProgressCallback?] = []
         for t in dial.targets {
+            let count = targets.count
+            defer {
+                if targets.count > count {
+                    let cb = Self.callbacks(of: t)
+                    progress.append(cb.statusCallback.map {
+                        LegProgressCallback(url: e.session.interpreter?.resolve($0) ?? $0, method: cb.statusCallbackMethod,
+                                            events: cb.statusCallbackEvent)
+                    })
+                }
+            }
             switch t {
             case .number(let n):
                 guard let trunk else {
@@ -38,6 +49,7 @@ extension CallController {
                 targets.append(DialTarget(uri: s.uri, label: s.uri, username: s.username, password: s.password))
             }
         }
+        e.legProgress = progress
         let emergency = e.session.emergency || e.session.route.emergency
         let strategy: DialStrategy
         if emergency {
@@ -161,5 +173,7 @@ extension CallController {
         e.session.dialLegPlaced(i, callID: callID)
         leg.log.info("dial.leg_invite", ["target": target.uri, "emergency": emergency])
         services.writer.begin(leg.state.openingRecord)
+        leg.progress = e.legProgress.indices.contains(i) ? e.legProgress[i] : nil
+        legProgress(leg, .initiated)
     }
 }

@@ -15,6 +15,10 @@ final class Leg {
     let log: Logger
     var local: LocalMedia
     var state: LegMachine
+    /// The noun's `statusCallback` (resolved) and events, if it asked for them.
+    var progress: LegProgressCallback?
+    /// A 180/183 was reported to `progress` (once per leg).
+    var rang = false
 
     var index: Int { state.placement.index }
 
@@ -62,6 +66,10 @@ extension CallController {
             case .sendCancel:
                 stack.cancel(leg.handle)
             case .report(let report):
+                if case .ringing = report, !leg.rang {
+                    leg.rang = true
+                    legProgress(leg, .ringing)
+                }
                 tellDialMachine(report, leg: leg, now: now)
             case .log(let level, let event, let detail):
                 leg.log.log(level, event, detail.map { ["detail": $0] } ?? [:])
@@ -111,6 +119,7 @@ extension CallController {
         guard actions.contains(.report(.answered)) else { return }
         let won = calls[leg.parent]?.session.activeDial?.machine.bridgedLeg == leg.index
         perform(leg.state.bridged(won, now: now), on: leg, now: now)
+        if won { legProgress(leg, .answered) }
     }
 
     /// The callee holds or moves its media: answered from the leg's own media.
@@ -161,6 +170,7 @@ extension CallController {
         }
         services.writer.finish(record)
         countFinished(record)
+        legProgress(leg, .completed, record: record)
         leg.log.info("dial.leg_end", ["disposition": record.disposition.rawValue, "sip_code": record.sipCode,
                                       "billable_s": record.billableSeconds, "rtp_sent": record.rtpSent,
                                       "rtp_received": record.rtpReceived])

@@ -63,6 +63,8 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
         var flowTimers: [FlowToken: SIPTimer] = [:]
         /// Recording token -> (sid, path).
         var recordings: [FlowToken: (sid: String, path: String)] = [:]
+        /// The progress callbacks of the dial's targets, by leg index.
+        var legProgress: [LegProgressCallback?] = []
         /// Outbound legs of the dial in progress, by leg index.
         var legs: [Int: SIPCallHandle] = [:]
         /// Counts of media closed early (preempted for a port), for the record.

@@ -310,8 +310,9 @@ public struct FlowInterpreter: Sendable {
         return lastToken
     }
 
-    /// `reference` resolved against the current document (see ``FlowURL/resolve``).
-    func resolve(_ reference: String) -> String {
+    /// `reference` resolved against the current document (see ``FlowURL/resolve``): what a
+    /// URL written in it (a `statusCallback`) means.
+    public func resolve(_ reference: String) -> String {
         FlowURL.resolve(reference, baseURL: baseURL, documentSource: document.source)
     }
 

@@ -256,6 +256,32 @@ final class DialEndToEndTests: XCTestCase {
         XCTAssertEqual(burst, 1.0, accuracy: 0.1, "one second on, then silence")
     }
 
+    /// A noun's `statusCallback` hears the leg's progress as Twilio reports it: initiated,
+    /// ringing, in-progress, completed (with its duration), in sequence, signed.
+    func testLegStatusCallbackReportsEveryProgressEvent() throws {
+        let hooks = try WebhookServer(documents: [:])
+        defer { hooks.stop() }
+        let agent = Agent("uas_answer_then_bye.xml", extra: ["-d", "1500"])
+        let d = try dialDaemon(flows: ["p.xml": """
+            <Response><Dial><Sip statusCallback="\(hooks.base)/callback/leg" statusCallbackEvent="initiated ringing answered completed">\(agent.uri)</Sip></Dial></Response>
+            """], numbers: [Self.general: "p.xml"])
+        defer { d.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "2082792555", tag: "leg-progress")
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        XCTAssertEqual(agent.wait().status, 0)
+        XCTAssertTrue(waitUntil(timeout: 10) { hooks.requests.filter { ($0["path"] as? String) == "/callback/leg" }.count == 4 },
+                      "\(hooks.requests)")
+        let events = hooks.requests.filter { ($0["path"] as? String) == "/callback/leg" }.map(WebhookServer.fields)
+            .sorted { Int($0["SequenceNumber"] ?? "") ?? 0 < Int($1["SequenceNumber"] ?? "") ?? 0 }
+        XCTAssertEqual(events.map { $0["CallStatus"] ?? "" }, ["initiated", "ringing", "in-progress", "completed"])
+        XCTAssertEqual(events.map { $0["SequenceNumber"] ?? "" }, ["0", "1", "2", "3"])
+        let leg = try XCTUnwrap(d.legs(ofTag: "leg-progress").first)
+        XCTAssertTrue(events.allSatisfy { $0["CallSid"] == leg["call_id"] as? String }, "the leg's own CallSid")
+        XCTAssertTrue(events.allSatisfy { $0["ParentCallSid"] == d.record(tag: "leg-progress")?["call_id"] as? String })
+        XCTAssertEqual(events.last?["CallDuration"], String(leg["billable_seconds"] as? Int ?? -1))
+        XCTAssertEqual(events.first?["Direction"], "outbound-dial")
+    }
+
     /// `hangupOnStar`: the caller presses * (SIP INFO) during the bridge; the agent is hung
     /// up and the caller's flow continues.
     func testHangupOnStarEndsTheBridgeAndTheFlowContinues() throws {
