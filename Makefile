@@ -22,7 +22,7 @@ PREFIX ?= /usr/local
 DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data \
 	libspeexdsp-dev libspandsp-dev libsqlite3-dev libssl-dev sqlite3 sip-tester procps \
 	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd openssl libcurl4-openssl-dev libpq-dev postgresql \
-	kamailio libmpg123-dev lame
+	kamailio libmpg123-dev libmp3lame-dev lame
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

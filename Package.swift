@@ -31,6 +31,8 @@ let package = Package(
                        providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CMpg123", pkgConfig: "libmpg123",
                        providers: [.apt(["libmpg123-dev"])]),
+        .systemLibrary(name: "CMp3Lame", pkgConfig: "lame",
+                       providers: [.apt(["libmp3lame-dev"])]),
         // Thin C bridges: fixed-argument wrappers over variadic / macro-only C APIs.
         .target(name: "CSofiaBridge", dependencies: ["CSofiaSIP"]),
         .target(name: "CSQLiteBridge", dependencies: ["CSQLite"]),
@@ -44,7 +46,7 @@ let package = Package(
         .target(name: "Routing"),
         .target(name: "TeXML"),
         .target(name: "Signaling", dependencies: ["CSofiaBridge", "Observability"]),
-        .target(name: "Media", dependencies: ["CEspeakNG", "CSpeexDSP", "CSpanDSP", "CMediaIO", "CMpg123", "Observability"]),
+        .target(name: "Media", dependencies: ["CEspeakNG", "CSpeexDSP", "CSpanDSP", "CMediaIO", "CMpg123", "CMp3Lame", "Observability"]),
         .target(name: "Webhooks", dependencies: ["CCrypto", "CCurl", "CCurlBridge", "Observability"]),
         .target(name: "Transcription", dependencies: ["CPocketSphinx", "Media", "Observability"]),
         .target(name: "Metering", dependencies: ["CSQLite", "CSQLiteBridge", "Formats", "Observability"]),

@@ -207,25 +207,26 @@ extension CallController {
     // MARK: Recording
 
     private func startRecording(_ req: RecordingRequest, token: FlowToken, on e: Entry) {
-        let (sid, path) = newRecording(on: e)
+        let (sid, path) = newRecording(on: e, mp3: req.format == .mp3)
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         e.recordings[token] = (sid, path)
         var spec = RecordingSpec(path: path, maxLengthSeconds: req.maxLengthSeconds,
                                  silenceTimeoutSeconds: req.silenceTimeoutSeconds, trimSilence: req.trimSilence)
+        spec.mp3 = req.format == .mp3
         spec.seal = services.compliance.sealer(for: e.session.route.industry)
         media.startRecording(e.media, spec: spec, token: token)
         e.log.info("call.recording_started", ["sid": sid, "max_s": req.maxLengthSeconds])
     }
 
     /// A new recording of the call (`<Record>` or `<Dial record>`): a random sid and its file,
-    /// `<recordings>/<tenant>/<node>-<call id>-<sid>.wav` (`.wav.enc` when the tenant's
-    /// industry seals recordings). The call id is unique only within a process's run, the
+    /// `<recordings>/<tenant>/<node>-<call id>-<sid>.wav` (`.mp3` when asked; `.enc` added
+    /// when the tenant's industry seals recordings). The call id is unique only within a process's run, the
     /// sid is random; the node id (when set) keeps names apart on a directory nodes share.
-    func newRecording(on e: Entry) -> (sid: String, path: String) {
+    func newRecording(on e: Entry, mp3: Bool = false) -> (sid: String, path: String) {
         let sid = PlatformSID.random("RE")
         let callID = e.session.callID
         let name = policy.nodeID.isEmpty ? "\(callID)-\(sid)" : "\(policy.nodeID)-\(callID)-\(sid)"
-        let suffix = services.compliance.seals(e.session.route.industry) ? ".wav.enc" : ".wav"
+        let suffix = (mp3 ? ".mp3" : ".wav") + (services.compliance.seals(e.session.route.industry) ? ".enc" : "")
         let directory = (recordingsRoot as NSString).appendingPathComponent(e.session.route.tenant)
         return (sid, (directory as NSString).appendingPathComponent(name + suffix))
     }
@@ -265,6 +266,16 @@ extension CallController {
         perform(e.session.recordingFinished(token: token, outcome: outcome, now: stack.currentTime()), on: e)
     }
 
+    /// A recording's audio as a WAV image for the transcriber: opened when sealed, decoded
+    /// when MP3.
+    static func recordingAsWAV(path: String, keys: [RecordingKey]) throws -> [UInt8] {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        if path.hasSuffix(".enc") { bytes = try SealedFile.open(bytes, keys: keys) }
+        guard MP3Decoder.looksLikeMP3(bytes) else { return bytes }
+        let (samples, rate) = try MP3Decoder.decode(bytes)
+        return try Resampler.resample(samples, from: rate, to: 8000).withUnsafeBufferPointer { WAVFile.encode($0) }
+    }
+
     private func transcribe(recordingURL: String, callback: HTTPRequest?, on e: Entry) {
         guard let path = e.session.recordings.first(where: { $0.url == recordingURL }).flatMap({ r in
             URL(string: r.url).flatMap { $0.isFileURL ? $0.path : nil } ?? localPath(forRecordingURL: r.url)
@@ -276,8 +287,8 @@ extension CallController {
         let sealed = path.hasSuffix(".enc")
         let keys = services.compliance.keys
         let seal = services.compliance.sealer(for: e.session.route.industry)
-        let source: TranscriptionService.Source = sealed
-            ? .data { try WAVAudio(wavData: Data(SealedFile.open([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))), keys: keys))) }
+        let source: TranscriptionService.Source = sealed || path.contains(".mp3")
+            ? .data { try WAVAudio(wavData: Data(Self.recordingAsWAV(path: path, keys: keys))) }
             : .file(path)
         services.transcription.transcribe(source) { result in
             let text: String

@@ -30,6 +30,8 @@ public struct RecordingSpec: Sendable, Equatable {
     public var silenceThreshold: Int16
     /// Cut silence from the start and the end before writing.
     public var trimSilence: Bool
+    /// Write an MP3 file (`MP3Encoder`) instead of a WAV.
+    public var mp3 = false
     /// Seals the WAV image before it is written (encryption at rest): the plaintext then
     /// never reaches the disk, not even as a temporary file.
     public var seal: (@Sendable ([UInt8]) throws -> [UInt8])? = nil
@@ -237,7 +239,7 @@ final class RecordingWriter: Sendable {
         }
         let dir = URL(fileURLWithPath: spec.path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try WAVFile.writeImage(WAVFile.encode(samples), to: spec.path, seal: spec.seal)
+        try WAVFile.writeImage(spec.mp3 ? try MP3Encoder.encode(samples) : WAVFile.encode(samples), to: spec.path, seal: spec.seal)
         return RecordingFile(path: spec.path, durationMilliseconds: samples.count / 8, reason: reason)
     }
 

@@ -154,7 +154,7 @@ extension FlowInterpreter {
         run.phase = .recording(token)
         let request = RecordingRequest(maxLengthSeconds: run.record.maxLength,
                                        silenceTimeoutSeconds: run.record.timeout,
-                                       trimSilence: run.record.trim == .trimSilence)
+                                       trimSilence: run.record.trim == .trimSilence, format: run.record.format)
         return [.listenForDigits(true), .startRecording(request, token: token)]
     }
 

@@ -73,12 +73,15 @@ public struct RecordingRequest: Sendable, Hashable {
     public var silenceTimeoutSeconds: Int
     /// Whether to trim leading and trailing silence from the file.
     public var trimSilence: Bool
+    /// The file's format (`<Record format>`).
+    public var format: Record.Format
 
     /// Creates a request.
-    public init(maxLengthSeconds: Int, silenceTimeoutSeconds: Int, trimSilence: Bool) {
+    public init(maxLengthSeconds: Int, silenceTimeoutSeconds: Int, trimSilence: Bool, format: Record.Format = .wav) {
         self.maxLengthSeconds = maxLengthSeconds
         self.silenceTimeoutSeconds = silenceTimeoutSeconds
         self.trimSilence = trimSilence
+        self.format = format
     }
 }
 

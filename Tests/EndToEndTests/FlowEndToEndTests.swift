@@ -28,6 +28,7 @@ final class FlowEndToEndTests: XCTestCase {
             </Response>
             """,
         "recorded": "<Response><Say>Thank you.</Say><Hangup/></Response>",
+        "record-mp3.xml": #"<Response><Record maxLength="3" timeout="10" playBeep="false" trim="do-not-trim" format="mp3" action="/recorded"/></Response>"#,
         "recstatus": "<Response/>",
         "play.xml": "<Response><Play>/tone.wav</Play><Hangup/></Response>",
         "transcribe.xml": """
@@ -138,6 +139,7 @@ final class FlowEndToEndTests: XCTestCase {
                 ["did": "+18335550117", "tenant": t, "flow": "\(s.base)/ssml.xml"],
                 ["did": "+18335550118", "tenant": t, "flow": "\(s.base)/mp3.xml"],
                 ["did": "+18335550119", "tenant": t, "flow": "\(s.base)/digits.xml"],
+                ["did": "+18335550120", "tenant": t, "flow": "\(s.base)/record-mp3.xml"],
             ]
             cfg["numbers"] = numbers
             var tenants = cfg["tenants"] as? [[String: Any]] ?? []
@@ -322,6 +324,23 @@ final class FlowEndToEndTests: XCTestCase {
         let keys = events.filter(\.marker).map { $0.payload[0] }
         XCTAssertEqual(keys, [1, 2, 11], "1, 2, # as events 1, 2 and 11")
         XCTAssertEqual(events.filter { $0.payload[1] & 0x80 != 0 }.count, 9, "three end packets per key")
+    }
+
+    /// `<Record format="mp3">` writes an MP3 (LAME) holding the caller's audio.
+    func testRecordAsMP3() throws {
+        let (d, s) = try env()
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        let result = try XCTUnwrap(d.callWhileTalking("uac_daemon_bye.xml", dial: "8335550120", tag: "record-mp3", peer: peer) {
+            peer.send(count: 250, toPort: $0, stray: false, tone: true)
+        }, "no RTP from the daemon\n\(String(d.logText.suffix(2000)))")
+        XCTAssertEqual(result.status, 0, "sipp:\n\(result.output.suffix(1500))")
+        let recorded = try XCTUnwrap(s.waitForRequest(path: "/recorded") { $0["RecordingUrl"]?.hasSuffix(".mp3") == true }, "\(s.requests.suffix(3))")
+        let url = try XCTUnwrap(recorded["RecordingUrl"].flatMap(URL.init(string:)))
+        let (samples, rate) = try MP3Decoder.decode([UInt8](try Data(contentsOf: url)))
+        XCTAssertEqual(rate, 8000)
+        XCTAssertEqual(Double(samples.count) / 8000, 3, accuracy: 0.3, "the three seconds recorded")
+        XCTAssertGreaterThan(samples.filter { abs(Int($0)) > 4000 }.count, samples.count / 4, "the caller's tone, not silence")
     }
 
     func testSIPInfoDigitDrivesGather() throws {

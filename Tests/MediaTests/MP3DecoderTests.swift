@@ -126,3 +126,25 @@ final class RingToneTests: XCTestCase {
         XCTAssertTrue(RingTones.ringback("fr") === RingTones.ringback("FR"), "made once")
     }
 }
+
+/// `<Record format="mp3">`: LAME's MP3 of a recording decodes back to it.
+final class MP3EncoderTests: XCTestCase {
+    func testARecordingRoundTripsThroughMP3() throws {
+        let tone = (0..<16_000).map { Int16(10000 * sin(2 * Double.pi * 600 * Double($0) / 8000)) }
+        let mp3 = try tone.withUnsafeBufferPointer { try MP3Encoder.encode($0) }
+        XCTAssertTrue(MP3Decoder.looksLikeMP3(mp3))
+        XCTAssertLessThan(mp3.count, tone.count * 2 / 3, "smaller than the 16-bit WAV")
+        let (back, rate) = try MP3Decoder.decode(mp3)
+        XCTAssertEqual(rate, 8000)
+        XCTAssertEqual(Double(back.count) / 8000, 2, accuracy: 0.15)
+        let k = 2 * cos(2 * Double.pi * 600 / 8000)
+        var s1 = 0.0, s2 = 0.0, energy = 0.0
+        for x in back { let v = Double(x); let s = v + k * s1 - s2; s2 = s1; s1 = s; energy += v * v }
+        XCTAssertGreaterThan(2 * (s1 * s1 + s2 * s2 - k * s1 * s2) / (Double(back.count) * energy), 0.7, "still the 600 Hz tone")
+    }
+
+    func testSilenceAndAnEmptyRecordingEncode() throws {
+        XCTAssertFalse(try [Int16](repeating: 0, count: 800).withUnsafeBufferPointer { try MP3Encoder.encode($0) }.isEmpty)
+        XCTAssertNoThrow(try [Int16]().withUnsafeBufferPointer { try MP3Encoder.encode($0) })
+    }
+}
