@@ -26,10 +26,12 @@ extension CallController {
         let trunk = tenant?.trunk.flatMap { name in policy.trunks.first { $0.name == name } } ?? policy.trunks.first
         var targets: [DialTarget] = []
         var progress: [LegProgressCallback?] = []
+        var sendDigits: [String?] = []
         for t in dial.targets {
             let count = targets.count
             defer {
                 if targets.count > count {
+                    if case .number(let n) = t { sendDigits.append(n.sendDigits) } else { sendDigits.append(nil) }
                     let cb = Self.callbacks(of: t)
                     progress.append(cb.statusCallback.map {
                         LegProgressCallback(url: e.session.interpreter?.resolve($0) ?? $0, method: cb.statusCallbackMethod,
@@ -50,6 +52,7 @@ extension CallController {
             }
         }
         e.legProgress = progress
+        e.legSendDigits = sendDigits
         let emergency = e.session.emergency || e.session.route.emergency
         let strategy: DialStrategy
         if emergency {
@@ -109,10 +112,15 @@ extension CallController {
         case .bridge(let i):
             guard let lh = e.legs[i], let leg = legs[lh] else { return }
             if let old = e.relayedLeg, old != i, let oh = e.legs[old], let ol = legs[oh] { media.unbridge(ol.media, nil) }
-            media.bridge(e.media, leg.media)
-            e.relayedLeg = i
-            dialCounters.legsAnswered += 1
-            metrics.increment("tollfreed_dial_legs_total", [("event", "answered")])
+            if let digits = leg.sendDigits {
+                // <Number sendDigits>: the keys go to the callee first (an extension), then
+                // the bridge (see `digitsSentToLeg`).
+                leg.sendDigits = nil
+                pendingBridges[leg.media] = (h, i)
+                leg.log.info("dial.send_digits", ["digits": digits.count])
+                return media.sendDigits(leg.media, digits: digits, token: Self.sendDigitsToken)
+            }
+            bridge(e, leg: leg, index: i)
         case .unbridge:
             let partner = e.relayedLeg.flatMap { e.legs[$0] }.flatMap { legs[$0]?.media }
             media.unbridge(e.media, partner)
@@ -129,6 +137,25 @@ extension CallController {
         case .log, .finished:
             break // logged by the session; the result goes to the flow from there
         }
+    }
+
+    /// A token no flow action uses: the digits of `<Number sendDigits>` sent to a leg.
+    static let sendDigitsToken: UInt64 = .max - 2
+
+    /// Bridges the caller to leg `i`.
+    func bridge(_ e: Entry, leg: Leg, index i: Int) {
+        media.bridge(e.media, leg.media)
+        e.relayedLeg = i
+        dialCounters.legsAnswered += 1
+        metrics.increment("tollfreed_dial_legs_total", [("event", "answered")])
+    }
+
+    /// The digits of `<Number sendDigits>` have gone to the leg: bridge it now, if the dial
+    /// still has it.
+    func digitsSentToLeg(_ id: MediaSessionID) {
+        guard let (h, i) = pendingBridges.removeValue(forKey: id), let e = calls[h], let lh = e.legs[i], let leg = legs[lh],
+              e.session.activeDial?.machine.bridgedLeg == i else { return }
+        bridge(e, leg: leg, index: i)
     }
 
     private func placeLeg(_ i: Int, on e: Entry) {
@@ -174,6 +201,7 @@ extension CallController {
         leg.log.info("dial.leg_invite", ["target": target.uri, "emergency": emergency])
         services.writer.begin(leg.state.openingRecord)
         leg.progress = e.legProgress.indices.contains(i) ? e.legProgress[i] : nil
+        leg.sendDigits = e.legSendDigits.indices.contains(i) ? e.legSendDigits[i] : nil
         legProgress(leg, .initiated)
     }
 }

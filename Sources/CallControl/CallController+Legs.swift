@@ -19,6 +19,8 @@ final class Leg {
     var progress: LegProgressCallback?
     /// A 180/183 was reported to `progress` (once per leg).
     var rang = false
+    /// `<Number sendDigits>`: sent to the callee once it answers, before the bridge.
+    var sendDigits: String?
 
     var index: Int { state.placement.index }
 
@@ -163,6 +165,7 @@ extension CallController {
 
     func legTerminated(_ leg: Leg, status: Int, now: Date) {
         legs[leg.handle] = nil
+        pendingBridges[leg.media] = nil
         let (report, record) = leg.state.terminated(status: status, now: now, media: media.close(leg.media))
         if let e = calls[leg.parent] {
             if e.legs[leg.index] == leg.handle { e.legs[leg.index] = nil }

@@ -65,6 +65,8 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
         var recordings: [FlowToken: (sid: String, path: String)] = [:]
         /// The progress callbacks of the dial's targets, by leg index.
         var legProgress: [LegProgressCallback?] = []
+        /// The `<Number sendDigits>` of the dial's targets, by leg index.
+        var legSendDigits: [String?] = []
         /// Outbound legs of the dial in progress, by leg index.
         var legs: [Int: SIPCallHandle] = [:]
         /// Counts of media closed early (preempted for a port), for the record.
@@ -187,6 +189,7 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
         stack.assertOnSignalingThread()
         switch event {
         case .playbackFinished(let id, let token):
+            if token == Self.sendDigitsToken { return digitsSentToLeg(id) }
             guard let h = byMedia[id] else { return }
             withCall(h) { $0.session.mediaFinished(token: token, now: stack.currentTime()) }
         case .dtmf(let id, let digit, let source):
@@ -204,6 +207,10 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
             recordingFinished(h, token: token, file: RecordingFile(path: "", durationMilliseconds: 0, reason: .stopped))
         }
     }
+
+    /// Legs whose bridge waits for their `<Number sendDigits>` to be sent: leg media ->
+    /// (call, leg index).
+    var pendingBridges: [MediaSessionID: (SIPCallHandle, Int)] = [:]
 
     /// Fetched documents whose ignored markup was logged (hashes; see `noteIgnoredMarkup`).
     var warnedDocuments = Set<Int>()

@@ -282,6 +282,26 @@ final class DialEndToEndTests: XCTestCase {
         XCTAssertEqual(events.first?["Direction"], "outbound-dial")
     }
 
+    /// `<Number sendDigits>`: once the callee answers, the keys (an extension) reach it as
+    /// RFC 4733 events, then the caller is bridged.
+    func testNumberSendDigitsReachTheCalleeBeforeTheBridge() throws {
+        let calleeMedia = RTPPeer()
+        defer { calleeMedia.stop() }
+        let trunk = Agent("uas_answer_then_bye.xml", rtpPort: calleeMedia.port, extra: ["-d", "3000"])
+        let d = try dialDaemon(flows: ["x.xml": #"<Response><Dial><Number sendDigits="w12#">+12025550123</Number></Dial></Response>"#],
+                               numbers: [Self.general: "x.xml"]) { cfg in
+            cfg["trunks"] = [["name": "carrier", "uri": "sip:{number}@127.0.0.1:\(trunk.port)"]]
+        }
+        defer { d.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "2082792555", tag: "send-digits")
+        XCTAssertEqual(r.status, 0, r.output.suffix(1500).description)
+        XCTAssertEqual(trunk.wait().status, 0)
+        let events = calleeMedia.received.filter { $0.payloadType == 101 }
+        XCTAssertEqual(events.filter(\.marker).map { $0.payload[0] }, [1, 2, 11], "1, 2, # to the callee")
+        XCTAssertTrue(d.logShows("dial.send_digits"))
+        XCTAssertEqual(d.legs(ofTag: "send-digits").first?["disposition"] as? String, "completed")
+    }
+
     /// `hangupOnStar`: the caller presses * (SIP INFO) during the bridge; the agent is hung
     /// up and the caller's flow continues.
     func testHangupOnStarEndsTheBridgeAndTheFlowContinues() throws {

@@ -28,7 +28,8 @@ final class FlowEndToEndTests: XCTestCase {
             </Response>
             """,
         "recorded": "<Response><Say>Thank you.</Say><Hangup/></Response>",
-        "record-mp3.xml": #"<Response><Record maxLength="3" timeout="10" playBeep="false" trim="do-not-trim" format="mp3" action="/recorded"/></Response>"#,
+        "record-mp3.xml": #"<Response><Record maxLength="3" timeout="10" playBeep="false" trim="do-not-trim" format="mp3" action="/recorded-mp3"/></Response>"#,
+        "recorded-mp3": "<Response><Say>Thank you.</Say><Hangup/></Response>",
         "recstatus": "<Response/>",
         "play.xml": "<Response><Play>/tone.wav</Play><Hangup/></Response>",
         "transcribe.xml": """
@@ -331,11 +332,12 @@ final class FlowEndToEndTests: XCTestCase {
         let (d, s) = try env()
         let peer = RTPPeer()
         defer { peer.stop() }
-        let result = try XCTUnwrap(d.callWhileTalking("uac_daemon_bye.xml", dial: "8335550120", tag: "record-mp3", peer: peer) {
+        let result = try XCTUnwrap(d.callWhileTalking("uac_daemon_bye.xml", dial: "8335550120", tag: "mp3rec", peer: peer) {
             peer.send(count: 250, toPort: $0, stray: false, tone: true)
         }, "no RTP from the daemon\n\(String(d.logText.suffix(2000)))")
         XCTAssertEqual(result.status, 0, "sipp:\n\(result.output.suffix(1500))")
-        let recorded = try XCTUnwrap(s.waitForRequest(path: "/recorded") { $0["RecordingUrl"]?.hasSuffix(".mp3") == true }, "\(s.requests.suffix(3))")
+        let recorded = try XCTUnwrap(s.waitForRequest(path: "/recorded-mp3") { $0["RecordingUrl"]?.hasSuffix(".mp3") == true },
+                                     "\(s.requests.suffix(3))")
         let url = try XCTUnwrap(recorded["RecordingUrl"].flatMap(URL.init(string:)))
         let (samples, rate) = try MP3Decoder.decode([UInt8](try Data(contentsOf: url)))
         XCTAssertEqual(rate, 8000)
