@@ -3,3 +3,5 @@
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/bio.h>

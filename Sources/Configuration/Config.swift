@@ -147,6 +147,9 @@ public struct DaemonConfig: Sendable, Equatable {
     public var logLevel: String = "info"
     /// How long a webhook may take before the fallback flow is used.
     public var webhookTimeoutMilliseconds: Int = 5000
+    /// An Ed25519 private key (PEM): every webhook request then carries Telnyx's signature
+    /// headers (`webhooks.ed25519_key_file`).
+    public var webhookSigningKeyFile: String?
     /// Prefix of `RecordingUrl` values; the recording's file name is appended. Empty means
     /// `file://` URLs of the recordings under the data directory.
     public var recordingURLBase: String = ""

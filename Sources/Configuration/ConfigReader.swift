@@ -178,7 +178,8 @@ struct ConfigReader {
             }
         }
         if let hooks = o["webhooks"] {
-            let w = try json.object(hooks, "webhooks", allowed: ["timeout_ms", "recording_url_base"])
+            let w = try json.object(hooks, "webhooks", allowed: ["timeout_ms", "recording_url_base", "ed25519_key_file"])
+            if let f = try json.string(w, "ed25519_key_file", "webhooks") { c.webhookSigningKeyFile = path(f) }
             c.webhookTimeoutMilliseconds = try json.integer(w, "timeout_ms", "webhooks", in: 100...60_000) ?? c.webhookTimeoutMilliseconds
             c.recordingURLBase = try json.string(w, "recording_url_base", "webhooks") ?? c.recordingURLBase
         }

@@ -91,7 +91,7 @@ public final class Daemon: Sendable {
             stack.post { box.withLock { $0 }?.mediaEvent(event) }
         }))
         let controller = makeController(stack: stack, media: media.engine, records: records, prompts: prompts,
-                                        compliance: compliance, metrics: metrics)
+                                        compliance: compliance, metrics: metrics, telnyxSigner: try loadTelnyxSigner())
         box.withLock { $0 = controller }
         try group.start(SignalingService(stack: stack, controller: controller, config: config))
         try group.start(MemoryTrimService())
@@ -143,17 +143,30 @@ public final class Daemon: Sendable {
         return media
     }
 
+    /// The Ed25519 key that signs webhook requests as Telnyx does, if configured; its public
+    /// key is logged for the apps that verify them.
+    private func loadTelnyxSigner() throws(StartupError) -> Ed25519Signer? {
+        guard let path = config.webhookSigningKeyFile else { return nil }
+        do {
+            let signer = try Ed25519Signer(pemFile: path)
+            logger.notice("webhooks.signing", ["ed25519_public_key": signer.publicKeyBase64])
+            return signer
+        } catch {
+            throw StartupError("webhooks.ed25519_key_file: \(error)", status: 2)
+        }
+    }
+
     private func makeController(stack: SIPStack, media: MediaEngine, records: RecordService, prompts: PromptCache,
-                                compliance: ComplianceServices, metrics: MetricsRegistry) -> CallController {
+                                compliance: ComplianceServices, metrics: MetricsRegistry, telnyxSigner: Ed25519Signer?) -> CallController {
         let webhooks = WebhookClient(logger: logger, timeout: Double(config.webhookTimeoutMilliseconds) / 1000,
-                                     userAgent: "\(config.userAgent)/\(tollfreedVersion)") { seconds, ok in
+                                     userAgent: "\(config.userAgent)/\(tollfreedVersion)", telnyxSigner: telnyxSigner) { seconds, ok in
             metrics.observe("tollfreed_webhook_request_seconds", seconds, buckets: DaemonMetrics.latencyBuckets,
                             [("outcome", ok ? "ok" : "error")])
         }
         // <Play> files are longer than TeXML documents: their own client, with a larger limit.
         let audioFetcher = WebhookClient(logger: logger, timeout: max(15, Double(config.webhookTimeoutMilliseconds) / 1000),
                                          userAgent: "\(config.userAgent)/\(tollfreedVersion)",
-                                         maxBodyBytes: AudioSourceCache.maxFetchBytes)
+                                         maxBodyBytes: AudioSourceCache.maxFetchBytes, telnyxSigner: telnyxSigner)
         let services = CallServices(
             media: media, prompts: prompts,
             audio: AudioSourceCache(webhooks: audioFetcher, logger: logger),

@@ -114,13 +114,16 @@ public final class WebhookClient: Sendable {
     private let pending = DispatchGroup()
     /// Told about every HTTP request: seconds taken and whether it succeeded (metrics).
     private let observer: (@Sendable (Double, Bool) -> Void)?
+    /// Signs every request as Telnyx does (Ed25519), when set.
+    public let telnyxSigner: Ed25519Signer?
 
     /// A client whose requests give up after `timeout` seconds. Notification retries wait
     /// `retryBaseDelay`, then twice that, then four times... (0.5 s, 1 s, 2 s by default).
     public init(logger: Logger, timeout: TimeInterval = 5, userAgent: String = "tollfreed",
                 retryBaseDelay: TimeInterval = 0.5, maxBodyBytes: Int = WebhookClient.defaultMaxBodyBytes,
-                observer: (@Sendable (Double, Bool) -> Void)? = nil) {
+                telnyxSigner: Ed25519Signer? = nil, observer: (@Sendable (Double, Bool) -> Void)? = nil) {
         self.observer = observer
+        self.telnyxSigner = telnyxSigner
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
         self.timeout = timeout
@@ -213,6 +216,9 @@ public final class WebhookClient: Sendable {
                        "Expect:"]
         if request.body != nil { headers.append("Content-Type: application/x-www-form-urlencoded") }
         if let signature = request.signatureHeader { headers.append(signature) }
+        if let telnyxSigner {
+            headers += telnyxSigner.headers(body: request.body ?? Data(), timestamp: Int(Date().timeIntervalSince1970))
+        }
         let started = DispatchTime.now().uptimeNanoseconds
         let requestURL = request.effectiveURL
         let limit = maxBodyBytes

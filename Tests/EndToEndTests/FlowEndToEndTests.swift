@@ -108,8 +108,11 @@ final class FlowEndToEndTests: XCTestCase {
     override class func setUp() {
         super.setUp()
         let s: WebhookServer
-        do { s = try WebhookServer(documents: documents, files: ["tone.wav": toneWAV(), "hold.mp3": try holdMP3()],
-                                   authToken: authToken) } catch {
+        do {
+            signingKey = try makeSigningKey()
+            s = try WebhookServer(documents: documents, files: ["tone.wav": toneWAV(), "hold.mp3": try holdMP3()],
+                                  authToken: authToken, ed25519PublicKey: signingKey?.publicPEM)
+        } catch {
             startError = error
             return
         }
@@ -147,8 +150,23 @@ final class FlowEndToEndTests: XCTestCase {
             for i in tenants.indices where tenants[i]["id"] as? String == t { tenants[i]["auth_token"] = authToken }
             tenants.append(["id": "legal-client-001", "name": "Legal Client", "industry": "legal", "plan": "starter"])
             cfg["tenants"] = tenants
-            cfg["webhooks"] = ["timeout_ms": 1500]
+            cfg["webhooks"] = ["timeout_ms": 1500, "ed25519_key_file": signingKey?.privatePEM ?? ""]
         } } catch { startError = error }
+    }
+
+    /// The Ed25519 key pair (PEM files, made by the openssl command) that signs requests as
+    /// Telnyx does.
+    nonisolated(unsafe) static var signingKey: (privatePEM: String, publicPEM: String)?
+
+    static func makeSigningKey() throws -> (privatePEM: String, publicPEM: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-ed25519-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let key = dir.appendingPathComponent("key.pem").path, pub = dir.appendingPathComponent("pub.pem").path
+        for args in [["genpkey", "-algorithm", "ed25519", "-out", key], ["pkey", "-in", key, "-pubout", "-out", pub]] {
+            let r = runProgram("/usr/bin/openssl", args)
+            guard r.status == 0 else { throw NSError(domain: "e2e", code: 4, userInfo: [NSLocalizedDescriptionKey: "openssl: \(r.output)"]) }
+        }
+        return (key, pub)
     }
 
     /// The `auth_token` of the tenant the webhook numbers belong to: its requests are signed.
@@ -272,9 +290,11 @@ final class FlowEndToEndTests: XCTestCase {
                                 "\(s.requests.suffix(3))")
         XCTAssertTrue((get["query"] as? String)?.contains("CallSid=") == true, "GET carries the parameters in its query")
         XCTAssertEqual(get["signature"] as? String, "valid")
+        XCTAssertEqual(get["telnyx_signature"] as? String, "valid", "Telnyx's Ed25519 signature too (empty body)")
+        XCTAssertTrue(d.logShows("webhooks.signing ed25519_public_key="), "the public key is logged for the apps")
         let signed = s.requests.filter { ($0["method"] as? String) != "SENT" }
         XCTAssertGreaterThanOrEqual(signed.count, 2)
-        let bad = signed.filter { ($0["signature"] as? String) != "valid" }
+        let bad = signed.filter { ($0["signature"] as? String) != "valid" || ($0["telnyx_signature"] as? String) != "valid" }
         XCTAssertTrue(bad.isEmpty, "unsigned or badly signed: \(bad.map { "\($0["method"] ?? "") \($0["path"] ?? "") \($0["signature"] ?? "")" })")
     }
 

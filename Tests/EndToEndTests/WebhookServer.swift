@@ -15,7 +15,8 @@ final class WebhookServer: @unchecked Sendable {
     /// Starts the server with `documents` (path -> TeXML text) to serve.
     /// With `authToken` it checks every request's `X-Twilio-Signature` (logged as
     /// `signature`: valid, invalid or absent).
-    init(documents: [String: String], files: [String: Data] = [:], authToken: String? = nil) throws {
+    init(documents: [String: String], files: [String: Data] = [:], authToken: String? = nil,
+         ed25519PublicKey: String? = nil) throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("tf-hooks-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         docs = base.appendingPathComponent("docs")
         logFile = base.appendingPathComponent("requests.jsonl")
@@ -29,7 +30,7 @@ final class WebhookServer: @unchecked Sendable {
         let script = Paths.repo.appendingPathComponent("Tests/Support/webhook_server.py").path
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [script, "--port", "0", "--docs", docs.path, "--log", logFile.path]
-            + (authToken.map { ["--auth-token", $0] } ?? [])
+            + (authToken.map { ["--auth-token", $0] } ?? []) + (ed25519PublicKey.map { ["--ed25519-public-key", $0] } ?? [])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -2,6 +2,7 @@
 """A small webhook server for tollfreed's tests (Python 3 standard library only).
 
     python3 webhook_server.py --port 0 --docs DIR --log FILE [--host 127.0.0.1] [--auth-token T]
+                              [--ed25519-public-key PEM]
 
 Listens on 127.0.0.1 (loopback only), prints the port it got on stdout (one line), and
 serves until SIGTERM/SIGINT. Every request is appended to FILE as one JSON object per line:
@@ -13,7 +14,10 @@ serves until SIGTERM/SIGINT. Every request is appended to FILE as one JSON objec
 With --auth-token, X-Twilio-Signature is checked as Twilio documents it (and as its
 helper libraries do): the full URL requested (query included), then for a form POST
 each field's name and value with no separator, sorted by name; HMAC-SHA1 keyed with
-the auth token; base64. Without --auth-token every request is "absent" or "invalid".
+the auth token; base64. Without --auth-token every request is "absent" or "invalid". With --ed25519-public-key,
+Telnyx's headers are checked the way Telnyx documents them ("telnyx_signature": the
+Ed25519 signature in telnyx-signature-ed25519, base64, over "<telnyx-timestamp>|<raw
+body>", the timestamp within 5 minutes), the signature verified by the openssl command.
 
 The line is written (and flushed) before the answer is sent. Answers by path:
 
@@ -40,7 +44,9 @@ import hmac
 import json
 import os
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -63,6 +69,7 @@ class Handler(BaseHTTPRequestHandler):
             form = urllib.parse.parse_qsl(text, keep_blank_values=True)
         entry = {
             "signature": self._signature(form),
+            "telnyx_signature": self._telnyx_signature(body),
             "method": self.command,
             "path": urllib.parse.unquote(parsed.path),
             "query": parsed.query,
@@ -94,6 +101,28 @@ class Handler(BaseHTTPRequestHandler):
         digest = hmac.new(token.encode(), text.encode(), hashlib.sha1).digest()
         expected = base64.b64encode(digest).decode()
         return "valid" if hmac.compare_digest(expected, sent) else "invalid"
+
+    def _telnyx_signature(self, body: bytes):
+        """Checks telnyx-signature-ed25519 with the openssl command (a reference outside tollfreed)."""
+        sent, stamp = self.headers.get("telnyx-signature-ed25519"), self.headers.get("telnyx-timestamp")
+        if sent is None or stamp is None:
+            return "absent"
+        key = self.server.ed25519_public_key
+        try:
+            if not key or abs(time.time() - int(stamp)) > 300:
+                return "invalid"
+            signature = base64.b64decode(sent, validate=True)
+        except ValueError:
+            return "invalid"
+        with tempfile.TemporaryDirectory() as tmp:
+            message, sig = os.path.join(tmp, "message"), os.path.join(tmp, "signature")
+            with open(message, "wb") as f:
+                f.write(stamp.encode() + b"|" + body)
+            with open(sig, "wb") as f:
+                f.write(signature)
+            r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", key, "-rawin", "-in", message,
+                                "-sigfile", sig], capture_output=True)
+        return "valid" if r.returncode == 0 else "invalid"
 
     def _fields(self, body: bytes):
         """The request's query and urlencoded form fields, in that order."""
@@ -220,6 +249,7 @@ def main():
     ap.add_argument("--docs", default=".")
     ap.add_argument("--log", required=True)
     ap.add_argument("--auth-token", default="")
+    ap.add_argument("--ed25519-public-key", default="")
     args = ap.parse_args()
 
     server = ThreadingHTTPServer((args.host, args.port), Handler)
@@ -228,6 +258,7 @@ def main():
     server.log_lock = threading.Lock()
     server.flaky = {}
     server.auth_token = args.auth_token
+    server.ed25519_public_key = args.ed25519_public_key
     server.log_file = open(args.log, "a", encoding="utf-8")
 
     def stop(signum, frame):
