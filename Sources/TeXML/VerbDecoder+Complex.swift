@@ -45,6 +45,13 @@ extension VerbDecoder {
                 throw a.invalid("speechTimeout", "'auto' or an integer >= 0", speechTimeoutText)
             }
         }
+        warnIgnored(element, ["validDigits", "invalidDigitsAction", "hints", "speechTimeout", "speechModel", "enhanced",
+                              "profanityFilter", "partialResultCallback", "partialResultCallbackMethod"],
+                    why: "speech recognition and digit validation are not implemented")
+        if input.contains(.speech) {
+            warnings.append(TeXMLError(kind: .invalidAttribute, location: element.location, verb: "Gather",
+                                       message: "speech input is not supported by tollfreed; digits only"))
+        }
         let prompts = try prompts(in: element)
         return Gather(prompts: prompts, action: action, method: method, input: input, numDigits: numDigits,
                       minDigits: minDigits, maxDigits: maxDigits,
@@ -79,6 +86,7 @@ extension VerbDecoder {
         let channels = try a.choice("channels", default: Record.Channels.single)
         let format = try a.choice("format", default: Record.Format.wav)
         finish(a)
+        if channels != .single { warnIgnored(element, ["channels"], why: "recordings are mono") }
         let prompts = try prompts(in: element)
         return Record(prompts: prompts, action: action, method: method, timeout: timeout, maxLength: maxLength,
                       finishOnKey: finishOnKey ?? Record.defaultFinishOnKey, playBeep: playBeep, trim: trim,
@@ -111,6 +119,7 @@ extension VerbDecoder {
         let answerOnBridge = try a.bool("answerOnBridge", default: false)
         let sequential = try a.bool("sequential", default: false)
         finish(a)
+        if answerOnBridge { warnIgnored(element, ["answerOnBridge"], why: "the caller is answered before the dial") }
 
         var targets: [Dial.Target] = []
         if element.childElements.isEmpty {
@@ -159,6 +168,7 @@ extension VerbDecoder {
         let sendDigits = try a.keys("sendDigits", allowed: Self.sendDigitKeys, allowEmpty: false)
         let callbacks = try Self.legCallbacks(&a)
         finish(a)
+        warnIgnored(element, ["url"], why: "no whisper to the callee")
         try Self.requireNoChildElements(element)
         let text = element.text.trimmed
         guard !text.isEmpty else { throw Self.missing(element, "the telephone number is required") }
@@ -172,6 +182,7 @@ extension VerbDecoder {
         let password = a.string("password")
         let callbacks = try Self.legCallbacks(&a)
         finish(a)
+        warnIgnored(element, ["url"], why: "no whisper to the callee")
         try Self.requireNoChildElements(element)
         let uri = element.text.trimmed
         guard !uri.isEmpty else { throw Self.missing(element, "the SIP URI is required") }
@@ -199,5 +210,14 @@ extension VerbDecoder {
                              message: message)
         }
         return compact
+    }
+
+    /// Attributes tollfreed reads (their values are checked) but does not act on: each one
+    /// present is a warning saying what happens instead, never silently ignored.
+    mutating func warnIgnored(_ element: XMLElementNode, _ names: [String], why: String) {
+        for name in names where element.attributes[name] != nil {
+            warnings.append(TeXMLError(kind: .unknownAttribute, location: element.location, verb: element.localName,
+                                       message: "attribute '\(name)' is not supported by tollfreed; ignored (\(why))"))
+        }
     }
 }

@@ -120,6 +120,23 @@ final class ParserErrorTests: XCTestCase {
         ])
     }
 
+    /// Attributes read but not acted on are warnings too, never silently ignored.
+    func testReadButUnimplementedAttributesAreWarnings() throws {
+        let doc = try parse("""
+        <Response><Gather input="dtmf speech" hints="yes,no" validDigits="12"/><Record channels="dual"/>\
+        <Dial answerOnBridge="true"><Number url="/whisper">+12025550123</Number></Dial></Response>
+        """)
+        XCTAssertEqual(doc.warnings.map(\.message), [
+            "attribute 'validDigits' is not supported by tollfreed; ignored (speech recognition and digit validation are not implemented)",
+            "attribute 'hints' is not supported by tollfreed; ignored (speech recognition and digit validation are not implemented)",
+            "speech input is not supported by tollfreed; digits only",
+            "attribute 'channels' is not supported by tollfreed; ignored (recordings are mono)",
+            "attribute 'answerOnBridge' is not supported by tollfreed; ignored (the caller is answered before the dial)",
+            "attribute 'url' is not supported by tollfreed; ignored (no whisper to the callee)",
+        ])
+        XCTAssertTrue(try parse(#"<Response><Dial answerOnBridge="false">+12025550123</Dial></Response>"#).warnings.isEmpty)
+    }
+
     func testSequentialIsRead() throws {
         guard case .dial(let d)? = try parse(#"<Response><Dial sequential="true"><Number>+12025550123</Number></Dial></Response>"#).verbs.first
         else { return XCTFail() }
