@@ -1,3 +1,5 @@
+import Foundation
+
 /// Small readers of SIP header text the bridge hands over unparsed (pure functions).
 public enum SIPHeaderText {
     /// The longest display name or user part kept (anything longer is not a name).
@@ -54,10 +56,5 @@ public enum SIPHeaderText {
 }
 
 private extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return String(s)
-    }
+    var trimmingSpaces: String { trimmingCharacters(in: CharacterSet(charactersIn: " \t")) }
 }

@@ -2,6 +2,21 @@ import Foundation
 import XCTest
 @testable import Media
 
+/// The strength of `hz` in `samples` at `rate` (Goertzel), relative to the signal's power.
+func purity(_ samples: [Int16], hz: Double, rate: Int) -> Double {
+    let k = 2 * cos(2 * Double.pi * hz / Double(rate))
+    var s1 = 0.0, s2 = 0.0, energy = 0.0
+    for x in samples {
+        let v = Double(x)
+        let s = v + k * s1 - s2
+        s2 = s1
+        s1 = s
+        energy += v * v
+    }
+    let power = s1 * s1 + s2 * s2 - k * s1 * s2
+    return energy == 0 ? 0 : 2 * power / (Double(samples.count) * energy)
+}
+
 /// MP3 for `<Play>`: files made by LAME (Debian's `lame`, the encoder most MP3s come from)
 /// decode to the tone they hold; anything else is refused with a reason, never a crash.
 final class MP3DecoderTests: XCTestCase {
@@ -32,21 +47,6 @@ final class MP3DecoderTests: XCTestCase {
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, "lame")
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: mp3)))
-    }
-
-    /// The strength of `hz` in `samples` at `rate` (Goertzel), relative to the signal's power.
-    private func purity(_ samples: [Int16], hz: Double, rate: Int) -> Double {
-        let k = 2 * cos(2 * Double.pi * hz / Double(rate))
-        var s1 = 0.0, s2 = 0.0, energy = 0.0
-        for x in samples {
-            let v = Double(x)
-            let s = v + k * s1 - s2
-            s2 = s1
-            s1 = s
-            energy += v * v
-        }
-        let power = s1 * s1 + s2 * s2 - k * s1 * s2
-        return energy == 0 ? 0 : 2 * power / (Double(samples.count) * energy)
     }
 
     func testALameFileDecodesToItsToneAndLength() throws {
@@ -137,10 +137,7 @@ final class MP3EncoderTests: XCTestCase {
         let (back, rate) = try MP3Decoder.decode(mp3)
         XCTAssertEqual(rate, 8000)
         XCTAssertEqual(Double(back.count) / 8000, 2, accuracy: 0.15)
-        let k = 2 * cos(2 * Double.pi * 600 / 8000)
-        var s1 = 0.0, s2 = 0.0, energy = 0.0
-        for x in back { let v = Double(x); let s = v + k * s1 - s2; s2 = s1; s1 = s; energy += v * v }
-        XCTAssertGreaterThan(2 * (s1 * s1 + s2 * s2 - k * s1 * s2) / (Double(back.count) * energy), 0.7, "still the 600 Hz tone")
+        XCTAssertGreaterThan(purity(back, hz: 600, rate: 8000), 0.7, "still the 600 Hz tone")
     }
 
     func testSilenceAndAnEmptyRecordingEncode() throws {
