@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "TeXMLTests", dependencies: ["TeXML"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Observability"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Observability"]),
-        .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "Observability"]),
+        .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "Media", "Observability"]),
         .testTarget(name: "EndToEndTests", dependencies: ["tollfreed", "Media", "Metering", "Signaling", "Observability", "RecordStore",
                                                          "TeXML"],
                     resources: [.copy("Scenarios")]),

@@ -173,6 +173,10 @@ extension CallController {
             }
         case .cancelTimer(let token):
             if let t = e.flowTimers.removeValue(forKey: token) { stack.cancel(t) }
+        case .listenForSpeech(let request, let token):
+            listenForSpeech(request, token: token, on: e)
+        case .stopListeningForSpeech(let token):
+            stopListeningForSpeech(token, on: e)
         case .startRecording(let req, let token):
             startRecording(req, token: token, on: e)
         case .stopRecording(let token):

@@ -74,6 +74,8 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
         var dialTimers: [DialTimer: SIPTimer] = [:]
         /// Leg index bridged (or relaying early media) to the caller.
         var relayedLeg: Int?
+        /// The `<Gather input="speech">` listening now.
+        var speech: (token: FlowToken, request: SpeechInputRequest)?
         init(session: CallSession, handle: SIPCallHandle, media: MediaSessionID, log: Logger, number: DaemonConfig.Number?) {
             self.session = session
             self.handle = handle
@@ -205,6 +207,10 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
             pendingRecordingCalls[token] = nil
             calls[h]?.log.error("call.recording_failed", ["error": error.description])
             recordingFinished(h, token: token, file: RecordingFile(path: "", durationMilliseconds: 0, reason: .stopped))
+        case .speechStarted(let id, let token):
+            if let h = byMedia[id] { speechStarted(h, token: token) }
+        case .speechCaptured(let id, let token, let samples):
+            if let h = byMedia[id] { speechCaptured(h, token: token, samples: samples) }
         }
     }
 

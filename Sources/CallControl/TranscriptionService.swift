@@ -3,11 +3,15 @@ import Foundation
 import Observability
 import Transcription
 
-/// Loads the pocketsphinx decoder on first use, off the signaling thread: its models take
-/// about 100 MB and half a second, which a deployment that never transcribes should not pay.
+/// Speech to text: recordings (`transcribe`) and live `<Gather input="speech">` utterances
+/// (`recognize`). Each loads its pocketsphinx decoders on first use, off the signaling
+/// thread: the models take about 100 MB and half a second per decoder, which a deployment
+/// that never uses them should not pay.
 package final class TranscriptionService: Sendable {
     private enum State { case unloaded, loaded(Transcriber), unavailable(String) }
+    private enum SpeechState { case unloaded, loaded(SpeechRecognizer), unavailable(String) }
     private let state = Locked(State.unloaded)
+    private let speech = Locked(SpeechState.unloaded)
     private let queue = DispatchQueue(label: "transcription-loader")
     private let logger: Logger
 
@@ -57,6 +61,37 @@ package final class TranscriptionService: Sendable {
                         completion(.failure(error as? TranscriptionError ?? .unreadable("\(error)")))
                     }
                 }
+            case .failure(let e): completion(.failure(e))
+            }
+        }
+    }
+
+    /// Recognises one utterance (8 kHz); `completion` runs on a background queue. The first
+    /// call loads one decoder per core (at most four).
+    func recognize(_ samples: [Int16], hints: String?,
+                   completion: @escaping @Sendable (Result<SpeechRecognition, TranscriptionError>) -> Void) {
+        guard !samples.isEmpty else { return completion(.success(SpeechRecognition(text: "", confidence: 0))) }
+        queue.async { [self] in
+            let current: Result<SpeechRecognizer, TranscriptionError> = speech.withLock { s in
+                switch s {
+                case .loaded(let r): return .success(r)
+                case .unavailable(let why): return .failure(.model(why))
+                case .unloaded:
+                    do {
+                        let decoders = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+                        let r = try SpeechRecognizer(logger: logger, decoders: decoders)
+                        logger.info("speech.ready", ["decoders": decoders])
+                        s = .loaded(r)
+                        return .success(r)
+                    } catch {
+                        s = .unavailable("\(error)")
+                        logger.warning("speech.unavailable", ["error": "\(error)"])
+                        return .failure(.model("\(error)"))
+                    }
+                }
+            }
+            switch current {
+            case .success(let r): r.recognize(samples, hints: hints, completion: completion)
             case .failure(let e): completion(.failure(e))
             }
         }

@@ -68,6 +68,11 @@ public enum MediaEvent: Sendable {
     case recordingFinished(MediaSessionID, token: UInt64, RecordingFile)
     /// The recording started with this token could not be written.
     case recordingFailed(MediaSessionID, token: UInt64, MediaError)
+    /// The caller started speaking while `listenForSpeech` with this token runs.
+    case speechStarted(MediaSessionID, token: UInt64)
+    /// The utterance has ended: 8 kHz samples from just before the onset to just after the
+    /// last voiced frame. Not reported after `stopListeningForSpeech` or `close`.
+    case speechCaptured(MediaSessionID, token: UInt64, samples: [Int16])
 }
 
 /// State shared by the pacer and the receiver for one session: the socket and counters.
@@ -233,6 +238,18 @@ public final class MediaEngine: Sendable {
     /// the file is written in the background and reported with `.recordingFinished`.
     public func stopRecording(_ id: MediaSessionID, reason: RecordingEndReason) {
         receiver.submit(.stopRecording(id, reason))
+    }
+
+    /// Listens for one utterance: `.speechStarted` at the caller's first words, then
+    /// `.speechCaptured` with the audio once they have been quiet for the spec's pause (or
+    /// at its maximum length). The buffer is reserved here, once.
+    public func listenForSpeech(_ id: MediaSessionID, spec: SpeechListenSpec, token: UInt64) {
+        receiver.submit(.startSpeech(id, SpeechListener(spec: spec, token: token)))
+    }
+
+    /// Stops listening for speech; nothing more is reported.
+    public func stopListeningForSpeech(_ id: MediaSessionID) {
+        receiver.submit(.stopSpeech(id))
     }
 
     // MARK: Bridging (Dial)

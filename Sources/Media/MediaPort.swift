@@ -14,6 +14,8 @@ public protocol MediaPort: AnyObject, Sendable {
     func setDTMFDetection(_ id: MediaSessionID, enabled: Bool)
     func startRecording(_ id: MediaSessionID, spec: RecordingSpec, token: UInt64) -> Bool
     func stopRecording(_ id: MediaSessionID, reason: RecordingEndReason)
+    func listenForSpeech(_ id: MediaSessionID, spec: SpeechListenSpec, token: UInt64)
+    func stopListeningForSpeech(_ id: MediaSessionID)
     func bridge(_ a: MediaSessionID, _ b: MediaSessionID)
     func relayOneWay(from: MediaSessionID, to: MediaSessionID)
     func unbridge(_ a: MediaSessionID, _ b: MediaSessionID?)

@@ -26,6 +26,8 @@ struct PacketProcessor {
     var inband: InbandDTMFDetector?
     /// Set while recording.
     var recorder: Recorder?
+    /// Set while listening for speech (`<Gather input="speech">`).
+    var speech: SpeechListener?
     /// Set while this session is part of a bridged call's recording, as `party` (0 caller,
     /// 1 callee).
     var call: CallRecorder?
@@ -78,7 +80,7 @@ struct PacketProcessor {
             return .telephoneEvent
         }
         guard let law = law(forPayloadType: header.payloadType) else { return .other }
-        guard inband != nil || recorder != nil || call != nil else { return .audio }
+        guard inband != nil || recorder != nil || call != nil || speech != nil else { return .audio }
         let n = min(payload.count, scratch.count)
         if law == .ulaw {
             for i in 0..<n { scratch[i] = G711.ulawDecode(payload[i]) }
@@ -88,6 +90,7 @@ struct PacketProcessor {
         let frame = UnsafeBufferPointer(rebasing: scratch[0..<n])
         if let inband { inband.process(frame) { digit($0, .inband) } }
         recorder?.append(frame, at: now)
+        speech?.append(frame, at: now)
         call?.append(frame, party: party, at: now)
         return .audio
     }

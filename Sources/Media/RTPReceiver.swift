@@ -20,6 +20,10 @@ enum ReceiverCommand {
     /// Record a bridged call; the session is the caller (party 0), its relay partner joins.
     case startCallRecording(MediaSessionID, CallRecorder)
     case stopCallRecording(MediaSessionID, RecordingEndReason)
+    /// Listen for one utterance (replacing a listener in progress, which is dropped).
+    case startSpeech(MediaSessionID, SpeechListener)
+    /// Stop listening; nothing is reported.
+    case stopSpeech(MediaSessionID)
 }
 
 /// One call as the receiver sees it. Lives only on the receiver thread.
@@ -72,6 +76,8 @@ final class RTPReceiver: @unchecked Sendable {
     private var pending: [ReceiverCommand] = []
     /// File descriptors of the sessions that are recording.
     private var recordingFDs: [Int32] = []
+    /// File descriptors of the sessions listening for speech.
+    private var speechFDs: [Int32] = []
     private var lastDeadlineCheck = 0.0
     private let batchBuffers: OpaquePointer
     private let keys: UnsafeMutablePointer<UInt64>
@@ -128,7 +134,7 @@ final class RTPReceiver: @unchecked Sendable {
     private func run() {
         var pause = timespec(tv_sec: 0, tv_nsec: RTPReceiver.coalesceNanoseconds)
         while running.load(ordering: .acquiring) {
-            let timeout: Int32 = recordingFDs.isEmpty ? 500 : 100
+            let timeout: Int32 = recordingFDs.isEmpty && speechFDs.isEmpty ? 500 : 100
             let n = tfm_epoll_wait(epfd, keys, maxEvents, timeout)
             if n < 0 { logger.error("rtp.epoll_failed", ["errno": errno]); break }
             for e in 0..<Int(n) {
@@ -140,7 +146,7 @@ final class RTPReceiver: @unchecked Sendable {
                     drain(fd: Int32(truncatingIfNeeded: key))
                 }
             }
-            if !recordingFDs.isEmpty { checkDeadlines() }
+            if !recordingFDs.isEmpty || !speechFDs.isEmpty { checkDeadlines() }
             // Interrupt coalescing: when many sockets were ready, let the next batch gather
             // for a millisecond instead of waking for each datagram (a wake-up costs a
             // context switch; the reads cost the same either way). At light load every
@@ -201,8 +207,16 @@ final class RTPReceiver: @unchecked Sendable {
             case .stopCallRecording(let id, let reason):
                 guard let fd = fdOf[id] else { continue }
                 finishCallRecording(fd: fd, reason: reason)
+            case .startSpeech(let id, let listener):
+                guard let fd = fdOf[id] else { continue }
+                stopSpeech(fd: fd)
+                byFD[Int(fd)]?.processor.speech = listener
+                speechFDs.append(fd)
+            case .stopSpeech(let id):
+                if let fd = fdOf[id] { stopSpeech(fd: fd) }
             case .remove(let id):
                 guard let fd = fdOf.removeValue(forKey: id), let s = byFD[Int(fd)] else { continue }
+                stopSpeech(fd: fd)
                 finishRecording(fd: Int(fd), reason: .hangup)
                 if s.processor.party == 0 { finishCallRecording(fd: fd, reason: .hangup) }
                 setRelay(fd: fd, to: -1)
@@ -261,7 +275,8 @@ final class RTPReceiver: @unchecked Sendable {
         writer.finish(session.shared.id, recorder, reason: reason ?? recorder.endReason ?? .stopped)
     }
 
-    /// Ends recordings whose silence or length deadline has passed, packets or not.
+    /// Ends recordings and utterances whose silence or length deadline has passed, packets
+    /// or not.
     private func checkDeadlines() {
         let now = monotonicSeconds()
         guard now - lastDeadlineCheck >= RTPReceiver.deadlineInterval else { return }
@@ -275,6 +290,33 @@ final class RTPReceiver: @unchecked Sendable {
                 k += 1
             }
         }
+        k = 0
+        while k < speechFDs.count {
+            let fd = speechFDs[k]
+            _ = byFD[Int(fd)]?.processor.speech?.check(at: now)
+            if reportSpeech(fd: fd) { k += 1 }  // else it was removed: the last one is now at k
+        }
+    }
+
+    /// Reports the onset and the end of the utterance on `fd`; false when it has ended (and
+    /// the listener is gone).
+    @discardableResult
+    private func reportSpeech(fd: Int32) -> Bool {
+        guard let listener = byFD[Int(fd)]?.processor.speech, let id = byFD[Int(fd)]?.shared.id else { return false }
+        if listener.phase != .waiting && !listener.startReported {
+            byFD[Int(fd)]!.processor.speech!.startReported = true
+            onEvent(.speechStarted(id, token: listener.token))
+        }
+        guard listener.phase == .ended else { return true }
+        stopSpeech(fd: fd)
+        onEvent(.speechCaptured(id, token: listener.token, samples: listener.utterance()))
+        return false
+    }
+
+    private func stopSpeech(fd: Int32) {
+        guard byFD.indices.contains(Int(fd)), byFD[Int(fd)]?.processor.speech != nil else { return }
+        byFD[Int(fd)]!.processor.speech = nil
+        if let k = speechFDs.firstIndex(of: fd) { speechFDs.swapAt(k, speechFDs.count - 1); speechFDs.removeLast() }
     }
 
     /// Forwards a packet of session `i` to its bridge partner's peer, if it has one.
@@ -328,5 +370,6 @@ final class RTPReceiver: @unchecked Sendable {
             if n < RTPReceiver.batch { break }
         }
         if byFD[i]?.processor.recorder?.endReason != nil { finishRecording(fd: i, reason: nil) }
+        if let phase = byFD[i]?.processor.speech?.phase, phase != .waiting { reportSpeech(fd: fd) }
     }
 }

@@ -169,6 +169,13 @@ final class SampleBuffer: @unchecked Sendable {
     }
 
     var samples: UnsafeBufferPointer<Int16> { UnsafeBufferPointer(start: base, count: count) }
+
+    /// Drops all but the newest `n` samples, moving them to the front.
+    func keepLast(_ n: Int) {
+        guard n < count else { return }
+        memmove(base, base + (count - n), n * MemoryLayout<Int16>.stride)
+        count = n
+    }
 }
 
 /// One session's recording in progress, owned by the receiver thread.

@@ -43,6 +43,10 @@ public enum FlowEvent: Sendable, Hashable {
     /// The `<Dial>` started with ``FlowAction/dial(_:token:)`` is over (also reported
     /// after the caller hung up during it).
     case dialFinished(FlowToken, DialOutcome)
+    /// The caller started speaking during a ``FlowAction/listenForSpeech(_:token:)``.
+    case speechStarted(FlowToken)
+    /// The utterance has been recognised (empty text when nothing was recognisable).
+    case speechRecognized(FlowToken, SpeechOutcome)
     /// The caller hung up.
     case callerHungUp
 }
@@ -71,6 +75,11 @@ public enum FlowAction: Sendable, Hashable {
     case stopMedia
     /// Turn delivery of ``FlowEvent/digit(_:)`` (including in-band detection) on or off.
     case listenForDigits(Bool)
+    /// Listen to the caller's speech: report ``FlowEvent/speechStarted(_:)`` when speech
+    /// begins and ``FlowEvent/speechRecognized(_:_:)`` once it has ended and been recognised.
+    case listenForSpeech(SpeechInputRequest, token: FlowToken)
+    /// Stop listening for speech; nothing more is reported for the token.
+    case stopListeningForSpeech(FlowToken)
     /// Start a timer; report ``FlowEvent/timerFired(_:)`` when it expires.
     case startTimer(milliseconds: Int, token: FlowToken)
     /// Cancel a timer; it must not be reported.

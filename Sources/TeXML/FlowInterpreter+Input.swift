@@ -9,6 +9,10 @@ struct GatherRun: Sendable {
     var timer: FlowToken?
     /// Digits collected so far (never the finish key).
     var digits = ""
+    /// The speech listener, while `input` includes speech and it is running.
+    var speech: FlowToken?
+    /// The caller has started speaking (the no-input timer no longer applies).
+    var speaking = false
 }
 
 /// Progress of a running `<Record>`.
@@ -38,18 +42,33 @@ struct RecordRun: Sendable {
 extension FlowInterpreter {
     // MARK: Gather
 
-    /// Enters a `<Gather>`: listen for digits, then play the first prompt (or start the timer).
+    /// Enters a `<Gather>`: listen for digits and/or speech, then play the first prompt
+    /// (or start the timer).
     mutating func startGather(_ gather: Gather) -> [FlowAction] {
         var actions: [FlowAction] = []
-        if gather.input.contains(.speech) {
-            actions.append(.skip(verb: "Gather", location: gather.location,
-                                 reason: "speech input is not supported; collecting DTMF only"))
-        }
         var run = GatherRun(gather: gather)
-        actions.append(.listenForDigits(true))
+        if gather.input.contains(.dtmf) { actions.append(.listenForDigits(true)) }
+        if gather.input.contains(.speech) {
+            let token = newToken()
+            run.speech = token
+            actions.append(.listenForSpeech(Self.speechInput(gather), token: token))
+        }
         actions += playNextPromptOrWait(&run)
         waiting = .gather(run)
         return actions
+    }
+
+    /// Twilio's rules: `speechTimeout` is the pause that ends an utterance; `auto` is a
+    /// short pause; without it, `timeout` is used.
+    static func speechInput(_ gather: Gather) -> SpeechInputRequest {
+        let endSilence: Int
+        switch gather.speechTimeout {
+        case .seconds(let s)? where s > 0: endSilence = s * 1000
+        case .auto?, .seconds?: endSilence = SpeechInputRequest.autoEndSilenceMilliseconds
+        case nil: endSilence = max(1, gather.timeout) * 1000
+        }
+        return SpeechInputRequest(hints: gather.hints, language: gather.language,
+                                  endSilenceMilliseconds: endSilence, profanityFilter: gather.profanityFilter)
     }
 
     /// Plays the next prompt, or starts the timeout timer when none is left.
@@ -61,6 +80,7 @@ extension FlowInterpreter {
             run.media = token
             return [mediaAction(prompt, token: token)]
         }
+        guard !run.speaking else { return [] }  // the utterance's own end decides now
         run.timer = token
         return [.startTimer(milliseconds: run.gather.timeout * 1000, token: token)]
     }
@@ -76,13 +96,37 @@ extension FlowInterpreter {
         case .timerFired(let token) where token == run.timer:
             run.timer = nil
             return endGather(run)
-        case .digit(let digit):
+        case .digit(let digit) where run.gather.input.contains(.dtmf):
             return gatherDigit(digit, &run)
+        case .speechStarted(let token) where token == run.speech && !run.speaking:
+            return speechStarted(&run)
+        case .speechRecognized(let token, let heard) where token == run.speech:
+            run.speech = nil
+            let stop: [FlowAction] = run.media != nil ? [.stopMedia] : []
+            let timer: [FlowAction] = run.timer.map { [.cancelTimer($0)] } ?? []
+            return stop + timer + endGather(run, speech: heard)
         case .callerHungUp:
             return finish()
         default:
             return []
         }
+    }
+
+    /// Barge-in by voice: the prompts stop and the no-input timer no longer runs.
+    private mutating func speechStarted(_ run: inout GatherRun) -> [FlowAction] {
+        var actions: [FlowAction] = []
+        run.speaking = true
+        if run.media != nil {
+            actions.append(.stopMedia)
+            run.media = nil
+            run.nextPrompt = run.gather.prompts.count
+        }
+        if let timer = run.timer {
+            actions.append(.cancelTimer(timer))
+            run.timer = nil
+        }
+        waiting = .gather(run)
+        return actions
     }
 
     private mutating func gatherDigit(_ digit: Character, _ run: inout GatherRun) -> [FlowAction] {
@@ -95,6 +139,11 @@ extension FlowInterpreter {
         if let timer = run.timer {
             actions.append(.cancelTimer(timer))
             run.timer = nil
+        }
+        if let speech = run.speech {  // a key press wins over speech (Twilio's dtmf speech)
+            actions.append(.stopListeningForSpeech(speech))
+            run.speech = nil
+            run.speaking = false
         }
         if digit == run.gather.finishOnKey {
             return actions + endGather(run)
@@ -110,20 +159,35 @@ extension FlowInterpreter {
         return actions + [.startTimer(milliseconds: run.gather.timeout * 1000, token: token)]
     }
 
-    /// Stops listening; requests `action` with the digits, or continues with the next verb.
-    /// Without `action`, a fetched document is requested again (Twilio and Telnyx post the
-    /// digits to the current document's URL); a local file goes on with its next verb.
-    private mutating func endGather(_ run: GatherRun) -> [FlowAction] {
+    /// Stops listening; requests `action` with the digits or the speech, or continues with
+    /// the next verb. Without `action`, a fetched document is requested again (Twilio and
+    /// Telnyx post the input to the current document's URL); a local file goes on with its
+    /// next verb.
+    private mutating func endGather(_ run: GatherRun, speech: SpeechOutcome? = nil) -> [FlowAction] {
         let gather = run.gather
         let digits = run.digits.count >= gather.minDigits ? run.digits : ""
-        let actions: [FlowAction] = [.listenForDigits(false)]
-        guard let action = gather.action ?? baseURL, !digits.isEmpty || gather.actionOnEmptyResult else {
+        var actions: [FlowAction] = gather.input.contains(.dtmf) ? [.listenForDigits(false)] : []
+        if let token = run.speech { actions.append(.stopListeningForSpeech(token)) }
+        var parameters: [FormParameter] = []
+        if let speech, !speech.text.isEmpty {
+            parameters = [FormParameter(name: "SpeechResult", value: speech.text),
+                          FormParameter(name: "Confidence", value: Self.confidenceText(speech.confidence))]
+        } else if !digits.isEmpty || !gather.input.contains(.speech) {
+            parameters = [FormParameter(name: "Digits", value: digits)]
+        }
+        let empty = digits.isEmpty && (speech?.text.isEmpty ?? true)
+        guard let action = gather.action ?? baseURL, !empty || gather.actionOnEmptyResult else {
             return actions + resume()
         }
-        let parameters = [FormParameter(name: "Digits", value: digits)]
         var req = request(action, gather.method, parameters)
         if !req.isRemote { req.url = FlowURL.substitutingDigits(in: req.url, digits: digits) }
         return actions + fetch(req)
+    }
+
+    /// `Confidence` as the platforms send it: a decimal between 0 and 1 (e.g. `0.91`).
+    public static func confidenceText(_ value: Double) -> String {
+        let hundredths = Int((min(1, max(0, value)) * 100).rounded())
+        return hundredths == 100 ? "1.0" : "0." + (hundredths < 10 ? "0" : "") + String(hundredths)
     }
 
     // MARK: Record

@@ -85,6 +85,45 @@ public struct RecordingRequest: Sendable, Hashable {
     }
 }
 
+/// Speech input work for the I/O layer (from `<Gather input="speech">`).
+public struct SpeechInputRequest: Sendable, Hashable {
+    /// The longest utterance Twilio accepts; the I/O layer ends one there.
+    public static let maxUtteranceMilliseconds = 60_000
+    /// The end of speech the platforms' `speechTimeout="auto"` detects, as a pause length.
+    public static let autoEndSilenceMilliseconds = 1_000
+
+    /// The `hints` attribute as written (phrases, class tokens or a JSGF grammar).
+    public var hints: String?
+    /// The `language` attribute (only US English is recognised).
+    public var language: String
+    /// The utterance ends after this much silence following speech.
+    public var endSilenceMilliseconds: Int
+    /// Mask profanity in the result (`profanityFilter`, default true).
+    public var profanityFilter: Bool
+
+    /// Creates a request.
+    public init(hints: String?, language: String, endSilenceMilliseconds: Int, profanityFilter: Bool) {
+        self.hints = hints
+        self.language = language
+        self.endSilenceMilliseconds = endSilenceMilliseconds
+        self.profanityFilter = profanityFilter
+    }
+}
+
+/// What the I/O layer heard (``FlowEvent/speechRecognized(_:_:)``).
+public struct SpeechOutcome: Sendable, Hashable {
+    /// The words recognised (sent as `SpeechResult`); empty when none were.
+    public var text: String
+    /// 0...1 (sent as `Confidence`).
+    public var confidence: Double
+
+    /// Creates an outcome.
+    public init(text: String, confidence: Double) {
+        self.text = text
+        self.confidence = confidence
+    }
+}
+
 /// Why a recording ended.
 public enum RecordingEndReason: String, Sendable, Hashable, CaseIterable {
     /// The caller was silent for the silence timeout.

@@ -53,7 +53,8 @@ public struct SimulationResult: Sendable, Hashable {
 /// advance the clock by their length. Script characters are delivered one at a time while a
 /// `<Gather>` listens, once nothing is playing: a key is pressed, and `w` lets that Gather
 /// time out instead (no further keys until it ends). Recordings receive no keys: each one
-/// lasts 5 seconds (or `maxLength` if shorter) and ends on silence. A `<Dial>` is answered
+/// lasts 5 seconds (or `maxLength` if shorter) and ends on silence. The caller never speaks:
+/// a speech `<Gather>` hears nothing and times out. A `<Dial>` is answered
 /// at once and lasts 10 seconds. Fetches are answered at once by the `fetch` closure.
 public struct FlowSimulator {
     /// Length of every simulated recording, in seconds.
@@ -236,6 +237,10 @@ private struct SimulationState {
                      line: "timeout after \(FlowSimulator.seconds(seconds))")
         case .cancelTimer(let token):
             pending.removeAll { $0.kind == .timer && $0.token == token }
+        case .listenForSpeech(let request, _):
+            log("listen for speech" + (request.hints.map { " (hints: \($0))" } ?? "") + "; the simulated caller says nothing")
+        case .stopListeningForSpeech:
+            log("stop listening for speech")
         case .startRecording(let request, let token):
             startRecording(request, token)
         case .stopRecording(let token):

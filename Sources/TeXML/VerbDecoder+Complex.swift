@@ -45,12 +45,15 @@ extension VerbDecoder {
                 throw a.invalid("speechTimeout", "'auto' or an integer >= 0", speechTimeoutText)
             }
         }
-        warnIgnored(element, ["validDigits", "invalidDigitsAction", "hints", "speechTimeout", "speechModel", "enhanced",
-                              "profanityFilter", "partialResultCallback", "partialResultCallbackMethod"],
-                    why: "speech recognition and digit validation are not implemented")
+        warnIgnored(element, ["validDigits", "invalidDigitsAction"], why: "digit validation is not implemented")
         if input.contains(.speech) {
-            warnings.append(TeXMLError(kind: .invalidAttribute, location: element.location, verb: "Gather",
-                                       message: "speech input is not supported by tollfreed; digits only"))
+            warnIgnored(element, ["speechModel", "enhanced"], why: "tollfreed has one speech model (PocketSphinx, US English)")
+            warnIgnored(element, ["partialResultCallback", "partialResultCallbackMethod"],
+                        why: "partial speech results are not sent; the final result goes to action")
+            if language.lowercased() != "en-us" {
+                warnings.append(TeXMLError(kind: .invalidAttribute, location: element.location, verb: "Gather",
+                                           message: "no speech model for language '\(language)'; speech is recognised as US English"))
+            }
         }
         let prompts = try prompts(in: element)
         return Gather(prompts: prompts, action: action, method: method, input: input, numDigits: numDigits,

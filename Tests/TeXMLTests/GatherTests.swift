@@ -206,13 +206,97 @@ final class GatherTests: XCTestCase {
         XCTAssertEqual(caller.press("1"), [])
     }
 
-    func testSpeechInputIsReportedAndDTMFStillWorks() throws {
-        let caller = try FakeCaller(#"<Response><Gather input="dtmf speech" numDigits="1"/></Response>"#, source: testSource)
-        let actions = caller.start()
-        XCTAssertEqual(actions.first, .skip(verb: "Gather", location: loc(1, 11),
-                                            reason: "speech input is not supported; collecting DTMF only"))
-        XCTAssertEqual(untokened(Array(actions.dropFirst())), [.listenForDigits(true), .startTimer(milliseconds: 5000, token: 0)])
-        XCTAssertEqual(untokened(caller.press("1")), [.cancelTimer(0), .listenForDigits(false), .finished])
+    // MARK: Speech
+
+    private func speechInput(_ hints: String? = nil, endSilence: Int = 5000, filter: Bool = true) -> SpeechInputRequest {
+        SpeechInputRequest(hints: hints, language: "en-US", endSilenceMilliseconds: endSilence, profanityFilter: filter)
+    }
+
+    /// Twilio's speech example: the words and the confidence go to action.
+    func testSpeechGatherListensAndPostsSpeechResultAndConfidence() throws {
+        let caller = try FakeCaller("""
+        <Response><Gather input="speech" action="/completed" hints="billing, support" speechTimeout="auto">\
+        <Say>Please tell us why you are calling</Say></Gather></Response>
+        """, baseURL: "https://app.example/voice")
+        let start = caller.start()
+        guard case .listenForSpeech(let request, let token)? = start.first else { return XCTFail("\(start)") }
+        XCTAssertEqual(request, speechInput("billing, support", endSilence: 1000))
+        XCTAssertEqual(untokened(Array(start.dropFirst())), [.say(speech("Please tell us why you are calling"), token: 0)])
+        XCTAssertFalse(caller.listening, "input=speech alone does not collect digits")
+        XCTAssertEqual(caller.press("1"), [], "keys are ignored")
+        let prompt = try XCTUnwrap(caller.media)
+        XCTAssertEqual(caller.send(.speechStarted(token)), [.stopMedia], "barge-in by voice")
+        XCTAssertEqual(caller.send(.mediaFinished(prompt)), [], "the stopped prompt does not start the timer")
+        let done = caller.send(.speechRecognized(token, SpeechOutcome(text: "billing", confidence: 0.873)))
+        XCTAssertEqual(untokened(done), [.fetch(HTTPRequest(url: "https://app.example/completed", method: .post,
+                                                            parameters: testCallParameters + form(["SpeechResult": "billing", "Confidence": "0.87"])),
+                                                token: 0)])
+    }
+
+    /// Without speechTimeout the pause that ends speech is `timeout`; the no-input timer
+    /// starts after the prompts and stops for good once the caller speaks.
+    func testSpeechTimeoutDefaultsToTimeoutAndSpeakingStopsTheTimer() throws {
+        let caller = try FakeCaller(#"<Response><Gather input="speech" timeout="3"/><Say>Bye</Say></Response>"#)
+        let start = caller.start()
+        guard case .listenForSpeech(let request, let token)? = start.first else { return XCTFail("\(start)") }
+        XCTAssertEqual(request.endSilenceMilliseconds, 3000)
+        let timer = try XCTUnwrap(caller.timer)
+        XCTAssertEqual(caller.send(.speechStarted(token)), [.cancelTimer(timer)])
+        XCTAssertEqual(caller.send(.speechStarted(token)), [], "reported once")
+        XCTAssertEqual(caller.send(.timerFired(timer)), [], "the cancelled timer is stale")
+    }
+
+    /// Nobody speaks: the timer ends the Gather, listening stops, the next verb runs.
+    func testNoSpeechTimesOutAndContinues() throws {
+        let caller = try FakeCaller(#"<Response><Gather input="speech" action="/x" timeout="2"/><Say>Bye</Say></Response>"#,
+                                    baseURL: "https://a.example/")
+        let start = caller.start()
+        guard case .listenForSpeech(_, let token)? = start.first else { return XCTFail("\(start)") }
+        XCTAssertEqual(untokened(try caller.fireTimer()), [.stopListeningForSpeech(token), .say(speech("Bye"), token: 0)])
+        XCTAssertEqual(caller.send(.speechRecognized(token, SpeechOutcome(text: "late", confidence: 1))), [], "stale")
+    }
+
+    /// Nothing recognisable: like no input, unless actionOnEmptyResult.
+    func testEmptySpeechResultFollowsActionOnEmptyResult() throws {
+        let plain = try FakeCaller(#"<Response><Gather input="speech" action="/x"/><Say>Bye</Say></Response>"#)
+        guard case .listenForSpeech(_, let t1)? = plain.start().first else { return XCTFail() }
+        _ = plain.send(.speechStarted(t1))
+        XCTAssertEqual(untokened(plain.send(.speechRecognized(t1, SpeechOutcome(text: "", confidence: 0)))),
+                       [.say(speech("Bye"), token: 0)])
+        let always = try FakeCaller(#"<Response><Gather input="speech" action="https://a.example/x" actionOnEmptyResult="true"/></Response>"#)
+        guard case .listenForSpeech(_, let t2)? = always.start().first else { return XCTFail() }
+        XCTAssertEqual(untokened(always.send(.speechRecognized(t2, SpeechOutcome(text: "", confidence: 0)))),
+                       [.cancelTimer(0), .fetch(HTTPRequest(url: "https://a.example/x", method: .post, parameters: testCallParameters), token: 0)])
+    }
+
+    /// `input="dtmf speech"`: a key press wins and speech listening stops.
+    func testDTMFAndSpeechAKeyStopsSpeech() throws {
+        let caller = try FakeCaller(#"<Response><Gather input="dtmf speech" numDigits="1" action="https://a.example/m"/></Response>"#)
+        let start = caller.start()
+        XCTAssertEqual(start.first, .listenForDigits(true))
+        guard case .listenForSpeech(_, let token)? = start.dropFirst().first else { return XCTFail("\(start)") }
+        XCTAssertEqual(untokened(caller.press("1")), [
+            .cancelTimer(0), .stopListeningForSpeech(token), .listenForDigits(false),
+            .fetch(digitsRequest("https://a.example/m", "1"), token: 0),
+        ])
+        XCTAssertEqual(caller.send(.speechRecognized(token, SpeechOutcome(text: "one", confidence: 1))), [], "stale")
+    }
+
+    /// Without action, a fetched document gets the speech at its own URL.
+    func testSpeechWithoutActionPostsToTheDocumentsURL() throws {
+        let caller = try FakeCaller(#"<Response><Gather input="speech"/></Response>"#, baseURL: "https://a.example/voice")
+        guard case .listenForSpeech(_, let token)? = caller.start().first else { return XCTFail() }
+        let next = caller.send(.speechRecognized(token, SpeechOutcome(text: "yes", confidence: 1)))
+        XCTAssertEqual(untokened(next).last, .fetch(HTTPRequest(url: "https://a.example/voice", method: .post,
+                                                                parameters: testCallParameters + form(["SpeechResult": "yes", "Confidence": "1.0"])),
+                                                    token: 0))
+    }
+
+    func testConfidenceText() {
+        XCTAssertEqual(FlowInterpreter.confidenceText(0.873), "0.87")
+        XCTAssertEqual(FlowInterpreter.confidenceText(0.05), "0.05")
+        XCTAssertEqual(FlowInterpreter.confidenceText(0), "0.00")
+        XCTAssertEqual(FlowInterpreter.confidenceText(1.2), "1.0")
     }
 
     func testNestedPlayDigitsAndGatherInALocalFlow() throws {

@@ -123,13 +123,12 @@ final class ParserErrorTests: XCTestCase {
     /// Attributes read but not acted on are warnings too, never silently ignored.
     func testReadButUnimplementedAttributesAreWarnings() throws {
         let doc = try parse("""
-        <Response><Gather input="dtmf speech" hints="yes,no" validDigits="12"/><Record channels="dual"/>\
+        <Response><Gather input="dtmf speech" hints="yes,no" validDigits="12" language="de-DE"/><Record channels="dual"/>\
         <Dial answerOnBridge="true"><Number url="/whisper">+12025550123</Number></Dial></Response>
         """)
         XCTAssertEqual(doc.warnings.map(\.message), [
-            "attribute 'validDigits' is not supported by tollfreed; ignored (speech recognition and digit validation are not implemented)",
-            "attribute 'hints' is not supported by tollfreed; ignored (speech recognition and digit validation are not implemented)",
-            "speech input is not supported by tollfreed; digits only",
+            "attribute 'validDigits' is not supported by tollfreed; ignored (digit validation is not implemented)",
+            "no speech model for language 'de-DE'; speech is recognised as US English",
             "attribute 'channels' is not supported by tollfreed; ignored (recordings are mono)",
             "attribute 'answerOnBridge' is not supported by tollfreed; ignored (the caller is answered before the dial)",
             "attribute 'url' is not supported by tollfreed; ignored (no whisper to the callee)",

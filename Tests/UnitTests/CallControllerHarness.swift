@@ -136,6 +136,7 @@ final class FakeMediaPort: MediaPort, @unchecked Sendable {
         case silence(MediaSessionID, ms: Int, token: UInt64), stopPlayback(MediaSessionID), close(MediaSessionID)
         case dtmf(MediaSessionID, Bool), bridge(MediaSessionID, MediaSessionID)
         case digits(MediaSessionID, String, token: UInt64)
+        case listenForSpeech(MediaSessionID, endSilence: Double, token: UInt64), stopListeningForSpeech(MediaSessionID)
     }
 
     private var next: UInt64 = 0
@@ -162,6 +163,10 @@ final class FakeMediaPort: MediaPort, @unchecked Sendable {
     func setDTMFDetection(_ id: MediaSessionID, enabled: Bool) { calls.append(.dtmf(id, enabled)) }
     func startRecording(_ id: MediaSessionID, spec: RecordingSpec, token: UInt64) -> Bool { true }
     func stopRecording(_ id: MediaSessionID, reason: Media.RecordingEndReason) {}
+    func listenForSpeech(_ id: MediaSessionID, spec: SpeechListenSpec, token: UInt64) {
+        calls.append(.listenForSpeech(id, endSilence: spec.endSilenceSeconds, token: token))
+    }
+    func stopListeningForSpeech(_ id: MediaSessionID) { calls.append(.stopListeningForSpeech(id)) }
     func bridge(_ a: MediaSessionID, _ b: MediaSessionID) { calls.append(.bridge(a, b)) }
     func relayOneWay(from: MediaSessionID, to: MediaSessionID) {}
     func unbridge(_ a: MediaSessionID, _ b: MediaSessionID?) {}
