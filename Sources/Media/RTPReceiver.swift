@@ -207,13 +207,8 @@ final class RTPReceiver: @unchecked Sendable {
             case .stopCallRecording(let id, let reason):
                 guard let fd = fdOf[id] else { continue }
                 finishCallRecording(fd: fd, reason: reason)
-            case .startSpeech(let id, let listener):
-                guard let fd = fdOf[id] else { continue }
-                stopSpeech(fd: fd)
-                byFD[Int(fd)]?.processor.speech = listener
-                speechFDs.append(fd)
-            case .stopSpeech(let id):
-                if let fd = fdOf[id] { stopSpeech(fd: fd) }
+            case .startSpeech, .stopSpeech:
+                applySpeech(c)
             case .remove(let id):
                 guard let fd = fdOf.removeValue(forKey: id), let s = byFD[Int(fd)] else { continue }
                 stopSpeech(fd: fd)
@@ -295,6 +290,20 @@ final class RTPReceiver: @unchecked Sendable {
             let fd = speechFDs[k]
             _ = byFD[Int(fd)]?.processor.speech?.check(at: now)
             if reportSpeech(fd: fd) { k += 1 }  // else it was removed: the last one is now at k
+        }
+    }
+
+    private func applySpeech(_ command: ReceiverCommand) {
+        switch command {
+        case .startSpeech(let id, let listener):
+            guard let fd = fdOf[id] else { return }
+            stopSpeech(fd: fd)
+            byFD[Int(fd)]?.processor.speech = listener
+            speechFDs.append(fd)
+        case .stopSpeech(let id):
+            if let fd = fdOf[id] { stopSpeech(fd: fd) }
+        default:
+            break
         }
     }
 

@@ -46,15 +46,7 @@ extension VerbDecoder {
             }
         }
         warnIgnored(element, ["validDigits", "invalidDigitsAction"], why: "digit validation is not implemented")
-        if input.contains(.speech) {
-            warnIgnored(element, ["speechModel", "enhanced"], why: "tollfreed has one speech model (PocketSphinx, US English)")
-            warnIgnored(element, ["partialResultCallback", "partialResultCallbackMethod"],
-                        why: "partial speech results are not sent; the final result goes to action")
-            if language.lowercased() != "en-us" {
-                warnings.append(TeXMLError(kind: .invalidAttribute, location: element.location, verb: "Gather",
-                                           message: "no speech model for language '\(language)'; speech is recognised as US English"))
-            }
-        }
+        if input.contains(.speech) { warnSpeechDifferences(element, language: language) }
         let prompts = try prompts(in: element)
         return Gather(prompts: prompts, action: action, method: method, input: input, numDigits: numDigits,
                       minDigits: minDigits, maxDigits: maxDigits,
@@ -217,6 +209,17 @@ extension VerbDecoder {
 
     /// Attributes tollfreed reads (their values are checked) but does not act on: each one
     /// present is a warning saying what happens instead, never silently ignored.
+    /// What a speech `<Gather>` asks that tollfreed does differently.
+    private mutating func warnSpeechDifferences(_ element: XMLElementNode, language: String) {
+        warnIgnored(element, ["speechModel", "enhanced"], why: "tollfreed has one speech model (PocketSphinx, US English)")
+        warnIgnored(element, ["partialResultCallback", "partialResultCallbackMethod"],
+                    why: "partial speech results are not sent; the final result goes to action")
+        if language.lowercased() != "en-us" {
+            warnings.append(TeXMLError(kind: .invalidAttribute, location: element.location, verb: "Gather",
+                                       message: "no speech model for language '\(language)'; speech is recognised as US English"))
+        }
+    }
+
     mutating func warnIgnored(_ element: XMLElementNode, _ names: [String], why: String) {
         for name in names where element.attributes[name] != nil {
             warnings.append(TeXMLError(kind: .unknownAttribute, location: element.location, verb: element.localName,
