@@ -21,7 +21,7 @@ struct ActiveDial {
 extension CallSession {
     /// Starts the dial the flow asked for, once the I/O layer resolved its targets.
     mutating func beginDial(_ machine: DialMachine, dial: Dial, token: FlowToken, now: Date) -> [CallAction] {
-        guard phase == .active else { return [] }
+        guard phase == .active || phase == .earlyDial else { return [] }
         var m = machine
         activeDial = ActiveDial(token: token, dial: dial, machine: m)
         let actions = m.start(now: now.timeIntervalSince1970)
@@ -69,6 +69,8 @@ extension CallSession {
             case .startRecording:
                 activeDial?.recordingPending = true
                 out.append(.dial(a))
+            case .bridge where phase == .earlyDial:
+                out += answerAtBridge(now: now) + [.dial(a)]
             case .finished(let r):
                 activeDial?.result = r
                 finished = true
@@ -96,6 +98,7 @@ extension CallSession {
         let log = CallAction.log(level: "info", event: "dial.end",
                                  detail: "status=\(r.status.rawValue) bridged_s=\(r.bridgedSeconds) recording=\(d.recording?.url ?? "none")")
         if phase == .active { return [log] + run(next, now: now) }
+        if phase == .earlyDial { return [log] + afterUnansweredEarlyDial(next, status: r.status, now: now) }
         // The caller is gone or going: only the callbacks still go out.
         let callbacks = next.filter { if case .notify = $0 { true } else if case .fetch = $0 { true } else { false } }
         let out = [log] + callbacks.map { CallAction.flow($0) }

@@ -29,4 +29,11 @@ extension CallSession {
         endRecord = record
         return record
     }
+
+    /// The recording did not arrive in time after hang-up: close the record anyway.
+    mutating func closeTimerFired(now: Date) -> [CallAction] {
+        guard phase == .closing else { return [] }
+        return [.log(level: "warning", event: "call.recording_late", detail: "record closed without the recording")]
+            + end(disposition: disposition, code: sipCode == 0 ? 200 : sipCode, by: hangupBy, now: now, prefix: [])
+    }
 }

@@ -49,6 +49,8 @@ struct CallSession {
         case fetching
         /// 180 sent; waiting for the ring timer to answer.
         case ringing
+        /// Unanswered while a `<Dial answerOnBridge>` rings (183 sent; see `CallSession+EarlyDial.swift`).
+        case earlyDial
         /// 200 sent; waiting for ACK.
         case answered
         /// Flow running.
@@ -71,15 +73,16 @@ struct CallSession {
     let maxCallSeconds: Int
     let callParameters: [FormParameter]
 
-    private(set) var phase: Phase
+    /// Set only by the session and its extensions (`CallSession+*.swift`), never by the I/O layer.
+    var phase: Phase
     private(set) var local: LocalMedia
     private(set) var negotiated: NegotiatedAudio?
-    private(set) var answerTime: Date?
+    var answerTime: Date?
     var interpreter: FlowInterpreter?
-    private var firstActions: [FlowAction] = []
-    private var lateOffer: Bool
+    var firstActions: [FlowAction] = []
+    private(set) var lateOffer: Bool
     /// Our SDP answer to the INVITE's offer (nil for a late offer).
-    private let answerSDP: String?
+    let answerSDP: String?
     var disposition: Disposition = .failed
     var sipCode = 0
     var hangupBy: HangupSide = .none
@@ -170,6 +173,7 @@ struct CallSession {
                        prefix: [.respond(status: reason.sipStatusCode, sdp: nil, headers: []),
                                 .log(level: "info", event: "call.rejected", detail: "reason=\(reason)")])
         }
+        if let early = beginEarlyDial(now: now) { return early }
         phase = .answered
         answerTime = now
         let sdp = answerSDP ?? OfferAnswer.offer(local: local)
@@ -221,7 +225,8 @@ struct CallSession {
         disposition = .completed
         sipCode = 200
         if let n = negotiated { actions.append(.configureMedia(peer(n))) }
-        let first = firstActions.isEmpty ? [FlowAction.finished] : firstActions
+        // Answered at the bridge of a `<Dial answerOnBridge>`: the flow waits in the dial.
+        let first = firstActions.isEmpty ? (activeDial != nil ? [] : [FlowAction.finished]) : firstActions
         firstActions = []
         return actions + run(first, now: now)
     }
@@ -230,8 +235,9 @@ struct CallSession {
 
     /// CANCEL before answer (Sofia has already answered 487).
     mutating func cancelled(now: Date) -> [CallAction] {
-        guard phase == .fetching || phase == .ringing || phase == .answered else { return [] }
+        guard [.fetching, .ringing, .earlyDial, .answered].contains(phase) else { return [] }
         answerTime = nil
+        activeDial = nil  // its legs end with the call
         return end(disposition: .canceled, code: 487, by: .caller, now: now, prefix: [.cancelRingTimer])
     }
 
@@ -240,9 +246,10 @@ struct CallSession {
         switch phase {
         case .ended, .closing:
             return []
-        case .fetching, .ringing:
+        case .fetching, .ringing, .earlyDial:
             // A BYE in the early dialog (RFC 3261 section 15) ends an unanswered call: Sofia
             // answers the INVITE with 487, as for CANCEL.
+            activeDial = nil
             return end(disposition: .canceled, code: 487, by: .caller, now: now, prefix: [.cancelRingTimer])
         case .answered, .active, .hangingUp:
             if phase != .hangingUp { disposition = .completed; sipCode = 200; hangupBy = .caller }
@@ -267,13 +274,6 @@ struct CallSession {
             return out + end(disposition: disposition, code: sipCode == 0 ? 200 : sipCode,
                              by: hangupBy == .none ? .caller : hangupBy, now: now, prefix: [.flow(.stopMedia)])
         }
-    }
-
-    /// The recording did not arrive in time after hang-up: close the record anyway.
-    mutating func closeTimerFired(now: Date) -> [CallAction] {
-        guard phase == .closing else { return [] }
-        return [.log(level: "warning", event: "call.recording_late", detail: "record closed without the recording")]
-            + end(disposition: disposition, code: sipCode == 0 ? 200 : sipCode, by: hangupBy, now: now, prefix: [])
     }
 
     /// A re-INVITE: hold, unhold, or a new address. Answered without touching the flow.
@@ -319,7 +319,8 @@ struct CallSession {
     /// Admission control ends this call to make room for an emergency call.
     mutating func preempt(now: Date) -> [CallAction] {
         switch phase {
-        case .fetching, .ringing:
+        case .fetching, .ringing, .earlyDial:
+            activeDial = nil
             return end(disposition: .preempted, code: 503, by: .daemon, now: now,
                        prefix: [.cancelRingTimer, .respond(status: 503, sdp: nil, headers: ["Retry-After: 30"])])
         case .answered, .active:
@@ -332,7 +333,8 @@ struct CallSession {
     /// The daemon is shutting down: end the call.
     mutating func shutdown(now: Date) -> [CallAction] {
         switch phase {
-        case .fetching, .ringing:
+        case .fetching, .ringing, .earlyDial:
+            activeDial = nil
             return end(disposition: .failed, code: 503, by: .daemon, now: now,
                        prefix: [.cancelRingTimer, .respond(status: 503, sdp: nil, headers: ["Retry-After: 30"])])
         case .answered, .active:

@@ -114,7 +114,6 @@ extension VerbDecoder {
         let answerOnBridge = try a.bool("answerOnBridge", default: false)
         let sequential = try a.bool("sequential", default: false)
         finish(a)
-        if answerOnBridge { warnIgnored(element, ["answerOnBridge"], why: "the caller is answered before the dial") }
 
         var targets: [Dial.Target] = []
         if element.childElements.isEmpty {
