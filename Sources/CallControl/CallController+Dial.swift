@@ -27,12 +27,14 @@ extension CallController {
         var targets: [DialTarget] = []
         var progress: [LegProgressCallback?] = []
         var sendDigits: [String?] = []
+        var whisper: [(url: String, method: RequestMethod)?] = []
         for t in dial.targets {
             let count = targets.count
             defer {
                 if targets.count > count {
                     if case .number(let n) = t { sendDigits.append(n.sendDigits) } else { sendDigits.append(nil) }
                     let cb = Self.callbacks(of: t)
+                    whisper.append(cb.url.map { ($0, cb.method) })
                     progress.append(cb.statusCallback.map {
                         LegProgressCallback(url: e.session.interpreter?.resolve($0) ?? $0, method: cb.statusCallbackMethod,
                                             events: cb.statusCallbackEvent)
@@ -53,6 +55,7 @@ extension CallController {
         }
         e.legProgress = progress
         e.legSendDigits = sendDigits
+        e.legWhisper = whisper
         let emergency = e.session.emergency || e.session.route.emergency
         let strategy: DialStrategy
         if emergency {
@@ -84,7 +87,15 @@ extension CallController {
         case .placeLeg(let i):
             placeLeg(i, on: e)
         case .cancelLeg(let i):
-            if let lh = e.legs[i] { stack.cancel(lh) }
+            guard let lh = e.legs[i] else { return }
+            if let leg = legs[lh], whispers[leg.media] != nil {
+                // Answered, still whispering: the dial gave up on it (timeout, another won).
+                dropWhisper(leg.media)
+                leg.state.hungUpByUs(now: stack.currentTime())
+                stack.bye(lh)
+            } else {
+                stack.cancel(lh)
+            }
         case .hangUpLeg(let i):
             if let lh = e.legs[i] {
                 legs[lh]?.state.hungUpByUs(now: stack.currentTime())
@@ -202,6 +213,7 @@ extension CallController {
         services.writer.begin(leg.state.openingRecord)
         leg.progress = e.legProgress.indices.contains(i) ? e.legProgress[i] : nil
         leg.sendDigits = e.legSendDigits.indices.contains(i) ? e.legSendDigits[i] : nil
+        leg.whisper = e.legWhisper.indices.contains(i) ? e.legWhisper[i] : nil
         legProgress(leg, .initiated)
     }
 }

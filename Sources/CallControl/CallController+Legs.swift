@@ -5,6 +5,7 @@ import Metering
 import Observability
 import Routing
 import Signaling
+import TeXML
 
 /// One outbound leg of a `<Dial>` (a B leg) as the controller holds it: its dialog, media
 /// and log, and the `LegMachine` that decides what its events mean.
@@ -21,6 +22,8 @@ final class Leg {
     var rang = false
     /// `<Number sendDigits>`: sent to the callee once it answers, before the bridge.
     var sendDigits: String?
+    /// `<Number url>` / `<Sip url>`: the whisper played to the callee before the bridge.
+    var whisper: (url: String, method: RequestMethod)?
 
     var index: Int { state.placement.index }
 
@@ -43,6 +46,7 @@ extension CallController {
         case .inviteResponse(_, let r):
             legResponse(r, leg: leg, now: now)
         case .bye:
+            dropWhisper(leg.media)  // a callee leaving during its whisper did not answer
             perform(leg.state.calleeHungUp(now: now), on: leg, now: now)
         case .reInvite(let h, let type, let body):
             legReInvite(h, contentType: type, body: body, leg: leg)
@@ -80,6 +84,8 @@ extension CallController {
     }
 
     /// Feeds the parent call's dial machine.
+    func reportToDialMachine(_ report: LegReport, leg: Leg, now: Date) { tellDialMachine(report, leg: leg, now: now) }
+
     private func tellDialMachine(_ report: LegReport, leg: Leg, now: Date) {
         let i = leg.index
         withCall(leg.parent) { $0.session.dialEvent(now: now) { m, t in
@@ -117,8 +123,20 @@ extension CallController {
         // The answer's SDP, or the one of an earlier 183 (RFC 3261 13.2.1).
         let sdp = wanted && configureLeg(leg, body: r.body, contentType: r.contentType)
         let actions = leg.state.answered(dialWantsIt: wanted, sdpApplied: sdp, now: now)
+        if let whisper = leg.whisper, actions.contains(.report(.answered)) {
+            // The dial hears of the answer when the whisper accepts it.
+            perform(actions.filter { $0 != .report(.answered) }, on: leg, now: now)
+            return startWhisper(leg, url: whisper.url, method: whisper.method, now: now)
+        }
         perform(actions, on: leg, now: now)
         guard actions.contains(.report(.answered)) else { return }
+        legAccepted(leg, reported: true, now: now)
+    }
+
+    /// The callee answered (after its whisper, if any): the dial machine decides whether
+    /// this leg is bridged.
+    func legAccepted(_ leg: Leg, reported: Bool, now: Date) {
+        if !reported { tellDialMachine(.answered, leg: leg, now: now) }
         let won = calls[leg.parent]?.session.activeDial?.machine.bridgedLeg == leg.index
         perform(leg.state.bridged(won, now: now), on: leg, now: now)
         if won { legProgress(leg, .answered) }
@@ -165,6 +183,7 @@ extension CallController {
 
     func legTerminated(_ leg: Leg, status: Int, now: Date) {
         legs[leg.handle] = nil
+        dropWhisper(leg.media)
         pendingBridges[leg.media] = nil
         let (report, record) = leg.state.terminated(status: status, now: now, media: media.close(leg.media))
         if let e = calls[leg.parent] {

@@ -67,6 +67,8 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
         var legProgress: [LegProgressCallback?] = []
         /// The `<Number sendDigits>` of the dial's targets, by leg index.
         var legSendDigits: [String?] = []
+        /// The whisper (`url`, `method`) of the dial's targets, by leg index.
+        var legWhisper: [(url: String, method: RequestMethod)?] = []
         /// Outbound legs of the dial in progress, by leg index.
         var legs: [Int: SIPCallHandle] = [:]
         /// Counts of media closed early (preempted for a port), for the record.
@@ -192,9 +194,11 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
         switch event {
         case .playbackFinished(let id, let token):
             if token == Self.sendDigitsToken { return digitsSentToLeg(id) }
+            if whisperEvent(id, .mediaFinished(token)) { return }
             guard let h = byMedia[id] else { return }
             withCall(h) { $0.session.mediaFinished(token: token, now: stack.currentTime()) }
         case .dtmf(let id, let digit, let source):
+            if source == .rfc4733, whisperEvent(id, .digit(digit)) { return }
             guard let h = byMedia[id] else { return }
             dtmf(h, digit: digit, source: source)
         case .recordingFinished(let id, let token, let file):
@@ -217,6 +221,8 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
     /// Legs whose bridge waits for their `<Number sendDigits>` to be sent: leg media ->
     /// (call, leg index).
     var pendingBridges: [MediaSessionID: (SIPCallHandle, Int)] = [:]
+    /// Legs playing their whisper document to the callee, by leg media.
+    var whispers: [MediaSessionID: Whisper] = [:]
 
     /// Fetched documents whose ignored markup was logged (hashes; see `noteIgnoredMarkup`).
     var warnedDocuments = Set<Int>()

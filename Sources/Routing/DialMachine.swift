@@ -230,8 +230,9 @@ public struct DialMachine: Sendable {
         switch strategy {
         case .simultaneous:
             guard !legs.contains(where: \.alive) else { return out }
-            let busy = legs.contains(.over(.busy))
-            return out + finish(busy ? .busy : .failed, now: now)
+            // Busy wins, then not answered (480, 408, a refused whisper), then failed.
+            let status: DialStatus = legs.contains(.over(.busy)) ? .busy : legs.contains(.over(.noAnswer)) ? .noAnswer : .failed
+            return out + finish(status, now: now)
         case .failover:
             return out + [.cancelTimer(.step(i))] + advance(now: now)
         }

@@ -162,7 +162,6 @@ extension VerbDecoder {
         let sendDigits = try a.keys("sendDigits", allowed: Self.sendDigitKeys, allowEmpty: false)
         let callbacks = try Self.legCallbacks(&a)
         finish(a)
-        warnIgnored(element, ["url"], why: "no whisper to the callee")
         try Self.requireNoChildElements(element)
         let text = element.text.trimmed
         guard !text.isEmpty else { throw Self.missing(element, "the telephone number is required") }
@@ -176,7 +175,6 @@ extension VerbDecoder {
         let password = a.string("password")
         let callbacks = try Self.legCallbacks(&a)
         finish(a)
-        warnIgnored(element, ["url"], why: "no whisper to the callee")
         try Self.requireNoChildElements(element)
         let uri = element.text.trimmed
         guard !uri.isEmpty else { throw Self.missing(element, "the SIP URI is required") }

@@ -130,7 +130,6 @@ final class ParserErrorTests: XCTestCase {
             "attribute 'validDigits' is not supported by tollfreed; ignored (digit validation is not implemented)",
             "no speech model for language 'de-DE'; speech is recognised as US English",
             "attribute 'channels' is not supported by tollfreed; ignored (recordings are mono)",
-            "attribute 'url' is not supported by tollfreed; ignored (no whisper to the callee)",
         ])
         XCTAssertTrue(try parse(#"<Response><Dial answerOnBridge="false">+12025550123</Dial></Response>"#).warnings.isEmpty)
     }

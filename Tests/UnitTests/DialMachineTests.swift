@@ -23,6 +23,18 @@ final class DialMachineTests: XCTestCase {
         return nil
     }
 
+    /// Every leg over without an answer: busy if one was busy, else no-answer if one was not
+    /// answered (480, 408, a refused whisper), else failed. It used to be failed unless busy.
+    func testSimultaneousOutcomeWhenNoLegAnswers() {
+        for (statuses, expected) in [([480, 500], DialStatus.noAnswer), ([486, 480], .busy), ([500, 503], .failed), ([408], .noAnswer)] {
+            var m = machine(Array([a, b, c].prefix(statuses.count)))
+            _ = m.start(now: 0)
+            var last: [DialAction] = []
+            for (i, status) in statuses.enumerated() { last = m.legFailed(i, sipStatus: status, now: 1) }
+            XCTAssertEqual(result(last)?.status, expected, "\(statuses)")
+        }
+    }
+
     func testSimultaneousRingPlacesEveryLegAndTheFirstAnswerWins() {
         var m = machine([a, b, c])
         XCTAssertEqual(m.start(now: 0), [.ringback(true), .placeLeg(0), .placeLeg(1), .placeLeg(2), .startTimer(.ring, milliseconds: 30_000)])
