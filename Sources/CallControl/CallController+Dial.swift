@@ -87,15 +87,7 @@ extension CallController {
         case .placeLeg(let i):
             placeLeg(i, on: e)
         case .cancelLeg(let i):
-            guard let lh = e.legs[i] else { return }
-            if let leg = legs[lh], whispers[leg.media] != nil {
-                // Answered, still whispering: the dial gave up on it (timeout, another won).
-                dropWhisper(leg.media)
-                leg.state.hungUpByUs(now: stack.currentTime())
-                stack.bye(lh)
-            } else {
-                stack.cancel(lh)
-            }
+            if let lh = e.legs[i] { cancelLeg(lh) }
         case .hangUpLeg(let i):
             if let lh = e.legs[i] {
                 legs[lh]?.state.hungUpByUs(now: stack.currentTime())
@@ -163,6 +155,15 @@ extension CallController {
 
     /// The digits of `<Number sendDigits>` have gone to the leg: bridge it now, if the dial
     /// still has it.
+    /// CANCEL for a leg that rings; BYE for one answered but still whispering (the dial gave
+    /// up on it: its timeout, or another target won).
+    private func cancelLeg(_ lh: SIPCallHandle) {
+        guard let leg = legs[lh], whispers[leg.media] != nil else { return stack.cancel(lh) }
+        dropWhisper(leg.media)
+        leg.state.hungUpByUs(now: stack.currentTime())
+        stack.bye(lh)
+    }
+
     func digitsSentToLeg(_ id: MediaSessionID) {
         guard let (h, i) = pendingBridges.removeValue(forKey: id), let e = calls[h], let lh = e.legs[i], let leg = legs[lh],
               e.session.activeDial?.machine.bridgedLeg == i else { return }
