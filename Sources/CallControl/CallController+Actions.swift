@@ -217,6 +217,7 @@ extension CallController {
         var spec = RecordingSpec(path: path, maxLengthSeconds: req.maxLengthSeconds,
                                  silenceTimeoutSeconds: req.silenceTimeoutSeconds, trimSilence: req.trimSilence)
         spec.mp3 = req.format == .mp3
+        spec.dual = req.dual
         spec.seal = services.compliance.sealer(for: e.session.route.industry)
         media.startRecording(e.media, spec: spec, token: token)
         e.log.info("call.recording_started", ["sid": sid, "max_s": req.maxLengthSeconds])

@@ -5,14 +5,17 @@ import CMp3Lame
 public enum MP3Encoder {
     public static let bitrate = 32
 
-    /// The MP3 file for 8 kHz mono samples.
-    public static func encode(_ samples: UnsafeBufferPointer<Int16>, sampleRate: Int = 8000) throws -> [UInt8] {
+    /// The MP3 file for 8 kHz mono samples, or stereo when `right` is given (the same
+    /// length as `samples`, which are then the left channel).
+    public static func encode(_ samples: UnsafeBufferPointer<Int16>, right: UnsafeBufferPointer<Int16>? = nil,
+                              sampleRate: Int = 8000) throws -> [UInt8] {
+        guard right == nil || right!.count == samples.count else { throw MediaError("MP3: channels of different lengths") }
         guard let gfp = lame_init() else { throw MediaError("libmp3lame: cannot create an encoder") }
         defer { lame_close(gfp) }
         lame_set_in_samplerate(gfp, Int32(sampleRate))
         lame_set_out_samplerate(gfp, Int32(sampleRate))
-        lame_set_num_channels(gfp, 1)
-        lame_set_mode(gfp, MONO)
+        lame_set_num_channels(gfp, right == nil ? 1 : 2)
+        lame_set_mode(gfp, right == nil ? MONO : JOINT_STEREO)
         lame_set_brate(gfp, Int32(bitrate))
         lame_set_quality(gfp, 5)
         guard lame_init_params(gfp) >= 0 else { throw MediaError("libmp3lame: parameters refused") }
@@ -24,7 +27,7 @@ public enum MP3Encoder {
         while at < samples.count {
             let n = min(chunk, samples.count - at)
             let written = out.withUnsafeMutableBufferPointer { o in
-                lame_encode_buffer(gfp, samples.baseAddress! + at, samples.baseAddress! + at, Int32(n),
+                lame_encode_buffer(gfp, samples.baseAddress! + at, (right ?? samples).baseAddress! + at, Int32(n),
                                    o.baseAddress! + used, Int32(o.count - used))
             }
             guard written >= 0 else { throw MediaError("libmp3lame: encoding failed (\(written))") }

@@ -32,6 +32,9 @@ public struct RecordingSpec: Sendable, Equatable {
     public var trimSilence: Bool
     /// Write an MP3 file (`MP3Encoder`) instead of a WAV.
     public var mp3 = false
+    /// Two channels: the caller on the first, what tollfreed sent during the recording on
+    /// the second (nothing is played while `<Record>` records, so it is silence).
+    public var dual = false
     /// Seals the WAV image before it is written (encryption at rest): the plaintext then
     /// never reaches the disk, not even as a temporary file.
     public var seal: (@Sendable ([UInt8]) throws -> [UInt8])? = nil
@@ -246,8 +249,18 @@ final class RecordingWriter: Sendable {
         }
         let dir = URL(fileURLWithPath: spec.path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try WAVFile.writeImage(spec.mp3 ? try MP3Encoder.encode(samples) : WAVFile.encode(samples), to: spec.path, seal: spec.seal)
+        try WAVFile.writeImage(try image(samples, spec: spec), to: spec.path, seal: spec.seal)
         return RecordingFile(path: spec.path, durationMilliseconds: samples.count / 8, reason: reason)
+    }
+
+    /// The file's bytes: WAV or MP3, mono or (dual) with a silent second channel.
+    static func image(_ samples: UnsafeBufferPointer<Int16>, spec: RecordingSpec) throws -> [UInt8] {
+        guard spec.dual else { return spec.mp3 ? try MP3Encoder.encode(samples) : WAVFile.encode(samples) }
+        let silence = [Int16](repeating: 0, count: samples.count)
+        if spec.mp3 { return try silence.withUnsafeBufferPointer { try MP3Encoder.encode(samples, right: $0) } }
+        var interleaved = [Int16](repeating: 0, count: samples.count * 2)
+        for i in 0..<samples.count { interleaved[2 * i] = samples[i] }
+        return interleaved.withUnsafeBufferPointer { WAVFile.encode($0, channels: 2) }
     }
 
     /// Runs `work` on the writer's queue, after the writes queued before it.

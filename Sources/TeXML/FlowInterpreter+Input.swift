@@ -218,7 +218,8 @@ extension FlowInterpreter {
         run.phase = .recording(token)
         let request = RecordingRequest(maxLengthSeconds: run.record.maxLength,
                                        silenceTimeoutSeconds: run.record.timeout,
-                                       trimSilence: run.record.trim == .trimSilence, format: run.record.format)
+                                       trimSilence: run.record.trim == .trimSilence, format: run.record.format,
+                                       dual: run.record.channels == .dual)
         return [.listenForDigits(true), .startRecording(request, token: token)]
     }
 

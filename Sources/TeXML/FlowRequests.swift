@@ -75,13 +75,17 @@ public struct RecordingRequest: Sendable, Hashable {
     public var trimSilence: Bool
     /// The file's format (`<Record format>`).
     public var format: Record.Format
+    /// Two channels (`<Record channels="dual">`).
+    public var dual: Bool
 
     /// Creates a request.
-    public init(maxLengthSeconds: Int, silenceTimeoutSeconds: Int, trimSilence: Bool, format: Record.Format = .wav) {
+    public init(maxLengthSeconds: Int, silenceTimeoutSeconds: Int, trimSilence: Bool, format: Record.Format = .wav,
+                dual: Bool = false) {
         self.maxLengthSeconds = maxLengthSeconds
         self.silenceTimeoutSeconds = silenceTimeoutSeconds
         self.trimSilence = trimSilence
         self.format = format
+        self.dual = dual
     }
 }
 

@@ -81,7 +81,6 @@ extension VerbDecoder {
         let channels = try a.choice("channels", default: Record.Channels.single)
         let format = try a.choice("format", default: Record.Format.wav)
         finish(a)
-        if channels != .single { warnIgnored(element, ["channels"], why: "recordings are mono") }
         let prompts = try prompts(in: element)
         return Record(prompts: prompts, action: action, method: method, timeout: timeout, maxLength: maxLength,
                       finishOnKey: finishOnKey ?? Record.defaultFinishOnKey, playBeep: playBeep, trim: trim,

@@ -30,6 +30,8 @@ final class FlowEndToEndTests: XCTestCase {
         "recorded": "<Response><Say>Thank you.</Say><Hangup/></Response>",
         "record-mp3.xml": #"<Response><Record maxLength="3" timeout="10" playBeep="false" trim="do-not-trim" format="mp3" action="/recorded-mp3"/></Response>"#,
         "recorded-mp3": "<Response><Say>Thank you.</Say><Hangup/></Response>",
+        "record-dual.xml": #"<Response><Record maxLength="3" timeout="10" playBeep="false" trim="do-not-trim" channels="dual" action="/recorded-dual"/></Response>"#,
+        "recorded-dual": "<Response><Hangup/></Response>",
         "recstatus": "<Response/>",
         "play.xml": "<Response><Play>/tone.wav</Play><Hangup/></Response>",
         "transcribe.xml": """
@@ -144,6 +146,7 @@ final class FlowEndToEndTests: XCTestCase {
                 ["did": "+18335550118", "tenant": t, "flow": "\(s.base)/mp3.xml"],
                 ["did": "+18335550119", "tenant": t, "flow": "\(s.base)/digits.xml"],
                 ["did": "+18335550120", "tenant": t, "flow": "\(s.base)/record-mp3.xml"],
+                ["did": "+18335550121", "tenant": t, "flow": "\(s.base)/record-dual.xml"],
             ]
             cfg["numbers"] = numbers
             var tenants = cfg["tenants"] as? [[String: Any]] ?? []
@@ -397,6 +400,28 @@ final class FlowEndToEndTests: XCTestCase {
         let cdr = try XCTUnwrap(d.record(tag: "record"))
         XCTAssertEqual(cdr["recording_seconds"] as? Int, 3)
         XCTAssertEqual(cdr["recording_url"] as? String, url.absoluteString)
+    }
+
+    /// `<Record channels="dual">`: a two-channel WAV, the caller on the first channel.
+    func testDualChannelRecord() throws {
+        let (d, s) = try env()
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        let result = try XCTUnwrap(d.callWhileTalking("uac_daemon_bye.xml", dial: "8335550121", tag: "dualrec", peer: peer) {
+            peer.send(count: 200, toPort: $0, stray: false, tone: true)
+        }, "no RTP from the daemon\n\(String(d.logText.suffix(2000)))")
+        XCTAssertEqual(result.status, 0, "sipp:\n\(result.output.suffix(1500))")
+        let recorded = try XCTUnwrap(s.waitForRequest(path: "/recorded-dual"), "\(s.requests.suffix(3))")
+        let url = try XCTUnwrap(recorded["RecordingUrl"].flatMap(URL.init(string:)))
+        let image = [UInt8](try Data(contentsOf: url))
+        let (format, data) = try WAVFile.parse(image)
+        XCTAssertEqual(format.channels, 2)
+        let samples = image[data].withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }
+        let left = stride(from: 0, to: samples.count, by: 2).map { samples[$0] }
+        let right = stride(from: 1, to: samples.count, by: 2).map { samples[$0] }
+        XCTAssertEqual(Double(left.count) / 8000, 3, accuracy: 0.3)
+        XCTAssertGreaterThan(left.filter { abs(Int($0)) > 4000 }.count, left.count / 4, "the caller's tone on the first channel")
+        XCTAssertTrue(right.allSatisfy { $0 == 0 }, "nothing was played during the recording")
     }
 
     func testFailingWebhookFallsBackToTheLocalFlow() throws {

@@ -150,3 +150,40 @@ final class PacketRecordingTests: XCTestCase {
         XCTAssertEqual(h.processor.recorder?.buffer.count, 8000)
     }
 }
+
+/// `<Record channels="dual">`: the caller on the left, what tollfreed sent (nothing) right.
+final class DualRecordingImageTests: XCTestCase {
+    private let caller: [Int16] = (0..<8000).map { Int16(8000 * sin(2 * Double.pi * 440 * Double($0) / 8000)) }
+
+    func testDualWAVHasTheCallerLeftAndSilenceRight() throws {
+        var spec = RecordingSpec(path: "x.wav")
+        spec.dual = true
+        let image = try caller.withUnsafeBufferPointer { try RecordingWriter.image($0, spec: spec) }
+        let (format, data) = try WAVFile.parse(image)
+        XCTAssertEqual(format.channels, 2)
+        XCTAssertEqual(format.sampleRate, 8000)
+        let samples = image[data].withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }
+        XCTAssertEqual(samples.count, 16_000)
+        XCTAssertEqual(stride(from: 0, to: samples.count, by: 2).map { samples[$0] }, caller)
+        XCTAssertTrue(stride(from: 1, to: samples.count, by: 2).allSatisfy { samples[$0] == 0 })
+    }
+
+    func testMonoStaysMono() throws {
+        let image = try caller.withUnsafeBufferPointer { try RecordingWriter.image($0, spec: RecordingSpec(path: "x.wav")) }
+        XCTAssertEqual(try WAVFile.parse(image).0.channels, 1)
+    }
+
+    func testDualMP3IsStereo() throws {
+        var spec = RecordingSpec(path: "x.mp3")
+        spec.dual = true
+        spec.mp3 = true
+        let image = try caller.withUnsafeBufferPointer { try RecordingWriter.image($0, spec: spec) }
+        // MPEG audio frame header: channel mode in the top two bits of the fourth byte
+        // (3 = mono); the LAME tag frame comes first and has the same header.
+        let sync = try XCTUnwrap(image.indices.dropLast(3).first { image[$0] == 0xFF && image[$0 + 1] & 0xE0 == 0xE0 })
+        XCTAssertNotEqual(image[sync + 3] >> 6, 3, "not a mono frame")
+        let (decoded, rate) = try MP3Decoder.decode(image)
+        XCTAssertEqual(rate, 8000)
+        XCTAssertGreaterThan(decoded.count, 7000)
+    }
+}

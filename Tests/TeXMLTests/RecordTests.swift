@@ -179,4 +179,11 @@ final class RecordTests: XCTestCase {
         XCTAssertEqual(caller.send(.recordingFinished(token + 1, outcome)), [])
         XCTAssertEqual(caller.send(.recordingFinished(token, outcome)), [.listenForDigits(false), .finished])
     }
+
+    func testDualChannelsAskForATwoChannelRecording() throws {
+        let caller = try FakeCaller(#"<Response><Record channels="dual" playBeep="false" format="mp3"/></Response>"#)
+        XCTAssertEqual(untokened(caller.start()).last,
+                       .startRecording(RecordingRequest(maxLengthSeconds: 3600, silenceTimeoutSeconds: 5, trimSilence: true,
+                                                        format: .mp3, dual: true), token: 0))
+    }
 }
