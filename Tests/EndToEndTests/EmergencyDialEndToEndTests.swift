@@ -54,6 +54,18 @@ final class EmergencyDialEndToEndTests: XCTestCase {
         let legs = d.legs(ofTag: "sequential").sorted { ($0["start_time"] as? String ?? "") < ($1["start_time"] as? String ?? "") }
         XCTAssertEqual(legs.compactMap { $0["disposition"] as? String }, ["busy", "canceled", "completed"])
         XCTAssertEqual(legs.compactMap { $0["to"] as? String }, [busy.uri, silent.uri, agent.uri], "in document order")
+        // One at a time: each target starts after the one before it ended, and the silent
+        // one rang the whole timeout (2 s) before the third was tried.
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let starts = legs.compactMap { ($0["start_time"] as? String).flatMap(f.date(from:)) }
+        let ends = legs.compactMap { ($0["end_time"] as? String).flatMap(f.date(from:)) }
+        XCTAssertEqual(starts.count, 3)
+        XCTAssertEqual(ends.count, 3)
+        if starts.count == 3, ends.count == 3 {
+            XCTAssertGreaterThanOrEqual(starts[1], ends[0], "the second after the busy first")
+            XCTAssertGreaterThanOrEqual(starts[2].timeIntervalSince(starts[1]), 1.95, "the third after the second's timeout")
+        }
         XCTAssertFalse(d.record(tag: "sequential")?["emergency"] as? Bool ?? true)
         XCTAssertTrue(d.logShows("dial.failover_try"), "one target at a time")
     }
