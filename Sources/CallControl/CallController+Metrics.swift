@@ -26,6 +26,10 @@ package enum DaemonMetrics {
         m.describe("tollfreed_rtp_timeouts_total", type: "counter", help: "Calls ended because the caller sent no RTP for calls.rtp_timeout_s.")
         m.describe("tollfreed_emergency_markings_ignored_total", type: "counter", help: "Emergency markings ignored: their source is not in emergency.marking_sources.")
         m.describe("tollfreed_half_open_calls", type: "gauge", help: "Calls answered and not yet ACKed.")
+        m.describe("tollfreed_speech_utterances_total", type: "counter",
+                   help: "Gather speech utterances by outcome (recognized, empty, failed).")
+        m.describe("tollfreed_speech_recognize_seconds", type: "histogram",
+                   help: "End of an utterance to its words (queueing and PocketSphinx decoding).")
         m.describe("tollfreed_record_spool_bytes", type: "gauge", help: "Records waiting in the local spool for PostgreSQL (bytes).")
         m.describe("tollfreed_record_store_up", type: "gauge", help: "1 while PostgreSQL takes records, 0 while they are spooled.")
         m.describe("tollfreed_prompt_cache_bytes", type: "gauge", help: "Synthesised prompt audio held by the prompt cache (bounded by its byte budget).")

@@ -35,13 +35,18 @@ extension CallController {
         let started = stack.currentTime()
         services.transcription.recognize(samples, hints: request.hints) { [self] result in
             let heard: SpeechRecognition
+            let outcome: String
             switch result {
-            case .success(let r): heard = r
+            case .success(let r): heard = r; outcome = r.text.isEmpty ? "empty" : "recognized"
             case .failure(let error):
                 log.warning("call.speech_failed", ["error": "\(error)"])
                 heard = SpeechRecognition(text: "", confidence: 0)
+                outcome = "failed"
             }
             stack.post { [self] in
+                metrics.increment("tollfreed_speech_utterances_total", [("outcome", outcome)])
+                metrics.observe("tollfreed_speech_recognize_seconds", stack.currentTime().timeIntervalSince(started),
+                                buckets: DaemonMetrics.latencyBuckets)
                 guard let e = calls[h], e.speech?.token == token else { return }
                 e.speech = nil
                 if !heard.droppedHints.isEmpty {

@@ -102,6 +102,9 @@ final class SpeechEndToEndTests: XCTestCase {
         XCTAssertTrue((0...1).contains(confidence), "\(confidence)")
         XCTAssertNil(heard["Digits"])
         XCTAssertTrue(d.logShows("call.speech_result"), d.logText.suffix(1500).description)
+        let metrics = try XCTUnwrap(d.httpGet("/metrics")?.body)
+        XCTAssertTrue(metrics.contains("tollfreed_speech_utterances_total{outcome=\"recognized\"}"), metrics)
+        XCTAssertTrue(metrics.contains("tollfreed_speech_recognize_seconds_count"), metrics)
     }
 
     /// Twilio's example: no hints, the open language model. Synthetic speech at 8 kHz is
