@@ -95,9 +95,13 @@ final class SpeechRecognizerTests: XCTestCase {
     /// Recognises every phrase; prints and returns the word error rate over the set.
     private func measure(_ label: String, _ phrases: [String], hints: String?) throws -> Double {
         var errors = 0, words = 0
-        var confidence = 0.0
+        var confidence = 0.0, seconds = 0.0, audio = 0
         for (i, phrase) in phrases.enumerated() {
-            let heard = try recognize(try telephoneSpeech(phrase, name: "p\(i)"), hints: hints)
+            let samples = try telephoneSpeech(phrase, name: "p\(i)")
+            let started = Date()
+            let heard = try recognize(samples, hints: hints)
+            seconds += Date().timeIntervalSince(started)
+            audio += samples.count
             errors += Self.wordErrors(reference: phrase, hypothesis: heard.text)
             words += phrase.split(separator: " ").count
             confidence += heard.confidence
@@ -105,7 +109,8 @@ final class SpeechRecognizerTests: XCTestCase {
         }
         let wer = Double(errors) / Double(words)
         print("SPEECH WER \(label): \(String(format: "%.3f", wer)) (\(errors)/\(words) words), "
-              + "mean confidence \(String(format: "%.2f", confidence / Double(phrases.count)))")
+              + "mean confidence \(String(format: "%.2f", confidence / Double(phrases.count))), "
+              + "\(Int(seconds * 1000 / Double(phrases.count))) ms per utterance of \(audio / 8 / phrases.count) ms")
         return wer
     }
 
