@@ -152,6 +152,8 @@ extension CallController {
                     stack.post { [self] in self.deliver(result, loops: req.loop, token: token, to: h) }
                 }
             }
+        case .play(let req, let token) where req.ringTone != nil:
+            media.play(e.media, audio: RingTones.ringback(req.ringTone), loops: req.loop, token: token)
         case .play(let req, let token):
             services.audio.load(req.source, signingToken: signingToken(of: e.session.route.tenant)) { [self] result in
                 stack.post { [self] in self.deliver(result, loops: req.loop, token: token, to: h) }

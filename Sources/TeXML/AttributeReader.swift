@@ -102,6 +102,15 @@ struct AttributeReader {
     /// A non-empty space-separated list of raw values of `E`.
     mutating func set<E>(_ name: String, default defaultValue: Set<E>) throws -> Set<E>
     where E: RawRepresentable & CaseIterable & Hashable, E.RawValue == String {
+        var none: [String] = []
+        return try set(name, default: defaultValue, tolerating: [], found: &none)
+    }
+
+    /// As `set`, but the values in `tolerating` (documented by a platform, not implemented
+    /// here) are left out and listed in `found` instead of refusing the attribute.
+    mutating func set<E>(_ name: String, default defaultValue: Set<E>, tolerating: Set<String>,
+                         found: inout [String]) throws -> Set<E>
+    where E: RawRepresentable & CaseIterable & Hashable, E.RawValue == String {
         guard let value = raw(name) else { return defaultValue }
         let tokens = value.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
         let options = E.allCases.map(\.rawValue).joined(separator: ", ")
@@ -109,10 +118,11 @@ struct AttributeReader {
         guard !tokens.isEmpty else { throw invalid(name, requirement, value) }
         var result = Set<E>()
         for token in tokens {
+            if tolerating.contains(token) { found.append(token); continue }
             guard let item = E(rawValue: token) else { throw invalid(name, requirement, value) }
             result.insert(item)
         }
-        return result
+        return result.isEmpty && !found.isEmpty ? defaultValue : result
     }
 
     /// A string made only of characters in `allowed` (empty allowed only if `allowEmpty`).

@@ -145,7 +145,7 @@ extension FlowInterpreter {
             run.speech = nil
             run.speaking = false
         }
-        if digit == run.gather.finishOnKey {
+        if run.gather.finishOnKey.contains(digit) {
             return actions + endGather(run)
         }
         run.digits.append(digit)

@@ -240,6 +240,7 @@ public struct FlowInterpreter: Sendable {
             return .say(say.speechRequest, token: token)
         case .play(let play):
             if let digits = play.digits { return .sendDigits(digits, token: token) }
+            if play.url == nil, let tone = play.ringTone { return .play(PlayRequest(source: "", loop: play.loop, ringTone: tone), token: token) }
             return .play(PlayRequest(source: resolve(play.url ?? ""), loop: play.loop), token: token)
         case .pause(let pause):
             return .pause(milliseconds: pause.length * 1000, token: token)

@@ -57,11 +57,14 @@ public struct PlayRequest: Sendable, Hashable {
     public var source: String
     /// Number of times to play; 0 means repeat until stopped or the call ends.
     public var loop: Int
+    /// Play this country's ringback (one cadence per loop) instead of `source` (empty).
+    public var ringTone: String?
 
     /// Creates a request.
-    public init(source: String, loop: Int) {
+    public init(source: String, loop: Int, ringTone: String? = nil) {
         self.source = source
         self.loop = loop
+        self.ringTone = ringTone
     }
 }
 

@@ -216,7 +216,7 @@ private struct SimulationState {
         case .say(let speech, let token):
             media(action, token, "say \"\(speech.text)\" (\(speech.voice), \(speech.language))" + Self.loop(speech.loop))
         case .play(let play, let token):
-            media(action, token, "play \(play.source)" + Self.loop(play.loop))
+            media(action, token, "play " + (play.ringTone.map { "ringback tone \($0)" } ?? play.source) + Self.loop(play.loop))
         case .sendDigits(let digits, let token):
             media(action, token, "send digits \(digits)")
         case .beep(let token):

@@ -35,8 +35,9 @@ public struct Gather: Sendable, Hashable {
     public var minDigits: Int
     /// Maximum number of digits (Telnyx default 128).
     public var maxDigits: Int
-    /// Key that ends input, or `nil` for none (attribute `finishOnKey=""`); default `#`.
-    public var finishOnKey: Character?
+    /// Keys that end input (Telnyx allows several, Twilio one); empty for none
+    /// (attribute `finishOnKey=""`); default `#`.
+    public var finishOnKey: String
     /// Seconds to wait for input (default 5).
     public var timeout: Int
     /// Digits accepted as valid, if restricted.
@@ -69,7 +70,7 @@ public struct Gather: Sendable, Hashable {
     /// Creates a `<Gather>` with TeXML defaults.
     public init(prompts: [Prompt] = [], action: String? = nil, method: RequestMethod = .post,
                 input: Set<InputMode> = [.dtmf], numDigits: Int? = nil, minDigits: Int = 1,
-                maxDigits: Int = 128, finishOnKey: Character? = "#", timeout: Int = 5,
+                maxDigits: Int = 128, finishOnKey: String = "#", timeout: Int = 5,
                 validDigits: String? = nil, invalidDigitsAction: String? = nil,
                 language: String = Say.defaultLanguage, hints: String? = nil,
                 speechTimeout: SpeechTimeout? = nil, speechModel: String? = nil,

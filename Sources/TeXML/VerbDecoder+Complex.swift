@@ -1,6 +1,6 @@
 extension VerbDecoder {
     static let dtmfKeys = "0123456789*#"
-    static let sendDigitKeys = "0123456789*#wW"
+    static let sendDigitKeys = "0123456789*#ABCDwW"
 
     // MARK: Gather
 
@@ -27,11 +27,9 @@ extension VerbDecoder {
         let partialResultCallbackMethod = try a.method("partialResultCallbackMethod")
         finish(a)
 
-        if let finishOnKey, finishOnKey.count > 1 {
-            throw a.invalid("finishOnKey", "a single key (0-9, * or #) or empty for none", finishOnKey)
-        }
-        // Absent: the default '#'; present but empty: no finish key at all.
-        let finishKey: Character? = finishOnKey.map { $0.first } ?? "#"
+        // Absent: the default '#'; present but empty: no finish key at all; several keys
+        // (Telnyx's set of keys): any of them.
+        let finishKey = finishOnKey ?? "#"
         if minDigits > maxDigits {
             throw a.invalid("minDigits", "<= maxDigits (\(maxDigits))", String(minDigits))
         }
@@ -66,7 +64,8 @@ extension VerbDecoder {
         let action = try a.nonEmpty("action")
         let method = try a.method("method")
         let timeout = try a.integer("timeout", in: Record.timeoutRange, default: 5)
-        let maxLength = try a.integer("maxLength", in: Record.maxLengthRange, default: 3600)
+        // Telnyx documents 0 as "no limit": the longest recording allowed here.
+        let maxLength = try a.integer("maxLength", in: 0...Record.maxLengthRange.upperBound, default: 3600)
         let finishOnKey = try a.keys("finishOnKey", allowed: Self.dtmfKeys, allowEmpty: true)
         let playBeep = try a.bool("playBeep", default: true)
         let trim = try a.choice("trim", default: Record.Trim.trimSilence)
@@ -82,7 +81,8 @@ extension VerbDecoder {
         let format = try a.choice("format", default: Record.Format.wav)
         finish(a)
         let prompts = try prompts(in: element)
-        return Record(prompts: prompts, action: action, method: method, timeout: timeout, maxLength: maxLength,
+        return Record(prompts: prompts, action: action, method: method, timeout: timeout,
+                      maxLength: maxLength == 0 ? Record.maxLengthRange.upperBound : maxLength,
                       finishOnKey: finishOnKey ?? Record.defaultFinishOnKey, playBeep: playBeep, trim: trim,
                       recordingStatusCallback: statusCallback,
                       recordingStatusCallbackMethod: statusCallbackMethod,
@@ -149,17 +149,25 @@ extension VerbDecoder {
     }
 
     /// The whisper and status-callback attributes `<Number>` and `<Sip>` share.
-    static func legCallbacks(_ a: inout AttributeReader) throws -> Dial.LegCallbacks {
-        Dial.LegCallbacks(url: try a.nonEmpty("url"), method: try a.method("method"),
-                          statusCallback: try a.nonEmpty("statusCallback"),
-                          statusCallbackEvent: try a.set("statusCallbackEvent", default: Set([CallStatusEvent.completed])),
-                          statusCallbackMethod: try a.method("statusCallbackMethod"))
+    /// Telnyx's `amd` and `dtmf` progress events are not sent (warning).
+    mutating func legCallbacks(_ a: inout AttributeReader, _ element: XMLElementNode) throws -> Dial.LegCallbacks {
+        var unsent: [String] = []
+        let events = try a.set("statusCallbackEvent", default: Set([CallStatusEvent.completed]),
+                               tolerating: ["amd", "dtmf"], found: &unsent)
+        if !unsent.isEmpty {
+            warnings.append(TeXMLError(kind: .invalidAttribute, location: element.location, verb: element.localName,
+                                       message: "statusCallbackEvent '\(unsent.joined(separator: " "))' is not sent by tollfreed "
+                                           + "(no answering-machine detection; keys are not reported)"))
+        }
+        return Dial.LegCallbacks(url: try a.nonEmpty("url"), method: try a.method("method"),
+                                 statusCallback: try a.nonEmpty("statusCallback"), statusCallbackEvent: events,
+                                 statusCallbackMethod: try a.method("statusCallbackMethod"))
     }
 
     mutating func number(_ element: XMLElementNode) throws -> Dial.Number {
         var a = try AttributeReader(element)
         let sendDigits = try a.keys("sendDigits", allowed: Self.sendDigitKeys, allowEmpty: false)
-        let callbacks = try Self.legCallbacks(&a)
+        let callbacks = try legCallbacks(&a, element)
         finish(a)
         try Self.requireNoChildElements(element)
         let text = element.text.trimmed
@@ -172,7 +180,7 @@ extension VerbDecoder {
         var a = try AttributeReader(element)
         let username = try a.nonEmpty("username")
         let password = a.string("password")
-        let callbacks = try Self.legCallbacks(&a)
+        let callbacks = try legCallbacks(&a, element)
         finish(a)
         try Self.requireNoChildElements(element)
         let uri = element.text.trimmed

@@ -19,7 +19,7 @@ struct VerbDecoder {
         "AIAssistant", "AIGather", "Application", "Client", "Conference", "Connect", "ConversationRelay",
         "Echo", "Enqueue", "HttpRequest", "Identity", "Leave", "Message", "Parameter", "Pay", "Prompt",
         "Queue", "Recording", "Refer", "Sim", "Siprec", "Sms", "Start", "Stop", "Stream", "Suppression",
-        "Task", "Transcription", "VirtualAgent",
+        "Task", "Transcription", "VirtualAgent", "WhatsApp",
     ]
 
     // MARK: Document
@@ -130,6 +130,15 @@ struct VerbDecoder {
         }
     }
 
+    /// `<Hangup>` and `<Reject>` are empty, except for Twilio's `<Parameter>` children
+    /// (values handed to a Studio flow or a Connect app), which are skipped with a warning.
+    mutating func skipParameters(_ element: XMLElementNode) throws {
+        let children = element.childElements
+        guard !children.isEmpty, children.allSatisfy({ $0.namespaceURI.isEmpty && $0.localName == "Parameter" }),
+              element.firstSignificantText == nil else { return try Self.requireEmpty(element) }
+        for child in children { try skipUnsupported(child, inside: element.localName, allowed: []) }
+    }
+
     /// Fails if `element` has any content at all.
     static func requireEmpty(_ element: XMLElementNode) throws {
         try Self.requireNoChildElements(element)
@@ -202,18 +211,19 @@ struct VerbDecoder {
     mutating func play(_ element: XMLElementNode) throws -> Play {
         var attributes = try AttributeReader(element)
         let loop = try attributes.integer("loop", in: 0...Int.max, default: 1)
-        let digits = try attributes.keys("digits", allowed: "0123456789*#wW", allowEmpty: false)
+        let digits = try attributes.keys("digits", allowed: Self.sendDigitKeys, allowEmpty: false)
+        let ringTone = try attributes.nonEmpty("ringTone")
         finish(attributes)
         try Self.requireNoChildElements(element)
         let url = element.text.trimmed
-        if url.isEmpty, digits == nil {
-            throw Self.missing(element, "a URL or file path to play is required (or a 'digits' attribute)")
+        if url.isEmpty, digits == nil, ringTone == nil {
+            throw Self.missing(element, "a URL or file path to play is required (or a 'digits' or 'ringTone' attribute)")
         }
         if !url.isEmpty, digits != nil {
             throw TeXMLError(kind: .unexpectedContent, location: element.location, verb: element.localName,
                              message: "give either a URL/path to play or a 'digits' attribute, not both")
         }
-        return Play(url: url.isEmpty ? nil : url, digits: digits, loop: loop, location: element.location,
+        return Play(url: url.isEmpty ? nil : url, digits: digits, ringTone: ringTone, loop: loop, location: element.location,
                     extensions: attributes.extensions)
     }
 
@@ -238,7 +248,7 @@ struct VerbDecoder {
     mutating func hangup(_ element: XMLElementNode) throws -> Hangup {
         let attributes = try AttributeReader(element)
         finish(attributes)
-        try Self.requireEmpty(element)
+        try skipParameters(element)
         return Hangup(location: element.location, extensions: attributes.extensions)
     }
 
@@ -246,7 +256,7 @@ struct VerbDecoder {
         var attributes = try AttributeReader(element)
         let reason = try attributes.choice("reason", default: Reject.Reason.rejected)
         finish(attributes)
-        try Self.requireEmpty(element)
+        try skipParameters(element)
         return Reject(reason: reason, location: element.location, extensions: attributes.extensions)
     }
 }

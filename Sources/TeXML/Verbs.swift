@@ -132,8 +132,10 @@ public struct Say: Sendable, Hashable {
 public struct Play: Sendable, Hashable {
     /// URL or local file path of the audio; `nil` when only `digits` is given.
     public var url: String?
-    /// DTMF digits to send (`0-9`, `*`, `#`, `w`/`W` = pause), if any.
+    /// DTMF digits to send (`0-9`, `*`, `#`, `A`-`D`, `w`/`W` = pause), if any.
     public var digits: String?
+    /// Telnyx's `ringTone`: the country's ringback, played when there is no URL.
+    public var ringTone: String?
     /// Number of repetitions; 0 means until the call ends.
     public var loop: Int
     /// Position of the start tag.
@@ -142,10 +144,11 @@ public struct Play: Sendable, Hashable {
     public var extensions: [String: String]
 
     /// Creates a `<Play>`.
-    public init(url: String?, digits: String? = nil, loop: Int = 1, location: SourceLocation,
+    public init(url: String?, digits: String? = nil, ringTone: String? = nil, loop: Int = 1, location: SourceLocation,
                 extensions: [String: String] = [:]) {
         self.url = url
         self.digits = digits
+        self.ringTone = ringTone
         self.loop = loop
         self.location = location
         self.extensions = extensions

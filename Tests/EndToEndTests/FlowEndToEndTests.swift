@@ -32,6 +32,8 @@ final class FlowEndToEndTests: XCTestCase {
         "recorded-mp3": "<Response><Say>Thank you.</Say><Hangup/></Response>",
         "record-dual.xml": #"<Response><Record maxLength="3" timeout="10" playBeep="false" trim="do-not-trim" channels="dual" action="/recorded-dual"/></Response>"#,
         "recorded-dual": "<Response><Hangup/></Response>",
+        // Telnyx: <Play> without a URL plays the ringTone's ringback.
+        "ringtone.xml": #"<Response><Play ringTone="de"/><Hangup/></Response>"#,
         "recstatus": "<Response/>",
         "play.xml": "<Response><Play>/tone.wav</Play><Hangup/></Response>",
         "transcribe.xml": """
@@ -147,6 +149,7 @@ final class FlowEndToEndTests: XCTestCase {
                 ["did": "+18335550119", "tenant": t, "flow": "\(s.base)/digits.xml"],
                 ["did": "+18335550120", "tenant": t, "flow": "\(s.base)/record-mp3.xml"],
                 ["did": "+18335550121", "tenant": t, "flow": "\(s.base)/record-dual.xml"],
+                ["did": "+18335550122", "tenant": t, "flow": "\(s.base)/ringtone.xml"],
             ]
             cfg["numbers"] = numbers
             var tenants = cfg["tenants"] as? [[String: Any]] ?? []
@@ -422,6 +425,19 @@ final class FlowEndToEndTests: XCTestCase {
         XCTAssertEqual(Double(left.count) / 8000, 3, accuracy: 0.3)
         XCTAssertGreaterThan(left.filter { abs(Int($0)) > 4000 }.count, left.count / 4, "the caller's tone on the first channel")
         XCTAssertTrue(right.allSatisfy { $0 == 0 }, "nothing was played during the recording")
+    }
+
+    /// `<Play ringTone="de"/>`: one cadence of Germany's ringback (425 Hz, 1 s on, 4 s off).
+    func testPlayRingTone() throws {
+        let (d, _) = try env()
+        let peer = RTPPeer()
+        defer { peer.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "8335550122", tag: "playringtone", rtpPort: peer.port)
+        XCTAssertEqual(r.status, 0, "sipp:\n\(r.output.suffix(1500))\n\(d.logText.suffix(1500))")
+        let audio = Tone.decode(Array(peer.received.prefix(45)))
+        XCTAssertGreaterThan(Tone.purity(audio, frequency: 425), 0.8, "425 Hz first")
+        XCTAssertEqual(SpeechMeasure.firstTalkspurt(peer.received, law: .ulaw, gap: 0.5), 1.0, accuracy: 0.1)
+        XCTAssertEqual(Double(peer.received.count) * 0.02, 5, accuracy: 0.6, "one 5 s cadence, then the hang-up")
     }
 
     func testFailingWebhookFallsBackToTheLocalFlow() throws {

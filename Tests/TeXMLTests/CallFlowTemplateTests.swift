@@ -88,7 +88,7 @@ final class CallFlowTemplateTests: XCTestCase {
         XCTAssertTrue(notice.text.contains("privileged"))
         guard case .gather(let gather) = document.verbs[1] else { return XCTFail("expected Gather") }
         XCTAssertEqual(gather.numDigits, 1)
-        XCTAssertNil(gather.finishOnKey)
+        XCTAssertEqual(gather.finishOnKey, "")
         XCTAssertEqual(gather.prompts.map(\.verb.name), ["Say", "Pause"])
         guard case .record(let record) = document.verbs[3] else { return XCTFail("expected Record") }
         XCTAssertEqual(record.finishOnKey, "#")

@@ -206,6 +206,20 @@ final class GatherTests: XCTestCase {
         XCTAssertEqual(caller.press("1"), [])
     }
 
+    /// Telnyx documents finishOnKey as a set of keys: any of them ends the Gather.
+    func testSeveralFinishKeys() throws {
+        let caller = try FakeCaller(##"<Response><Gather action="https://a.example/m" finishOnKey="#*"/></Response>"##)
+        caller.start()
+        caller.press("12")
+        XCTAssertEqual(untokened(caller.press("*")).last, .fetch(digitsRequest("https://a.example/m", "12"), token: 0))
+    }
+
+    /// Telnyx's `<Play ringTone>` without a URL plays the country's ringback.
+    func testPlayRingToneWithoutAURL() throws {
+        let caller = try FakeCaller(#"<Response><Play ringTone="de" loop="3"/></Response>"#)
+        XCTAssertEqual(untokened(caller.start()), [.play(PlayRequest(source: "", loop: 3, ringTone: "de"), token: 0)])
+    }
+
     // MARK: Speech
 
     private func speechInput(_ hints: String? = nil, endSilence: Int = 5000, filter: Bool = true) -> SpeechInputRequest {

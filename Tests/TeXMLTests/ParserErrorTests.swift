@@ -175,7 +175,7 @@ final class ParserErrorTests: XCTestCase {
         assertParseError("<Response><Gather numDigits=\"0\"/></Response>",
                          "t.xml:1:11: <Gather>: attribute 'numDigits' must be an integer between 1 and 128, got '0'")
         assertParseError("<Response><Record maxLength=\" 60\"/></Response>",
-                         "t.xml:1:11: <Record>: attribute 'maxLength' must be an integer between 1 and 14400, got ' 60'")
+                         "t.xml:1:11: <Record>: attribute 'maxLength' must be an integer between 0 and 14400, got ' 60'")
     }
 
     func testBadEnumeration() {
@@ -199,15 +199,15 @@ final class ParserErrorTests: XCTestCase {
     }
 
     func testBadKeysAndLanguage() {
-        assertParseError("<Response><Gather finishOnKey=\"#*\"/></Response>",
-                         "t.xml:1:11: <Gather>: attribute 'finishOnKey' must be a single key (0-9, * or #) "
-                         + "or empty for none, got '#*'")
+        assertParseError("<Response><Gather finishOnKey=\"#A\"/></Response>",
+                         "t.xml:1:11: <Gather>: attribute 'finishOnKey' must be made of the characters "
+                         + "'0123456789*#', got '#A'")
         assertParseError("<Response><Record finishOnKey=\"A\"/></Response>",
                          "t.xml:1:11: <Record>: attribute 'finishOnKey' must be made of the characters "
                          + "'0123456789*#', got 'A'")
         assertParseError("<Response><Play digits=\"\"/></Response>",
                          "t.xml:1:11: <Play>: attribute 'digits' must be non-empty and made of the characters "
-                         + "'0123456789*#wW', got ''")
+                         + "'0123456789*#ABCDwW', got ''")
         assertParseError("<Response><Say language=\"english\">Hi</Say></Response>",
                          "t.xml:1:11: <Say>: attribute 'language' must be a language tag such as 'en-US', got 'english'")
         assertParseError("<Response><Say voice=\" \">Hi</Say></Response>",
@@ -247,7 +247,7 @@ final class ParserErrorTests: XCTestCase {
 
     func testPlayNeedsExactlyOneSource() {
         assertParseError("<Response><Play loop=\"2\"/></Response>",
-                         "t.xml:1:11: <Play>: a URL or file path to play is required (or a 'digits' attribute)",
+                         "t.xml:1:11: <Play>: a URL or file path to play is required (or a 'digits' or 'ringTone' attribute)",
                          kind: .missingContent)
         assertParseError("<Response><Play digits=\"1\">a.wav</Play></Response>",
                          "t.xml:1:11: <Play>: give either a URL/path to play or a 'digits' attribute, not both",
@@ -346,5 +346,35 @@ final class ParserErrorTests: XCTestCase {
         XCTAssertEqual(error.verb, "Pause")
         XCTAssertEqual(error.kind, .invalidAttribute)
         XCTAssertEqual(error.message, "attribute 'length' must be an integer between 0 and 3600, got 'x'")
+    }
+
+    /// Markup the platforms document that used to refuse the whole document.
+    func testDocumentedPlatformValuesAreAccepted() throws {
+        let doc = try parse("""
+        <Response>
+          <Gather finishOnKey="#*" numDigits="4"/>
+          <Record maxLength="0"/>
+          <Play digits="12AD#"/>
+          <Play ringTone="uk" loop="2"/>
+          <Dial><Sip statusCallback="/s" statusCallbackEvent="initiated amd dtmf answered">sip:a@example.com</Sip><WhatsApp>+1</WhatsApp></Dial>
+          <Hangup><Parameter name="reason" value="done"/></Hangup>
+        </Response>
+        """)
+        guard case .gather(let g) = doc.verbs[0], case .record(let r) = doc.verbs[1], case .play(let digits) = doc.verbs[2],
+              case .play(let ring) = doc.verbs[3], case .dial(let d) = doc.verbs[4] else { return XCTFail("\(doc.verbs)") }
+        XCTAssertEqual(g.finishOnKey, "#*")
+        XCTAssertEqual(r.maxLength, 14400, "0 is Telnyx's no limit: the longest allowed")
+        XCTAssertEqual(digits.digits, "12AD#")
+        XCTAssertEqual(ring.ringTone, "uk")
+        XCTAssertNil(ring.url)
+        guard case .sip(let sip) = d.targets.first else { return XCTFail() }
+        XCTAssertEqual(sip.callbacks.statusCallbackEvent, [.initiated, .answered])
+        XCTAssertEqual(d.targets.count, 1, "WhatsApp skipped")
+        XCTAssertEqual(doc.warnings.map(\.message), [
+            "statusCallbackEvent 'amd dtmf' is not sent by tollfreed (no answering-machine detection; keys are not reported)",
+            "not supported by tollfreed; skipped",
+            "not supported by tollfreed; skipped",
+        ])
+        XCTAssertEqual(doc.verbs.count, 6)
     }
 }

@@ -128,7 +128,7 @@ final class ParserTests: XCTestCase {
         guard case .gather(let gather) = try single(#"<Response><Gather finishOnKey="" speechTimeout="3"/></Response>"#) else {
             return XCTFail("expected Gather")
         }
-        XCTAssertNil(gather.finishOnKey)
+        XCTAssertEqual(gather.finishOnKey, "")
         XCTAssertEqual(gather.speechTimeout, .seconds(3))
     }
 
