@@ -152,12 +152,8 @@ extension CallController {
                     stack.post { [self] in self.deliver(result, loops: req.loop, token: token, to: h) }
                 }
             }
-        case .play(let req, let token) where req.ringTone != nil:
-            media.play(e.media, audio: RingTones.ringback(req.ringTone), loops: req.loop, token: token)
         case .play(let req, let token):
-            services.audio.load(req.source, signingToken: signingToken(of: e.session.route.tenant)) { [self] result in
-                stack.post { [self] in self.deliver(result, loops: req.loop, token: token, to: h) }
-            }
+            play(req, token: token, on: e)
         case .sendDigits(let digits, let token):
             media.sendDigits(e.media, digits: digits, token: token)
         case .beep(let token):
@@ -199,6 +195,15 @@ extension CallController {
             transcribe(recordingURL: recordingURL, callback: callback, on: e)
         case .reject, .hangup, .finished, .skip, .dial, .markEmergency:
             break // handled by CallSession
+        }
+    }
+
+    /// `<Play>`: a file or URL (fetched and cached), or a ringTone's ringback.
+    private func play(_ req: PlayRequest, token: FlowToken, on e: Entry) {
+        if req.ringTone != nil { return media.play(e.media, audio: RingTones.ringback(req.ringTone), loops: req.loop, token: token) }
+        let h = e.handle
+        services.audio.load(req.source, signingToken: signingToken(of: e.session.route.tenant)) { [self] result in
+            stack.post { [self] in self.deliver(result, loops: req.loop, token: token, to: h) }
         }
     }
 
