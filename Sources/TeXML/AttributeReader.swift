@@ -154,6 +154,10 @@ struct AttributeReader {
     /// A warning for each attribute that was never read, alphabetically.
     func ignoredAttributes() -> [TeXMLError] {
         standard.keys.sorted().filter { !known.contains($0) }.map { name in
+            if let why = DocumentedAttributes.reason(verb, name) {
+                return error(.unknownAttribute, "attribute '\(name)' (documented by Twilio or Telnyx) is not implemented "
+                                                + "by tollfreed; ignored (\(why))")
+            }
             var message = "attribute '\(name)' is not supported by tollfreed; ignored"
             if let suggestion = Self.suggestion(for: name, among: known) {
                 message += " (did you mean '\(suggestion)'?)"

@@ -114,8 +114,8 @@ final class ParserErrorTests: XCTestCase {
         let doc = try parse(#"<Response><Dial trim="trim-silence" events="all" ringTone="gb"><Sip user="a">sip:a@b</Sip></Dial></Response>"#)
         XCTAssertEqual(doc.verbs.count, 1)
         XCTAssertEqual(doc.warnings.map(\.message), [
-            "attribute 'events' is not supported by tollfreed; ignored",
-            "attribute 'trim' is not supported by tollfreed; ignored",
+            "attribute 'events' (documented by Twilio or Telnyx) is not implemented by tollfreed; ignored (no event subscriptions)",
+            "attribute 'trim' (documented by Twilio or Telnyx) is not implemented by tollfreed; ignored (bridge recordings are not trimmed)",
             "attribute 'user' is not supported by tollfreed; ignored",
         ])
     }
@@ -376,5 +376,16 @@ final class ParserErrorTests: XCTestCase {
             "not supported by tollfreed; skipped",
         ])
         XCTAssertEqual(doc.verbs.count, 6)
+    }
+
+    /// A documented attribute tollfreed does not implement is told apart from a typo.
+    func testDocumentedButUnimplementedAttributesSaySo() throws {
+        let doc = try parse(#"<Response><Dial callReason="x" tiemout="5"><Number machineDetection="Enable">+12025550123</Number></Dial></Response>"#)
+        XCTAssertEqual(doc.warnings.map(\.message), [
+            "attribute 'callReason' (documented by Twilio or Telnyx) is not implemented by tollfreed; ignored (no branded calling)",
+            "attribute 'tiemout' is not supported by tollfreed; ignored (did you mean 'timeout'?)",
+            "attribute 'machineDetection' (documented by Twilio or Telnyx) is not implemented by tollfreed; ignored "
+                + "(answering-machine detection is not implemented)",
+        ])
     }
 }
