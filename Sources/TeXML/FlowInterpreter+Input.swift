@@ -148,6 +148,9 @@ extension FlowInterpreter {
         if run.gather.finishOnKey.contains(digit) {
             return actions + endGather(run)
         }
+        if let valid = run.gather.validDigits, !valid.contains(digit) {
+            return actions + invalidDigit(digit, &run)
+        }
         run.digits.append(digit)
         let limit = run.gather.numDigits ?? run.gather.maxDigits
         if run.digits.count >= limit {
@@ -157,6 +160,20 @@ extension FlowInterpreter {
         run.timer = token
         waiting = .gather(run)
         return actions + [.startTimer(milliseconds: run.gather.timeout * 1000, token: token)]
+    }
+
+    /// Telnyx's `validDigits`: a key outside them ends the Gather at `invalidDigitsAction`
+    /// (with the digits so far and that key); without it the key is ignored.
+    private mutating func invalidDigit(_ digit: Character, _ run: inout GatherRun) -> [FlowAction] {
+        guard let target = run.gather.invalidDigitsAction else {
+            let token = newToken()
+            run.timer = token
+            waiting = .gather(run)
+            return [.startTimer(milliseconds: run.gather.timeout * 1000, token: token)]
+        }
+        var actions: [FlowAction] = run.gather.input.contains(.dtmf) ? [.listenForDigits(false)] : []
+        if let token = run.speech { actions.append(.stopListeningForSpeech(token)) }
+        return actions + fetch(request(target, run.gather.method, [FormParameter(name: "Digits", value: run.digits + String(digit))]))
     }
 
     /// Stops listening; requests `action` with the digits or the speech, or continues with

@@ -43,7 +43,6 @@ extension VerbDecoder {
                 throw a.invalid("speechTimeout", "'auto' or an integer >= 0", speechTimeoutText)
             }
         }
-        warnIgnored(element, ["validDigits", "invalidDigitsAction"], why: "digit validation is not implemented")
         if input.contains(.speech) { warnSpeechDifferences(element, language: language) }
         let prompts = try prompts(in: element)
         return Gather(prompts: prompts, action: action, method: method, input: input, numDigits: numDigits,

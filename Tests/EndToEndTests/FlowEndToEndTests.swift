@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TeXML
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -32,6 +33,16 @@ final class FlowEndToEndTests: XCTestCase {
         "recorded-mp3": "<Response><Say>Thank you.</Say><Hangup/></Response>",
         "record-dual.xml": #"<Response><Record maxLength="3" timeout="10" playBeep="false" trim="do-not-trim" channels="dual" action="/recorded-dual"/></Response>"#,
         "recorded-dual": "<Response><Hangup/></Response>",
+        // Telnyx's published Gather example, unchanged (no action: the same URL gets Digits).
+        "telnyx-gather.xml": """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <Response>
+            <Gather timeout="5" numDigits="1" finishOnKey="#">
+            <Say>Press 1 for sales, press 2 for support.</Say>
+            </Gather>
+            </Response>
+            """,
+        "telnyx-gather.xml@Digits=1": "<Response><Say>Sales.</Say><Hangup/></Response>",
         // Telnyx: <Play> without a URL plays the ringTone's ringback.
         "ringtone.xml": #"<Response><Play ringTone="de"/><Hangup/></Response>"#,
         "recstatus": "<Response/>",
@@ -150,6 +161,7 @@ final class FlowEndToEndTests: XCTestCase {
                 ["did": "+18335550120", "tenant": t, "flow": "\(s.base)/record-mp3.xml"],
                 ["did": "+18335550121", "tenant": t, "flow": "\(s.base)/record-dual.xml"],
                 ["did": "+18335550122", "tenant": t, "flow": "\(s.base)/ringtone.xml"],
+                ["did": "+18335550123", "tenant": t, "flow": "\(s.base)/telnyx-gather.xml"],
             ]
             cfg["numbers"] = numbers
             var tenants = cfg["tenants"] as? [[String: Any]] ?? []
@@ -425,6 +437,17 @@ final class FlowEndToEndTests: XCTestCase {
         XCTAssertEqual(Double(left.count) / 8000, 3, accuracy: 0.3)
         XCTAssertGreaterThan(left.filter { abs(Int($0)) > 4000 }.count, left.count / 4, "the caller's tone on the first channel")
         XCTAssertTrue(right.allSatisfy { $0 == 0 }, "nothing was played during the recording")
+    }
+
+    /// Telnyx's Gather example from its TeXML reference runs unchanged.
+    func testTelnyxGatherExample() throws {
+        let (d, s) = try env()
+        let r = d.sippRaw("uac_dtmf_2833.xml", dial: "8335550123", tag: "telnyxgather", extra: ["-mp", "\(freeSippMediaPort())", "-key", "caller", "+15551230000"])
+        XCTAssertEqual(r.status, 0, "sipp (the daemon hangs up after the answer):\n\(r.output.suffix(1500))\n\(d.logText.suffix(2000))")
+        let again = try XCTUnwrap(s.waitForRequest(path: "/telnyx-gather.xml") { $0["Digits"] != nil }, "\(s.requests.suffix(3))")
+        XCTAssertEqual(again["Digits"], "1")
+        let doc = try TeXMLParser.parse(Data(try XCTUnwrap(Self.documents["telnyx-gather.xml"]).utf8), source: "telnyx-gather.xml")
+        XCTAssertEqual(doc.warnings, [], "nothing in it is unsupported")
     }
 
     /// `<Play ringTone="de"/>`: one cadence of Germany's ringback (425 Hz, 1 s on, 4 s off).

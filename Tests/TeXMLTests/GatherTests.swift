@@ -214,6 +214,20 @@ final class GatherTests: XCTestCase {
         XCTAssertEqual(untokened(caller.press("*")).last, .fetch(digitsRequest("https://a.example/m", "12"), token: 0))
     }
 
+    /// Telnyx's validDigits: another key goes to invalidDigitsAction; without it, it is ignored.
+    func testValidDigits() throws {
+        let strict = try FakeCaller(#"<Response><Gather action="/ok" validDigits="12" invalidDigitsAction="/bad" numDigits="2"/></Response>"#,
+                                    baseURL: "https://a.example/")
+        strict.start()
+        strict.press("1")
+        XCTAssertEqual(untokened(strict.press("7")).suffix(2), [.listenForDigits(false), .fetch(digitsRequest("https://a.example/bad", "17"), token: 0)])
+        let lenient = try FakeCaller(#"<Response><Gather action="/ok" validDigits="12" numDigits="2"/></Response>"#,
+                                     baseURL: "https://a.example/")
+        lenient.start()
+        lenient.press("17")
+        XCTAssertEqual(untokened(lenient.press("2")).last, .fetch(digitsRequest("https://a.example/ok", "12"), token: 0))
+    }
+
     /// Telnyx's `<Play ringTone>` without a URL plays the country's ringback.
     func testPlayRingToneWithoutAURL() throws {
         let caller = try FakeCaller(#"<Response><Play ringTone="de" loop="3"/></Response>"#)
