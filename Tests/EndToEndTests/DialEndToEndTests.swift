@@ -357,4 +357,29 @@ final class DialEndToEndTests: XCTestCase {
                        "the leg's record is closed before exit, not left for crash recovery")
         XCTAssertTrue(d.logShows("dial.summary"))
     }
+
+    /// Twilio's published Dial example, served by a webhook, through the tenant's trunk: the
+    /// callee hangs up after a second and the flow goes on to its Say.
+    func testTwiliosDialExampleFromAWebhook() throws {
+        let hooks = try WebhookServer(documents: ["/dial.xml": """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <Response>
+                <Dial>415-123-4567</Dial>
+                <Say>Goodbye</Say>
+            </Response>
+            """])
+        defer { hooks.stop() }
+        let trunk = Agent("uas_answer_then_bye.xml", extra: ["-d", "1000"])
+        let d = try dialDaemon(flows: [:], numbers: [Self.general: "\(hooks.base)/dial.xml"]) { cfg in
+            cfg["trunks"] = [["name": "carrier", "uri": "sip:{number}@127.0.0.1:\(trunk.port)"]]
+        }
+        defer { d.stop() }
+        let r = d.sipp("uac_daemon_bye.xml", dial: "2082792555", tag: "dial-twilio-example")
+        XCTAssertEqual(r.status, 0, "\(r.output.suffix(1500))\n\(d.logText.suffix(1500))")
+        XCTAssertEqual(trunk.wait().status, 0)
+        let leg = try XCTUnwrap(d.legs(ofTag: "dial-twilio-example").first)
+        XCTAssertEqual(leg["disposition"] as? String, "completed")
+        XCTAssertEqual((leg["to"] as? String)?.hasSuffix("4151234567"), true, "\(leg)")
+        XCTAssertTrue(d.logShows("dial.end"))
+    }
 }
