@@ -60,7 +60,7 @@ extension CallController {
     }
 
     /// Carries out the leg machine's actions.
-    private func perform(_ actions: [LegAction], on leg: Leg, now: Date, challenge: (scheme: String, realm: String)? = nil) {
+    func perform(_ actions: [LegAction], on leg: Leg, now: Date, challenge: (scheme: String, realm: String)? = nil) {
         for action in actions {
             switch action {
             case .authenticate:
@@ -84,8 +84,6 @@ extension CallController {
     }
 
     /// Feeds the parent call's dial machine.
-    func reportToDialMachine(_ report: LegReport, leg: Leg, now: Date) { tellDialMachine(report, leg: leg, now: now) }
-
     private func tellDialMachine(_ report: LegReport, leg: Leg, now: Date) {
         let i = leg.index
         withCall(leg.parent) { $0.session.dialEvent(now: now) { m, t in

@@ -131,9 +131,7 @@ extension CallController {
         if accepted {
             legAccepted(leg, reported: false, now: now)
         } else {
-            leg.state.hungUpByUs(now: now)
-            stack.bye(leg.handle)
-            reportToDialMachine(.failed(sipStatus: 480), leg: leg, now: now)
+            perform(leg.state.whisperRefused(now: now), on: leg, now: now)
         }
     }
 

@@ -65,6 +65,9 @@ struct LegMachine {
     private(set) var configured = false
     /// The dial machine has been told this leg is over.
     private(set) var reported = false
+    /// The callee's 2xx was taken (its dialog is confirmed): ending the leg takes a BYE,
+    /// even before the bridge (a whisper plays in between).
+    private(set) var confirmed = false
 
     init(_ placement: LegPlacement) { self.placement = placement }
 
@@ -97,7 +100,17 @@ struct LegMachine {
             reported = true
             return [.log(level: .warning, event: "dial.leg_no_sdp", detail: nil), .sendBye, .report(.failed(sipStatus: 488))]
         }
+        confirmed = true
         return [.report(.answered)]
+    }
+
+    /// The callee's whisper refused the call (`<Hangup/>` in it, or its document failed):
+    /// hung up, and reported as not answered.
+    mutating func whisperRefused(now: Date) -> [LegAction] {
+        finalStatus = 480
+        reported = true
+        if endedAt == nil { endedAt = now }
+        return [.log(level: .info, event: "dial.whisper_refused", detail: nil), .sendBye, .report(.failed(sipStatus: 480))]
     }
 
     /// After `.report(.answered)`: the dial machine bridged this leg, or another won the
@@ -135,7 +148,7 @@ struct LegMachine {
     /// The parent call is over: the leg ends too, by BYE once answered, else by CANCEL.
     mutating func parentEnded(now: Date) -> LegAction {
         if endedAt == nil { endedAt = now }
-        return answerTime != nil || answeredTooLate ? .sendBye : .sendCancel
+        return answerTime != nil || answeredTooLate || confirmed ? .sendBye : .sendCancel
     }
 
     /// The leg's dialog is gone (`status` from Sofia): what the dial machine still needs to

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// `<Dial answerOnBridge="true">` against sipp agents: the caller gets 183 with SDP and
+/// `<Dial answerOnBridge="true">` from a webhook, against sipp agents: the caller gets 183 with SDP and
 /// hears ringback while the agent rings, and 200 only when the agent answers; its record
 /// is answered (billed) from then. A busy agent means 486 to a caller never answered.
 final class AnswerOnBridgeEndToEndTests: XCTestCase {
@@ -15,8 +15,9 @@ final class AnswerOnBridgeEndToEndTests: XCTestCase {
 
     func testTheCallerIsAnsweredWhenTheAgentAnswers() throws {
         let agent = Agent("uas_answer_delayed.xml", extra: ["-d", "2500"])
-        let d = try dialDaemon(flows: ["b.xml": #"<Response><Dial answerOnBridge="true" timeLimit="2"><Sip>\#(agent.uri)</Sip></Dial></Response>"#],
-                               numbers: [Self.general: "b.xml"])
+        let hooks = try WebhookServer(documents: ["/b.xml": #"<Response><Dial answerOnBridge="true" timeLimit="2"><Sip>\#(agent.uri)</Sip></Dial></Response>"#])
+        defer { hooks.stop() }
+        let d = try dialDaemon(flows: [:], numbers: [Self.general: "\(hooks.base)/b.xml"])
         defer { d.stop() }
         let caller = RTPPeer()
         defer { caller.stop() }
@@ -36,8 +37,9 @@ final class AnswerOnBridgeEndToEndTests: XCTestCase {
 
     func testABusyAgentRefusesTheUnansweredCaller() throws {
         let agent = Agent("uas_busy.xml")
-        let d = try dialDaemon(flows: ["b.xml": #"<Response><Dial answerOnBridge="true"><Sip>\#(agent.uri)</Sip></Dial></Response>"#],
-                               numbers: [Self.general: "b.xml"])
+        let hooks = try WebhookServer(documents: ["/b.xml": #"<Response><Dial answerOnBridge="true"><Sip>\#(agent.uri)</Sip></Dial></Response>"#])
+        defer { hooks.stop() }
+        let d = try dialDaemon(flows: [:], numbers: [Self.general: "\(hooks.base)/b.xml"])
         defer { d.stop() }
         let r = d.sipp("uac_early_then_busy.xml", dial: "2082792555", tag: "onbridge-busy")
         XCTAssertEqual(r.status, 0, "183, then 486:\n\(r.output.suffix(1500))\n\(d.logText.suffix(1500))")

@@ -8,13 +8,14 @@ final class WhisperEndToEndTests: XCTestCase {
     static let general = "+1-208-279-2555"
 
     private func run(whisper: String, tag: String) throws -> (hooks: WebhookServer, agentAudio: [ReceivedPacket], daemon: DaemonUnderTest) {
-        let hooks = try WebhookServer(documents: ["/whisper": whisper, "/after": "<Response><Hangup/></Response>"])
         let agentRTP = RTPPeer()
         defer { agentRTP.stop() }
         let agent = Agent("uas_answer.xml", rtpPort: agentRTP.port)
-        let d = try dialDaemon(flows: ["w.xml": """
-            <Response><Dial action="\(hooks.base)/after" timeLimit="2"><Sip url="\(hooks.base)/whisper">\(agent.uri)</Sip></Dial></Response>
-            """], numbers: [Self.general: "w.xml"])
+        let hooks = try WebhookServer(documents: [
+            "/whisper": whisper, "/after": "<Response><Hangup/></Response>",
+            "/w.xml": #"<Response><Dial action="/after" timeLimit="2"><Sip url="/whisper">\#(agent.uri)</Sip></Dial></Response>"#,
+        ])
+        let d = try dialDaemon(flows: [:], numbers: [Self.general: "\(hooks.base)/w.xml"])
         let r = d.sipp("uac_daemon_bye.xml", dial: "2082792555", tag: tag)
         XCTAssertEqual(r.status, 0, "\(r.output.suffix(1500))\n\(d.logText.suffix(2000))")
         XCTAssertEqual(agent.wait().status, 0, "the agent got its BYE")

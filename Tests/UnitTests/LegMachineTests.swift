@@ -22,6 +22,22 @@ final class LegMachineTests: XCTestCase {
                                 presentedNumber: "+13125550000", emergency: false, timeLimitSeconds: timeLimit))
     }
 
+    /// A leg answered and playing its whisper is ended by BYE (a CANCEL would leave the
+    /// confirmed dialog open); a refused whisper is a not-answered leg, never billed.
+    func testAWhisperingLegEndsByByeAndARefusalIsNotAnswered() {
+        var m = leg()
+        XCTAssertEqual(m.answered(dialWantsIt: true, sdpApplied: true, now: at(3)), [.report(.answered)])
+        var ended = m
+        XCTAssertEqual(ended.parentEnded(now: at(4)), .sendBye, "confirmed, not yet bridged")
+        XCTAssertEqual(m.whisperRefused(now: at(6)).suffix(2), [.sendBye, .report(.failed(sipStatus: 480))])
+        let (report, record) = m.terminated(status: 200, now: at(6.2), media: nil)
+        XCTAssertNil(report, "the dial machine was told already")
+        XCTAssertNil(record.answerTime)
+        XCTAssertEqual(record.billableSeconds, 0)
+        XCTAssertEqual(record.disposition, .failed)
+        XCTAssertEqual(record.sipCode, 480)
+    }
+
     func testAnsweredLegIsBilledFromAnswerToTheCalleesBye() {
         var m = leg()
         XCTAssertEqual(m.provisional(status: 183, sdpApplied: true).last, .report(.ringing(early: true)))
