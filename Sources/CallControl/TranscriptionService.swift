@@ -8,14 +8,21 @@ import Transcription
 /// thread: the models take about 100 MB and half a second per decoder, which a deployment
 /// that never uses them should not pay.
 package final class TranscriptionService: Sendable {
-    private enum State { case unloaded, loaded(Transcriber), unavailable(String) }
-    private enum SpeechState { case unloaded, loaded(SpeechRecognizer), unavailable(String) }
-    private let state = Locked(State.unloaded)
-    private let speech = Locked(SpeechState.unloaded)
+    private let transcriber: LoadedOnce<Transcriber>
+    private let speech: LoadedOnce<SpeechRecognizer>
     private let queue = DispatchQueue(label: "transcription-loader")
     private let logger: Logger
 
-    package init(logger: Logger) { self.logger = logger }
+    package init(logger: Logger) {
+        self.logger = logger
+        transcriber = LoadedOnce(name: "transcription", logger: logger) { try Transcriber(logger: logger) }
+        speech = LoadedOnce(name: "speech", logger: logger) {
+            let decoders = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+            let r = try SpeechRecognizer(logger: logger, decoders: decoders)
+            logger.info("speech.ready", ["decoders": decoders])
+            return r
+        }
+    }
 
     /// Where the audio comes from.
     enum Source: Sendable {
@@ -33,25 +40,7 @@ package final class TranscriptionService: Sendable {
     /// Transcribes `source`; `completion` runs on a background queue.
     func transcribe(_ source: Source, completion: @escaping @Sendable (Result<String, TranscriptionError>) -> Void) {
         queue.async { [self] in
-            let current: Result<Transcriber, TranscriptionError> = state.withLock { s in
-                switch s {
-                case .loaded(let t): return .success(t)
-                case .unavailable(let why): return .failure(.model(why))
-                case .unloaded:
-                    do {
-                        let t = try Transcriber(logger: logger)
-                        s = .loaded(t)
-                        return .success(t)
-                    } catch let error as TranscriptionError {
-                        s = .unavailable("\(error)")
-                        logger.warning("transcription.unavailable", ["error": "\(error)"])
-                        return .failure(error)
-                    } catch {
-                        s = .unavailable("\(error)")
-                        return .failure(.model("\(error)"))
-                    }
-                }
-            }
+            let current = transcriber.value()
             switch current {
             case .success(let t):
                 switch source {
@@ -72,27 +61,45 @@ package final class TranscriptionService: Sendable {
                    completion: @escaping @Sendable (Result<SpeechRecognition, TranscriptionError>) -> Void) {
         guard !samples.isEmpty else { return completion(.success(SpeechRecognition(text: "", confidence: 0))) }
         queue.async { [self] in
-            let current: Result<SpeechRecognizer, TranscriptionError> = speech.withLock { s in
-                switch s {
-                case .loaded(let r): return .success(r)
-                case .unavailable(let why): return .failure(.model(why))
-                case .unloaded:
-                    do {
-                        let decoders = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
-                        let r = try SpeechRecognizer(logger: logger, decoders: decoders)
-                        logger.info("speech.ready", ["decoders": decoders])
-                        s = .loaded(r)
-                        return .success(r)
-                    } catch {
-                        s = .unavailable("\(error)")
-                        logger.warning("speech.unavailable", ["error": "\(error)"])
-                        return .failure(.model("\(error)"))
-                    }
-                }
-            }
+            let current = speech.value()
             switch current {
             case .success(let r): r.recognize(samples, hints: hints, completion: completion)
             case .failure(let e): completion(.failure(e))
+            }
+        }
+    }
+}
+
+/// A model loaded on first use, once: later calls get it, or the reason it could not be
+/// loaded (logged once as `<name>.unavailable`; not retried until the daemon restarts).
+private final class LoadedOnce<Model: Sendable>: Sendable {
+    private enum State { case unloaded, loaded(Model), unavailable(String) }
+    private let state = Locked(State.unloaded)
+    private let name: String
+    private let logger: Logger
+    private let load: @Sendable () throws -> Model
+
+    init(name: String, logger: Logger, load: @escaping @Sendable () throws -> Model) {
+        self.name = name
+        self.logger = logger
+        self.load = load
+    }
+
+    func value() -> Result<Model, TranscriptionError> {
+        state.withLock { s in
+            switch s {
+            case .loaded(let m): return .success(m)
+            case .unavailable(let why): return .failure(.model(why))
+            case .unloaded:
+                do {
+                    let m = try load()
+                    s = .loaded(m)
+                    return .success(m)
+                } catch {
+                    s = .unavailable("\(error)")
+                    logger.warning("\(name).unavailable", ["error": "\(error)"])
+                    return .failure(error as? TranscriptionError ?? .model("\(error)"))
+                }
             }
         }
     }

@@ -13,6 +13,22 @@ struct GatherRun: Sendable {
     var speech: FlowToken?
     /// The caller has started speaking (the no-input timer no longer applies).
     var speaking = false
+
+    /// Input arrived (a key, or the start of speech): the rest of the prompts is skipped and
+    /// the running timer stops.
+    mutating func bargeIn() -> [FlowAction] {
+        var actions: [FlowAction] = []
+        if media != nil {
+            actions.append(.stopMedia)
+            media = nil
+            nextPrompt = gather.prompts.count
+        }
+        if let timer {
+            actions.append(.cancelTimer(timer))
+            self.timer = nil
+        }
+        return actions
+    }
 }
 
 /// Progress of a running `<Record>`.
@@ -114,32 +130,14 @@ extension FlowInterpreter {
 
     /// Barge-in by voice: the prompts stop and the no-input timer no longer runs.
     private mutating func speechStarted(_ run: inout GatherRun) -> [FlowAction] {
-        var actions: [FlowAction] = []
         run.speaking = true
-        if run.media != nil {
-            actions.append(.stopMedia)
-            run.media = nil
-            run.nextPrompt = run.gather.prompts.count
-        }
-        if let timer = run.timer {
-            actions.append(.cancelTimer(timer))
-            run.timer = nil
-        }
+        let actions = run.bargeIn()
         waiting = .gather(run)
         return actions
     }
 
     private mutating func gatherDigit(_ digit: Character, _ run: inout GatherRun) -> [FlowAction] {
-        var actions: [FlowAction] = []
-        if run.media != nil {  // barge-in: the rest of the prompts is skipped
-            actions.append(.stopMedia)
-            run.media = nil
-            run.nextPrompt = run.gather.prompts.count
-        }
-        if let timer = run.timer {
-            actions.append(.cancelTimer(timer))
-            run.timer = nil
-        }
+        var actions = run.bargeIn()
         if let speech = run.speech {  // a key press wins over speech (Twilio's dtmf speech)
             actions.append(.stopListeningForSpeech(speech))
             run.speech = nil
