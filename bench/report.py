@@ -108,6 +108,12 @@ def mark(ok):
     return "met" if ok else "**missed**"
 
 
+def arrival(meter):
+    """How the callers' packets reached the daemon (rtp_meter --arrival)."""
+    a = meter.get("arrival", "batch")
+    return f"spread, ±{meter.get('jitter_ms', 0):g} ms" if a == "spread" else "batch (all at once)"
+
+
 def render(results_path, quick):
     rows = [json.loads(l) for l in open(results_path) if l.strip()]
     sipp = subprocess.run(["sipp", "-v"], capture_output=True, text=True).stdout.strip().splitlines()
@@ -119,11 +125,11 @@ def render(results_path, quick):
     conc = [r for r in rows if r["section"] == "concurrency"]
     if conc:
         out += ["## Concurrency: callers hearing a looping Say prompt and sending their own RTP", "",
-                "| calls | ok | failed | daemon CPU | daemon RSS (idle) | RSS per call | sipp CPU (procs) | meter CPU | packets received | seq gaps | gap p50 / p99 / max |",
-                "|---|---|---|---|---|---|---|---|---|---|---|"]
+                "| calls | callers' RTP | ok | failed | daemon CPU | daemon RSS (idle) | RSS per call | sipp CPU (procs) | meter CPU | packets received | seq gaps | gap p50 / p99 / max |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in conc:
             m = r["meter"]
-            out.append(f"| {r['calls']} | {r['sipp'][0]} | {r['sipp'][1]} | {r['daemon_cpu']} % | {r['rss_kb'] / 1024:.1f} MiB ({r['rss_idle_kb'] / 1024:.1f}) | "
+            out.append(f"| {r['calls']} | {arrival(m)} | {r['sipp'][0]} | {r['sipp'][1]} | {r['daemon_cpu']} % | {r['rss_kb'] / 1024:.1f} MiB ({r['rss_idle_kb'] / 1024:.1f}) | "
                        f"{(r['rss_kb'] - r['rss_idle_kb']) / r['calls']:.0f} KiB | {r['sipp_cpu']} % ({r['sipp_procs']}) | {r['meter_cpu']} % | {m['packets']:,} | "
                        f"{m['seq_gaps']} | {m['gap_ms_p50']} / {m['gap_ms_p99']} / {m['gap_ms_max']} ms |")
         out.append("")
@@ -186,7 +192,8 @@ def render(results_path, quick):
                 f"| one socket per caller, in an epoll set (as in the peer runs) | {each['sendto_us']} µs | {each['send_connected_us']} µs | "
                 f"{each['sendmmsg_one_socket_us']} µs | {floor['epoll_recvmmsg_us']} µs | {floor_per_call:.4f} % |", ""]
     for r in (x for x in rows if x["section"] == "peers"):
-        out += [f"## Peers on the same load: {r['calls']} callers, {r['hold']} s, RTP both ways", "",
+        out += [f"## Peers on the same load: {r['calls']} callers, {r['hold']} s, RTP both ways "
+                f"(callers' RTP: {arrival(r['systems'][0]['meter']) if r['systems'] else '?'})", "",
                 "| system | processes | ok | failed | CPU | CPU per call | tollfreed's advantage | RSS | packets received | seq gaps | gap p50 / p99 / max | p99 jitter (vs tollfreed) | caller sipp CPU | meter CPU |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         base = next((s for s in r["systems"] if s["name"] == "tollfreed"), None)

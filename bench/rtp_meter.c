@@ -7,11 +7,20 @@
  *     address and SSRC, and measures pacing as a caller hears it: inter-packet gap
  *     histogram (10 us buckets), sequence gaps, first packet and first speech packet
  *     (payload not all G.711 silence) per stream;
- *   - with --send, acts as the callers' voice: every 20 ms, on one absolute clock, it sends
- *     one PCMU packet (a 400 Hz tone) to every stream heard in the last 100 ms, in
- *     sendmmsg batches, so the system under test also receives a caller's RTP.
+ *   - with --send, acts as the callers' voice: one PCMU packet (a 400 Hz tone) every 20 ms
+ *     to every stream heard in the last 100 ms, so the system under test also receives a
+ *     caller's RTP. Two arrival patterns:
+ *       --arrival spread (the default): as independent phones send. Each caller has its own
+ *         phase (uniform over the 20 ms, fixed for the call) and every packet its own
+ *         jitter (uniform within +-J ms, --jitter-ms J, default 2) around that caller's
+ *         exact 20 ms grid (RTP timestamps stay regular); a 250 us clock (--tick-us) sends
+ *         what is due, each packet in its own system call as separate phones would, so
+ *         packets reach the daemon spread over the period, one socket at a time.
+ *       --arrival batch: every caller's packet in the same instant, one sendmmsg batch per
+ *         20 ms (a load no carrier sends; kept as a labelled extra column).
  *
  *   rtp_meter --port P --seconds S --out summary.json [--streams streams.tsv] [--send]
+ *             [--arrival spread|batch] [--jitter-ms J] [--tick-us T]
  *
  * Kept in C and batched so that it costs the machine far less than what it measures; its
  * own CPU time is printed in the summary. Built by bench/suite.sh with the system cc.
@@ -47,7 +56,12 @@ struct stream {
     uint32_t tx_ssrc, tx_ts;
     uint16_t tx_seq;
     uint64_t tx_packets;
+    /* spread arrival: this caller's 20 ms grid (offset by its phase) and the next send */
+    uint64_t tx_grid_ns, tx_due_ns;
 };
+
+static int spread = 1;
+static uint64_t jitter_ns = 2000000, tick_ns = 250000;
 
 static struct stream *streams;
 /* Streams the sender serves: appended when first heard, dropped once silent for 2 s. */
@@ -129,7 +143,29 @@ static uint8_t ulaw(int16_t pcm) {
     return (uint8_t)~(sign | exp << 4 | mant);
 }
 
-/* The callers' voice: one absolute 20 ms clock, one sendmmsg batch per BATCH streams. */
+/* Uniform in [-jitter, +jitter]. */
+static int64_t jitter(void) {
+    if (!jitter_ns) return 0;
+    return (int64_t)((uint64_t)random() % (2 * jitter_ns + 1)) - (int64_t)jitter_ns;
+}
+
+/* Spread arrival: whether stream s sends at time t (and moves it along its grid). A new
+   stream gets its phase: its grid starts a random 0-20 ms from now. */
+static int due(struct stream *s, uint64_t t) {
+    if (!s->tx_grid_ns) {
+        s->tx_grid_ns = t + (uint64_t)random() % 20000000ull;
+        s->tx_due_ns = (uint64_t)((int64_t)s->tx_grid_ns + jitter());
+    }
+    if (t < s->tx_due_ns) return 0;
+    s->tx_grid_ns += 20000000ull;
+    if (s->tx_grid_ns + 20000000ull < t) s->tx_grid_ns = t;  /* fell far behind (paused): resync */
+    s->tx_due_ns = (uint64_t)((int64_t)s->tx_grid_ns + jitter());
+    return 1;
+}
+
+/* The callers' voice: batch arrival wakes every 20 ms and sends every stream's packet in
+   sendmmsg batches; spread arrival wakes every tick and sends the packets due by then, one
+   system call each. */
 static void *sender(void *arg) {
     (void)arg;
     static uint8_t pkts[BATCH][172];
@@ -139,8 +175,9 @@ static void *sender(void *arg) {
     static struct stream *who[BATCH];
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
+    uint64_t tick = spread ? tick_ns : 20000000;
     while (!stop_flag) {
-        next.tv_nsec += 20000000;
+        next.tv_nsec += (long)tick;
         if (next.tv_nsec >= 1000000000) { next.tv_nsec -= 1000000000; next.tv_sec++; }
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR) {}
         uint64_t t = now_real();
@@ -150,6 +187,7 @@ static void *sender(void *arg) {
             struct stream *s = active[i];
             if (t > s->last_ns + 2000000000ull) { active[i--] = active[--nactive]; continue; }
             if (t > s->last_ns + 100000000ull) continue;
+            if (spread && !due(s, t)) continue;
             uint8_t *p = pkts[n];
             p[0] = 0x80; p[1] = s->tx_packets == 0 ? 0x80 : 0x00;
             p[2] = s->tx_seq >> 8; p[3] = s->tx_seq & 0xFF;
@@ -164,8 +202,8 @@ static void *sender(void *arg) {
             msgs[n].msg_hdr.msg_iov = &iov[n]; msgs[n].msg_hdr.msg_iovlen = 1;
             who[n] = s;
             s->tx_seq++; s->tx_ts += 160;
-            if (nfds > 1) { /* one socket per caller: nothing to batch across */
-                if (sendmsg(fds[s->sock], &msgs[n].msg_hdr, 0) > 0) s->tx_packets++;
+            if (nfds > 1 || spread) { /* separate senders: nothing to batch across */
+                if (sendmsg(fds[nfds > 1 ? s->sock : 0], &msgs[n].msg_hdr, 0) > 0) s->tx_packets++;
                 continue;
             }
             if (++n == BATCH) {
@@ -203,11 +241,28 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(argv[i], "--streams") && i + 1 < argc) streams_out = argv[++i];
         else if (!strcmp(argv[i], "--send")) send_mode = 1;
+        else if (!strcmp(argv[i], "--arrival") && i + 1 < argc) {
+            const char *a = argv[++i];
+            if (!strcmp(a, "spread")) spread = 1;
+            else if (!strcmp(a, "batch")) spread = 0;
+            else { fprintf(stderr, "rtp_meter: --arrival spread|batch, got '%s'\n", a); return 2; }
+        }
+        else if (!strcmp(argv[i], "--tick-us") && i + 1 < argc) {
+            int us = atoi(argv[++i]);
+            if (us < 20 || us > 5000) { fprintf(stderr, "rtp_meter: --tick-us must be 20-5000\n"); return 2; }
+            tick_ns = (uint64_t)us * 1000;
+        }
+        else if (!strcmp(argv[i], "--jitter-ms") && i + 1 < argc) {
+            double j = atof(argv[++i]);
+            if (j < 0 || j > 10) { fprintf(stderr, "rtp_meter: --jitter-ms must be 0-10\n"); return 2; }
+            jitter_ns = (uint64_t)(j * 1e6);
+        }
         else if (!strcmp(argv[i], "--ports") && i + 1 < argc) {
             if (sscanf(argv[++i], "%d:%d", &base_port, &nfds) != 2 || nfds < 1) { fprintf(stderr, "rtp_meter: --ports BASE:COUNT\n"); return 2; }
             port = base_port;
         }
-        else { fprintf(stderr, "usage: rtp_meter --port P|--ports BASE:COUNT --seconds S --out F [--streams F] [--send]\n"); return 2; }
+        else { fprintf(stderr, "usage: rtp_meter --port P|--ports BASE:COUNT --seconds S --out F [--streams F] [--send] "
+                           "[--arrival spread|batch] [--jitter-ms J] [--tick-us T]\n"); return 2; }
     }
     if (!port || !out) { fprintf(stderr, "rtp_meter: --port and --out are required\n"); return 2; }
     streams = calloc(TABLE, sizeof *streams);
@@ -303,10 +358,11 @@ int main(int argc, char **argv) {
     FILE *f = fopen(out, "w");
     if (!f) { perror("rtp_meter: out"); return 1; }
     fprintf(f, "{\"packets\": %llu, \"streams\": %llu, \"seq_gaps\": %llu, \"malformed\": %llu, \"sent\": %llu, "
-               "\"gap_ms_p50\": %.2f, \"gap_ms_p99\": %.2f, \"gap_ms_max\": %.2f, \"cpu_s\": %.3f}\n",
+               "\"gap_ms_p50\": %.2f, \"gap_ms_p99\": %.2f, \"gap_ms_max\": %.2f, \"cpu_s\": %.3f, "
+               "\"arrival\": \"%s\", \"jitter_ms\": %.1f}\n",
             (unsigned long long)total_packets, (unsigned long long)nstreams, (unsigned long long)seq_gaps,
             (unsigned long long)malformed, (unsigned long long)tx_total, pct(0.50), pct(0.99),
-            (double)max_gap_ns / 1e6, cpu);
+            (double)max_gap_ns / 1e6, cpu, spread ? "spread" : "batch", (double)jitter_ns / 1e6);
     fclose(f);
     return 0;
 }

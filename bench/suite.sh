@@ -18,7 +18,10 @@
 #
 # Every run drives the release daemon over loopback with sipp from separate processes and
 # measures at the receiver: all callers' SDP name bench/rtp_meter (C, batched), which
-# timestamps what arrives with the kernel's clock and speaks for the callers. The CPU of
+# timestamps what arrives with the kernel's clock and speaks for the callers: by default as
+# independent phones do (ARRIVAL=spread: each caller its own phase in the 20 ms period and
+# +-2 ms of jitter per packet); ARRIVAL=batch sends every caller's packet in one instant
+# (the old, flattering pattern, kept for comparison; the report labels each row). The CPU of
 # the load generators is printed next to the daemon's: they share the same 2 cores.
 # Results: one JSON line per run in the work directory, rendered by bench/report.py into
 # --out (default bench/results.md). --quick runs every section small (a smoke test).
@@ -47,6 +50,9 @@ else
     : "${CONCURRENCY:=100 500 1000 2000 3000}" "${RATES:=100 200 500 1000}" "${HOLD:=30}" "${RATE_SECONDS:=10}"
     : "${RECORD_CALLS:=500}" "${RECORD_SECONDS:=30}" "${PEER_CALLS:=400}" "${BILL_CALLS:=1000000}" "${BILL_MESSAGES:=100000}"
 fi
+
+: "${ARRIVAL:=spread}"
+case "$ARRIVAL" in spread|batch) ;; *) echo "ARRIVAL must be spread or batch, got '$ARRIVAL'" >&2; exit 2 ;; esac
 
 WORK=$(mktemp -d /tmp/tollfreed-suite.XXXXXX)
 RESULTS=$WORK/results.jsonl
@@ -144,7 +150,7 @@ run_concurrency() { # N
     local rate=$(( n / 10 > 100 ? n / 10 : 100 ))
     local ramp=$(( (n + rate - 1) / rate ))
     local mport; mport=$(free_port)
-    "$WORK/rtp_meter" --port "$mport" --seconds $((ramp + HOLD + 4)) --send --out "$WORK/$name/meter.json" &
+    "$WORK/rtp_meter" --port "$mport" --seconds $((ramp + HOLD + 4)) --send --arrival "$ARRIVAL" --out "$WORK/$name/meter.json" &
     local meter=$!; PIDS+=($meter)
     callers "$name" bench/uac_bench.xml "$n" "$rate" "$HOLD" "$mport" $(( (n + 999) / 1000 ))
     sleep $((ramp + 1))
@@ -186,7 +192,7 @@ run_record() {
     start_daemon "$name" record-30s.xml $((n * 2 + 10)) "$RECORD_SECONDS"
     local rate=50 ramp=$(( (n + 49) / 50 )) hold=$((RECORD_SECONDS + 3))
     local mport; mport=$(free_port)
-    "$WORK/rtp_meter" --port "$mport" --seconds $((ramp + hold + 4)) --send --out "$WORK/$name/meter.json" &
+    "$WORK/rtp_meter" --port "$mport" --seconds $((ramp + hold + 4)) --send --arrival "$ARRIVAL" --out "$WORK/$name/meter.json" &
     local meter=$!; PIDS+=($meter)
     local w0 d0 t0; w0=$(awk '/^write_bytes/ {print $2}' /proc/$DAEMON/io); d0=$(ticks $DAEMON); t0=$(now)
     callers "$name" bench/uac_bench.xml "$n" "$rate" "$hold" "$mport" 1

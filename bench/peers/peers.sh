@@ -40,7 +40,7 @@ measure_peer() {
     local name=$1 n=$2; shift 2
     local sys_pids=("$@") hold=$HOLD ramp=$(( (n + PEER_RATE - 1) / PEER_RATE ))
     local mbase=12000 # below the ephemeral range (SIP ports) and the RTP ranges in use
-    "$WORK/rtp_meter" --ports "$mbase:$n" --seconds $((ramp + hold + 4)) --send --out "$WORK/$name/meter.json" &
+    "$WORK/rtp_meter" --ports "$mbase:$n" --seconds $((ramp + hold + 4)) --send --arrival "$ARRIVAL" --out "$WORK/$name/meter.json" &
     local meter=$!; PIDS+=($meter)
     peer_callers "$name" "$n" "$hold" "$mbase" "${PEER_SIP_PORTS[@]}"
     sleep $((ramp + 1))
