@@ -183,7 +183,7 @@ command -v sipp >/dev/null || { echo "$0: sipp missing (apt-get install sip-test
 
 WORK=$(mktemp -d /tmp/tollfreed-overload.XXXXXX)
 mkdir -p "$WORK/flows" "$WORK/emergency" "$WORK/normal" "$WORK/agent"
-free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { python3 bench/free_port.py; }
 SIP_PORT=$(free_port); AGENT_PORT=$(free_port); SINK_PORT=$(free_port); E_PORT=$(free_port); N_PORT=$(free_port)
 OFFERED=$((CAPACITY * 2))
 read -r OFF_E OFF_N RATE_E RATE_N RAMP < <(python3 -c "

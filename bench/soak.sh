@@ -273,7 +273,7 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 WORK=$(mktemp -d /tmp/tollfreed-soak.XXXXXX)
 echo "soak: work directory $WORK"
 mkdir -p "$WORK/flows" "$WORK/record" "$WORK/gather" "$WORK/dial" "$WORK/agent"
-free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { python3 bench/free_port.py; }
 SIP_PORT=$(free_port); AGENT_PORT=$(free_port); METER_PORT=$(free_port); SINK_PORT=$(free_port)
 MAXC=$((CALLS * 2))
 RESERVE=$(( (MAXC * 5 + 99) / 100 ))

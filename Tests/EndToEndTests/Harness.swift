@@ -273,6 +273,10 @@ final class DaemonUnderTest: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// A daemon nobody stopped (a test class that only dropped it) is stopped when it goes
+    /// away: a leftover daemon holds ports, memory and CPU for the rest of the run.
+    deinit { stop() }
+
     /// SIGTERM and wait; returns the exit status.
     @discardableResult
     func stop() -> Int32 {

@@ -58,6 +58,8 @@ final class SpeechEndToEndTests: XCTestCase {
     }
 
     override class func tearDown() {
+        daemon?.stop()
+        server?.stop()
         daemon = nil
         server = nil
         super.tearDown()

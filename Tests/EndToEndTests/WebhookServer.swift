@@ -87,4 +87,7 @@ final class WebhookServer: @unchecked Sendable {
     func stop() {
         if process.isRunning { process.terminate(); process.waitUntilExit() }
     }
+
+    /// A server nobody stopped is stopped when it goes away (it holds a port).
+    deinit { stop() }
 }
