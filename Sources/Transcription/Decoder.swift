@@ -4,8 +4,9 @@ import Foundation
 import Glibc
 #endif
 
-/// Owns one `ps_decoder_t`. Used only on the owning transcriber's serial queue, which is
-/// what makes the unchecked conformance sound.
+/// Owns one `ps_decoder_t`. Used by one job at a time (the transcriber's serial queue, or
+/// the speech pool, which hands each decoder to one utterance), which is what makes the
+/// unchecked conformance sound.
 final class Decoder: @unchecked Sendable {
     private let ps: OpaquePointer
     private let config: OpaquePointer
@@ -45,7 +46,7 @@ final class Decoder: @unchecked Sendable {
     /// passed whole (`full_utt`, so batch cepstral mean normalisation sees all of it): the
     /// same file always gives the same text, whatever was decoded before.
     func decode(_ samples: [Int16]) throws(TranscriptionError) -> String {
-        try ps_set_search(ps, languageModelSearch) == 0 ? decodeUtterance(samples) : ""
+        try decode(samples, grammar: nil).text
     }
 
     /// The name of the search set up from the configuration (the trigram language model).

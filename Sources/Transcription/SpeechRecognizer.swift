@@ -39,14 +39,14 @@ public final class SpeechRecognizer: Sendable {
                 modelDirectory: String = Transcriber.defaultModelDirectory,
                 dictionary: String = Transcriber.defaultDictionary,
                 languageModel: String = Transcriber.defaultLanguageModel,
-                noiseFloor: Int = 200, extraArguments: [String] = []) throws(TranscriptionError) {
+                noiseFloor: Int = 200) throws(TranscriptionError) {
         for file in [modelDirectory, dictionary, languageModel] where !FileManager.default.fileExists(atPath: file) {
             throw .model("\(file) not found (install pocketsphinx-en-us)")
         }
         var loaded: [Decoder] = []
         for _ in 0..<max(1, min(decoders, 16)) {
             let decoder = try Decoder(arguments: ["-hmm", modelDirectory, "-dict", dictionary, "-lm", languageModel,
-                                                  "-samprate", String(Transcriber.modelSampleRate), "-logfn", "/dev/null"] + extraArguments)
+                                                  "-samprate", String(Transcriber.modelSampleRate), "-logfn", "/dev/null"])
             loaded.append(decoder)
         }
         pool = Locked(Pool(idle: loaded))
