@@ -108,3 +108,11 @@ const uint8_t *tfm_batch_packet(const tfm_batch_t *b, int i, int *length, uint32
 #include <malloc.h>
 
 int tf_release_free_memory(void) { return malloc_trim(0); }
+
+int tf_fix_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
+
+void tf_heap_stats(uint64_t *in_use, uint64_t *free_held) {
+    struct mallinfo2 mi = mallinfo2();
+    *in_use = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+    *free_held = (uint64_t)mi.fordblks;
+}

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import Media
 import Metering
 import Observability
 
@@ -37,6 +38,9 @@ package enum DaemonMetrics {
         m.describe("tollfreed_play_cache_bytes", type: "gauge", help: "Decoded <Play> audio held by the play cache (bounded by its byte budget).")
         m.describe("tollfreed_sip_handles", type: "gauge", help: "SIP dialog and request handles alive in Sofia (a leak shows here first).")
         m.describe("tollfreed_play_cache_entries", type: "gauge", help: "<Play> sources held by the play cache.")
+        m.describe("tollfreed_heap_in_use_bytes", type: "gauge", help: "Heap the daemon holds (malloc, every arena): grows with a leak.")
+        m.describe("tollfreed_heap_free_bytes", type: "gauge",
+                   help: "Heap freed but kept by the allocator (fragments between live blocks): resident, yet no leak.")
     }
 }
 
@@ -99,5 +103,8 @@ extension CallController {
         metrics.set("tollfreed_pacer_ticks_total", Double(s.ticks))
         metrics.set("tollfreed_pacer_late_ticks_total", Double(s.lateTicks))
         metrics.set("tollfreed_rtp_ports_free", Double(s.portsFree))
+        let heap = heapStats()
+        metrics.set("tollfreed_heap_in_use_bytes", Double(heap.inUse))
+        metrics.set("tollfreed_heap_free_bytes", Double(heap.freeHeld))
     }
 }

@@ -63,6 +63,7 @@ public final class Daemon: Sendable {
     /// SIP, media, and the record writer last.
     public func run() throws(StartupError) {
         signal(SIGPIPE, SIG_IGN)
+        fixMmapThreshold()  // before the services allocate
         let group = ServiceGroup(logger: logger)
         let records: RecordService
         do { records = try start(group) } catch {

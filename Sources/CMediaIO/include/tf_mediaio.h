@@ -26,5 +26,13 @@ const uint8_t *tfm_batch_packet(const tfm_batch_t *b, int i, int *length, uint32
 /// Gives memory freed by the process back to the kernel (glibc's malloc_trim). Returns 1
 /// when some was released.
 int tf_release_free_memory(void);
+/// Fixes glibc's mmap threshold at `bytes`. Left alone, glibc raises it to the size of the
+/// largest mapped block freed (up to 32 MiB), after which multi-megabyte buffers (a
+/// recording's samples) come from the arenas and leave them fragmented when freed.
+/// Returns 1 on success.
+int tf_fix_mmap_threshold(int bytes);
+/// The allocator's view of the heap (glibc's mallinfo2, every arena): bytes in use by the
+/// program, and bytes freed but still held by the allocator (fragments it cannot return).
+void tf_heap_stats(uint64_t *in_use, uint64_t *free_held);
 
 #endif
