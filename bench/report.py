@@ -4,6 +4,7 @@
     report.py setup-latency CALLS_LOG STREAMS_TSV   -> JSON latency summary
     report.py check-recordings WAV_DIR SECONDS       -> JSON recording check
     report.py billing BILLING_TXT CALLS MESSAGES     -> JSON result line
+    report.py webhook METRICS_TXT APP_TSV            -> JSON webhook summary
     report.py render RESULTS_JSONL [--quick 0|1]     -> Markdown results (stdout)
 """
 import datetime, glob, json, math, os, platform, struct, subprocess, sys, wave
@@ -11,7 +12,8 @@ import datetime, glob, json, math, os, platform, struct, subprocess, sys, wave
 TARGETS = {
     "capacity_calls": 2000, "gap_p99_ms": 25.0, "gap_max_ms": 60.0, "daemon_cpu_pct": 100.0,
     "setup_rate": 500, "invite_200_p99_ms": 20.0, "ack_speech_p99_ms": 30.0, "rss_per_call_kib": 100,
-    "floor_ratio": 4.0, "pjsip_ratio": 10.0,
+    "floor_ratio": 4.0, "pjsip_ratio": 10.0, "webhook_speech_rate": 300, "webhook_speech_p99_ms": 60.0,
+    "webhook_clean_rate": 500,
 }
 
 
@@ -59,6 +61,53 @@ def setup_latency(calls_log, streams_tsv):
                 break
     return {"calls_logged": logged, "invite_200_ms": percentiles(invite_ok), "ack_rtp_ms": percentiles(ack_rtp),
             "ack_speech_ms": percentiles(ack_speech), "rtp_before_ack": before_ack, "unreadable_lines": unreadable}
+
+
+def histogram_quantile(buckets, q):
+    """Prometheus's histogram_quantile over cumulative (upper bound, count) pairs: linear
+    within the bucket that holds the q-th observation; None when empty or beyond the last."""
+    total = buckets[-1][1] if buckets else 0
+    if not total:
+        return None
+    rank, lower, below = q * total, 0.0, 0
+    for le, count in buckets:
+        if count >= rank:
+            if le == math.inf:
+                return None
+            return round((lower + (le - lower) * (rank - below) / max(1, count - below)) * 1000, 2)
+        lower, below = le, count
+    return None
+
+
+def histogram(metrics_txt, name):
+    """A histogram from a Prometheus text page, every label set summed: the sorted
+    (upper bound, cumulative count) pairs and the count per label set."""
+    buckets, counts = {}, {}
+    for line in open(metrics_txt):
+        if line.startswith(name + "_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            le = math.inf if le == "+Inf" else float(le)
+            buckets[le] = buckets.get(le, 0) + float(line.rsplit(" ", 1)[1])
+        elif line.startswith(name + "_count"):
+            label = line.split("{", 1)[1].split("}")[0] if "{" in line else "all"
+            counts[label] = int(float(line.rsplit(" ", 1)[1]))
+    return sorted(buckets.items()), counts
+
+
+def webhook(metrics_txt, app_tsv):
+    """The daemon's webhook request and prompt synthesis times and the requests' outcomes,
+    and what the tenant app saw: requests per path and its own time per answer."""
+    requests, outcomes = histogram(metrics_txt, "tollfreed_webhook_request_seconds")
+    tts, syntheses = histogram(metrics_txt, "tollfreed_tts_seconds")
+    paths, took = {}, []
+    for line in open(app_tsv):
+        path, sid, arrived, us = line.rstrip("\n").split("\t")
+        paths[path] = paths.get(path, 0) + 1
+        took.append(int(us) / 1000)
+    return {"request_ms": {"p50": histogram_quantile(requests, 0.5), "p99": histogram_quantile(requests, 0.99)},
+            "tts_ms": {"p50": histogram_quantile(tts, 0.5), "p99": histogram_quantile(tts, 0.99),
+                       "n": sum(syntheses.values())},
+            "outcomes": outcomes, "app_requests": paths, "app_answer_ms": percentiles(took)}
 
 
 def check_recordings(wav_dir, seconds):
@@ -114,6 +163,36 @@ def arrival(meter):
     return f"spread, ±{meter.get('jitter_ms', 0):g} ms" if a == "spread" else "batch (all at once)"
 
 
+def render_webhook(rows, out):
+    """The webhook section's table (appended to `out`); returns its target lines."""
+    hooks = [r for r in rows if r["section"] == "webhook"]
+    if not hooks:
+        return []
+    out += ["## Webhook flows: a greeting no other call gets, a Gather, a second request", "",
+            "| calls/s | calls | ok | failed | daemon CPU | app CPU | INVITE→200 p50 / p99 | ACK→first RTP p50 / p99 | "
+            "ACK→first speech p50 / p99 / max | synthesis p50 / p99 (prompts) | webhook request p50 / p99 | second requests | app answer p99 |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    targets = []
+    for r in hooks:
+        l, w = r["latency"], r["webhook"]
+        out.append(f"| {r['rate']} | {r['calls']} | {r['sipp'][0]} | {r['sipp'][1]} | {r['daemon_cpu']} % | {r['app_cpu']} % | "
+                   f"{fmt(l['invite_200_ms']['p50'])} / {fmt(l['invite_200_ms']['p99'])} ms | "
+                   f"{fmt(l['ack_rtp_ms']['p50'])} / {fmt(l['ack_rtp_ms']['p99'])} ms | "
+                   f"{fmt(l['ack_speech_ms']['p50'])} / {fmt(l['ack_speech_ms']['p99'])} / {fmt(l['ack_speech_ms']['max'])} ms | "
+                   f"{fmt(w['tts_ms']['p50'])} / {fmt(w['tts_ms']['p99'])} ms ({w['tts_ms']['n']:,}) | "
+                   f"{fmt(w['request_ms']['p50'])} / {fmt(w['request_ms']['p99'])} ms | {w['app_requests'].get('/action', 0):,} | "
+                   f"{fmt(w['app_answer_ms']['p99'])} ms |")
+        p99 = l["ack_speech_ms"]["p99"]
+        if r["rate"] == TARGETS["webhook_speech_rate"]:
+            targets.append(f"| ACK→first speech p99 ≤ 60 ms at 300 calls/s, every greeting new | {fmt(p99, ' ms')} | "
+                           f"{mark(p99 is not None and p99 <= TARGETS['webhook_speech_p99_ms'])} |")
+        if r["rate"] == TARGETS["webhook_clean_rate"]:
+            ok = r["sipp"][1] == 0 and r["sipp"][0] == r["calls"]
+            targets.append(f"| 0 failed at 500 webhook calls/s | {r['sipp'][1]} failed of {r['calls']} | {mark(ok)} |")
+    out.append("")
+    return targets
+
+
 def render(results_path, quick):
     rows = [json.loads(l) for l in open(results_path) if l.strip()]
     sipp = subprocess.run(["sipp", "-v"], capture_output=True, text=True).stdout.strip().splitlines()
@@ -163,6 +242,7 @@ def render(results_path, quick):
         sp = [r["latency"]["ack_speech_ms"]["p99"] for r in setup if r["latency"]["ack_speech_ms"]["p99"] is not None]
         if sp:
             targets.append(f"| ACK→first speech p99 ≤ 30 ms (every rate) | worst {max(sp)} ms | {mark(max(sp) <= TARGETS['ack_speech_p99_ms'])} |")
+    targets += render_webhook(rows, out)
     for r in (x for x in rows if x["section"] == "record"):
         f, m = r["files"], r["meter"]
         out += ["## Record: callers each recording on the healthcare number (AES-256-GCM at rest)", "",
@@ -232,6 +312,8 @@ def main():
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "setup-latency":
         print(json.dumps(setup_latency(sys.argv[2], sys.argv[3])))
+    elif cmd == "webhook":
+        print(json.dumps(webhook(sys.argv[2], sys.argv[3])))
     elif cmd == "check-recordings":
         print(json.dumps(check_recordings(sys.argv[2], sys.argv[3])))
     elif cmd == "billing":

@@ -13,6 +13,9 @@
 #   billing      rating and exporting 1,000,000 records (bench/billing.sh)
 #   floor        what one packet costs the kernel here (bench/loopback_floor.c): the least
 #                CPU per call any media server can reach on this machine
+#   webhook      100, 300, 500 calls per second whose flow comes from a local tenant app
+#                (bench/webhook_app.py): a greeting unique to each call, a Gather, a second
+#                request (bench/webhook.sh)
 #   peers        tollfreed, pjsip (pjsua2 wheel, bench/peers/pjsua_uas.py) and sipp's own UAS
 #                replaying the prompt from a pcap (the floor), on the same 400-call load
 #
@@ -29,14 +32,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BIN=$ROOT/.build/release/tollfreed OUT=$ROOT/bench/results.md QUICK=0
-ONLY="concurrency,setup,record,billing,floor,peers"
+ONLY="concurrency,setup,webhook,record,billing,floor,peers"
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1; shift ;;
         --only) ONLY=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
         --binary) BIN=$2; shift 2 ;;
-        *) echo "usage: $0 [--quick] [--only concurrency,setup,record,billing,floor,peers] [--out FILE] [--binary PATH]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--quick] [--only concurrency,setup,webhook,record,billing,floor,peers] [--out FILE] [--binary PATH]" >&2; exit 2 ;;
     esac
 done
 [ -x "$BIN" ] || { echo "build first: make build ($BIN missing)" >&2; exit 2; }
@@ -44,10 +47,10 @@ for tool in sipp cc python3; do command -v $tool >/dev/null || { echo "missing $
 
 # Sizes; each may be overridden from the environment (CONCURRENCY="2000" bench/suite.sh ...).
 if [ $QUICK = 1 ]; then
-    : "${CONCURRENCY:=50 200}" "${RATES:=50 100}" "${HOLD:=10}" "${RATE_SECONDS:=3}" "${RECORD_CALLS:=20}"
+    : "${CONCURRENCY:=50 200}" "${RATES:=50 100}" "${WEBHOOK_RATES:=20}" "${HOLD:=10}" "${RATE_SECONDS:=3}" "${RECORD_CALLS:=20}"
     : "${RECORD_SECONDS:=5}" "${PEER_CALLS:=20}" "${BILL_CALLS:=20000}" "${BILL_MESSAGES:=2000}"
 else
-    : "${CONCURRENCY:=100 500 1000 2000 3000}" "${RATES:=100 200 500 1000}" "${HOLD:=30}" "${RATE_SECONDS:=10}"
+    : "${CONCURRENCY:=100 500 1000 2000 3000}" "${RATES:=100 200 500 1000}" "${WEBHOOK_RATES:=100 300 500}" "${HOLD:=30}" "${RATE_SECONDS:=10}"
     : "${RECORD_CALLS:=500}" "${RECORD_SECONDS:=30}" "${PEER_CALLS:=400}" "${BILL_CALLS:=1000000}" "${BILL_MESSAGES:=100000}"
 fi
 
@@ -226,12 +229,14 @@ run_billing() {
 }
 
 . bench/peers/peers.sh
+. bench/webhook.sh
 
 IFS=, read -ra SECTIONS <<< "$ONLY"
 for section in "${SECTIONS[@]}"; do
     case "$section" in
         concurrency) for n in $CONCURRENCY; do run_concurrency "$n"; done ;;
         setup) for r in $RATES; do run_setup "$r"; done ;;
+        webhook) for r in $WEBHOOK_RATES; do run_webhook "$r"; done ;;
         record) run_record ;;
         billing) run_billing ;;
         floor) run_floor ;;

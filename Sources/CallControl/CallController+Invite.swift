@@ -49,7 +49,7 @@ extension CallController {
         }
         switch verdict {
         case .drop(let d): return drop(ctx, d)
-        case .refuse(let r): return refuse(ctx, r.status, r.disposition, r.reason, headers: r.headers)
+        case .refuse(let r): return refuse(ctx, r.status, r.disposition, r.reason, headers: r.headers, rejection: r.rejection)
         case .admit: break
         }
         guard let route, admit(ctx) else { return }
@@ -74,7 +74,15 @@ extension CallController {
                            contactUsable: inv.contactUsable, emergency: emergency,
                            halfOpenRefusal: halfOpen.refusal(source: inv.source), draining: draining,
                            recordBacklogFull: services.recordBacklog?.isBacklogFull == true, flow: route?.flow,
-                           flowAvailable: route.map { policy.flows[$0.flow] != nil || policy.numbers[$0.did]?.isRemoteFlow == true } ?? false)
+                           flowAvailable: route.map { policy.flows[$0.flow] != nil || policy.numbers[$0.did]?.isRemoteFlow == true } ?? false,
+                           speechBacklogged: speechBacklogged(route))
+    }
+
+    /// The number's flow is a URL (whose documents may bring text never spoken before) and a
+    /// prompt asked for now would wait past `calls.tts_backlog_ms` for the synthesis thread.
+    private func speechBacklogged(_ route: DIDRoute?) -> Bool {
+        guard policy.ttsBacklogMilliseconds > 0, let route, policy.numbers[route.did]?.isRemoteFlow == true else { return false }
+        return services.prompts.backlog.expectedWait * 1000 > Double(policy.ttsBacklogMilliseconds)
     }
 
     /// Answers a dropped INVITE and counts it (no record: see `InviteVerdict.drop`).
@@ -112,10 +120,11 @@ extension CallController {
     }
 
     /// Refuses the INVITE and writes its record.
-    func refuse(_ ctx: InviteContext, _ status: Int, _ disposition: Disposition, _ reason: String, headers: [String] = []) {
+    func refuse(_ ctx: InviteContext, _ status: Int, _ disposition: Disposition, _ reason: String, headers: [String] = [],
+                rejection: String? = nil) {
         let inv = ctx.invite
         stack.respond(inv.handle, status: status, headers: headers)
-        countRejection(status == 503 ? (draining ? "draining" : "capacity") : String(status))
+        countRejection(rejection ?? (status == 503 ? (draining ? "draining" : "capacity") : String(status)))
         ctx.log.notice("call.refused", ["status": status, "reason": reason])
         services.writer.submit(ctx.refusalRecord(status: status, disposition: disposition, at: stack.currentTime()))
     }

@@ -34,6 +34,8 @@ package enum DaemonMetrics {
         m.describe("tollfreed_record_spool_bytes", type: "gauge", help: "Records waiting in the local spool for PostgreSQL (bytes).")
         m.describe("tollfreed_record_store_up", type: "gauge", help: "1 while PostgreSQL takes records, 0 while they are spooled.")
         m.describe("tollfreed_prompt_cache_bytes", type: "gauge", help: "Synthesised prompt audio held by the prompt cache (bounded by its byte budget).")
+        m.describe("tollfreed_tts_seconds", type: "histogram",
+                   help: "A prompt not in the cache: its first request to its audio ready (waiting for the synthesis thread included).")
         m.describe("tollfreed_prompt_cache_entries", type: "gauge", help: "Synthesised prompts held by the prompt cache.")
         m.describe("tollfreed_play_cache_bytes", type: "gauge", help: "Decoded <Play> audio held by the play cache (bounded by its byte budget).")
         m.describe("tollfreed_sip_handles", type: "gauge", help: "SIP dialog and request handles alive in Sofia (a leak shows here first).")

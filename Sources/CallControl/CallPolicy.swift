@@ -38,6 +38,9 @@ package struct CallPolicy: Sendable {
     var rtpTimeoutSeconds = 0
     /// Half-open calls: ACK wait, per-source and total limits (0: none).
     var ackTimeoutMilliseconds = 8000
+    /// New ordinary calls to URL flows are refused while a prompt has waited this long for
+    /// synthesis (0: never).
+    var ttsBacklogMilliseconds = 0
     /// A finished call's dialog still open after this long is freed by force.
     var dialogReleaseMilliseconds = 40_000
     var halfOpenPerSource = 0
@@ -73,6 +76,7 @@ extension CallPolicy {
         emergencyMarkingSources = config.emergencyMarkingSources
         rtpTimeoutSeconds = config.rtpTimeoutSeconds
         ackTimeoutMilliseconds = config.ackTimeoutMilliseconds
+        ttsBacklogMilliseconds = config.ttsBacklogMilliseconds
         dialogReleaseMilliseconds = config.dialogReleaseMilliseconds
         halfOpenPerSource = config.halfOpenPerSource
         halfOpenMax = config.effectiveHalfOpenMax

@@ -24,6 +24,9 @@ struct InviteFacts: Equatable {
     var flow: String?
     /// The flow is loaded (a local file) or fetched per call (a URL).
     var flowAvailable = true
+    /// The flow is a URL and text to speech is behind (`calls.tts_backlog_ms`): the call's
+    /// first words would wait.
+    var speechBacklogged = false
 }
 
 /// A refusal the caller gets with a record of the attempt.
@@ -32,6 +35,8 @@ struct InviteRefusal: Error, Equatable {
     var disposition: Disposition
     var reason: String
     var headers: [String] = []
+    /// The `reason` label of `tollfreed_admission_rejections_total` (default: by status).
+    var rejection: String?
 }
 
 /// The gate's verdict on a new INVITE.
@@ -88,7 +93,8 @@ enum InviteDrop: Equatable {
 enum InviteGate {
     /// Screening first (source, rate, Contact: not our customers' calls), then the reasons
     /// an ordinary call waits (half-open flood, drain, record backlog) that never stop an
-    /// emergency call, except the drain, then the number and its flow.
+    /// emergency call, except the drain, then the number and its flow, then a speech backlog
+    /// (ordinary calls only).
     static func verdict(_ f: InviteFacts) -> InviteVerdict {
         guard f.sourceTrusted else { return .drop(.untrusted) }
         guard f.withinRate else { return .drop(.rateLimited) }
@@ -101,6 +107,10 @@ enum InviteGate {
         guard let flow = f.flow else { return .refuse(InviteRefusal(status: 404, disposition: .rejected, reason: "unknown number")) }
         guard f.flowAvailable else {
             return .refuse(InviteRefusal(status: 500, disposition: .failed, reason: "flow \(flow) not loaded"))
+        }
+        if !f.emergency && f.speechBacklogged {
+            return .refuse(InviteRefusal(status: 503, disposition: .busy, reason: "text-to-speech backlog",
+                                         headers: ["Retry-After: 5"], rejection: "tts_backlog"))
         }
         return .admit
     }

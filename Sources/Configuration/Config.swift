@@ -90,6 +90,9 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Half-open calls (200 sent, no ACK yet): how long they may wait, and how many one
     /// source address and all sources together may hold (0: no limit).
     public var ackTimeoutMilliseconds = 8000
+    /// While a prompt has waited longer than this for text to speech, new ordinary calls to
+    /// numbers whose flow is a URL (the flows that bring new text) get 503; 0 never.
+    public var ttsBacklogMilliseconds = 1000
     /// How long a call's SIP dialog may outlive its record before it is freed by force
     /// (Sofia's own transactions time out after 32 s; a dialog left past that is a leak).
     public var dialogReleaseMilliseconds = 40_000

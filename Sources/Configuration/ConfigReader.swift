@@ -100,9 +100,10 @@ struct ConfigReader {
         if let calls = o["calls"] {
             let k = try json.object(calls, "calls", allowed: ["max_concurrent", "ring_ms", "max_duration_s", "emergency_reserve", "preemption",
                                                               "drain_s", "rtp_timeout_s", "ack_timeout_ms", "half_open_per_source",
-                                                              "half_open_max", "dialog_release_ms"])
+                                                              "half_open_max", "dialog_release_ms", "tts_backlog_ms"])
             c.rtpTimeoutSeconds = try json.integer(k, "rtp_timeout_s", "calls", in: 0...86_400) ?? c.rtpTimeoutSeconds
             c.ackTimeoutMilliseconds = try json.integer(k, "ack_timeout_ms", "calls", in: 500...32_000) ?? c.ackTimeoutMilliseconds
+            c.ttsBacklogMilliseconds = try json.integer(k, "tts_backlog_ms", "calls", in: 0...60_000) ?? c.ttsBacklogMilliseconds
             c.dialogReleaseMilliseconds = try json.integer(k, "dialog_release_ms", "calls", in: 1000...120_000) ?? c.dialogReleaseMilliseconds
             c.halfOpenPerSource = try json.integer(k, "half_open_per_source", "calls", in: 0...100_000) ?? c.halfOpenPerSource
             c.halfOpenMax = try json.integer(k, "half_open_max", "calls", in: 0...100_000)

@@ -84,7 +84,7 @@ public final class Daemon: Sendable {
                           detail: "key \(compliance.keys[0].idHex); sealed: \(compliance.encryptIndustries.map(\.rawValue).sorted().joined(separator: ","))",
                           logger: logger)
         group.afterStop { compliance.flush() }
-        let prompts = try makePromptCache()
+        let prompts = try makePromptCache(metrics: metrics)
         let stack = SIPStack(logger: logger)
         stack.maxMessageBytes = config.maxSIPMessageBytes
         let box = Locked<CallController?>(nil)  // media callbacks made before the controller reach it
@@ -120,10 +120,12 @@ public final class Daemon: Sendable {
     }
 
     /// The prompt cache, warmed: every prompt in every loaded flow is synthesised once, up front.
-    private func makePromptCache() throws(StartupError) -> PromptCache {
+    private func makePromptCache(metrics: MetricsRegistry) throws(StartupError) -> PromptCache {
         let synthesizer: SpeechSynthesizer
         do { synthesizer = try SpeechSynthesizer(logger: logger) } catch { throw StartupError("\(error)", status: 1) }
-        let prompts = PromptCache(synthesizer: synthesizer, logger: logger)
+        let prompts = PromptCache(synthesizer: synthesizer, logger: logger) { seconds in
+            metrics.observe("tollfreed_tts_seconds", seconds, buckets: DaemonMetrics.latencyBuckets, [])
+        }
         prompts.warm(flows.values)
         logIgnoredMarkup(flows, logger: logger)
         return prompts

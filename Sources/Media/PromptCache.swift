@@ -3,7 +3,9 @@ import Observability
 
 /// Synthesised prompts by (text, voice, language), shared by all calls.
 ///
-/// Synthesis runs on one background thread (espeak-ng is single-threaded). Requests for a
+/// Synthesis runs on one background thread (espeak-ng is single-threaded); the conversion to
+/// 8 kHz and G.711 of what it made runs on the other cores, so that thread does only the
+/// part no other can. Requests for a
 /// prompt already being synthesised wait for that one synthesis instead of starting another,
 /// so a thousand callers hearing the same greeting cost one synthesis.
 /// (`@unchecked Sendable`: the cache is under its lock; the synthesizer is used only on the
@@ -14,13 +16,19 @@ public final class PromptCache: @unchecked Sendable {
     private struct State {
         var ready: BoundedAudioStore<SpeechKey>
         var waiting: [SpeechKey: [Completion]] = [:]
+        var backlog = SynthesisBacklog()
         var syntheses = 0
     }
 
     private let state: Locked<State>
     private let queue = DispatchQueue(label: "tts")
+    /// Converts synthesised speech to 8 kHz G.711, several prompts at a time.
+    private let encoding = DispatchQueue(label: "tts-encode", attributes: .concurrent)
     private let synthesizer: SpeechSynthesizer
     private let logger: Logger
+    /// Told, for every synthesis, the seconds from the first request to the audio being ready.
+    private let observe: (@Sendable (Double) -> Void)?
+    private let clock: @Sendable () -> UInt64
 
     /// The default byte budget: 32 MiB, about 35 minutes of distinct speech (both laws).
     public static let defaultMaxBytes = 32 << 20
@@ -29,10 +37,14 @@ public final class PromptCache: @unchecked Sendable {
     /// The byte budget matters because a tenant's flow can make every prompt unique and long
     /// (a count alone let 4,096 long prompts hold gigabytes). A prompt larger than the whole
     /// budget is played but not kept.
+    /// `observe` is told how long each synthesis took from the request (waiting included).
     public init(synthesizer: SpeechSynthesizer, logger: Logger, maxEntries: Int = 4096,
-                maxBytes: Int = PromptCache.defaultMaxBytes) {
+                maxBytes: Int = PromptCache.defaultMaxBytes, observe: (@Sendable (Double) -> Void)? = nil,
+                clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
         self.synthesizer = synthesizer
         self.logger = logger
+        self.observe = observe
+        self.clock = clock
         self.state = Locked(State(ready: BoundedAudioStore(maxEntries: maxEntries, maxBytes: maxBytes)))
     }
 
@@ -47,17 +59,23 @@ public final class PromptCache: @unchecked Sendable {
         state.withLock { $0.ready[key] }
     }
 
+    /// How far synthesis is behind: a prompt asked for now would wait `expectedWait` seconds
+    /// before the synthesis thread starts on it (its caller hearing silence meanwhile).
+    public var backlog: SynthesisBacklog { state.withLock { $0.backlog } }
+
     /// How many syntheses have run (cache misses that were not coalesced).
     public var synthesisCount: Int { state.withLock { $0.syntheses } }
 
     /// Delivers the prompt for `key`, synthesising it at most once. `completion` runs on the
-    /// synthesis thread, or immediately on the caller's thread for a cached prompt.
+    /// synthesis or an encoding thread, or immediately on the caller's thread for a cached prompt.
     public func request(_ key: SpeechKey, completion: @escaping Completion) {
         enum Next { case hit(EncodedAudio), wait, synthesize }
+        let requested = clock()
         let next: Next = state.withLock { s in
             if let a = s.ready[key] { return .hit(a) }
             if s.waiting[key] != nil { s.waiting[key]!.append(completion); return .wait }
             s.waiting[key] = [completion]
+            s.backlog.enqueued()
             s.syntheses += 1
             return .synthesize
         }
@@ -66,28 +84,41 @@ public final class PromptCache: @unchecked Sendable {
         case .wait: break
         case .synthesize:
             queue.async { [self] in
-                let started = DispatchTime.now().uptimeNanoseconds
-                let result: Result<EncodedAudio, MediaError>
-                do {
-                    result = .success(EncodedAudio(samples: try synthesizer.synthesize(key)))
-                } catch let e as MediaError {
-                    result = .failure(e)
-                } catch {
-                    result = .failure(MediaError("\(error)"))
+                let started = clock()
+                state.withLock { $0.backlog.started() }
+                let made = Result { try synthesizer.synthesizeSource(key) }
+                let ended = max(clock(), started)
+                state.withLock { $0.backlog.synthesized(seconds: Double(ended - started) / 1e9) }
+                switch made {
+                case .success(let source):
+                    encoding.async { [self] in
+                        finish(key, requested: requested, started: started, Result { EncodedAudio(samples: try source.resampled()) }
+                            .mapError { $0 as? MediaError ?? MediaError("\($0)") })
+                    }
+                case .failure(let error):
+                    finish(key, requested: requested, started: started, .failure(error as? MediaError ?? MediaError("\(error)")))
                 }
-                let waiters: [Completion] = state.withLock { s in
-                    if case .success(let a) = result { s.ready.insert(a, for: key) }
-                    return s.waiting.removeValue(forKey: key) ?? []
-                }
-                let ms = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
-                switch result {
-                case .success(let a):
-                    logger.info("tts.synthesized", ["prompt": key, "audio_ms": a.durationMilliseconds, "took_ms": ms])
-                case .failure(let e):
-                    logger.error("tts.failed", ["prompt": key, "error": e])
-                }
-                for w in waiters { w(result) }
             }
         }
+    }
+
+    /// Keeps a synthesised prompt and hands it (or the failure) to everyone waiting for it.
+    private func finish(_ key: SpeechKey, requested: UInt64, started: UInt64, _ result: Result<EncodedAudio, MediaError>) {
+        let now = max(clock(), started)
+        let latency = Double(now - min(requested, started)) / 1e9
+        let waiters: [Completion] = state.withLock { s in
+            if case .success(let a) = result { s.ready.insert(a, for: key) }
+            s.backlog.ready(latency: latency)
+            return s.waiting.removeValue(forKey: key) ?? []
+        }
+        observe?(latency)
+        switch result {
+        case .success(let a):
+            logger.info("tts.synthesized", ["prompt": key, "audio_ms": a.durationMilliseconds,
+                                            "waited_ms": (started - min(requested, started)) / 1_000_000, "took_ms": (now - started) / 1_000_000])
+        case .failure(let e):
+            logger.error("tts.failed", ["prompt": key, "error": e])
+        }
+        for w in waiters { w(result) }
     }
 }

@@ -83,6 +83,13 @@ public final class SpeechSynthesizer: @unchecked Sendable {
 
     /// Synthesises `key` to 8 kHz 16-bit mono samples.
     public func synthesize(_ key: SpeechKey) throws -> [Int16] {
+        try synthesizeSource(key).resampled()
+    }
+
+    /// Synthesises `key` at espeak-ng's own rate (22,050 Hz). Only this part needs the
+    /// synthesizer's thread; `resampled()` can run anywhere, so the prompt cache does it on
+    /// other cores (the conversion costs about as much as the synthesis).
+    public func synthesizeSource(_ key: SpeechKey) throws -> SourceSpeech {
         let lang = EspeakVoice.languageVoice(key.language, available: voiceExists)
         let name = lang + EspeakVoice.variant(forVoice: key.voice)
         if espeak_ng_SetVoiceByName(name) != ENS_OK {
@@ -96,7 +103,20 @@ public final class SpeechSynthesizer: @unchecked Sendable {
                                  UInt32(espeakCHARS_UTF8) | (key.ssml ? UInt32(espeakSSML) : 0), nil, ctx.toOpaque())
         }
         guard status == ENS_OK else { throw MediaError("espeak-ng synthesis failed (status \(status.rawValue))") }
-        return try Resampler.resample(sink.samples, from: Int(sourceRate), to: 8000)
+        return SourceSpeech(samples: sink.samples, rate: Int(sourceRate))
+    }
+}
+
+/// Speech as espeak-ng made it, before conversion to the telephone rate.
+public struct SourceSpeech: Sendable {
+    public var samples: [Int16]
+    public var rate: Int
+
+    /// 8 kHz samples, converted at speexdsp's VoIP quality (3): its filter is a third as long
+    /// as quality 8's and the conversion three times faster (5.4 against 17 ms for 5.5 s of
+    /// speech here), and the result is band-limited to 4 kHz and G.711-coded anyway.
+    public func resampled() throws -> [Int16] {
+        try Resampler.resample(samples, from: rate, to: 8000, quality: Resampler.voipQuality)
     }
 }
 
@@ -106,11 +126,15 @@ private final class SampleSink {
 
 /// Sample-rate conversion with speexdsp.
 public enum Resampler {
-    /// Converts mono 16-bit audio between rates (quality 8 of 10).
-    public static func resample(_ input: [Int16], from: Int, to: Int) throws -> [Int16] {
+    /// speexdsp's quality for VoIP (`SPEEX_RESAMPLER_QUALITY_VOIP`).
+    public static let voipQuality: Int32 = 3
+
+    /// Converts mono 16-bit audio between rates (`quality` 0-10; 8 unless told: files are
+    /// converted once and cached).
+    public static func resample(_ input: [Int16], from: Int, to: Int, quality: Int32 = 8) throws -> [Int16] {
         if from == to || input.isEmpty { return input }
         var err: Int32 = 0
-        guard let st = speex_resampler_init(1, UInt32(from), UInt32(to), 8, &err) else {
+        guard let st = speex_resampler_init(1, UInt32(from), UInt32(to), quality, &err) else {
             throw MediaError("speex resampler init failed (\(err))")
         }
         defer { speex_resampler_destroy(st) }

@@ -114,6 +114,15 @@ final class ConfigTests: XCTestCase {
         XCTAssertThrowsError(try parse(o)) { XCTAssertTrue("\($0)".contains("sip.max_message_bytes"), "\($0)") }
     }
 
+    func testSpeechBacklogLimit() throws {
+        XCTAssertEqual(try parse(base()).ttsBacklogMilliseconds, 1000)
+        var o = base()
+        o["calls"] = ["tts_backlog_ms": 0]
+        XCTAssertEqual(try parse(o).ttsBacklogMilliseconds, 0, "0: never refuse for it")
+        o["calls"] = ["tts_backlog_ms": 60_001]
+        assertError(o, keyPath: "calls.tts_backlog_ms")
+    }
+
     func testMissingFileAndBadJSON() {
         XCTAssertThrowsError(try ConfigLoader.load(path: "/nonexistent/tollfreed.json")) { e in
             XCTAssertTrue("\(e)".contains("cannot read file"), "\(e)")

@@ -42,6 +42,19 @@ final class InviteGateTests: XCTestCase {
         XCTAssertEqual(InviteGate.verdict(f), .admit)
     }
 
+    func testASpeechBacklogRefusesOrdinaryCallsWithARecordAndNeverAnEmergency() {
+        var f = ordinary
+        f.speechBacklogged = true
+        XCTAssertEqual(InviteGate.verdict(f), .refuse(InviteRefusal(status: 503, disposition: .busy, reason: "text-to-speech backlog",
+                                                                    headers: ["Retry-After: 5"], rejection: "tts_backlog")))
+        f.emergency = true
+        XCTAssertEqual(InviteGate.verdict(f), .admit)
+        f.emergency = false
+        f.flow = nil
+        XCTAssertEqual(InviteGate.verdict(f), .refuse(InviteRefusal(status: 404, disposition: .rejected, reason: "unknown number")),
+                       "an unknown number is told so first")
+    }
+
     func testDrainingRefusesEveryCallWithARecord() {
         var f = ordinary
         f.draining = true
