@@ -148,7 +148,7 @@ extension CallController {
             if let audio = services.prompts.cached(key) {
                 media.play(e.media, audio: audio, loops: req.loop, token: token)
             } else {
-                services.prompts.request(key) { [self] result in
+                services.prompts.request(key, tenant: e.session.route.tenant) { [self] result in
                     stack.post { [self] in self.deliver(result, loops: req.loop, token: token, to: h) }
                 }
             }

@@ -79,10 +79,10 @@ extension CallController {
     }
 
     /// The number's flow is a URL (whose documents may bring text never spoken before) and a
-    /// prompt asked for now would wait past `calls.tts_backlog_ms` for the synthesis thread.
+    /// prompt its tenant asks for now would wait past `calls.tts_backlog_ms` for its audio.
     private func speechBacklogged(_ route: DIDRoute?) -> Bool {
         guard policy.ttsBacklogMilliseconds > 0, let route, policy.numbers[route.did]?.isRemoteFlow == true else { return false }
-        return services.prompts.backlog.expectedWait * 1000 > Double(policy.ttsBacklogMilliseconds)
+        return services.prompts.expectedWait(tenant: route.tenant) * 1000 > Double(policy.ttsBacklogMilliseconds)
     }
 
     /// Answers a dropped INVITE and counts it (no record: see `InviteVerdict.drop`).

@@ -73,7 +73,7 @@ extension CallController {
             switch action {
             case .say(let req, let token):
                 let key = SpeechKey(text: req.text, voice: req.voice, language: req.language, ssml: req.ssml)
-                services.prompts.request(key) { [self] result in
+                services.prompts.request(key, tenant: leg.state.placement.tenant) { [self] result in
                     stack.post { [self] in whisperAudio(result, loops: req.loop, token: token, on: id) }
                 }
             case .play(let req, let token):

@@ -3,9 +3,9 @@ import Observability
 
 /// Synthesised prompts by (text, voice, language), shared by all calls.
 ///
-/// Synthesis runs on one background thread (espeak-ng is single-threaded); the conversion to
-/// 8 kHz and G.711 of what it made runs on the other cores, so that thread does only the
-/// part no other can. Requests for a
+/// Synthesis runs on one background thread (espeak-ng is single-threaded), taking the
+/// tenants' queued prompts in turn (`FairSynthesisQueue`); the conversion to 8 kHz and G.711
+/// of what it made runs on the other cores, so that thread does only the part no other can. Requests for a
 /// prompt already being synthesised wait for that one synthesis instead of starting another,
 /// so a thousand callers hearing the same greeting cost one synthesis.
 /// (`@unchecked Sendable`: the cache is under its lock; the synthesizer is used only on the
@@ -17,6 +17,9 @@ public final class PromptCache: @unchecked Sendable {
         var ready: BoundedAudioStore<SpeechKey>
         var waiting: [SpeechKey: [Completion]] = [:]
         var backlog = SynthesisBacklog()
+        var queued = FairSynthesisQueue()
+        /// When each prompt in flight was first asked for.
+        var requestedAt: [SpeechKey: UInt64] = [:]
         var syntheses = 0
     }
 
@@ -59,63 +62,72 @@ public final class PromptCache: @unchecked Sendable {
         state.withLock { $0.ready[key] }
     }
 
-    /// How far synthesis is behind: a prompt asked for now would wait `expectedWait` seconds
-    /// before the synthesis thread starts on it (its caller hearing silence meanwhile).
-    public var backlog: SynthesisBacklog { state.withLock { $0.backlog } }
+    /// Seconds a new prompt of `tenant` asked for now can be expected to wait for its audio
+    /// (its caller hearing silence meanwhile); see `SynthesisBacklog`.
+    public func expectedWait(tenant: String) -> Double {
+        state.withLock { $0.backlog.expectedWait(tenant: tenant, ahead: $0.queued.ahead(ofNewFrom: tenant)) }
+    }
 
     /// How many syntheses have run (cache misses that were not coalesced).
     public var synthesisCount: Int { state.withLock { $0.syntheses } }
 
     /// Delivers the prompt for `key`, synthesising it at most once. `completion` runs on the
-    /// synthesis or an encoding thread, or immediately on the caller's thread for a cached prompt.
-    public func request(_ key: SpeechKey, completion: @escaping Completion) {
+    /// synthesis or an encoding thread, or immediately on the caller's thread for a cached
+    /// prompt. A miss waits in `tenant`'s queue: tenants' queues are served in turn.
+    public func request(_ key: SpeechKey, tenant: String = "", completion: @escaping Completion) {
         enum Next { case hit(EncodedAudio), wait, synthesize }
         let requested = clock()
         let next: Next = state.withLock { s in
             if let a = s.ready[key] { return .hit(a) }
             if s.waiting[key] != nil { s.waiting[key]!.append(completion); return .wait }
             s.waiting[key] = [completion]
-            s.backlog.enqueued()
+            s.requestedAt[key] = requested
+            s.queued.push(key, tenant: tenant)
+            s.backlog.enqueued(tenant: tenant)
             s.syntheses += 1
             return .synthesize
         }
         switch next {
         case .hit(let a): completion(.success(a))
         case .wait: break
-        case .synthesize:
-            queue.async { [self] in
-                let started = clock()
-                state.withLock { $0.backlog.started() }
-                let made = Result { try synthesizer.synthesizeSource(key) }
-                let ended = max(clock(), started)
-                state.withLock { $0.backlog.synthesized(seconds: Double(ended - started) / 1e9) }
-                switch made {
-                case .success(let source):
-                    encoding.async { [self] in
-                        finish(key, requested: requested, started: started, Result { EncodedAudio(samples: try source.resampled()) }
-                            .mapError { $0 as? MediaError ?? MediaError("\($0)") })
-                    }
-                case .failure(let error):
-                    finish(key, requested: requested, started: started, .failure(error as? MediaError ?? MediaError("\(error)")))
-                }
+        case .synthesize: queue.async { [self] in synthesizeNext() }
+        }
+    }
+
+    /// On the synthesis thread: one prompt, the next in turn (not necessarily the one whose
+    /// request queued this call: there is one call per prompt queued).
+    private func synthesizeNext() {
+        guard let (key, tenant) = state.withLock({ $0.queued.pop() }) else { return }
+        let started = clock()
+        let made = Result { try synthesizer.synthesizeSource(key) }
+        let ended = max(clock(), started)
+        state.withLock { $0.backlog.synthesized(seconds: Double(ended - started) / 1e9) }
+        switch made {
+        case .success(let source):
+            encoding.async { [self] in
+                finish(key, tenant: tenant, started: started, Result { EncodedAudio(samples: try source.resampled()) }
+                    .mapError { $0 as? MediaError ?? MediaError("\($0)") })
             }
+        case .failure(let error):
+            finish(key, tenant: tenant, started: started, .failure(error as? MediaError ?? MediaError("\(error)")))
         }
     }
 
     /// Keeps a synthesised prompt and hands it (or the failure) to everyone waiting for it.
-    private func finish(_ key: SpeechKey, requested: UInt64, started: UInt64, _ result: Result<EncodedAudio, MediaError>) {
+    private func finish(_ key: SpeechKey, tenant: String, started: UInt64, _ result: Result<EncodedAudio, MediaError>) {
         let now = max(clock(), started)
-        let latency = Double(now - min(requested, started)) / 1e9
-        let waiters: [Completion] = state.withLock { s in
+        let (waiters, requested): ([Completion], UInt64) = state.withLock { s in
             if case .success(let a) = result { s.ready.insert(a, for: key) }
-            s.backlog.ready(latency: latency)
-            return s.waiting.removeValue(forKey: key) ?? []
+            let requested = min(s.requestedAt.removeValue(forKey: key) ?? started, started)
+            s.backlog.ready(tenant: tenant, latency: Double(now - requested) / 1e9)
+            return (s.waiting.removeValue(forKey: key) ?? [], requested)
         }
+        let latency = Double(now - requested) / 1e9
         observe?(latency)
         switch result {
         case .success(let a):
             logger.info("tts.synthesized", ["prompt": key, "audio_ms": a.durationMilliseconds,
-                                            "waited_ms": (started - min(requested, started)) / 1_000_000, "took_ms": (now - started) / 1_000_000])
+                                            "waited_ms": (started - requested) / 1_000_000, "took_ms": (now - started) / 1_000_000])
         case .failure(let e):
             logger.error("tts.failed", ["prompt": key, "error": e])
         }
