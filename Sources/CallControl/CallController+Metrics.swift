@@ -36,6 +36,7 @@ package enum DaemonMetrics {
         m.describe("tollfreed_prompt_cache_bytes", type: "gauge", help: "Synthesised prompt audio held by the prompt cache (bounded by its byte budget).")
         m.describe("tollfreed_tts_seconds", type: "histogram",
                    help: "A prompt not in the cache: its first request to its audio ready (waiting for the synthesis thread included).")
+        m.describe("tollfreed_tts_queued", type: "gauge", help: "Prompts waiting for the synthesis thread (every tenant's).")
         m.describe("tollfreed_prompt_cache_entries", type: "gauge", help: "Synthesised prompts held by the prompt cache.")
         m.describe("tollfreed_play_cache_bytes", type: "gauge", help: "Decoded <Play> audio held by the play cache (bounded by its byte budget).")
         m.describe("tollfreed_sip_handles", type: "gauge", help: "SIP dialog and request handles alive in Sofia (a leak shows here first).")
@@ -99,6 +100,7 @@ extension CallController {
         metrics.set("tollfreed_sip_handles", Double(stack.liveHandleCount))
         metrics.set("tollfreed_prompt_cache_bytes", Double(services.prompts.cachedBytes))
         metrics.set("tollfreed_prompt_cache_entries", Double(services.prompts.cachedEntries))
+        metrics.set("tollfreed_tts_queued", Double(services.prompts.queuedSyntheses))
         metrics.set("tollfreed_play_cache_bytes", Double(services.audio.cachedBytes))
         metrics.set("tollfreed_play_cache_entries", Double(services.audio.cachedEntries))
         let s = media.engineStats

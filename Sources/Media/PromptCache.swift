@@ -68,6 +68,9 @@ public final class PromptCache: @unchecked Sendable {
         state.withLock { $0.backlog.expectedWait(tenant: tenant, ahead: $0.queued.ahead(ofNewFrom: tenant)) }
     }
 
+    /// Prompts waiting for the synthesis thread, every tenant's.
+    public var queuedSyntheses: Int { state.withLock { $0.queued.count } }
+
     /// How many syntheses have run (cache misses that were not coalesced).
     public var synthesisCount: Int { state.withLock { $0.syntheses } }
 

@@ -25,6 +25,12 @@ final class MetricsEndToEndTests: XCTestCase {
         // The calls' prompts were synthesised and kept: the cache's size is visible.
         XCTAssertGreaterThan(d.metric("tollfreed_prompt_cache_bytes") ?? 0, 0, text)
         XCTAssertGreaterThan(d.metric("tollfreed_prompt_cache_entries") ?? 0, 0, text)
+        // Text to speech: the start-up prompts were timed, and nothing waits now.
+        XCTAssertGreaterThan(d.metric("tollfreed_tts_seconds_count") ?? 0, 0, text)
+        XCTAssertEqual(d.metric("tollfreed_tts_queued"), 0, text)
+        // malloc's view of the heap, next to RSS.
+        XCTAssertGreaterThan(d.metric("tollfreed_heap_in_use_bytes") ?? 0, 1_048_576, text)
+        XCTAssertNotNil(d.metric("tollfreed_heap_free_bytes"), text)
         XCTAssertEqual(d.httpGet("/nope")?.status, 404)
     }
 }
