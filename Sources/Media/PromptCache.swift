@@ -5,9 +5,9 @@ import Observability
 ///
 /// Synthesis runs on one background thread (espeak-ng is single-threaded), taking the
 /// tenants' queued prompts in turn (`FairSynthesisQueue`); the conversion to 8 kHz and G.711
-/// of what it made runs on the other cores, so that thread does only the part no other can. Requests for a
-/// prompt already being synthesised wait for that one synthesis instead of starting another,
-/// so a thousand callers hearing the same greeting cost one synthesis.
+/// of what it made runs on the other cores, so that thread does only the part no other can.
+/// Requests for a prompt already being synthesised wait for that one synthesis instead of
+/// starting another, so a thousand callers hearing the same greeting cost one synthesis.
 /// (`@unchecked Sendable`: the cache is under its lock; the synthesizer is used only on the
 /// TTS queue.)
 public final class PromptCache: @unchecked Sendable {
@@ -109,12 +109,14 @@ public final class PromptCache: @unchecked Sendable {
         case .success(let source):
             encoding.async { [self] in
                 finish(key, tenant: tenant, started: started, Result { EncodedAudio(samples: try source.resampled()) }
-                    .mapError { $0 as? MediaError ?? MediaError("\($0)") })
+                    .mapError(Self.mediaError))
             }
         case .failure(let error):
-            finish(key, tenant: tenant, started: started, .failure(error as? MediaError ?? MediaError("\(error)")))
+            finish(key, tenant: tenant, started: started, .failure(Self.mediaError(error)))
         }
     }
+
+    private static func mediaError(_ error: any Error) -> MediaError { error as? MediaError ?? MediaError("\(error)") }
 
     /// Keeps a synthesised prompt and hands it (or the failure) to everyone waiting for it.
     private func finish(_ key: SpeechKey, tenant: String, started: UInt64, _ result: Result<EncodedAudio, MediaError>) {
