@@ -29,8 +29,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: deps bench-deps build build-debug run test unit-test check-sizes cdr bench bench-smoke bench-overload bench-store bench-cluster cluster fuzz fuzz-smoke install clean
 
 # What the benchmark suite needs beyond the tests: a C compiler for its RTP meter and
-# loopback probe, and venv for the pjsua2 wheel (pjsip peer) from PyPI.
-BENCH_PACKAGES := gcc libc6-dev python3-venv python3-pip
+# loopback probe, venv for the pjsua2 wheel (pjsip peer) from PyPI, and rtpengine (the
+# bridge section's peer; run by the suite in the foreground, never as a service).
+BENCH_PACKAGES := gcc libc6-dev python3-venv python3-pip rtpengine-daemon
 
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -90,7 +91,7 @@ bench: build bench-deps
 # The suite at small sizes (no pjsip, which comes from PyPI): CI runs it so the one
 # benchmark command keeps working. It prints figures; it checks no speed.
 bench-smoke: build bench-deps
-	bench/suite.sh --quick --only concurrency,setup,webhook,record,billing,floor --out .build/bench-smoke.md
+	bench/suite.sh --quick --only concurrency,setup,bridge,webhook,record,billing,floor --out .build/bench-smoke.md
 
 bench-store: build
 	bench/store.sh

@@ -13,7 +13,9 @@ TARGETS = {
     "capacity_calls": 2000, "gap_p99_ms": 25.0, "gap_max_ms": 60.0, "daemon_cpu_pct": 100.0,
     "setup_rate": 500, "invite_200_p99_ms": 20.0, "ack_speech_p99_ms": 30.0, "rss_per_call_kib": 100,
     "floor_ratio": 4.0, "pjsip_ratio": 10.0, "webhook_speech_rate": 300, "webhook_speech_p99_ms": 60.0,
-    "webhook_clean_rate": 500,
+    "webhook_clean_rate": 500, "bridges": 1500, "bridge_cpu_pct": 100.0, "bridge_floor_ratio": 2.0,
+    # The meter's sends later than this at p99 mean the machine could not make the load.
+    "meter_late_p99_ms": 5.0,
 }
 
 
@@ -193,6 +195,67 @@ def render_webhook(rows, out):
     return targets
 
 
+def render_bridge(rows, out, floor_per_call):
+    """The bridge section's table, tollfreed then rtpengine at each size (appended to
+    `out`); returns its target lines. A bridge's kernel floor is two calls' worth: the
+    relay receives 2 packets and sends 2 every 20 ms (the other 4 of the 8 packets a
+    bridge moves are the two phones' own sends and receives). A row whose meter sent late
+    (send_late_ms_p99 above meter_late_p99_ms) is marked saturated: the load generator and
+    the daemon share the machine's cores, and the figures then describe the machine."""
+    ours = [r for r in rows if r["section"] == "bridge"]
+    if not ours:
+        return []
+    peers = {r["bridges"]: r for r in rows if r["section"] == "bridge_peer"}
+    out += ["## Bridges: callers bridged by `<Dial>` to agents, RTP both ways on both legs, half transcoding PCMU ↔ PCMA", "",
+            "| bridges | relay | ok | failed | CPU | CPU per bridge | vs the kernel floor | RSS | packets received | seq gaps | "
+            "gap p50 / p99 / max | relay latency p50 / p99 / max (samples) | sipp CPU | meter CPU | meter sends late p99 |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    floor = 2 * floor_per_call if floor_per_call else None
+    targets = []
+
+    def line(name, n, ok, failed, cpu, rss_kb, m, sipp_cpu, meter_cpu):
+        per = cpu / n
+        vs = f"{per / floor:.2f}×" if floor else "n/a"
+        out.append(f"| {n} | {name} | {ok} | {failed} | {cpu} % | {per:.4f} % | {vs} | {rss_kb / 1024:.0f} MiB | {m['packets']:,} | "
+                   f"{m['seq_gaps']} | {m['gap_ms_p50']} / {m['gap_ms_p99']} / {m['gap_ms_max']} ms | "
+                   f"{m['relay_ms_p50']} / {m['relay_ms_p99']} / {m['relay_ms_max']} ms ({m['relay_samples']:,}) | {sipp_cpu} | {meter_cpu} % | "
+                   f"{late(m)} |")
+
+    def behind(m):
+        return m.get("send_late_ms_p99", 0) > TARGETS["meter_late_p99_ms"]
+
+    def late(m):
+        p99 = m.get("send_late_ms_p99")
+        return "n/a" if p99 is None else (f"{p99} ms" if not behind(m) else f"**{p99} ms: behind**")
+
+    for r in ours:
+        m = r["meter"]
+        line("tollfreed", r["bridges"], r["sipp"][0], r["sipp"][1], r["daemon_cpu"], r["rss_kb"], m, f"{r['sipp_cpu']} %", r["meter_cpu"])
+        peer = peers.get(r["bridges"])
+        if peer:
+            line(peer["peer"], peer["bridges"], "set up", "-", peer["cpu"], peer["rss_kb"], peer["meter"], "-", peer["meter_cpu"])
+        if r["bridges"] == TARGETS["bridges"]:
+            ok = (r["sipp"][1] == 0 and r["sipp"][0] == r["bridges"] and m["gap_ms_p99"] <= TARGETS["gap_p99_ms"]
+                  and r["daemon_cpu"] <= TARGETS["bridge_cpu_pct"])
+            verdict = "**not measurable here**: the meter sent late" if behind(m) else mark(ok)
+            targets.append(f"| {r['bridges']} bridges: 0 failed, ≤ 1 core, gap p99 ≤ 25 ms | {r['sipp'][1]} failed, "
+                           f"{r['daemon_cpu']} %, {m['gap_ms_p99']} ms | {verdict} |")
+    # Ratios only where the load was delivered on time (the meter kept its schedule).
+    kept = [r for r in ours if not behind(r["meter"]) and r["sipp"][1] == 0]
+    if floor and kept:
+        r = kept[-1]
+        ratio = r["daemon_cpu"] / r["bridges"] / floor
+        targets.append(f"| CPU per bridge ≤ 2 × the kernel floor (at {r['bridges']} bridges, the most the meter delivered on time) | "
+                       f"{ratio:.2f}× | {mark(ratio <= TARGETS['bridge_floor_ratio'])} |")
+    both = [(r, peers[r["bridges"]]) for r in kept if r["bridges"] in peers and not behind(peers[r["bridges"]]["meter"])]
+    if both and both[-1][1]["cpu"] > 0:
+        r, peer = both[-1]
+        targets.append(f"| (for reference) CPU per relayed stream against rtpengine at {r['bridges']} bridges | "
+                       f"{peer['cpu'] / r['daemon_cpu']:.1f}× less than rtpengine | |")
+    out.append("")
+    return targets
+
+
 def render(results_path, quick):
     rows = [json.loads(l) for l in open(results_path) if l.strip()]
     sipp = subprocess.run(["sipp", "-v"], capture_output=True, text=True).stdout.strip().splitlines()
@@ -271,6 +334,7 @@ def render(results_path, quick):
                 f"{floor['epoll_recvmmsg_us']} µs | {per_call(floor['sendto_us']):.4f} % |",
                 f"| one socket per caller, in an epoll set (as in the peer runs) | {each['sendto_us']} µs | {each['send_connected_us']} µs | "
                 f"{each['sendmmsg_one_socket_us']} µs | {floor['epoll_recvmmsg_us']} µs | {floor_per_call:.4f} % |", ""]
+    targets += render_bridge(rows, out, floor_per_call)
     for r in (x for x in rows if x["section"] == "peers"):
         out += [f"## Peers on the same load: {r['calls']} callers, {r['hold']} s, RTP both ways "
                 f"(callers' RTP: {arrival(r['systems'][0]['meter']) if r['systems'] else '?'})", "",

@@ -19,8 +19,18 @@
  *       --arrival batch: every caller's packet in the same instant, one sendmmsg batch per
  *         20 ms (a load no carrier sends; kept as a labelled extra column).
  *
+ *   - with --relay (bridges), measures what a relay adds: each stream is one peer address
+ *     (the SSRC may change as the far end's talker is relayed in), the callers' and agents'
+ *     voice answers in the payload type it hears (PCMU or PCMA, so transcoding legs stay
+ *     transcoding), and every packet sent carries a mark (16 samples: a pattern and a
+ *     serial, in levels G.711 transcoding cannot blur) whose send time is kept; a marked
+ *     packet heard again on the bridge's other leg gives one relay latency sample;
+ *   - with --targets FILE ("PORT PT" lines), also sends from the start to those ports on
+ *     127.0.0.1 whether or not they were heard (a relay that speaks only when spoken to,
+ *     such as rtpengine).
+ *
  *   rtp_meter --port P --seconds S --out summary.json [--streams streams.tsv] [--send]
- *             [--arrival spread|batch] [--jitter-ms J] [--tick-us T]
+ *             [--arrival spread|batch] [--jitter-ms J] [--tick-us T] [--relay] [--targets F]
  *
  * Kept in C and batched so that it costs the machine far less than what it measures; its
  * own CPU time is printed in the summary. Built by bench/suite.sh with the system cc.
@@ -50,7 +60,8 @@
 struct stream {
     uint32_t sock, addr, ssrc;
     uint16_t port, last_seq;
-    uint8_t used, spoke;
+    uint8_t used, spoke, pinned, tx_pt;
+    uint32_t rx_ssrc;
     uint64_t packets, seq_gaps, first_ns, last_ns, speech_ns;
     /* caller's side, when sending */
     uint32_t tx_ssrc, tx_ts;
@@ -60,7 +71,7 @@ struct stream {
     uint64_t tx_grid_ns, tx_due_ns;
 };
 
-static int spread = 1;
+static int spread = 1, relay_mode = 0;
 static uint64_t jitter_ns = 2000000, tick_ns = 250000;
 
 static struct stream *streams;
@@ -69,6 +80,17 @@ static struct stream **active;
 static uint32_t nactive;
 static uint64_t *hist;
 static uint64_t max_gap_ns, total_packets, gaps_counted, nstreams, malformed;
+/* --relay: the send time of every marked packet, by serial (a ring: 2^21 packets, about
+   14 s at 1,500 bridges), and the relay latency histogram. */
+#define MARKS (1u << 21)
+struct mark { uint32_t serial; uint64_t sent_ns; };
+static struct mark *marks;
+static uint32_t next_serial = 1;
+static uint64_t *relay_hist, relay_samples, relay_max_ns;
+/* How late the sender is against each packet's due time: when this grows, the machine
+   cannot carry the load the meter is asked to make, and what it hears is not the system's
+   doing alone. */
+static uint64_t *late_hist, late_samples, late_max_ns;
 static volatile int stop_flag;
 /* One socket (every caller's SDP names the same port) or --ports BASE:COUNT, one per
    caller, for peers that send every call from one address with one SSRC (sipp's pcap
@@ -79,6 +101,84 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t now_real(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* G.711 (ITU-T G.711's reference rules), for the callers' tone and the relay marks. */
+static uint8_t ulaw(int16_t pcm) {
+    int sign = pcm < 0 ? 0x80 : 0, v = pcm < 0 ? -pcm : pcm;
+    if (v > 32635) v = 32635;
+    v += 0x84;
+    int exp = 7;
+    for (int mask = 0x4000; !(v & mask) && exp > 0; mask >>= 1) exp--;
+    int mant = (v >> (exp + 3)) & 0x0F;
+    return (uint8_t)~(sign | exp << 4 | mant);
+}
+static int ulaw_decode(uint8_t u) {
+    u = (uint8_t)~u;
+    int t = (((u & 0x0F) << 3) + 0x84) << ((u & 0x70) >> 4);
+    return (u & 0x80) ? 0x84 - t : t - 0x84;
+}
+static uint8_t alaw(int16_t pcm) {
+    int sign = pcm >= 0 ? 0x80 : 0, v = pcm < 0 ? (pcm == -32768 ? 32767 : -pcm) : pcm;
+    int exp = 7;
+    for (int mask = 0x4000; !(v & mask) && exp > 0; mask >>= 1) exp--;
+    int mant = exp == 0 ? (v >> 4) & 0x0F : (v >> (exp + 3)) & 0x0F;
+    return (uint8_t)((sign | exp << 4 | mant) ^ 0x55);
+}
+static int alaw_decode(uint8_t a) {
+    a ^= 0x55;
+    int t = (a & 0x0F) << 4, seg = (a & 0x70) >> 4;
+    t = seg == 0 ? t + 8 : ((t + 0x108) << (seg - 1));
+    return (a & 0x80) ? t : -t;
+}
+
+/* One 20 ms frame of a 400 Hz tone (eight whole periods, so frames repeat), per law. */
+static uint8_t tone_u[160], tone_a[160];
+
+/* The relay mark: samples 0-7 alternate +-12288 (the pattern), samples 8-15 carry the
+   serial four bits each, as levels 2048 apart. G.711 quantises these levels to within
+   512, so the mark survives PCMU <-> PCMA transcoding. */
+static void write_mark(uint8_t *payload, int pcma, uint32_t serial) {
+    for (int i = 0; i < 16; i++) {
+        int v = i < 8 ? (i & 1 ? -12288 : 12288) : (int)((serial >> (4 * (i - 8))) & 0xF) * 2048 - 16384 + 1024;
+        payload[i] = pcma ? alaw((int16_t)v) : ulaw((int16_t)v);
+    }
+}
+/* The serial of a marked payload, or 0. */
+static uint32_t read_mark(const uint8_t *payload, int n, int pcma) {
+    if (n < 16) return 0;
+    uint32_t serial = 0;
+    for (int i = 0; i < 16; i++) {
+        int v = pcma ? alaw_decode(payload[i]) : ulaw_decode(payload[i]);
+        if (i < 8) {
+            int want = i & 1 ? -12288 : 12288;
+            if (v < want - 1024 || v > want + 1024) return 0;
+        } else {
+            int nib = (v + 16384) / 2048;
+            if (nib < 0 || nib > 15) return 0;
+            serial |= (uint32_t)nib << (4 * (i - 8));
+        }
+    }
+    return serial;
+}
+
+static void relay_sample(const uint8_t *payload, int n, int pt, uint64_t t) {
+    if (pt != 0 && pt != 8) return;
+    uint32_t serial = read_mark(payload, n, pt == 8);
+    if (!serial) return;
+    struct mark *m = &marks[serial & (MARKS - 1)];
+    if (m->serial != serial || t < m->sent_ns) return;
+    uint64_t d = t - m->sent_ns, b = d / BUCKET_NS;
+    relay_hist[b < BUCKETS ? b : BUCKETS - 1]++;
+    relay_samples++;
+    if (d > relay_max_ns) relay_max_ns = d;
+    m->serial = 0; /* one sample per packet */
+}
+
+static uint64_t now_mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -108,14 +208,21 @@ static void account(uint32_t sock, const uint8_t *d, int len, const struct socka
     if (len < 12 || (d[0] >> 6) != 2) { malformed++; return; }
     uint16_t seq = (uint16_t)(d[2] << 8 | d[3]);
     uint32_t ssrc = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
-    int cc = d[0] & 0x0F, off = 12 + 4 * cc;
-    struct stream *s = lookup(sock, from->sin_addr.s_addr, from->sin_port, ssrc);
+    int cc = d[0] & 0x0F, off = 12 + 4 * cc, pt = d[1] & 0x7F;
+    struct stream *s = lookup(sock, from->sin_addr.s_addr, from->sin_port, relay_mode ? 0 : ssrc);
     if (!s) return;
     total_packets++;
+    if (relay_mode) {
+        if (pt == 0 || pt == 8) s->tx_pt = (uint8_t)pt;
+        if (len > off) relay_sample(d + off, len - off, pt, t);
+    }
+    /* --relay: a new talker relayed in (another SSRC) starts its own sequence numbers. */
+    int new_talker = relay_mode && s->packets > 0 && ssrc != s->rx_ssrc;
+    s->rx_ssrc = ssrc;
     if (s->packets == 0) {
         s->first_ns = t;
     } else {
-        if ((uint16_t)(seq - s->last_seq) != 1) s->seq_gaps++;
+        if ((uint16_t)(seq - s->last_seq) != 1 && !new_talker) s->seq_gaps++;
         uint64_t gap = t > s->last_ns ? t - s->last_ns : 0;
         uint64_t b = gap / BUCKET_NS;
         hist[b < BUCKETS ? b : BUCKETS - 1]++;
@@ -129,18 +236,6 @@ static void account(uint32_t sock, const uint8_t *d, int len, const struct socka
     s->packets++;
     s->last_seq = seq;
     s->last_ns = t;
-}
-
-/* One 20 ms PCMU frame of a 400 Hz tone (eight whole periods, so frames repeat). */
-static uint8_t tone[160];
-static uint8_t ulaw(int16_t pcm) {
-    int sign = pcm < 0 ? 0x80 : 0, v = pcm < 0 ? -pcm : pcm;
-    if (v > 32635) v = 32635;
-    v += 0x84;
-    int exp = 7;
-    for (int mask = 0x4000; !(v & mask) && exp > 0; mask >>= 1) exp--;
-    int mant = (v >> (exp + 3)) & 0x0F;
-    return (uint8_t)~(sign | exp << 4 | mant);
 }
 
 /* Uniform in [-jitter, +jitter]. */
@@ -181,19 +276,42 @@ static void *sender(void *arg) {
         if (next.tv_nsec >= 1000000000) { next.tv_nsec -= 1000000000; next.tv_sec++; }
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR) {}
         uint64_t t = now_real();
+        /* The tick's due time on the real-time clock (batch arrival's packets are due then). */
+        uint64_t woke = now_mono_ns(), due_tick = (uint64_t)next.tv_sec * 1000000000ull + (uint64_t)next.tv_nsec;
+        uint64_t t0 = t - (woke > due_tick ? woke - due_tick : 0);
         pthread_mutex_lock(&lock);
         int n = 0;
         for (uint32_t i = 0; i < nactive; i++) {
             struct stream *s = active[i];
-            if (t > s->last_ns + 2000000000ull) { active[i--] = active[--nactive]; continue; }
-            if (t > s->last_ns + 100000000ull) continue;
+            if (!s->pinned && t > s->last_ns + 2000000000ull) { active[i--] = active[--nactive]; continue; }
+            /* A bridge leg may be quiet for a moment (the dial after a prompt, a re-INVITE):
+               --relay keeps talking for 1 s, as a phone would, or neither side of a
+               relay that only forwards would ever speak first. */
+            if (!s->pinned && t > s->last_ns + (relay_mode ? 1000000000ull : 100000000ull)) continue;
+            uint64_t due_ns = spread ? s->tx_due_ns : t0;
             if (spread && !due(s, t)) continue;
+            uint64_t at = now_real();
+            if (at > due_ns && due_ns) {
+                uint64_t late = at - due_ns, b = late / BUCKET_NS;
+                late_hist[b < BUCKETS ? b : BUCKETS - 1]++;
+                if (late > late_max_ns) late_max_ns = late;
+            } else {
+                late_hist[0]++;
+            }
+            late_samples++;
             uint8_t *p = pkts[n];
-            p[0] = 0x80; p[1] = s->tx_packets == 0 ? 0x80 : 0x00;
+            p[0] = 0x80; p[1] = (uint8_t)((s->tx_packets == 0 ? 0x80 : 0x00) | s->tx_pt);
             p[2] = s->tx_seq >> 8; p[3] = s->tx_seq & 0xFF;
             p[4] = s->tx_ts >> 24; p[5] = s->tx_ts >> 16; p[6] = s->tx_ts >> 8; p[7] = s->tx_ts;
             p[8] = s->tx_ssrc >> 24; p[9] = s->tx_ssrc >> 16; p[10] = s->tx_ssrc >> 8; p[11] = s->tx_ssrc;
-            memcpy(p + 12, tone, 160);
+            memcpy(p + 12, s->tx_pt == 8 ? tone_a : tone_u, 160);
+            if (relay_mode) {
+                uint32_t serial = next_serial++;
+                if (!next_serial) next_serial = 1;
+                write_mark(p + 12, s->tx_pt == 8, serial);
+                /* Stamped now: the send follows at once (spread) or within this batch. */
+                marks[serial & (MARKS - 1)] = (struct mark){serial, at};
+            }
             memset(&to[n], 0, sizeof to[n]);
             to[n].sin_family = AF_INET; to[n].sin_addr.s_addr = s->addr; to[n].sin_port = s->port;
             iov[n].iov_base = p; iov[n].iov_len = 172;
@@ -221,26 +339,47 @@ static void *sender(void *arg) {
     return NULL;
 }
 
-static double pct(double p) {
-    if (!gaps_counted) return -1;
-    uint64_t want = (uint64_t)((double)gaps_counted * p), seen = 0;
+static double pct_of(const uint64_t *h, uint64_t count, uint64_t max_ns, double p) {
+    if (!count) return -1;
+    uint64_t want = (uint64_t)((double)count * p), seen = 0;
     for (uint32_t b = 0; b < BUCKETS; b++) {
-        seen += hist[b];
+        seen += h[b];
         if (seen > want) return (double)(b * BUCKET_NS + BUCKET_NS / 2) / 1e6;
     }
-    return (double)max_gap_ns / 1e6;
+    return (double)max_ns / 1e6;
+}
+static double pct(double p) { return pct_of(hist, gaps_counted, max_gap_ns, p); }
+
+/* --targets: "PORT PT" per line, streams to 127.0.0.1:PORT sent to from the start. */
+static int load_targets(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) { perror("rtp_meter: --targets"); return -1; }
+    int port, pt, n = 0;
+    while (fscanf(f, "%d %d", &port, &pt) == 2) {
+        if (port < 1 || port > 65535 || (pt != 0 && pt != 8)) { fprintf(stderr, "rtp_meter: bad target %d %d\n", port, pt); fclose(f); return -1; }
+        struct stream *s = lookup(0, htonl(INADDR_LOOPBACK), htons((uint16_t)port), 0);
+        if (!s) { fclose(f); return -1; }
+        s->pinned = 1; s->tx_pt = (uint8_t)pt; s->last_ns = now_real();
+        n++;
+    }
+    int bad = !feof(f);
+    fclose(f);
+    if (bad) { fprintf(stderr, "rtp_meter: %s: not \"PORT PT\" lines\n", path); return -1; }
+    return n;
 }
 
 int main(int argc, char **argv) {
     int port = 0, send_mode = 0;
     double seconds = 10;
-    const char *out = NULL, *streams_out = NULL;
+    const char *out = NULL, *streams_out = NULL, *targets = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(argv[i], "--streams") && i + 1 < argc) streams_out = argv[++i];
         else if (!strcmp(argv[i], "--send")) send_mode = 1;
+        else if (!strcmp(argv[i], "--relay")) relay_mode = 1;
+        else if (!strcmp(argv[i], "--targets") && i + 1 < argc) targets = argv[++i];
         else if (!strcmp(argv[i], "--arrival") && i + 1 < argc) {
             const char *a = argv[++i];
             if (!strcmp(a, "spread")) spread = 1;
@@ -262,14 +401,21 @@ int main(int argc, char **argv) {
             port = base_port;
         }
         else { fprintf(stderr, "usage: rtp_meter --port P|--ports BASE:COUNT --seconds S --out F [--streams F] [--send] "
-                           "[--arrival spread|batch] [--jitter-ms J] [--tick-us T]\n"); return 2; }
+                           "[--arrival spread|batch] [--jitter-ms J] [--tick-us T] [--relay] [--targets F]\n"); return 2; }
     }
     if (!port || !out) { fprintf(stderr, "rtp_meter: --port and --out are required\n"); return 2; }
     streams = calloc(TABLE, sizeof *streams);
     hist = calloc(BUCKETS, sizeof *hist);
+    late_hist = calloc(BUCKETS, sizeof *late_hist);
     active = calloc(TABLE, sizeof *active);
-    for (int i = 0; i < 160; i++) tone[i] = ulaw((int16_t)(8000 * sin(2 * M_PI * 400 * i / 8000.0)));
+    for (int i = 0; i < 160; i++) {
+        int16_t v = (int16_t)(8000 * sin(2 * M_PI * 400 * i / 8000.0));
+        tone_u[i] = ulaw(v); tone_a[i] = alaw(v);
+    }
     srandom((unsigned)now_real());
+    if (relay_mode) { marks = calloc(MARKS, sizeof *marks); relay_hist = calloc(BUCKETS, sizeof *relay_hist); }
+    if (targets && (!relay_mode || !send_mode || nfds > 1)) { fprintf(stderr, "rtp_meter: --targets needs --send --relay and one --port\n"); return 2; }
+    if (targets && load_targets(targets) < 0) return 1;
 
     fds = calloc((size_t)nfds, sizeof *fds);
     int ep = epoll_create1(0);
@@ -359,10 +505,19 @@ int main(int argc, char **argv) {
     if (!f) { perror("rtp_meter: out"); return 1; }
     fprintf(f, "{\"packets\": %llu, \"streams\": %llu, \"seq_gaps\": %llu, \"malformed\": %llu, \"sent\": %llu, "
                "\"gap_ms_p50\": %.2f, \"gap_ms_p99\": %.2f, \"gap_ms_max\": %.2f, \"cpu_s\": %.3f, "
-               "\"arrival\": \"%s\", \"jitter_ms\": %.1f}\n",
+               "\"arrival\": \"%s\", \"jitter_ms\": %.1f",
             (unsigned long long)total_packets, (unsigned long long)nstreams, (unsigned long long)seq_gaps,
             (unsigned long long)malformed, (unsigned long long)tx_total, pct(0.50), pct(0.99),
             (double)max_gap_ns / 1e6, cpu, spread ? "spread" : "batch", (double)jitter_ns / 1e6);
+    if (send_mode)
+        fprintf(f, ", \"send_late_ms_p50\": %.2f, \"send_late_ms_p99\": %.2f, \"send_late_ms_max\": %.2f",
+                pct_of(late_hist, late_samples, late_max_ns, 0.50), pct_of(late_hist, late_samples, late_max_ns, 0.99),
+                (double)late_max_ns / 1e6);
+    if (relay_mode)
+        fprintf(f, ", \"relay_samples\": %llu, \"relay_ms_p50\": %.2f, \"relay_ms_p99\": %.2f, \"relay_ms_max\": %.2f",
+                (unsigned long long)relay_samples, pct_of(relay_hist, relay_samples, relay_max_ns, 0.50),
+                pct_of(relay_hist, relay_samples, relay_max_ns, 0.99), (double)relay_max_ns / 1e6);
+    fprintf(f, "}\n");
     fclose(f);
     return 0;
 }

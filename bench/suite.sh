@@ -13,6 +13,10 @@
 #   billing      rating and exporting 1,000,000 records (bench/billing.sh)
 #   floor        what one packet costs the kernel here (bench/loopback_floor.c): the least
 #                CPU per call any media server can reach on this machine
+#   bridge       250, 500, 1000, 1500 callers each bridged by <Dial> to a sipp agent, RTP both
+#                ways on both legs, half of them transcoding PCMU <-> PCMA: CPU per bridge and
+#                relay latency (bench/bridge.sh); the same bridges through rtpengine (the peer;
+#                BRIDGE_PEER= leaves it out)
 #   webhook      100, 300, 500 calls per second whose flow comes from a local tenant app
 #                (bench/webhook_app.py): a greeting unique to each call, a Gather, a second
 #                request (bench/webhook.sh)
@@ -32,14 +36,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BIN=$ROOT/.build/release/tollfreed OUT=$ROOT/bench/results.md QUICK=0
-ONLY="concurrency,setup,webhook,record,billing,floor,peers"
+ONLY="concurrency,setup,bridge,webhook,record,billing,floor,peers"
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1; shift ;;
         --only) ONLY=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
         --binary) BIN=$2; shift 2 ;;
-        *) echo "usage: $0 [--quick] [--only concurrency,setup,webhook,record,billing,floor,peers] [--out FILE] [--binary PATH]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--quick] [--only concurrency,setup,bridge,webhook,record,billing,floor,peers] [--out FILE] [--binary PATH]" >&2; exit 2 ;;
     esac
 done
 [ -x "$BIN" ] || { echo "build first: make build ($BIN missing)" >&2; exit 2; }
@@ -47,10 +51,10 @@ for tool in sipp cc python3; do command -v $tool >/dev/null || { echo "missing $
 
 # Sizes; each may be overridden from the environment (CONCURRENCY="2000" bench/suite.sh ...).
 if [ $QUICK = 1 ]; then
-    : "${CONCURRENCY:=50 200}" "${RATES:=50 100}" "${WEBHOOK_RATES:=20}" "${HOLD:=10}" "${RATE_SECONDS:=3}" "${RECORD_CALLS:=20}"
+    : "${CONCURRENCY:=50 200}" "${RATES:=50 100}" "${BRIDGES:=20}" "${WEBHOOK_RATES:=20}" "${HOLD:=10}" "${RATE_SECONDS:=3}" "${RECORD_CALLS:=20}"
     : "${RECORD_SECONDS:=5}" "${PEER_CALLS:=20}" "${BILL_CALLS:=20000}" "${BILL_MESSAGES:=2000}"
 else
-    : "${CONCURRENCY:=100 500 1000 2000 3000}" "${RATES:=100 200 500 1000}" "${WEBHOOK_RATES:=100 300 500}" "${HOLD:=30}" "${RATE_SECONDS:=10}"
+    : "${CONCURRENCY:=100 500 1000 2000 3000}" "${RATES:=100 200 500 1000}" "${BRIDGES:=250 500 1000 1500}" "${WEBHOOK_RATES:=100 300 500}" "${HOLD:=30}" "${RATE_SECONDS:=10}"
     : "${RECORD_CALLS:=500}" "${RECORD_SECONDS:=30}" "${PEER_CALLS:=400}" "${BILL_CALLS:=1000000}" "${BILL_MESSAGES:=100000}"
 fi
 
@@ -74,19 +78,24 @@ now() { date +%s.%N; }
 pct() { python3 -c "import sys; print(round((float(sys.argv[2]) - float(sys.argv[1])) / $HZ / (float(sys.argv[4]) - float(sys.argv[3])) * 100, 1))" "$@"; }
 
 # start_daemon NAME FLOW CAPACITY [RECORD_SECONDS]: writes a config giving FLOW (from a
-# copy of bench/flows) to every number, starts the release daemon and waits until it is
-# ready. Sets DAEMON and SIP_PORT.
+# copy of bench/flows, next to any flows already in the work directory's flows/) to every
+# number, or per number with NUMBER_FLOWS="DID=FLOW,...", starts the release daemon and
+# waits until it is ready. Sets DAEMON and SIP_PORT.
 start_daemon() {
     local name=$1 flow=$2 capacity=$3 dir=$WORK/$1
     mkdir -p "$dir"
-    cp -r bench/flows "$dir/flows"
+    mkdir -p "$dir/flows"
+    cp bench/flows/* "$dir/flows/"
     if [ -n "${4:-}" ]; then sed -i 's/maxLength="[0-9]*"/maxLength="'"$4"'"/' "$dir/flows/$flow"; fi
-    python3 - "$dir/config.json" "$flow" "$capacity" "$dir/flows" <<'PY'
+    python3 - "$dir/config.json" "$flow" "$capacity" "$dir/flows" "${NUMBER_FLOWS:-}" <<'PY'
 import json, sys, os
 cfg = json.load(open("Config/tollfreed.json"))
 cfg["flows_dir"] = sys.argv[4]
+per_number = dict(item.split("=", 1) for item in sys.argv[5].split(",") if item)
 for n in cfg["numbers"]:
-    n["flow"] = sys.argv[2]
+    n["flow"] = per_number.pop(n["did"], sys.argv[2])
+if per_number:
+    sys.exit(f"suite: NUMBER_FLOWS names numbers the config does not have: {sorted(per_number)}")
 cfg["calls"] = {"max_concurrent": int(sys.argv[3]), "ring_ms": 0, "max_duration_s": 3600, "drain_s": 0}
 cfg["log_level"] = "notice"
 cfg.setdefault("metrics", {})["listen"] = "127.0.0.1:0"
@@ -124,7 +133,8 @@ PY
 }
 
 # callers NAME SCENARIO CALLS RATE HOLD_S METER_PORT PROCESSES [extra sipp args...]:
-# starts PROCESSES sipp callers sharing CALLS and RATE; sets SIPPS.
+# starts PROCESSES sipp callers sharing CALLS and RATE, dialling SERVICE (default the
+# healthcare DID); sets SIPPS.
 callers() {
     local name=$1 scenario=$2 calls=$3 rate=$4 hold=$5 mport=$6 procs=$7; shift 7
     SIPPS=()
@@ -132,7 +142,7 @@ callers() {
     for i in $(seq 1 "$procs"); do
         share=$(( calls / procs + (i <= calls % procs ? 1 : 0) ))
         r=$(python3 -c "print(max(1, round($rate / $procs, 1)))")
-        sipp "127.0.0.1:$SIP_PORT" -sf "$scenario" -s 8005963057 -i 127.0.0.1 -p "$(free_port)" \
+        sipp "127.0.0.1:$SIP_PORT" -sf "$scenario" -s "${SERVICE:-8005963057}" -i 127.0.0.1 -p "$(free_port)" \
             -l "$share" -m "$share" -r "$r" -d $((hold * 1000)) -key rtpport "$mport" \
             -nostdin -timeout $((calls / rate + hold + 60))s -max_socket 65000 \
             -trace_stat -stf "$WORK/$name/sipp$i.csv" -fd 1 "$@" >"$WORK/$name/sipp$i.out" 2>&1 &
@@ -230,12 +240,14 @@ run_billing() {
 
 . bench/peers/peers.sh
 . bench/webhook.sh
+. bench/bridge.sh
 
 IFS=, read -ra SECTIONS <<< "$ONLY"
 for section in "${SECTIONS[@]}"; do
     case "$section" in
         concurrency) for n in $CONCURRENCY; do run_concurrency "$n"; done ;;
         setup) for r in $RATES; do run_setup "$r"; done ;;
+        bridge) for n in $BRIDGES; do run_bridge "$n"; [ -z "${BRIDGE_PEER-rtpengine}" ] || run_bridge_rtpengine "$n"; done ;;
         webhook) for r in $WEBHOOK_RATES; do run_webhook "$r"; done ;;
         record) run_record ;;
         billing) run_billing ;;

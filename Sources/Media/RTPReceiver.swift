@@ -44,6 +44,13 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
 /// Reads every RTP socket from one epoll thread, in batches of up to 32 datagrams per
 /// `recvmmsg` call into buffers allocated once. Packets from anyone but the negotiated
 /// peer are dropped and counted; the rest go through the session's `PacketProcessor`
@@ -57,9 +64,8 @@ final class RTPReceiver: @unchecked Sendable {
     static let wakeKey = UInt64.max
     /// How often (seconds) recording deadlines are checked at most.
     static let deadlineInterval = 0.02
-    /// Ready sockets in one wait above which the loop pauses `coalesceNanoseconds`.
-    static let coalesceAbove: Int32 = 8
-    static let coalesceNanoseconds = 1_000_000
+    /// The pause after a busy pass (see `ReceiveCoalescing`).
+    static let coalescing = ReceiveCoalescing()
 
     private let logger: Logger
     private let onEvent: @Sendable (MediaEvent) -> Void
@@ -85,6 +91,8 @@ final class RTPReceiver: @unchecked Sendable {
     /// Outgoing buffer for relayed packets (bridged calls).
     private let relayBuffer = UnsafeMutableRawPointer.allocate(byteCount: Int(RTPReceiver.bufferSize), alignment: 8)
     private let maxEvents: Int32 = 256
+    /// Sessions whose packets are relayed to another (the coalescing pause depends on it).
+    private var relayingSessions = 0
 
     init(logger: Logger, writer: RecordingWriter, onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
         self.logger = logger
@@ -132,11 +140,11 @@ final class RTPReceiver: @unchecked Sendable {
     }
 
     private func run() {
-        var pause = timespec(tv_sec: 0, tv_nsec: RTPReceiver.coalesceNanoseconds)
         while running.load(ordering: .acquiring) {
             let timeout: Int32 = recordingFDs.isEmpty && speechFDs.isEmpty ? 500 : 100
             let n = tfm_epoll_wait(epfd, keys, maxEvents, timeout)
             if n < 0 { logger.error("rtp.epoll_failed", ["errno": errno]); break }
+            let woke = n >= RTPReceiver.coalescing.threshold ? monotonicNanoseconds() : 0
             for e in 0..<Int(n) {
                 let key = keys[e]
                 if key == RTPReceiver.wakeKey {
@@ -147,11 +155,15 @@ final class RTPReceiver: @unchecked Sendable {
                 }
             }
             if !recordingFDs.isEmpty || !speechFDs.isEmpty { checkDeadlines() }
-            // Interrupt coalescing: when many sockets were ready, let the next batch gather
-            // for a millisecond instead of waking for each datagram (a wake-up costs a
-            // context switch; the reads cost the same either way). At light load every
-            // packet is read as it arrives.
-            if n >= RTPReceiver.coalesceAbove { clock_nanosleep(CLOCK_MONOTONIC, 0, &pause, nil) }
+            if woke > 0 {
+                let busy = monotonicNanoseconds() &- woke
+                let ns = RTPReceiver.coalescing.pause(ready: n, capacity: maxEvents, busyNanoseconds: busy,
+                                                      relaying: relayingSessions > 0)
+                if ns > 0 {
+                    var pause = timespec(tv_sec: 0, tv_nsec: Int(ns))
+                    clock_nanosleep(CLOCK_MONOTONIC, 0, &pause, nil)
+                }
+            }
         }
         applyCommands() // a stopRecording queued just before stop still carries its reason
         for i in byFD.indices where byFD[i]?.processor.recorder != nil { finishRecording(fd: i, reason: .hangup) }
@@ -228,6 +240,7 @@ final class RTPReceiver: @unchecked Sendable {
     /// recording's membership in step.
     private func setRelay(fd: Int32, to target: Int32) {
         guard let old = byFD[Int(fd)]?.relayTo else { return }
+        defer { relayingSessions += ((byFD[Int(fd)]?.relayTo ?? -1) >= 0 ? 1 : 0) - (old >= 0 ? 1 : 0) }
         if old >= 0, byFD[Int(old)]?.relayedBy == fd { byFD[Int(old)]!.relayedBy = -1 }
         byFD[Int(fd)]!.relayTo = target
         if target < 0 {
