@@ -18,11 +18,12 @@ CONFIG ?= Config/tollfreed.json
 DATA ?= $(CURDIR)/var
 PREFIX ?= /usr/local
 
-# Debian packages: build-time C libraries and headers, and the tools the tests run.
+# Debian packages: build-time C libraries and headers, and the tools the tests run
+# (prometheus for its promtool, which checks the metrics text and the alert rules).
 DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data \
 	libspeexdsp-dev libspandsp-dev libsqlite3-dev libssl-dev sqlite3 sip-tester procps \
 	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd openssl libcurl4-openssl-dev libpq-dev postgresql \
-	kamailio libmpg123-dev libmp3lame-dev lame
+	kamailio libmpg123-dev libmp3lame-dev lame prometheus
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -129,6 +130,7 @@ install: build
 	sed -e 's|"flows_dir": "../CallFlows"|"flows_dir": "callflows"|' $(CONFIG) | $(SUDO) tee $(DESTDIR)/etc/tollfreed/tollfreed.json >/dev/null
 	$(SUDO) install -D -m 0644 Config/plans.json $(DESTDIR)/etc/tollfreed/plans.json
 	$(SUDO) install -D -m 0644 Config/alerts.yml $(DESTDIR)/etc/tollfreed/alerts.yml
+	$(SUDO) install -D -m 0644 Config/grafana/tollfreed.json $(DESTDIR)$(PREFIX)/share/tollfreed/grafana/tollfreed.json
 	$(SUDO) install -D -m 0644 systemd/tollfreed.service $(DESTDIR)/lib/systemd/system/tollfreed.service
 	$(SUDO) install -D -m 0644 systemd/tollfreed-retention.service $(DESTDIR)/lib/systemd/system/tollfreed-retention.service
 	$(SUDO) install -D -m 0644 systemd/tollfreed-retention.timer $(DESTDIR)/lib/systemd/system/tollfreed-retention.timer
