@@ -59,7 +59,9 @@ run_bridge() { # N bridges
     d1=$(ticks $DAEMON); s1=$(ticks "${callers_all[@]}" $au $aa); m1=$(ticks $meter); t1=$(now)
     rss=$(rss_kb $DAEMON)
     wait "${callers_all[@]}" || true
-    sleep 1 # the daemon's BYEs to the agents
+    # Each agent exits once it has answered the daemon's BYE on its last call; one that
+    # has not within 10 s is stopped (its missing calls show as the callers' failures).
+    for _ in $(seq 100); do kill -0 $au 2>/dev/null || kill -0 $aa 2>/dev/null || break; sleep 0.1; done
     kill $au $aa 2>/dev/null || true
     wait $meter || true
     stop_daemon
@@ -81,10 +83,10 @@ run_bridge_rtpengine() { # N
     rtpengine --foreground --log-stderr --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$ng" \
         --port-min=40000 --port-max=$((40000 + n * 8 + 100)) --log-level=4 --timeout=60 >"$dir/rtpengine.log" 2>&1 &
     local engine=$!; PIDS+=($engine)
-    sleep 1
-    kill -0 $engine 2>/dev/null || { cat "$dir/rtpengine.log"; echo "suite: rtpengine did not start" >&2; exit 1; }
+    # rtpengine_ng.py pings until rtpengine answers (or fails after 15 s).
     python3 bench/peers/rtpengine_ng.py setup --ng "127.0.0.1:$ng" --bridges "$n" --transcoding $((n / 2)) \
-        --meter-port "$mport" --targets "$dir/targets.txt" || { echo "suite: rtpengine setup failed" >&2; exit 1; }
+        --meter-port "$mport" --targets "$dir/targets.txt" ||
+        { cat "$dir/rtpengine.log"; echo "suite: rtpengine setup failed" >&2; exit 1; }
     local window=$(( HOLD - 8 > 4 ? HOLD - 8 : 4 ))
     "$WORK/rtp_meter" --port "$mport" --seconds $((window + 5)) --send --relay --arrival "$ARRIVAL" \
         --targets "$dir/targets.txt" --out "$dir/meter.json" &
