@@ -80,6 +80,7 @@ class Daemon:
         cfg["flows_dir"] = os.path.join(self.repo, "CallFlows")
         cfg["data_dir"] = self.data
         cfg["metrics"] = {"listen": "127.0.0.1:0"}
+        cfg["control"] = {"socket": os.path.join(self.data, "control.sock")}
         cfg["sip"]["invite_rate_per_source"] = 0
         cfg["calls"].update({"ring_ms": 0, "drain_s": 0, "ack_timeout_ms": 1000,
                              "half_open_per_source": 0, "half_open_max": 0})

@@ -31,6 +31,7 @@ node_config() {
 	cfg["data_dir"] = data
 	cfg["flows_dir"] = flows
 	cfg["metrics"] = {"listen": f"{ip}:9464"}
+	cfg["control"] = {"socket": f"{data}/control.sock"}  # tollfreed status --config $VAR/nodeN/tollfreed.json
 	cfg["calls"]["half_open_per_source"] = 0
 	cfg["calls"].update(json.loads(extra))
 	if storage:

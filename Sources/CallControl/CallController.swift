@@ -100,7 +100,7 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
     /// Told once no call or leg is up (the drain at shutdown waits on this).
     var idleWaiters: [@Sendable () -> Void] = []
     var admission: AdmissionController<SIPCallHandle>
-    private(set) var draining = false
+    var draining = false
     /// INVITEs refused because their source is not a trusted network.
     private(set) var untrustedRefusals = 0
     /// INVITEs refused because their source exceeded its rate.

@@ -46,10 +46,11 @@ package struct ComplianceServices: Sendable {
     /// Records an audit entry, stamped now and written (fsynced) on the audit queue so the
     /// caller (the signaling thread) never waits for the disk; a failure to audit is logged
     /// loudly (the call goes on).
-    package func record(_ action: String, subject: String, detail: String = "", logger: Logger) {
+    /// `actor` is who acted ("daemon", or an operator: "control uid=0 pid=4242").
+    package func record(_ action: String, subject: String, detail: String = "", actor: String = "daemon", logger: Logger) {
         let at = Date()
         auditQueue.async { [audit] in
-            do { try audit.record(actor: "daemon", action: action, subject: subject, detail: detail, at: at) } catch {
+            do { try audit.record(actor: actor, action: action, subject: subject, detail: detail, at: at) } catch {
                 logger.error("audit.write_failed", ["action": action, "error": "\(error)"])
             }
         }

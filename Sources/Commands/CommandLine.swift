@@ -21,6 +21,10 @@ public enum Command: Equatable {
     case keygen(out: String)
     /// Speak `text` the way `<Say>` does and write it as an 8 kHz WAV file.
     case say(text: String, voice: String, language: String, out: String)
+    /// A request to the running daemon over its control socket.
+    case control(ControlOptions)
+    /// `help COMMAND` / `COMMAND --help`.
+    case helpCommand(String)
 }
 
 /// Options of `tollfreed cdr export` and `tollfreed sms export`.
@@ -82,7 +86,10 @@ public enum CommandLineParser {
       tollfreed audit verify [--config FILE] [--data DIR]
       tollfreed retention run [--dry-run] [--config FILE] [--data DIR]
       tollfreed keygen --out FILE
-      tollfreed --help | --version
+      tollfreed say TEXT... --out FILE.wav [--voice VOICE] [--language LANG]
+      tollfreed status | calls | drain | undrain | reload [--json] [--socket PATH] [--config FILE]
+      tollfreed calls hangup CALL_ID | flows reload NUMBER [--json] [--socket PATH] [--config FILE]
+      tollfreed help [COMMAND] | --help | --version
 
     run            answer calls in the foreground until SIGTERM/SIGINT (graceful drain)
     check-config   validate the config and every call flow it names, then exit
@@ -101,6 +108,12 @@ public enum CommandLineParser {
     retention run  delete recordings and transcripts past their tenant's retention; audited
     keygen         write a new AES-256 recording key (mode 0400) to FILE
     say            speak TEXT as <Say> would (--voice, --language) into --out FILE.wav
+    status         the running daemon: calls up, capacity, emergency reserve, ports, draining
+    calls          one line per call and leg up; calls hangup CALL_ID ends one (audited)
+    drain/undrain  refuse new calls (503, /readyz fails) / admit them again (audited)
+    reload         re-read config and flows as SIGHUP does, and report errors (audited)
+    flows reload   re-read one number's flow file(s) (audited)
+    help COMMAND   that command's options and exit status
 
     --config FILE       JSON config (default: Config/tollfreed.json if present, else /etc/tollfreed/tollfreed.json)
     --sip HOST:PORT     SIP listen address, UDP and TCP (overrides sip.listen)
@@ -117,7 +130,13 @@ public enum CommandLineParser {
         guard let first = args.first else { throw UsageError("missing command") }
         var rest = Arguments(Array(args.dropFirst()))
         switch first {
-        case "--help", "-h", "help": return .help
+        case "--help", "-h": return .help
+        case "help":
+            guard let word = rest.next() else { return .help }
+            guard CommandHelp.text(word) != nil else { throw UsageError("no help for '\(word)': not a command") }
+            return .helpCommand(word)
+        case _ where CommandHelp.text(first) != nil && (rest.remaining.contains("--help") || rest.remaining.contains("-h")):
+            return .helpCommand(first)
         case "--version", "-V", "version": return .version
         case "run": return try parseRun(&rest, defaultConfig: defaultConfig)
         case "check-config": return try parseCheckConfig(&rest, defaultConfig: defaultConfig)
@@ -128,6 +147,7 @@ public enum CommandLineParser {
         case "keygen": return try parseKeygen(rest)
         case "say": return try parseSay(&rest)
         case "bill": return try parseBill(&rest)
+        case "status", "calls", "drain", "undrain", "reload", "flows": return try parseControl(first, &rest)
         default: throw UsageError("unknown command '\(first)'")
         }
     }

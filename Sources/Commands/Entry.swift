@@ -31,6 +31,11 @@ public func tollfreedMain(_ arguments: [String]) -> Int32 {
     case .version:
         out.write("tollfreed \(tollfreedVersion)")
         return 0
+    case .helpCommand(let word):
+        out.write(CommandHelp.text(word) ?? CommandLineParser.usage)
+        return 0
+    case .control(let o):
+        return runControl(o, out: out, err: err)
     case .checkConfig(let path):
         return checkConfig(path: path, out: out, err: err)
     case .check(let files, let strict):

@@ -12,6 +12,7 @@ extension DaemonConfig {
         if storage != next.storage { out.append("storage") }
         if nodeID != next.nodeID || leaseGraceSeconds != next.leaseGraceSeconds { out.append("node") }
         if metricsListen != next.metricsListen { out.append("metrics.listen") }
+        if controlSocket != next.controlSocket { out.append("control.socket") }
         if effectiveKeyFile != next.effectiveKeyFile || previousKeyFiles != next.previousKeyFiles { out.append("compliance keys") }
         if logLevel != next.logLevel { out.append("log_level") }
         return out

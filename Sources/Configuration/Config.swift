@@ -117,6 +117,9 @@ public struct DaemonConfig: Sendable, Equatable {
 
     /// Prometheus metrics and health probes ("HOST:PORT"); nil turns them off.
     public var metricsListen: HostPort? = HostPort(host: "127.0.0.1", port: 9464)
+    /// The control socket (`control.socket`): a Unix socket, owner-only, for `tollfreed
+    /// status`, `calls`, `drain`...; nil turns it off.
+    public var controlSocket: String? = "/run/tollfreed/control.sock"
 
     /// A TCP listen address.
     public struct HostPort: Sendable, Equatable {

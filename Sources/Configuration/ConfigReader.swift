@@ -21,7 +21,7 @@ struct ConfigReader {
         var c = DaemonConfig()
         let o = try json.object(root, "", allowed: ["sip", "media", "data_dir", "recordings_dir", "flows_dir", "calls", "log_level", "tenants",
                                                     "numbers", "webhooks", "emergency", "trunks", "compliance", "metrics",
-                                                    "storage", "node"])
+                                                    "storage", "node", "control"])
         try readSIP(o, into: &c)
         try readMedia(o, into: &c)
         try readCalls(o, into: &c)
@@ -152,6 +152,17 @@ struct ConfigReader {
                     guard let (h, p) = ConfigLoader.hostPort(l) else { throw json.fail("metrics.listen", "must be HOST:PORT or \"off\", got '\(l)'") }
                     c.metricsListen = DaemonConfig.HostPort(host: h, port: p)
                 }
+            }
+        }
+        if let ctl = o["control"] {
+            let k = try json.object(ctl, "control", allowed: ["socket"])
+            if let s = try json.string(k, "socket", "control") {
+                let resolved = s == "off" ? nil : path(s)
+                // sun_path holds 108 bytes with its NUL.
+                guard !s.isEmpty, (resolved?.utf8.count ?? 0) < 108 else {
+                    throw json.fail("control.socket", "must be a path of at most 107 bytes, or \"off\"")
+                }
+                c.controlSocket = resolved
             }
         }
         if let comp = o["compliance"] {

@@ -111,10 +111,17 @@ public final class Daemon: Sendable {
         try group.start(CallService(stack: stack, controller: controller, media: media,
                                     drainSeconds: Double(config.drainSeconds), logger: logger))
         try group.start(health)
-        group.onReload(ConfigReloader(running: config, read: reload, prompts: prompts, compliance: compliance,
+        let reloader = ConfigReloader(running: config, read: reload, prompts: prompts, compliance: compliance,
                                       notifier: ServiceNotifier(), logger: logger) { policy in
             stack.post { box.withLock { $0 }?.apply(policy) }
-        }.reload)
+        }
+        group.onReload { reloader.reload() }
+        if let path = config.controlSocket {
+            // Last to start, first to stop: no operator command races the shutdown.
+            try group.start(ControlService(path: path, actions: ControlActions(
+                stack: stack, controller: controller, health: health, reloader: reloader, prompts: prompts,
+                compliance: compliance, logger: logger, config: config)))
+        }
         logReady(metricsPort: metricsService?.port)
         return records
     }
@@ -199,23 +206,43 @@ struct ConfigReloader: Sendable {
     let logger: Logger
     let apply: @Sendable (CallPolicy) -> Void
 
-    func reload() {
-        guard let read else { return logger.warning("daemon.reload_unsupported", ["detail": "restart to apply config changes"]) }
-        notifier.notify("RELOADING=1\nSTATUS=reloading configuration")
-        do {
-            let (next, nextFlows) = try read()
-            let restartOnly = running.restartOnlyChanges(to: next)
-            prompts.warm(nextFlows.values)
-            logIgnoredMarkup(nextFlows, logger: logger)
-            apply(CallPolicy(config: next, flows: nextFlows))
-            logger.notice("config.reloaded", ["numbers": next.numbers.count, "flows": nextFlows.count,
-                                              "needs_restart": restartOnly.isEmpty ? "none" : restartOnly.joined(separator: ",")])
-            compliance.record("config.reloaded", subject: "config", detail: "numbers=\(next.numbers.count) flows=\(nextFlows.count)", logger: logger)
-        } catch {
-            // The old configuration keeps serving.
-            logger.error("config.reload_failed", ["reason": "\(error)"])
+    /// Serialises reloads: SIGHUP and the control socket's `reload` may come together.
+    let serial = Locked(())
+
+    /// What a reload applied.
+    struct Outcome {
+        var numbers: Int
+        var flows: Int
+        /// Changed settings that take effect only at the next start.
+        var needsRestart: [String]
+    }
+
+    /// Reloads, and says how it went (SIGHUP ignores the answer; `tollfreed reload` shows it).
+    @discardableResult
+    func reload() -> Result<Outcome, StartupError> {
+        guard let read else {
+            logger.warning("daemon.reload_unsupported", ["detail": "restart to apply config changes"])
+            return .failure(StartupError("reload is not supported by this daemon; restart to apply config changes", status: 1))
         }
-        notifier.notify("READY=1\nSTATUS=answering on \(running.sipHost):\(running.sipPort)")
+        return serial.withLock { _ in
+            notifier.notify("RELOADING=1\nSTATUS=reloading configuration")
+            defer { notifier.notify("READY=1\nSTATUS=answering on \(running.sipHost):\(running.sipPort)") }
+            do throws(StartupError) {
+                let (next, nextFlows) = try read()
+                let restartOnly = running.restartOnlyChanges(to: next)
+                prompts.warm(nextFlows.values)
+                logIgnoredMarkup(nextFlows, logger: logger)
+                apply(CallPolicy(config: next, flows: nextFlows))
+                logger.notice("config.reloaded", ["numbers": next.numbers.count, "flows": nextFlows.count,
+                                                  "needs_restart": restartOnly.isEmpty ? "none" : restartOnly.joined(separator: ",")])
+                compliance.record("config.reloaded", subject: "config", detail: "numbers=\(next.numbers.count) flows=\(nextFlows.count)", logger: logger)
+                return .success(Outcome(numbers: next.numbers.count, flows: nextFlows.count, needsRestart: restartOnly))
+            } catch {
+                // The old configuration keeps serving.
+                logger.error("config.reload_failed", ["reason": "\(error)"])
+                return .failure(error)
+            }
+        }
     }
 }
 

@@ -178,6 +178,8 @@ final class HealthService: DaemonService, Sendable {
     private let onStopping: @Sendable () -> Void
     private let heartbeat = Atomic<Int64>(Int64(Date().timeIntervalSince1970))
     private let readyFlag = Atomic<Bool>(false)
+    /// Drained by an operator (`tollfreed drain`): not ready, though running.
+    private let drainedFlag = Atomic<Bool>(false)
 
     /// - Parameter onStopping: runs when the stop begins (the audit entry).
     init(stack: SIPStack, notifier: ServiceNotifier, status: String, onStopping: @escaping @Sendable () -> Void) {
@@ -189,7 +191,14 @@ final class HealthService: DaemonService, Sendable {
 
     /// The signaling loop has beaten within the last 5 s.
     var healthy: Bool { Int64(Date().timeIntervalSince1970) - heartbeat.load(ordering: .relaxed) < 5 }
-    var ready: Bool { readyFlag.load(ordering: .relaxed) }
+    var ready: Bool { readyFlag.load(ordering: .relaxed) && !drainedFlag.load(ordering: .relaxed) }
+
+    /// `tollfreed drain` / `undrain`: `/readyz` fails while drained, and systemd's status
+    /// line says so.
+    func setDrained(_ drained: Bool) {
+        drainedFlag.store(drained, ordering: .relaxed)
+        notifier.notify(drained ? "STATUS=drained: new calls refused (tollfreed undrain admits them again)" : "STATUS=\(status)")
+    }
 
     func start() throws(StartupError) {
         readyFlag.store(true, ordering: .relaxed)

@@ -194,6 +194,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         calls["drain_s"] = 0 // tests that stop the daemon under calls want them ended at once
         cfg["calls"] = calls
         cfg["metrics"] = ["listen": "\(host):0"] // an ephemeral port: daemons never collide
+        cfg["control"] = ["socket": base.appendingPathComponent("control.sock").path] // never the shared /run/tollfreed
         if host != "127.0.0.1" {
             var media = cfg["media"] as? [String: Any] ?? [:]
             media["address"] = host

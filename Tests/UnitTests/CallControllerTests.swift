@@ -246,4 +246,54 @@ final class CallControllerTests: XCTestCase {
         XCTAssertEqual(legRecord.toNumber, "+12025550123")
         XCTAssertEqual(call.disposition, .completed)
     }
+
+    /// The control socket's view of the calls and `calls hangup`: a ringing call is listed
+    /// with its state and ended with 480 and a record; `endDrain` admits calls again.
+    func testAnOperatorListsCallsHangsUpARingingOneAndUndrains() throws {
+        let h = invite()
+        let rows = controller.controlCalls()
+        XCTAssertEqual(rows.map(\.state), ["ringing"])
+        XCTAssertEqual(rows.first?.number, "+18005550100")
+        XCTAssertEqual(rows.first?.party, "+15551230000", "an ordinary tenant's caller is shown")
+        XCTAssertEqual(rows.first?.verb, "Play", "the flow's first verb")
+        XCTAssertEqual(controller.operatorHangup("CAnothing"), .notFound)
+        XCTAssertEqual(controller.operatorHangup(try XCTUnwrap(rows.first?.id)), .ending)
+        XCTAssertEqual(port.statuses(h), [180, 480])
+        port.end(h)
+        controller.receive(.terminated(h, status: 480))
+        XCTAssertEqual(controller.activeCalls, 0)
+        let r = try XCTUnwrap(try records().first)
+        XCTAssertEqual(r.sipCode, 480)
+        XCTAssertEqual(r.hangupBy, .daemon)
+
+        controller.beginDrain()
+        XCTAssertTrue(controller.controlStatus().draining)
+        XCTAssertEqual(port.statuses(invite()), [503])
+        controller.endDrain()
+        XCTAssertFalse(controller.controlStatus().draining)
+        XCTAssertEqual(port.statuses(invite()), [180], "admitted again")
+    }
+
+    /// An answered call hung up by an operator gets BYE (by its SIP Call-ID too); asking
+    /// again while it ends says so. A healthcare caller is masked in the list.
+    func testAnOperatorHangsUpAnAnsweredCallWithBYE() throws {
+        controller = try makeController { $0.tenants[0].industry = .healthcare }
+        let h = invite()
+        port.advance(by: 1000)
+        controller.receive(.ack(h, contentType: nil, body: nil))
+        let status = controller.controlStatus()
+        XCTAssertEqual(status.calls, 1)
+        XCTAssertEqual(status.capacity, 2)
+        XCTAssertEqual(status.emergencyReserve, 1)
+        XCTAssertEqual(status.reserveUsed, 0, "one ordinary call leaves the reserve free")
+        let row = try XCTUnwrap(controller.controlCalls().first)
+        XCTAssertEqual(row.state, "active")
+        XCTAssertEqual(row.party, "********0000", "a healthcare caller is masked")
+        XCTAssertEqual(controller.operatorHangup("c1@test"), .ending, "found by its SIP Call-ID")
+        XCTAssertEqual(port.sent.last, .bye(h))
+        XCTAssertEqual(controller.operatorHangup(row.id), .alreadyEnding)
+        port.end(h)
+        controller.receive(.terminated(h, status: 200))
+        XCTAssertEqual(try records().first?.disposition, .completed)
+    }
 }
