@@ -11,6 +11,8 @@
 #   make cluster        three nodes on 127.0.0.2-4 behind Kamailio on 127.0.0.1:5060 (scripts/cluster.sh);
 #                       sharing one PostgreSQL (STORAGE=sqlite: a store each), CLUSTER_ARGS="--port 5080 --nodes 2"
 #   make bench-cluster  the cluster under sipp load (bench/cluster.sh): writes bench/cluster-results.md
+#   make deb    the Debian package .build/deb/tollfreed_<version>-<revision>_amd64.deb
+#               (packaging/build-deb.sh; DEB_REVISION=2 for another Debian revision)
 
 SHELL := /bin/bash
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
@@ -23,11 +25,11 @@ PREFIX ?= /usr/local
 DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data \
 	libspeexdsp-dev libspandsp-dev libsqlite3-dev libssl-dev sqlite3 sip-tester procps \
 	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd openssl libcurl4-openssl-dev libpq-dev postgresql \
-	kamailio libmpg123-dev libmp3lame-dev lame prometheus
+	kamailio libmpg123-dev libmp3lame-dev lame prometheus lintian dpkg-dev libsystemd-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps bench-deps build build-debug run test unit-test check-sizes cdr bench bench-smoke bench-overload bench-store bench-cluster cluster fuzz fuzz-smoke install clean
+.PHONY: deps bench-deps build build-debug run test unit-test check-sizes cdr bench bench-smoke bench-overload bench-store bench-cluster cluster fuzz fuzz-smoke install deb clean
 
 # What the benchmark suite needs beyond the tests: a C compiler for its RTP meter and
 # loopback probe, venv for the pjsua2 wheel (pjsip peer) from PyPI, and rtpengine (the
@@ -41,8 +43,14 @@ deps:
 		$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
 	fi
 
+# One release build serves `make run`, the benchmarks, fuzzing and `make deb`: the Swift
+# runtime and Foundation linked statically (the binary needs no /opt/swift on the machine
+# it runs on), no $ORIGIN run path (lintian). The package test packages it.
+RELEASE_FLAGS := -c release --static-swift-stdlib --disable-local-rpath
+DEB_REVISION ?= 1
+
 build: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS)
 
 build-debug: deps
 	$(SWIFT) build --build-tests
@@ -55,7 +63,7 @@ run: build
 # (scripts/check-deps.py) first, then unit tests (no
 # sockets) and end-to-end tests (real daemon + sipp). Sources over the limits fail the
 # target but the tests still run. The last line is the plain summary "N passed, N failed".
-test: build-debug
+test: build-debug build
 	@python3 scripts/check-sizes.py; sizes=$$?; python3 scripts/check-deps.py || sizes=1; \
 	set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$$?; \
 	summary=$$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" .build/test.log | tail -1); \
@@ -138,6 +146,8 @@ install: build
 	$(SUDO) install -D -m 0644 systemd/tollfreed.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/tollfreed.conf
 	$(SUDO) install -D -m 0644 README.md $(DESTDIR)/usr/share/doc/tollfreed/README.md
 	for f in docs/*.md; do $(SUDO) install -D -m 0644 $$f $(DESTDIR)/usr/share/doc/tollfreed/$$f || exit 1; done
+	$(SUDO) install -D -m 0644 docs/tollfreed.8 $(DESTDIR)$(PREFIX)/share/man/man8/tollfreed.8
+	$(SUDO) install -D -m 0644 packaging/tollfreed.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tollfreed
 	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then $(SUDO) systemd-sysusers; fi
 	@if [ -z "$(DESTDIR)" ] && command -v systemd-tmpfiles >/dev/null; then $(SUDO) systemd-tmpfiles --create /usr/lib/tmpfiles.d/tollfreed.conf || true; fi
 	@# The recording key: created once, readable by the service only (the daemon refuses a weaker mode).
@@ -145,6 +155,11 @@ install: build
 		$(SUDO) $(DESTDIR)$(PREFIX)/bin/tollfreed keygen --out $(DESTDIR)/var/lib/tollfreed/keys/recording.key; \
 		if [ -z "$(DESTDIR)" ] && id tollfreed >/dev/null 2>&1; then $(SUDO) chown -R tollfreed:tollfreed /var/lib/tollfreed; fi; \
 	fi
+
+# The Debian package (docs/operations.md, "Debian package"): the release binary, units
+# pointed at /usr/bin, config as conffiles, Depends computed by dpkg-shlibdeps.
+deb: build
+	packaging/build-deb.sh --revision $(DEB_REVISION)
 
 clean:
 	rm -rf .build

@@ -33,6 +33,8 @@ let package = Package(
                        providers: [.apt(["libmpg123-dev"])]),
         .systemLibrary(name: "CMp3Lame", pkgConfig: "lame",
                        providers: [.apt(["libmp3lame-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd",
+                       providers: [.apt(["libsystemd-dev"])]),
         // Thin C bridges: fixed-argument wrappers over variadic / macro-only C APIs.
         .target(name: "CSofiaBridge", dependencies: ["CSofiaSIP"]),
         .target(name: "CSQLiteBridge", dependencies: ["CSQLite"]),
@@ -42,7 +44,7 @@ let package = Package(
         // Swift modules, one job each.
         // Formats: the JSON and text helpers several modules share (no dependencies).
         .target(name: "Formats"),
-        .target(name: "Observability", dependencies: ["Formats"]),
+        .target(name: "Observability", dependencies: ["CSystemd", "Formats"]),
         .target(name: "Routing"),
         .target(name: "TeXML"),
         .target(name: "Signaling", dependencies: ["CSofiaBridge", "Observability"]),

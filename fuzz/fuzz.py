@@ -131,7 +131,7 @@ def main():
     print(f"fuzz: seed {seed} (replay: fuzz/fuzz.py --seed {seed}{' --quick' if args.quick else ''}"
           f" --only {','.join(args.phases)}); binary {binary}", flush=True)
     if not os.access(binary, os.X_OK):
-        print(f"fuzz: FAIL: no executable at {binary} (build it: swift build -c release)")
+        print(f"fuzz: FAIL: no executable at {binary} (build it: make build)")
         return 2
     workdir = tempfile.mkdtemp(prefix=f"tollfreed-fuzz-{seed}-")
     findings = Findings(seed)

@@ -37,7 +37,7 @@ case $STORAGE in postgres|sqlite) ;; *) echo "cluster.sh: STORAGE must be postgr
 
 # Release build when missing or older than a source file.
 if [ "$BUILD" = 1 ] && { [ ! -x "$BIN" ] || [ -n "$(find "$ROOT/Sources" "$ROOT/Package.swift" -newer "$BIN" -print -quit)" ]; }; then
-	(cd "$ROOT" && swift build -c release)
+	(cd "$ROOT" && swift build -c release --static-swift-stdlib --disable-local-rpath)  # as `make build`: one release build
 fi
 
 mkdir -p "$VAR"

@@ -54,21 +54,31 @@ public struct FileDescriptorSink: LogSink {
 
 /// A structured logger: `event key=value key=value`, one line per event.
 ///
-/// Under systemd (JOURNAL_STREAM set) each line starts with a `<N>` priority prefix that
-/// journald understands; otherwise lines carry an ISO-8601 timestamp and the level.
-/// Loggers are values: `with(...)` returns a logger that adds fixed fields (for example
-/// `call=...`), which libraries use to tag their lines without globals.
+/// When standard error is the journal (systemd's `JOURNAL_STREAM` rule, see
+/// `JournalStream`) each event goes to journald by its native protocol with structured
+/// fields (`CALL_ID=`, `TENANT=`..., see `JournalFields`); otherwise lines carry an
+/// ISO-8601 timestamp and the level. Loggers are values: `with(...)` returns a logger that
+/// adds fixed fields (for example `call=...`), which libraries use to tag their lines
+/// without globals.
 public struct Logger: Sendable {
     public var minimumLevel: LogLevel
+    /// Whether output is for journald: native journal entries (no `sink` given), or lines
+    /// with `<N>` priority prefixes to `sink`. Otherwise timestamped lines.
     public var journald: Bool
     private let sink: any LogSink
+    private let journal: JournalSink?
     private var fields: [(String, String)]
 
-    public init(minimumLevel: LogLevel = .info, journald: Bool? = nil,
-                sink: any LogSink = FileDescriptorSink()) {
+    /// A logger writing events at `minimumLevel` and above. With no `sink`, events go to
+    /// standard error, or to journald's native protocol when standard error is the journal
+    /// (`journald` nil: decided by `JournalStream.standardErrorIsJournal()`) and its socket
+    /// exists (else `<N>` lines on standard error). With a `sink`, lines go there,
+    /// `<N>`-prefixed when `journald` is true.
+    public init(minimumLevel: LogLevel = .info, journald: Bool? = nil, sink: (any LogSink)? = nil) {
         self.minimumLevel = minimumLevel
-        self.journald = journald ?? (ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil)
-        self.sink = sink
+        self.journald = journald ?? JournalStream.standardErrorIsJournal()
+        self.sink = sink ?? FileDescriptorSink()
+        self.journal = sink == nil && self.journald && JournalSink.socketExists() ? JournalSink() : nil
         self.fields = []
     }
 
@@ -81,15 +91,20 @@ public struct Logger: Sendable {
 
     public func isEnabled(_ level: LogLevel) -> Bool { level >= minimumLevel }
 
+    /// Logs `event` with the fixed fields and `values`, if `level` is enabled.
     public func log(_ level: LogLevel, _ event: String,
                     _ values: KeyValuePairs<String, CustomStringConvertible> = [:]) {
         guard isEnabled(level) else { return }
-        var line = ""
-        if journald {
-            line = "<\(level.rawValue)>"
-        } else {
-            line = Logger.timestamp() + " " + level.description + " "
+        if journald, let journal {
+            var pairs = fields
+            pairs.reserveCapacity(fields.count + values.count)
+            for (k, v) in values { pairs.append((k, v.description)) }
+            var message = event
+            for (k, v) in pairs { message += " " + k + "=" + Logger.quote(v) }
+            journal.send(level: level, event: event, message: message, pairs: pairs)
+            return
         }
+        var line = journald ? "<\(level.rawValue)>" : Logger.timestamp() + " " + level.description + " "
         line += event
         for (k, v) in fields { line += " " + k + "=" + Logger.quote(v) }
         for (k, v) in values { line += " " + k + "=" + Logger.quote(v.description) }
@@ -105,6 +120,18 @@ public struct Logger: Sendable {
     /// The longest value written; longer ones (a 60,000-character SIP header) are cut and
     /// marked with how much was left out.
     public static let maxValueLength = 512
+
+    /// `value` cut at `maxValueLength` characters (marked with how much was left out, as
+    /// `quote` does), otherwise unchanged: for the journal's binary-safe fields.
+    public static func capped(_ value: String) -> String {
+        guard value.utf8.count > maxValueLength else { return value }
+        let scalars = value.unicodeScalars
+        let count = scalars.count
+        guard count > maxValueLength else { return value }
+        var out = String(String.UnicodeScalarView(scalars.prefix(maxValueLength)))
+        out += "...(+\(count - maxValueLength) chars)"
+        return out
+    }
 
     /// Quotes a value when it contains spaces, quotes or '=' so lines stay parseable.
     /// Control characters (terminal escapes, NUL, CR/LF that would forge a line) are

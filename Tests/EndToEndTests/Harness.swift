@@ -20,11 +20,12 @@ enum Paths {
 }
 
 /// Starts `process` with stdin closed and its stdout and stderr appended to `log` as they
-/// arrive (a daemon's or a proxy's log, read by the test while it runs).
-func runCapturingOutput(_ process: Process, into log: Mutex<Data>) throws {
+/// arrive (a daemon's or a proxy's log, read by the test while it runs); `stderr`, when
+/// given, takes standard error instead.
+func runCapturingOutput(_ process: Process, into log: Mutex<Data>, stderr: FileHandle? = nil) throws {
     let pipe = Pipe()
     process.standardOutput = pipe
-    process.standardError = pipe
+    process.standardError = stderr ?? pipe
     process.standardInput = FileHandle.nullDevice
     pipe.fileHandleForReading.readabilityHandler = { h in
         let d = h.availableData
@@ -169,15 +170,24 @@ final class DaemonUnderTest: @unchecked Sendable {
     private var process = Process()
     private var arguments: [String] = []
     private let environment: [String: String]
+    private let stderr: RedirectedStderr?
     private let log = Mutex(Data())
+
+    /// The daemon's standard error somewhere else than `logText` (journald's stream), and
+    /// how to tell the daemon is ready then (given its pid), its ready line not being here.
+    struct RedirectedStderr {
+        let handle: FileHandle
+        let isReady: (Int32) -> Bool
+    }
 
     /// Starts tollfreed with the shipped numbers and flows and `ringMs` of ringing;
     /// `configure` may change the JSON config (add numbers, webhooks...) first.
     /// `rtpPorts` sizes the RTP range (half of it are the even ports calls use); `host`
     /// is another loopback address for a cluster node (127.0.0.2...).
     init(ringMs: Int = 1000, environment: [String: String] = [:], rtpPorts: Int = 100, host: String = "127.0.0.1",
-         configure: ((inout [String: Any]) -> Void)? = nil) throws {
+         stderr: RedirectedStderr? = nil, configure: ((inout [String: Any]) -> Void)? = nil) throws {
         self.environment = environment
+        self.stderr = stderr
         self.host = host
         sipPort = freePort()
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("tollfreed-e2e-\(getpid())-\(sipPort)")
@@ -218,10 +228,11 @@ final class DaemonUnderTest: @unchecked Sendable {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         let before = logText.components(separatedBy: "daemon.ready").count
-        try runCapturingOutput(process, into: log)
+        try runCapturingOutput(process, into: log, stderr: stderr?.handle)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if logText.components(separatedBy: "daemon.ready").count > before { return }
+            if let stderr, stderr.isReady(process.processIdentifier) { return }
+            if stderr == nil && logText.components(separatedBy: "daemon.ready").count > before { return }
             if !process.isRunning { break }
             usleep(50_000)
         }
@@ -229,6 +240,9 @@ final class DaemonUnderTest: @unchecked Sendable {
     }
 
     var logText: String { String(decoding: log.withLock { $0 }, as: UTF8.self) }
+
+    /// The running daemon's process id.
+    var pid: Int32 { process.processIdentifier }
 
     /// Whether the daemon's log shows `text` within `timeout`: the log arrives through a
     /// pipe read on another thread, so a line written just before a reply the test has
