@@ -21,7 +21,8 @@ extension CallController {
                     metrics.observe("tollfreed_invite_to_answer_seconds", stack.currentTime().timeIntervalSince(e.session.startTime),
                                     buckets: DaemonMetrics.latencyBuckets)
                 }
-            case .configureMedia(let peer):
+            case .configureMedia(var peer):
+                peer.latch = e.latch
                 media.configure(e.media, peer: peer)
             case .startRingTimer, .cancelRingTimer, .startDurationTimer, .startAckTimer, .cancelAckTimer, .startCloseTimer:
                 performTimer(a, on: e)
@@ -121,7 +122,9 @@ extension CallController {
         e.log.info("call.end", ["disposition": record.disposition.rawValue, "sip_code": record.sipCode,
                                 "hangup_by": record.hangupBy.rawValue, "billable_s": record.billableSeconds,
                                 "rtp_sent": record.rtpSent, "rtp_received": record.rtpReceived,
-                                "rtp_dropped": record.rtpDropped, "recording_s": record.recordingSeconds])
+                                "rtp_dropped": record.rtpDropped, "recording_s": record.recordingSeconds,
+                                "rtp_lost": record.quality.packetsLost, "mos": record.quality.mos.map { "\($0)" } ?? "-"])
+        reportQuality(record, log: e.log)
         if let url = e.number?.statusCallback.flatMap(URL.init(string:)) {
             let status: String = switch record.disposition {
             case .completed, .preempted: "completed"

@@ -47,8 +47,10 @@ extension CallController {
                     e.log.error("dial.no_trunk", ["number": n.number, "detail": "no trunk configured for <Number>"])
                     continue
                 }
-                targets.append(DialTarget(uri: trunk.uri(for: n.number), label: n.number,
-                                          username: trunk.username, password: trunk.password))
+                var target = DialTarget(uri: trunk.uri(for: n.number), label: n.number,
+                                        username: trunk.username, password: trunk.password)
+                target.latching = trunk.latching
+                targets.append(target)
             case .sip(let s):
                 targets.append(DialTarget(uri: s.uri, label: s.uri, username: s.username, password: s.password))
             }

@@ -34,7 +34,8 @@ extension CallController {
         let fromNumber = PhoneNumber.e164(inv.fromUser) ?? inv.fromUser
         let route = policy.directory.route(forDialed: inv.requestUser)
         let masked = route.map { policy.tenants[$0.tenant]?.industry == .healthcare } ?? false
-        let log = logger.with(["call": callID])
+        // The tenant from the first line on (journald's TENANT= finds every line of a call).
+        let log = route.map { logger.with(["call": callID, "tenant": $0.tenant]) } ?? logger.with(["call": callID])
         log.info("call.invite", ["to": inv.requestUser, "from": masked ? Self.mask(fromNumber) : fromNumber,
                                  "source": inv.source, "sip_call_id": inv.callID])
         let markingsTrusted = policy.trustsMarkings(from: inv.source)
@@ -186,8 +187,9 @@ extension CallController {
                                   maxCallSeconds: policy.maxCallSeconds,
                                   callParameters: callParameters(ctx, route: route, status: "in-progress"))
         let entry = Entry(session: session, handle: inv.handle, media: port.0,
-                          log: ctx.log.with(["tenant": route.tenant]), number: policy.numbers[route.did])
+                          log: ctx.log, number: policy.numbers[route.did])
         entry.source = inv.source
+        entry.latch = policy.latch(overTLS: inv.overTLS)
         entry.session.ackTimeoutMilliseconds = policy.ackTimeoutMilliseconds
         stack.adopt(inv.handle)
         // The record exists from admission on (active), so a crash cannot lose the call.

@@ -151,7 +151,7 @@ extension CallController {
         case .success(let (n, answer)):
             leg.local = next
             stack.respond(h, status: 200, sdp: answer)
-            media.configure(leg.media, peer: MediaPeer(negotiated: n))
+            media.configure(leg.media, peer: legPeer(leg, n))
         case .failure:
             stack.respond(h, status: 488)
         }
@@ -161,7 +161,7 @@ extension CallController {
     func configureLeg(_ leg: Leg, body: String?, contentType: String?) -> Bool {
         guard let body, contentType?.lowercased() == "application/sdp", let sdp = try? SDPParser.parse(body),
               case .success(let n) = OfferAnswer.acceptAnswer(sdp) else { return false }
-        media.configure(leg.media, peer: MediaPeer(negotiated: n))
+        media.configure(leg.media, peer: legPeer(leg, n))
         return true
     }
 
@@ -193,6 +193,8 @@ extension CallController {
         legProgress(leg, .completed, record: record)
         leg.log.info("dial.leg_end", ["disposition": record.disposition.rawValue, "sip_code": record.sipCode,
                                       "billable_s": record.billableSeconds, "rtp_sent": record.rtpSent,
-                                      "rtp_received": record.rtpReceived])
+                                      "rtp_received": record.rtpReceived, "rtp_lost": record.quality.packetsLost,
+                                      "mos": record.quality.mos.map { "\($0)" } ?? "-"])
+        reportQuality(record, log: leg.log)
     }
 }

@@ -27,6 +27,10 @@ package enum DaemonMetrics {
         m.describe("tollfreed_rtp_timeouts_total", type: "counter", help: "Calls ended because the caller sent no RTP for calls.rtp_timeout_s.")
         m.describe("tollfreed_emergency_markings_ignored_total", type: "counter", help: "Emergency markings ignored: their source is not in emergency.marking_sources.")
         m.describe("tollfreed_half_open_calls", type: "gauge", help: "Calls answered and not yet ACKed.")
+        m.describe("tollfreed_call_mos", type: "histogram", help: "Estimated MOS (ITU-T G.107 E-model) of finished calls and legs with media, by direction.")
+        m.describe("tollfreed_call_jitter_ms", type: "histogram", help: "Mean RFC 3550 interarrival jitter of the peer's RTP, milliseconds, by direction.")
+        m.describe("tollfreed_rtp_latched_total", type: "counter", help: "Calls and legs whose media was latched to where it comes from (NAT latching).")
+        m.describe("tollfreed_poor_quality_calls_total", type: "counter", help: "Calls and legs whose MOS was under media.poor_quality_mos.")
         m.describe("tollfreed_speech_utterances_total", type: "counter",
                    help: "Gather speech utterances by outcome (recognized, empty, failed).")
         m.describe("tollfreed_speech_recognize_seconds", type: "histogram",

@@ -78,6 +78,8 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
         var relayedLeg: Int?
         /// The `<Gather input="speech">` listening now.
         var speech: (token: FlowToken, request: SpeechInputRequest)?
+        /// NAT latching for this call's media (from the listener it came over); nil: off.
+        var latch: LatchPolicy?
         init(session: CallSession, handle: SIPCallHandle, media: MediaSessionID, log: Logger, number: DaemonConfig.Number?) {
             self.session = session
             self.handle = handle
@@ -215,6 +217,8 @@ package final class CallController: SIPStackDelegate, @unchecked Sendable {
             if let h = byMedia[id] { speechStarted(h, token: token) }
         case .speechCaptured(let id, let token, let samples):
             if let h = byMedia[id] { speechCaptured(h, token: token, samples: samples) }
+        case .latched(let id, let to):
+            mediaLatched(id, to: to)
         }
     }
 

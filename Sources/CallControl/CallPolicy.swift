@@ -1,4 +1,5 @@
 import Configuration
+import Media
 import Foundation
 import Routing
 import Signaling
@@ -45,6 +46,16 @@ package struct CallPolicy: Sendable {
     var dialogReleaseMilliseconds = 40_000
     var halfOpenPerSource = 0
     var halfOpenMax = 0
+    /// `call.poor_quality` below this MOS.
+    var poorQualityMOS = 3.5
+    /// NAT latching: on the public listener, on the TLS listener; the networks beyond the
+    /// negotiated address (trunks carry their own switch).
+    var listenerLatching = false
+    var tlsLatching = false
+    var latchNetworks = LatchPolicy(networks: [])!
+
+    /// The latch for a call that came over the TLS listener or the other one; nil: off.
+    func latch(overTLS: Bool) -> LatchPolicy? { (overTLS ? tlsLatching : listenerLatching) ? latchNetworks : nil }
 
     /// True when `source` ("ip:port") may mark a call as an emergency.
     func trustsMarkings(from source: String) -> Bool {
@@ -78,6 +89,10 @@ extension CallPolicy {
         ackTimeoutMilliseconds = config.ackTimeoutMilliseconds
         ttsBacklogMilliseconds = config.ttsBacklogMilliseconds
         dialogReleaseMilliseconds = config.dialogReleaseMilliseconds
+        poorQualityMOS = config.poorQualityMOS
+        listenerLatching = config.latching
+        tlsLatching = config.tls?.latching ?? false
+        latchNetworks = LatchPolicy(networks: config.latchingNetworks) ?? LatchPolicy(networks: [])!
         halfOpenPerSource = config.halfOpenPerSource
         halfOpenMax = config.effectiveHalfOpenMax
         recordingsDirectory = config.effectiveRecordingsDirectory

@@ -26,6 +26,7 @@ extension CallSession {
         record.rtpSent = mediaStats.packetsSent
         record.rtpReceived = mediaStats.packetsReceived
         record.rtpDropped = mediaStats.packetsDropped
+        record.quality = CallQuality(media: mediaStats)
         endRecord = record
         return record
     }

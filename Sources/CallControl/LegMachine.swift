@@ -166,6 +166,7 @@ struct LegMachine {
             r.rtpSent = media.packetsSent
             r.rtpReceived = media.packetsReceived
             r.rtpDropped = media.packetsDropped
+            r.quality = CallQuality(media: media)
         }
         return (report, r)
     }

@@ -27,6 +27,8 @@ public struct DaemonConfig: Sendable, Equatable {
         /// Digest credentials, when the trunk challenges.
         public var username: String?
         public var password: String?
+        /// NAT latching for `<Dial>` legs to this trunk.
+        public var latching = false
 
         /// The Request-URI for `number`.
         public func uri(for number: String) -> String { uriTemplate.replacingOccurrences(of: "{number}", with: number) }
@@ -64,15 +66,24 @@ public struct DaemonConfig: Sendable, Equatable {
         public var key: String
         /// Networks allowed on this listener (nil: `sip.trusted_sources`).
         public var trustedSources: [CIDR]? = nil
+        /// NAT latching for calls that come over this listener.
+        public var latching = false
     }
     /// Networks allowed to send INVITEs (empty: everyone, for loopback use).
     public var trustedSources: [CIDR] = []
+    /// NAT latching for calls over the public (UDP/TCP) listener: off by default, since a
+    /// latch there follows whoever sends from the caller's address first.
+    public var latching = false
+    /// Networks (IPv4 CIDR) media may be latched onto besides the negotiated address.
+    public var latchingNetworks: [String] = []
     public var mediaAddress: String = "127.0.0.1"
     public var rtpPorts: ClosedRange<Int> = 20000...29999
     /// SCHED_FIFO priority of the media clock (pacer) thread; 0 leaves it a normal thread.
     public var pacerPriority = 10
+    /// Calls whose estimated MOS is below this are logged as `call.poor_quality`.
+    public var poorQualityMOS = 3.5
     public var dataDirectory: String = "/var/lib/tollfreed"
-    public var flowsDirectory: String = "/usr/share/tollfreed/callflows"
+    public var flowsDirectory: String = "/etc/tollfreed/callflows"
     public var maxConcurrentCalls: Int = 4000
     /// Places within `maxConcurrentCalls` kept for emergency calls (default 5 %).
     public var emergencyReserve: Int?

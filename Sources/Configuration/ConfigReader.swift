@@ -38,10 +38,11 @@ struct ConfigReader {
     func readSIP(_ o: [String: Any], into c: inout DaemonConfig) throws(ConfigError) {
         if let sip = o["sip"] {
             let s = try json.object(sip, "sip", allowed: ["listen", "user_agent", "trusted_sources", "invite_rate_per_source",
-                                                          "invite_burst_per_source", "tls", "max_message_bytes"])
+                                                          "invite_burst_per_source", "tls", "max_message_bytes", "latching"])
+            c.latching = try json.bool(s, "latching", "sip") ?? c.latching
             c.maxSIPMessageBytes = try json.integer(s, "max_message_bytes", "sip", in: 1500...1_048_576) ?? c.maxSIPMessageBytes
             if let t = s["tls"] {
-                let to = try json.object(t, "sip.tls", allowed: ["listen", "certificate", "key", "trusted_sources"])
+                let to = try json.object(t, "sip.tls", allowed: ["listen", "certificate", "key", "trusted_sources", "latching"])
                 guard let l = try json.string(to, "listen", "sip.tls"), let (h, p) = ConfigLoader.hostPort(l) else {
                     throw json.fail("sip.tls.listen", "is required, as HOST:PORT (e.g. 0.0.0.0:5061)")
                 }
@@ -49,6 +50,7 @@ struct ConfigReader {
                     throw json.fail("sip.tls", "needs certificate and key (PEM files)")
                 }
                 c.tls = DaemonConfig.TLSListener(host: h, port: p, certificate: path(cert), key: path(key))
+                c.tls?.latching = try json.bool(to, "latching", "sip.tls") ?? false
                 if let list = to["trusted_sources"] {
                     guard let items = list as? [String] else { throw json.fail("sip.tls.trusted_sources", "must be a list of CIDR networks") }
                     var nets: [CIDR] = []
@@ -82,7 +84,21 @@ struct ConfigReader {
     /// The `media` section, `data_dir` and `flows_dir`.
     func readMedia(_ o: [String: Any], into c: inout DaemonConfig) throws(ConfigError) {
         if let media = o["media"] {
-            let m = try json.object(media, "media", allowed: ["address", "rtp_ports", "pacer_priority"])
+            let m = try json.object(media, "media", allowed: ["address", "rtp_ports", "pacer_priority", "poor_quality_mos",
+                                                              "latching_networks"])
+            if let list = m["latching_networks"] {
+                guard let items = list as? [String] else { throw json.fail("media.latching_networks", "must be a list of IPv4 CIDR networks") }
+                for item in items where !ConfigLoader.isIPv4CIDR(item) {
+                    throw json.fail("media.latching_networks", "'\(item)' is not an IPv4 network (a.b.c.d/n)")
+                }
+                c.latchingNetworks = items
+            }
+            if let v = m["poor_quality_mos"] {
+                guard !JSONTreeReader<ConfigError>.isBool(v), let d = (v as? NSNumber)?.doubleValue, (1...4.5).contains(d) else {
+                    throw json.fail("media.poor_quality_mos", "must be a number from 1 to 4.5, got '\(v)'")
+                }
+                c.poorQualityMOS = d
+            }
             c.mediaAddress = try json.string(m, "address", "media") ?? c.mediaAddress
             c.pacerPriority = try json.integer(m, "pacer_priority", "media", in: 0...99) ?? c.pacerPriority
             if let r = try json.string(m, "rtp_ports", "media") {
@@ -207,7 +223,7 @@ struct ConfigReader {
             guard let list = trunks as? [Any] else { throw json.fail("trunks", "must be an array") }
             for (i, t) in list.enumerated() {
                 let p = "trunks[\(i)]"
-                let to = try json.object(t, p, allowed: ["name", "uri", "username", "password"])
+                let to = try json.object(t, p, allowed: ["name", "uri", "username", "password", "latching"])
                 guard let name = try json.string(to, "name", p) else { throw json.fail(p + ".name", "is required") }
                 guard !c.trunks.contains(where: { $0.name == name }) else { throw json.fail(p + ".name", "duplicate trunk '\(name)'") }
                 guard let uri = try json.string(to, "uri", p), uri.hasPrefix("sip:") || uri.hasPrefix("sips:"), uri.contains("{number}") else {
@@ -215,7 +231,8 @@ struct ConfigReader {
                 }
                 let user = try json.string(to, "username", p), pass = try json.string(to, "password", p)
                 guard (user == nil) == (pass == nil) else { throw json.fail(p, "username and password go together") }
-                c.trunks.append(.init(name: name, uriTemplate: uri, username: user, password: pass))
+                c.trunks.append(.init(name: name, uriTemplate: uri, username: user, password: pass,
+                                      latching: try json.bool(to, "latching", p) ?? false))
             }
         }
     }

@@ -22,6 +22,8 @@ public struct MediaStats: Sendable, Equatable {
     public var packetsMalformed: UInt64 = 0
     /// RFC 4733 telephone-event packets received.
     public var telephoneEvents: UInt64 = 0
+    /// Receive statistics and RTCP figures.
+    public var quality = MediaQualityStats()
     public init() {}
     public init(packetsSent: UInt64, packetsReceived: UInt64, packetsDropped: UInt64, packetsMalformed: UInt64, telephoneEvents: UInt64) {
         self.packetsSent = packetsSent
@@ -47,6 +49,12 @@ public struct MediaPeer: Sendable, Equatable {
     public var payloadType: UInt8
     public var telephoneEventPayloadType: UInt8?
     public var sending: Bool
+    /// RTCP shares the RTP port (RFC 5761, `a=rtcp-mux` in offer and answer).
+    public var rtcpMux = false
+    /// The peer's RTCP port when not multiplexed (`a=rtcp`, else RTP port + 1); 0: the default.
+    public var rtcpPort: UInt16 = 0
+    /// NAT latching for this peer (`Latching.swift`); nil: media only from the negotiated address.
+    public var latch: LatchPolicy?
     public init(remote: UDPEndpoint?, law: G711.Law, payloadType: UInt8, telephoneEventPayloadType: UInt8?, sending: Bool) {
         self.remote = remote
         self.law = law
@@ -68,6 +76,8 @@ public enum MediaEvent: Sendable {
     case recordingFinished(MediaSessionID, token: UInt64, RecordingFile)
     /// The recording started with this token could not be written.
     case recordingFailed(MediaSessionID, token: UInt64, MediaError)
+    /// NAT latching: media now goes to `to`, where the peer's RTP comes from.
+    case latched(MediaSessionID, to: UDPEndpoint)
     /// The caller started speaking while `listenForSpeech` with this token runs.
     case speechStarted(MediaSessionID, token: UInt64)
     /// The utterance has ended: 8 kHz samples from just before the onset to just after the
@@ -81,6 +91,11 @@ final class SessionShared: Sendable {
     let id: MediaSessionID
     let fd: Int32
     let port: UInt16
+    /// The RTCP socket on `port + 1` (-1: that port was taken; RTCP then only with rtcp-mux).
+    let rtcpFD: Int32
+    /// The SSRC the pacer sends with (reports about it are ours).
+    let ssrc: UInt32
+    let quality = SessionQuality()
     let sent = Atomic<UInt64>(0)
     let received = Atomic<UInt64>(0)
     let dropped = Atomic<UInt64>(0)
@@ -89,24 +104,29 @@ final class SessionShared: Sendable {
     private let users = Atomic<Int>(2)
     private let pool: PortPool
 
-    init(id: MediaSessionID, fd: Int32, port: UInt16, pool: PortPool) {
+    init(id: MediaSessionID, fd: Int32, port: UInt16, pool: PortPool, rtcpFD: Int32 = -1, ssrc: UInt32 = 1) {
         self.id = id
         self.fd = fd
         self.port = port
         self.pool = pool
+        self.rtcpFD = rtcpFD
+        self.ssrc = ssrc
     }
 
     func release() {
         if users.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
             close(fd)
+            if rtcpFD >= 0 { close(rtcpFD) }
             pool.give(port)
         }
     }
 
     var stats: MediaStats {
-        MediaStats(packetsSent: sent.load(ordering: .relaxed), packetsReceived: received.load(ordering: .relaxed),
-                   packetsDropped: dropped.load(ordering: .relaxed), packetsMalformed: malformed.load(ordering: .relaxed),
-                   telephoneEvents: events.load(ordering: .relaxed))
+        var s = MediaStats(packetsSent: sent.load(ordering: .relaxed), packetsReceived: received.load(ordering: .relaxed),
+                           packetsDropped: dropped.load(ordering: .relaxed), packetsMalformed: malformed.load(ordering: .relaxed),
+                           telephoneEvents: events.load(ordering: .relaxed))
+        s.quality = quality.snapshot
+        return s
     }
 }
 
@@ -141,9 +161,14 @@ public final class MediaEngine: Sendable {
         self.pool = PortPool(range: ports)
         self.emergencyPortReserve = min(max(0, emergencyPortReserve), pool.capacity / 2)
         self.logger = logger
-        self.pacer = Pacer(logger: logger, priority: pacerPriority, onEvent: onEvent)
+        let pacer = Pacer(logger: logger, priority: pacerPriority, cname: "tollfreed@\(address)", onEvent: onEvent)
+        self.pacer = pacer
         self.writer = RecordingWriter(logger: logger, onEvent: onEvent)
-        self.receiver = try RTPReceiver(logger: logger, writer: writer, onEvent: onEvent)
+        // A latch found by the receiver moves the pacer's peer too, and is reported.
+        self.receiver = try RTPReceiver(logger: logger, writer: writer, onEvent: onEvent) { id, to in
+            pacer.submit(.latch(id, to))
+            onEvent(.latched(id, to: to))
+        }
     }
 
     /// Starts the pacer and receiver threads.
@@ -176,9 +201,12 @@ public final class MediaEngine: Sendable {
                 continue
             }
             let id = MediaSessionID(raw: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
-            let shared = SessionShared(id: id, fd: fd, port: port, pool: pool)
+            // RTCP on the odd port above (RFC 3550 11); another program may hold it, and the
+            // call goes on without (or with rtcp-mux, on the RTP port).
+            let rtcpFD = bindUDP(host: address, port: port + 1) ?? -1
+            let shared = SessionShared(id: id, fd: fd, port: port, pool: pool, rtcpFD: rtcpFD, ssrc: UInt32.random(in: 1...UInt32.max))
             sessions.withLock { $0[id] = shared }
-            pacer.submit(.add(shared, ssrc: UInt32.random(in: 1...UInt32.max),
+            pacer.submit(.add(shared, ssrc: shared.ssrc,
                               sequence: UInt16.random(in: 0...UInt16.max), timestamp: UInt32.random(in: 0...UInt32.max)))
             receiver.submit(.add(shared))
             return (id, port)

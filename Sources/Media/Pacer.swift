@@ -17,6 +17,8 @@ enum PacerCommand {
     case remove(MediaSessionID)
     /// While muted the session sends nothing of its own: a bridge relays into it.
     case mute(MediaSessionID, Bool)
+    /// NAT latching moved the peer: RTP (and RTCP) go there from now on.
+    case latch(MediaSessionID, UDPEndpoint)
 }
 
 /// One call as the pacer sees it. Lives only on the pacer thread.
@@ -46,6 +48,8 @@ struct PacedSession {
     /// Whether a packet has gone out yet; until then the call moves to the next slot
     /// whenever its peer changes, so the first packet follows the answer closely.
     var started = false
+    /// Its RTCP reports (`Pacer+RTCP.swift`).
+    var rtcp = RTCPSchedule(seed: 1)
 }
 
 /// The one clock for all calls: every 20 ms it sends one packet for every session.
@@ -79,19 +83,29 @@ final class Pacer: @unchecked Sendable {
     /// The slot being served (0..<slots).
     private var slot = 0
     private let packet = UnsafeMutableRawPointer.allocate(byteCount: RTPHeader.size + Pacer.packetSamples, alignment: 8)
+    /// RTCP: the report being written, and our CNAME ("tollfreed@ADDRESS").
+    private let report = UnsafeMutableRawPointer.allocate(byteCount: RTCPPacket.maxWrittenBytes, alignment: 8)
+    private let cname: UnsafeMutableRawBufferPointer
 
     /// SCHED_FIFO priority asked for the pacer thread; 0 = a normal thread.
     private let priority: Int
 
-    init(logger: Logger, priority: Int = 0, onEvent: @escaping @Sendable (MediaEvent) -> Void) {
+    init(logger: Logger, priority: Int = 0, cname: String = "tollfreed", onEvent: @escaping @Sendable (MediaEvent) -> Void) {
         self.logger = logger
         self.priority = priority
         self.onEvent = onEvent
+        let name = Array(cname.utf8.prefix(32))
+        self.cname = .allocate(byteCount: name.count, alignment: 1)
+        self.cname.copyBytes(from: name)
         sessions.reserveCapacity(4096)
         pending.reserveCapacity(256)
     }
 
-    deinit { packet.deallocate() }
+    deinit {
+        packet.deallocate()
+        report.deallocate()
+        cname.deallocate()
+    }
 
     var counters: (ticks: UInt64, late: UInt64) { (ticks.load(ordering: .relaxed), late.load(ordering: .relaxed)) }
 
@@ -144,7 +158,7 @@ final class Pacer: @unchecked Sendable {
                 deadline = now
             }
             applyCommands()
-            tick()
+            tick(now: UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec))
             slot += 1
             if slot == Pacer.slots {
                 slot = 0
@@ -169,6 +183,7 @@ final class Pacer: @unchecked Sendable {
         case .add(let shared, let ssrc, let seq, let ts):
             index[shared.id] = sessions.count
             var session = PacedSession(shared: shared, header: RTPHeader(marker: true, payloadType: 0, sequence: seq, timestamp: ts, ssrc: ssrc))
+            session.rtcp = RTCPSchedule(seed: ssrc)
             session.slot = slot // commands are applied just before this slot is served
             sessions.append(session)
         case .peer(let id, let peer):
@@ -180,6 +195,7 @@ final class Pacer: @unchecked Sendable {
             sessions[i].law = peer.law
             sessions[i].payloadType = peer.payloadType
             sessions[i].eventPayloadType = peer.telephoneEventPayloadType
+            sessions[i].configureRTCP(peer, now: monotonicNanoseconds())
         case .play(let id, let audio, let loops, let token):
             guard let i = index[id] else { return }
             sessions[i].playback = .audio(audio, offset: 0, playsLeft: max(0, loops), token: token)
@@ -198,6 +214,11 @@ final class Pacer: @unchecked Sendable {
         case .stop(let id):
             guard let i = index[id] else { return }
             sessions[i].playback = .idle
+        case .latch(let id, let to):
+            guard let i = index[id] else { return }
+            sessions[i].remote = to.storage
+            sessions[i].rtcp.remote.sin_addr = to.storage.sin_addr
+            if sessions[i].rtcp.mux { sessions[i].rtcp.remote.sin_port = to.storage.sin_port }
         case .mute(let id, let on):
             guard let i = index[id] else { return }
             if sessions[i].muted && !on { sessions[i].startOfSpurt = true }
@@ -205,6 +226,7 @@ final class Pacer: @unchecked Sendable {
         case .remove(let id):
             guard let i = index.removeValue(forKey: id) else { return }
             let last = sessions.count - 1
+            sessions[i].sendReportIfDue(now: monotonicNanoseconds(), bye: true, cname: UnsafeRawBufferPointer(cname), buffer: report)
             sessions[i].shared.release()
             if i != last {
                 sessions.swapAt(i, last)
@@ -214,8 +236,10 @@ final class Pacer: @unchecked Sendable {
         }
     }
 
-    private func tick() {
+    private func tick(now: UInt64) {
         let packet = self.packet
+        let report = self.report
+        let cname = UnsafeRawBufferPointer(self.cname)
         let payload = packet + RTPHeader.size
         let n = Pacer.packetSamples
         let onEvent = self.onEvent
@@ -233,6 +257,7 @@ final class Pacer: @unchecked Sendable {
             }
             let finished = sessions[i].advancePlayback(into: payload, samples: n)
             sessions[i].send(packet, samples: n)
+            sessions[i].sendReportIfDue(now: now, bye: false, cname: cname, buffer: report)
             // The RTP clock runs on whether or not a packet went out.
             sessions[i].header.timestamp &+= UInt32(n)
             if let token = finished { onEvent(.playbackFinished(sessions[i].shared.id, token: token)) }

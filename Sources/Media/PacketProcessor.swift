@@ -34,6 +34,13 @@ struct PacketProcessor {
     var party = 0
     /// Whether the peer wants our media (false on hold); the relay honours it.
     var sends = true
+    /// RFC 3550 statistics of the peer's stream (loss, jitter), for RTCP and the record.
+    var reception = ReceptionStats()
+    /// NAT latching (`Latching.swift`): the policy, whether it has latched since the last
+    /// negotiation, and where to, until the receiver has reported it.
+    var latch: LatchPolicy?
+    var latched = false
+    var latchedTo: UDPEndpoint?
 
     init(remote: UDPEndpoint? = nil, telephoneEventPayloadType: UInt8? = nil,
          audioPayloadType: UInt8 = 0, law: G711.Law = .ulaw) {
@@ -52,6 +59,8 @@ struct PacketProcessor {
     mutating func configure(_ peer: MediaPeer) {
         if peer.remote != remote { events = TelephoneEventTracker() }
         remote = peer.remote
+        latch = peer.latch
+        latched = false
         telephoneEventPayloadType = peer.telephoneEventPayloadType
         audioPayloadType = peer.payloadType
         law = peer.law
@@ -68,10 +77,13 @@ struct PacketProcessor {
     mutating func process(_ packet: UnsafeRawBufferPointer, address: UInt32, port: UInt16, now: Double,
                           scratch: UnsafeMutableBufferPointer<Int16>,
                           digit: (Character, DTMFSource) -> Void) -> PacketKind {
-        guard let remote, remote.matches(address: address, port: port) else { return .dropped }
+        guard let remote else { return .dropped }
+        guard remote.matches(address: address, port: port) || latch(onto: address, port: port, packet: packet) else { return .dropped }
         guard let parsed = RTPHeader.parse(packet) else { return .malformed }
         let header = parsed.header
         let payload = UnsafeRawBufferPointer(rebasing: packet[parsed.payloadOffset..<(parsed.payloadOffset + parsed.payloadLength)])
+        let isEvent = telephoneEventPayloadType == header.payloadType
+        reception.update(sequence: header.sequence, timestamp: header.timestamp, ssrc: header.ssrc, arrival: now, timed: !isEvent)
         if let te = telephoneEventPayloadType, header.payloadType == te {
             if let event = TelephoneEvent.parse(payload),
                let d = events.accept(event, timestamp: header.timestamp, ssrc: header.ssrc, marker: header.marker) {

@@ -62,30 +62,34 @@ final class RTPReceiver: @unchecked Sendable {
     static let batch: Int32 = 32
     static let bufferSize: Int32 = 2048
     static let wakeKey = UInt64.max
+    /// Marks an RTCP socket's epoll key (the low bits are its session's RTP descriptor).
+    static let rtcpKey: UInt64 = 1 << 32
     /// How often (seconds) recording deadlines are checked at most.
     static let deadlineInterval = 0.02
     /// The pause after a busy pass (see `ReceiveCoalescing`).
     static let coalescing = ReceiveCoalescing()
 
     private let logger: Logger
-    private let onEvent: @Sendable (MediaEvent) -> Void
+    let onEvent: @Sendable (MediaEvent) -> Void
+    /// A session latched onto a new peer address (NAT latching).
+    let onLatch: @Sendable (MediaSessionID, UDPEndpoint) -> Void
     private let writer: RecordingWriter
-    private let epfd: Int32
+    let epfd: Int32
     private let wakeFD: Int32
     private let inbox = Locked<[ReceiverCommand]>([])
     private let running = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 
     // Receiver-thread state, indexed by file descriptor.
-    private let byFD = SessionTable<ReceivingSession>()
-    private var fdOf: [MediaSessionID: Int32] = [:]
+    let byFD = SessionTable<ReceivingSession>()
+    var fdOf: [MediaSessionID: Int32] = [:]
     private var pending: [ReceiverCommand] = []
     /// File descriptors of the sessions that are recording.
     private var recordingFDs: [Int32] = []
     /// File descriptors of the sessions listening for speech.
-    private var speechFDs: [Int32] = []
+    var speechFDs: [Int32] = []
     private var lastDeadlineCheck = 0.0
-    private let batchBuffers: OpaquePointer
+    let batchBuffers: OpaquePointer
     private let keys: UnsafeMutablePointer<UInt64>
     private let scratch: UnsafeMutableBufferPointer<Int16>
     /// Outgoing buffer for relayed packets (bridged calls).
@@ -94,10 +98,12 @@ final class RTPReceiver: @unchecked Sendable {
     /// Sessions whose packets are relayed to another (the coalescing pause depends on it).
     private var relayingSessions = 0
 
-    init(logger: Logger, writer: RecordingWriter, onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
+    init(logger: Logger, writer: RecordingWriter, onEvent: @escaping @Sendable (MediaEvent) -> Void,
+         onLatch: @escaping @Sendable (MediaSessionID, UDPEndpoint) -> Void = { _, _ in }) throws {
         self.logger = logger
         self.writer = writer
         self.onEvent = onEvent
+        self.onLatch = onLatch
         epfd = tfm_epoll_create()
         wakeFD = tfm_eventfd()
         guard epfd >= 0, wakeFD >= 0, let b = tfm_batch_create(RTPReceiver.batch, RTPReceiver.bufferSize) else {
@@ -150,6 +156,8 @@ final class RTPReceiver: @unchecked Sendable {
                 if key == RTPReceiver.wakeKey {
                     tfm_eventfd_drain(wakeFD)
                     applyCommands()
+                } else if key & RTPReceiver.rtcpKey != 0 {
+                    drainRTCP(session: Int(truncatingIfNeeded: key & 0xFFFF_FFFF))
                 } else {
                     drain(fd: Int32(truncatingIfNeeded: key))
                 }
@@ -186,6 +194,7 @@ final class RTPReceiver: @unchecked Sendable {
                 byFD[fd] = ReceivingSession(shared: shared)
                 fdOf[shared.id] = shared.fd
                 _ = tfm_epoll_add(epfd, shared.fd, UInt64(fd))
+                if shared.rtcpFD >= 0 { _ = tfm_epoll_add(epfd, shared.rtcpFD, UInt64(fd) | RTPReceiver.rtcpKey) }
             case .peer(let id, let peer):
                 guard let fd = fdOf[id] else { continue }
                 byFD[Int(fd)]?.processor.configure(peer)
@@ -222,18 +231,25 @@ final class RTPReceiver: @unchecked Sendable {
             case .startSpeech, .stopSpeech:
                 applySpeech(c)
             case .remove(let id):
-                guard let fd = fdOf.removeValue(forKey: id), let s = byFD[Int(fd)] else { continue }
-                stopSpeech(fd: fd)
-                finishRecording(fd: Int(fd), reason: .hangup)
-                if s.processor.party == 0 { finishCallRecording(fd: fd, reason: .hangup) }
-                setRelay(fd: fd, to: -1)
-                if s.relayedBy >= 0, byFD[Int(s.relayedBy)]?.relayTo == fd { setRelay(fd: s.relayedBy, to: -1) }
-                _ = tfm_epoll_del(epfd, fd)
-                byFD[Int(fd)] = nil
-                s.shared.release()
+                removeSession(id)
             }
         }
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Forgets a closed session: its speech, recordings and relays end, its sockets leave
+    /// the epoll set, and its share of the socket is released.
+    private func removeSession(_ id: MediaSessionID) {
+        guard let fd = fdOf.removeValue(forKey: id), let s = byFD[Int(fd)] else { return }
+        stopSpeech(fd: fd)
+        finishRecording(fd: Int(fd), reason: .hangup)
+        if s.processor.party == 0 { finishCallRecording(fd: fd, reason: .hangup) }
+        setRelay(fd: fd, to: -1)
+        if s.relayedBy >= 0, byFD[Int(s.relayedBy)]?.relayTo == fd { setRelay(fd: s.relayedBy, to: -1) }
+        _ = tfm_epoll_del(epfd, fd)
+        if s.shared.rtcpFD >= 0 { _ = tfm_epoll_del(epfd, s.shared.rtcpFD) }
+        byFD[Int(fd)] = nil
+        s.shared.release()
     }
 
     /// Points `fd`'s relay at `target` (-1: none), keeping the reverse links and the bridge
@@ -306,41 +322,6 @@ final class RTPReceiver: @unchecked Sendable {
         }
     }
 
-    private func applySpeech(_ command: ReceiverCommand) {
-        switch command {
-        case .startSpeech(let id, let listener):
-            guard let fd = fdOf[id] else { return }
-            stopSpeech(fd: fd)
-            byFD[Int(fd)]?.processor.speech = listener
-            speechFDs.append(fd)
-        case .stopSpeech(let id):
-            if let fd = fdOf[id] { stopSpeech(fd: fd) }
-        default:
-            break
-        }
-    }
-
-    /// Reports the onset and the end of the utterance on `fd`; false when it has ended (and
-    /// the listener is gone).
-    @discardableResult
-    private func reportSpeech(fd: Int32) -> Bool {
-        guard let listener = byFD[Int(fd)]?.processor.speech, let id = byFD[Int(fd)]?.shared.id else { return false }
-        if listener.phase != .waiting && !listener.startReported {
-            byFD[Int(fd)]!.processor.speech!.startReported = true
-            onEvent(.speechStarted(id, token: listener.token))
-        }
-        guard listener.phase == .ended else { return true }
-        stopSpeech(fd: fd)
-        onEvent(.speechCaptured(id, token: listener.token, samples: listener.utterance()))
-        return false
-    }
-
-    private func stopSpeech(fd: Int32) {
-        guard byFD.indices.contains(Int(fd)), byFD[Int(fd)]?.processor.speech != nil else { return }
-        byFD[Int(fd)]!.processor.speech = nil
-        if let k = speechFDs.firstIndex(of: fd) { speechFDs.swapAt(k, speechFDs.count - 1); speechFDs.removeLast() }
-    }
-
     /// Forwards a packet of session `i` to its bridge partner's peer, if it has one.
     @inline(__always)
     private func relay(from i: Int, _ packet: UnsafeRawBufferPointer) {
@@ -372,10 +353,16 @@ final class RTPReceiver: @unchecked Sendable {
                 var addr: UInt32 = 0
                 var port: UInt16 = 0
                 let bytes = tfm_batch_packet(batchBuffers, k, &length, &addr, &port)
+                let datagram = UnsafeRawBufferPointer(start: bytes, count: Int(length))
+                if RTCPPacket.isMultiplexedRTCP(datagram) {  // rtcp-mux (RFC 5761)
+                    heardRTCP(datagram, session: i, address: addr)
+                    continue
+                }
                 let kind = byFD[i]!.processor.process(UnsafeRawBufferPointer(start: bytes, count: Int(length)),
                                                       address: addr, port: port, now: now, scratch: scratch) { d, source in
                     onEvent(.dtmf(id, digit: d, source: source))
                 }
+                if byFD[i]!.processor.latchedTo != nil { reportLatch(session: i) }
                 switch kind {
                 case .dropped: shared.dropped.wrappingAdd(1, ordering: .relaxed)
                 case .malformed: shared.malformed.wrappingAdd(1, ordering: .relaxed)
@@ -391,6 +378,7 @@ final class RTPReceiver: @unchecked Sendable {
             }
             if n < RTPReceiver.batch { break }
         }
+        if let r = byFD[i]?.processor.reception { shared.quality.publish(r) }
         if byFD[i]?.processor.recorder?.endReason != nil { finishRecording(fd: i, reason: nil) }
         if let phase = byFD[i]?.processor.speech?.phase, phase != .waiting { reportSpeech(fd: fd) }
     }

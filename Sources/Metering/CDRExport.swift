@@ -13,12 +13,17 @@ public enum CDRExportFormat: String, Sendable, CaseIterable {
 /// (ISO-8601 UTC with milliseconds; answer_time empty/null if never answered), duration_ms,
 /// billable_seconds, disposition, sip_code, hangup_by, flow, emergency, rtp_sent,
 /// rtp_received, rtp_dropped, recording_url, recording_seconds, direction (inbound, or
-/// outbound for a `<Dial>` leg), parent_call_id (the inbound call a leg was dialed for).
+/// outbound for a `<Dial>` leg), parent_call_id (the inbound call a leg was dialed for), then
+/// the leg's media quality (`CallQuality.columns`: rtp_expected, rtp_lost, jitter_mean_ms,
+/// jitter_max_ms, peer_rtp_lost, peer_jitter_ms, rtt_ms, mos; counts as whole numbers,
+/// the others with one decimal, e.g. 12.5; not measured: empty/null). New columns only
+/// ever go at the end, so the positions of the older ones never move.
 public struct CDRExporter {
     public static let fields = ["call_id", "sip_call_id", "did", "tenant", "from", "to", "start_time",
                                 "answer_time", "end_time", "duration_ms", "billable_seconds", "disposition",
                                 "sip_code", "hangup_by", "flow", "emergency", "rtp_sent", "rtp_received",
                                 "rtp_dropped", "recording_url", "recording_seconds", "direction", "parent_call_id"]
+        + CallQuality.columns
 
     public let format: CDRExportFormat
     public init(format: CDRExportFormat) { self.format = format }
@@ -54,6 +59,12 @@ public struct CDRExporter {
         w.int("rtp_sent", Int64(r.rtpSent)); w.int("rtp_received", Int64(r.rtpReceived)); w.int("rtp_dropped", Int64(r.rtpDropped))
         w.text("recording_url", r.recordingURL); w.int("recording_seconds", Int64(r.recordingSeconds))
         w.text("direction", r.direction.rawValue); w.text("parent_call_id", r.parentCallID)
+        // `CallQuality.columns`, in that order.
+        let q = r.quality
+        w.int("rtp_expected", Int64(clamping: q.packetsExpected)); w.int("rtp_lost", Int64(clamping: q.packetsLost))
+        w.tenths("jitter_mean_ms", q.jitterMeanMs); w.tenths("jitter_max_ms", q.jitterMaxMs)
+        w.int("peer_rtp_lost", q.peerPacketsLost.map { Int64(clamping: $0) })
+        w.tenths("peer_jitter_ms", q.peerJitterMs); w.tenths("rtt_ms", q.roundTripMs); w.tenths("mos", q.mos)
         w.endRow()
     }
 

@@ -72,6 +72,7 @@ public enum ExportFileReader {
         r.recordingSeconds = v.recordingSeconds
         r.direction = v.direction
         r.parentCallID = row.text(CallField.parentCallID)
+        r.quality = v.quality
         return r
     }
 
@@ -98,12 +99,16 @@ enum CallField {
     static let durationMs = 9, billable = 10, disposition = 11, sipCode = 12, hangupBy = 13, flow = 14, emergency = 15
     static let rtpSent = 16, rtpReceived = 17, rtpDropped = 18, recordingURL = 19, recordingSeconds = 20
     static let direction = 21, parentCallID = 22
+    static let rtpExpected = 23, rtpLost = 24, jitterMean = 25, jitterMax = 26, peerRTPLost = 27, peerJitter = 28
+    static let roundTrip = 29, mos = 30
 
     static let schema: ExportSchema = {
         let types: [String: ExportSchema.FieldType] = [
             "start_time": .time, "answer_time": .time, "end_time": .time, "emergency": .boolean,
             "duration_ms": .integer, "billable_seconds": .integer, "sip_code": .integer, "rtp_sent": .integer,
             "rtp_received": .integer, "rtp_dropped": .integer, "recording_seconds": .integer,
+            "rtp_expected": .integer, "rtp_lost": .integer, "peer_rtp_lost": .integer, "jitter_mean_ms": .decimal,
+            "jitter_max_ms": .decimal, "peer_jitter_ms": .decimal, "rtt_ms": .decimal, "mos": .decimal,
         ]
         let positions = [(callID, "call_id"), (sipCallID, "sip_call_id"), (did, "did"), (tenant, "tenant"), (from, "from"),
                          (to, "to"), (start, "start_time"), (answer, "answer_time"), (end, "end_time"),
@@ -111,7 +116,9 @@ enum CallField {
                          (sipCode, "sip_code"), (hangupBy, "hangup_by"), (flow, "flow"), (emergency, "emergency"),
                          (rtpSent, "rtp_sent"), (rtpReceived, "rtp_received"), (rtpDropped, "rtp_dropped"),
                          (recordingURL, "recording_url"), (recordingSeconds, "recording_seconds"), (direction, "direction"),
-                         (parentCallID, "parent_call_id")]
+                         (parentCallID, "parent_call_id"), (rtpExpected, "rtp_expected"), (rtpLost, "rtp_lost"),
+                         (jitterMean, "jitter_mean_ms"), (jitterMax, "jitter_max_ms"), (peerRTPLost, "peer_rtp_lost"),
+                         (peerJitter, "peer_jitter_ms"), (roundTrip, "rtt_ms"), (mos, "mos")]
         precondition(positions.count == names.count && positions.allSatisfy { names[$0.0] == $0.1 },
                      "CallField positions disagree with CDRExporter.fields")
         return ExportSchema(kind: "call", fields: names.map { ($0, types[$0] ?? .text) },
@@ -140,6 +147,7 @@ struct CallValues {
     var rtp: (Int, Int, Int)
     var disposition: Disposition, hangup: HangupSide, direction: CallDirection
     var emergency: Bool
+    var quality: CallQuality
 
     init(_ row: ExportRow) throws(FieldError) {
         typealias F = CallField
@@ -160,6 +168,23 @@ struct CallValues {
         hangup = try row.choice(F.hangupBy, among: Choices.hangups, fallback: .none)
         direction = try row.choice(F.direction, among: Choices.directions, fallback: .inbound)
         emergency = try row.boolean(F.emergency)
+        quality = try Self.quality(row)
+    }
+
+    /// The most milliseconds a quality figure may be: the longest billable call.
+    static let maxMilliseconds = Double(Rater.maxBillableSeconds) * 1000
+
+    /// The quality columns; an export made before they existed has none (all not
+    /// measured). Counts are whole numbers >= 0, times 0...`maxMilliseconds`, MOS 1...5.
+    static func quality(_ row: ExportRow) throws(FieldError) -> CallQuality {
+        typealias F = CallField
+        let ms = 0...maxMilliseconds
+        return CallQuality(packetsExpected: UInt64(try row.integer(F.rtpExpected, in: 0...Int.max)),
+                           packetsLost: UInt64(try row.integer(F.rtpLost, in: 0...Int.max)),
+                           jitterMeanMs: try row.decimal(F.jitterMean, in: ms), jitterMaxMs: try row.decimal(F.jitterMax, in: ms),
+                           peerPacketsLost: try row.optionalInteger(F.peerRTPLost, in: 0...Int.max).map(UInt64.init),
+                           peerJitterMs: try row.decimal(F.peerJitter, in: ms), roundTripMs: try row.decimal(F.roundTrip, in: ms),
+                           mos: try row.decimal(F.mos, in: 1...5))
     }
 }
 

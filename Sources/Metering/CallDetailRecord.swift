@@ -77,6 +77,8 @@ public struct CallDetailRecord: Sendable, Equatable, Codable {
     public var parentCallID: String = ""
     /// The daemon (cluster node, `node.id`) that handled the call; set by `CDRWriter`.
     public var node: String = ""
+    /// Media quality of this leg (RTCP and receive statistics, MOS).
+    public var quality = CallQuality()
 
     public init(callID: String, sipCallID: String, did: String, tenant: String, fromNumber: String,
                 toNumber: String, startTime: Date, answerTime: Date?, endTime: Date,

@@ -40,7 +40,7 @@ struct FieldError: Error, CustomStringConvertible {
 /// (`@unchecked Sendable`: every property is set in `init` and never changed; `keys` is
 /// owned, read-only memory.)
 final class ExportSchema: @unchecked Sendable {
-    enum FieldType: Sendable { case text, integer, time, boolean }
+    enum FieldType: Sendable { case text, integer, time, boolean, decimal }
 
     /// "call", "message", "2FA usage".
     let kind: String
@@ -67,7 +67,7 @@ final class ExportSchema: @unchecked Sendable {
         keys = .allocate(capacity: bytes.count)
         keys.initialize(from: bytes, count: bytes.count)
         keyStarts = names.reduce(into: [0]) { $0.append($0.last! + $1.utf8.count) }
-        jsonKinds = types.map { $0 == .integer ? .number : $0 == .boolean ? .boolean : .string }
+        jsonKinds = types.map { $0 == .integer || $0 == .decimal ? .number : $0 == .boolean ? .boolean : .string }
         self.required = names.map { required.contains($0) }
         self.nullable = names.map { nullable.contains($0) }
         requiredCount = self.required.filter { $0 }.count
@@ -81,9 +81,10 @@ final class ExportSchema: @unchecked Sendable {
     func problem(_ f: Int, _ kind: ValueKind) -> String? {
         switch (kind, types[f]) {
         case (.null, _): return required[f] && !nullable[f] ? "\(names[f]): must not be null" : nil
-        case (.string, .text), (.string, .time), (.number, .integer), (.boolean, .boolean): return nil
+        case (.string, .text), (.string, .time), (.number, .integer), (.number, .decimal), (.boolean, .boolean): return nil
         case (_, .text), (_, .time): return "\(names[f]): must be a string"
         case (_, .integer): return "\(names[f]): must be a whole number"
+        case (_, .decimal): return "\(names[f]): must be a number"
         case (_, .boolean): return "\(names[f]): must be true or false"
         }
     }
@@ -161,6 +162,53 @@ struct ExportRow {
             throw FieldError("\(name): \(String(decoding: b.prefix(40), as: UTF8.self)) is out of range \(range.lowerBound)...\(range.upperBound)")
         }
         return v
+    }
+
+    /// A whole number in `range`; nil when missing, null or an empty CSV field.
+    func optionalInteger(_ f: Int, in range: ClosedRange<Int>) throws(FieldError) -> Int? {
+        guard has(f) else { return nil }
+        return try integer(f, in: range)
+    }
+
+    /// The longest decimal number read (digits, sign, point and exponent).
+    static let maxDecimalBytes = 32
+
+    /// A decimal number (`-?[0-9]+(.[0-9]+)?([eE][+-]?[0-9]+)?`, as JSON writes them: no
+    /// NaN, infinity, `+` or bare point) in `range`; nil when missing, null or an empty
+    /// CSV field.
+    func decimal(_ f: Int, in range: ClosedRange<Double>) throws(FieldError) -> Double? {
+        guard has(f) else { return nil }
+        let b = bytes(f)
+        var shown: String { String(decoding: b.prefix(40), as: UTF8.self) }
+        guard b.count <= Self.maxDecimalBytes, Self.isDecimal(b), let v = Double(String(decoding: b, as: UTF8.self)), v.isFinite else {
+            throw FieldError("\(schema.names[f]): must be a number like 12.5, not '\(shown)'")
+        }
+        guard range.contains(v) else {
+            throw FieldError("\(schema.names[f]): \(shown) is out of range \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+
+    /// Whether `b` is `-?[0-9]+(.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    private static func isDecimal(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        func digits() -> Bool {
+            let s = i
+            while i < b.count, b[i] >= 48 && b[i] <= 57 { i += 1 }
+            return i > s
+        }
+        if i < b.count, b[i] == 45 { i += 1 }
+        guard digits() else { return false }
+        if i < b.count, b[i] == 46 {
+            i += 1
+            guard digits() else { return false }
+        }
+        if i < b.count, b[i] == 101 || b[i] == 69 {
+            i += 1
+            if i < b.count, b[i] == 43 || b[i] == 45 { i += 1 }
+            guard digits() else { return false }
+        }
+        return i == b.count
     }
 
     /// A time in milliseconds since 1970; nil when missing, null or empty.

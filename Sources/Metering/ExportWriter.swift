@@ -54,13 +54,35 @@ struct ExportWriter {
         s.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// A whole number; nil is an empty CSV field or JSON null.
+    mutating func int(_ name: StaticString, _ value: Int64?) {
+        key(name)
+        guard let value else { return null() }
+        appendDecimal(value)
+    }
+
+    /// A number with exactly one decimal (`12.5`, `0.0`, `-3.0`), rounded half away from
+    /// zero; no exponent, no locale. Nil, NaN and infinities are an empty CSV field or JSON
+    /// null; magnitudes past 10^15 are written as 10^15.
+    mutating func tenths(_ name: StaticString, _ value: Double?) {
+        key(name)
+        guard let value, value.isFinite else { return null() }
+        let tenths = Int64((min(max(value, -1e15), 1e15) * 10).rounded())
+        if tenths < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDecimal(Int64(tenths.magnitude / 10))
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(48 + tenths.magnitude % 10))
+    }
+
+    /// An absent value: nothing in CSV, `null` in JSON.
+    private mutating func null() {
+        if format == .jsonl { bytes.append(contentsOf: [110, 117, 108, 108]) }
+    }
+
     /// An ISO-8601 time; nil is an empty CSV field or JSON null.
     mutating func time(_ name: StaticString, _ value: Double?) {
         key(name)
-        guard let value else {
-            if format == .jsonl { bytes.append(contentsOf: [110, 117, 108, 108]) }
-            return
-        }
+        guard let value else { return null() }
         if format == .jsonl { bytes.append(34) }
         CDRTime.append(secondsSince1970: value, to: &bytes)
         if format == .jsonl { bytes.append(34) }

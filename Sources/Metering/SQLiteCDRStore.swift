@@ -14,23 +14,10 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
     private var db: OpaquePointer?
     private let lock = NSLock()
     public let path: String
-    /// Whether the tables have the `node` column (a database opened read-only is not
-    /// migrated: an older one is read with empty nodes).
-    private var callsHaveNode = true
+    /// What `forEach` selects (a database opened read-only is not migrated: an older one
+    /// is read with the later columns' defaults), and whether messages have `node`.
+    private var callsSelectList = SQLiteCDRStore.selectList(existing: Set(SQLiteCDRStore.columns))
     private var messagesHaveNode = true
-
-    static let columns = ["call_id", "sip_call_id", "did", "tenant", "from_number", "to_number",
-                          "start_time", "answer_time", "end_time", "duration_ms", "billable_seconds",
-                          "disposition", "sip_code", "hangup_by", "flow", "emergency",
-                          "rtp_sent", "rtp_received", "rtp_dropped", "recording_url", "recording_seconds",
-                          "direction", "parent_call_id", "node"]
-
-    /// Columns added after the first release: (name, definition), applied with ALTER TABLE.
-    static let migrations = [("recording_url", "TEXT NOT NULL DEFAULT ''"),
-                             ("recording_seconds", "INTEGER NOT NULL DEFAULT 0"),
-                             ("direction", "TEXT NOT NULL DEFAULT 'inbound'"),
-                             ("parent_call_id", "TEXT NOT NULL DEFAULT ''"),
-                             ("node", "TEXT NOT NULL DEFAULT ''")]
 
     /// Opens (creating if needed) `cdr.sqlite` in `directory`.
     public init(directory: String, readOnly: Bool = false) throws {
@@ -75,18 +62,29 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
             try migrateMessages()
             try exec("CREATE INDEX IF NOT EXISTS messages_received ON messages(received_time)")
         } else {
-            callsHaveNode = (try columnNames("calls")).contains("node")
+            callsSelectList = Self.selectList(existing: try columnNames("calls"))
             messagesHaveNode = (try columnNames("messages")).contains("node")
         }
     }
 
     deinit { sqlite3_close(db) }
 
-    /// Adds columns that an older database lacks (records keep their values).
+    /// Adds columns that an older database lacks (records keep their values), in one
+    /// transaction: all or none, and a second process opening the file at the same time
+    /// waits, then finds them there.
     private func migrate() throws {
-        let existing = try columnNames("calls")
-        for (name, definition) in Self.migrations where !existing.contains(name) {
-            try exec("ALTER TABLE calls ADD COLUMN \(name) \(definition)")
+        let before = try columnNames("calls")
+        guard Self.migrations.contains(where: { !before.contains($0.0) }) else { return }
+        try exec("BEGIN IMMEDIATE")
+        do {
+            let existing = try columnNames("calls")
+            for (name, definition) in Self.migrations where !existing.contains(name) {
+                try exec("ALTER TABLE calls ADD COLUMN \(name) \(definition)")
+            }
+            try exec("COMMIT")
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
         }
     }
 
@@ -167,7 +165,7 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
         case .finish(let r):
             // The active row takes the final record; with no active row, it is inserted.
             sqlite3_reset(st.finish)
-            let next = bind(r, to: st.finish, from: 1, includingID: false)
+            let next = Self.bind(r, to: st.finish, from: 1, includingID: false)
             _ = r.callID.withCString { tf_sqlite_bind_text(st.finish, next, $0, -1) }
             try stepDone(st.finish)
             if sqlite3_changes(db) == 0 { try insertRecord(r, with: st.insert) }
@@ -186,7 +184,7 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
 
     private func insertRecord(_ r: CallDetailRecord, with insert: OpaquePointer?) throws {
         sqlite3_reset(insert)
-        _ = bind(r, to: insert, from: 1, includingID: true)
+        _ = Self.bind(r, to: insert, from: 1, includingID: true)
         try stepDone(insert)
     }
 
@@ -231,33 +229,11 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
         return stmt
     }
 
-    /// Binds a record's columns (optionally without call_id) from parameter `start`;
-    /// returns the next free parameter index.
-    private func bind(_ r: CallDetailRecord, to stmt: OpaquePointer?, from start: Int32, includingID: Bool) -> Int32 {
-        var i = start
-        func text(_ s: String) { _ = s.withCString { tf_sqlite_bind_text(stmt, i, $0, -1) }; i += 1 }
-        func int(_ v: Int64) { sqlite3_bind_int64(stmt, i, v); i += 1 }
-        func real(_ d: Date?) {
-            if let d { sqlite3_bind_double(stmt, i, d.timeIntervalSince1970) } else { sqlite3_bind_null(stmt, i) }
-            i += 1
-        }
-        if includingID { text(r.callID) }
-        text(r.sipCallID); text(r.did); text(r.tenant); text(r.fromNumber); text(r.toNumber)
-        real(r.startTime); real(r.answerTime); real(r.endTime)
-        int(Int64(r.durationMs)); int(Int64(r.billableSeconds)); text(r.disposition.rawValue)
-        int(Int64(r.sipCode)); text(r.hangupBy.rawValue); text(r.flow); int(r.emergency ? 1 : 0)
-        int(Int64(r.rtpSent)); int(Int64(r.rtpReceived)); int(Int64(r.rtpDropped))
-        text(r.recordingURL); int(Int64(r.recordingSeconds))
-        text(r.direction.rawValue); text(r.parentCallID); text(r.node)
-        return i
-    }
-
     public func forEach(from: Date?, to: Date?, _ body: (CallDetailRecord) throws -> Void) throws {
         lock.lock()
         defer { lock.unlock() }
         var stmt: OpaquePointer?
-        let names = Self.columns.dropLast().joined(separator: ",") + (callsHaveNode ? ",node" : ",''")
-        let sql = "SELECT \(names) FROM calls \(startTimeFilter(from: from, to: to)) ORDER BY seq"
+        let sql = "SELECT \(callsSelectList) FROM calls \(startTimeFilter(from: from, to: to)) ORDER BY seq"
         guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { throw StoreError(message()) }
         defer { sqlite3_finalize(stmt) }
         bindRange(stmt, from: from, to: to)
@@ -265,27 +241,7 @@ public final class SQLiteCDRStore: CDRStore, @unchecked Sendable {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else { throw StoreError(message()) }
-            func text(_ c: Int32) -> String { sqlite3_column_text(stmt, c).map { String(cString: $0) } ?? "" }
-            func int(_ c: Int32) -> Int64 { sqlite3_column_int64(stmt, c) }
-            func date(_ c: Int32) -> Date? {
-                sqlite3_column_type(stmt, c) == SQLITE_NULL ? nil : Date(timeIntervalSince1970: sqlite3_column_double(stmt, c))
-            }
-            var r = CallDetailRecord(callID: text(0), sipCallID: text(1), did: text(2), tenant: text(3),
-                                     fromNumber: text(4), toNumber: text(5), startTime: date(6) ?? Date(timeIntervalSince1970: 0),
-                                     answerTime: date(7), endTime: date(8) ?? Date(timeIntervalSince1970: 0),
-                                     disposition: Disposition(rawValue: text(11)) ?? .failed, sipCode: Int(int(12)),
-                                     hangupBy: HangupSide(rawValue: text(13)) ?? .none, flow: text(14),
-                                     emergency: int(15) != 0, rtpSent: UInt64(int(16)), rtpReceived: UInt64(int(17)),
-                                     rtpDropped: UInt64(int(18)))
-            // Stored values win over recomputation (they are what was billed).
-            r.durationMs = Int(int(9))
-            r.billableSeconds = Int(int(10))
-            r.recordingURL = text(19)
-            r.recordingSeconds = Int(int(20))
-            r.direction = CallDirection(rawValue: text(21)) ?? .inbound
-            r.parentCallID = text(22)
-            r.node = text(23)
-            try body(r)
+            try body(Self.record(at: stmt))
         }
     }
 

@@ -8,9 +8,10 @@ extension PostgresCDRStore {
     static let fetchRows = 2000
 
     public func forEach(from: Date?, to: Date?, _ body: (CallDetailRecord) throws -> Void) throws {
-        let sql = "SELECT \(PostgresSchema.callColumns.joined(separator: ",")) FROM calls "
-            + "WHERE start_time >= $1 AND start_time < $2 ORDER BY seq"
-        try stream(sql, Self.range(from, to)) { res, i in
+        // (The SELECT list is made once connected: an older table's missing columns read
+        // as their defaults.)
+        try stream("SELECT \(PostgresSchema.callSelectList(missing: missingCallColumns)) FROM calls "
+                   + "WHERE start_time >= $1 AND start_time < $2 ORDER BY seq", Self.range(from, to)) { res, i in
             func text(_ c: Int) -> String { res.text(i, c) }
             func date(_ c: Int) -> Date? { res.double(i, c).map { Date(timeIntervalSince1970: $0) } }
             var r = CallDetailRecord(callID: text(0), sipCallID: text(1), did: text(2), tenant: text(3),
@@ -28,6 +29,7 @@ extension PostgresCDRStore {
             r.direction = CallDirection(rawValue: text(21)) ?? .inbound
             r.parentCallID = text(22)
             r.node = text(23)
+            r.quality = Self.quality(res, i, from: 24)
             try body(r)
         }
     }
@@ -64,6 +66,14 @@ extension PostgresCDRStore {
         }
     }
 
+    /// The eight quality columns from column `c` on (NULL: not measured).
+    static func quality(_ res: PostgresResult, _ i: Int, from c: Int) -> CallQuality {
+        func count(_ k: Int) -> UInt64? { res.isNull(i, c + k) ? nil : UInt64(clamping: res.int(i, c + k)) }
+        return CallQuality(packetsExpected: count(0) ?? 0, packetsLost: count(1) ?? 0, jitterMeanMs: res.double(i, c + 2),
+                           jitterMaxMs: res.double(i, c + 3), peerPacketsLost: count(4), peerJitterMs: res.double(i, c + 5),
+                           roundTripMs: res.double(i, c + 6), mos: res.double(i, c + 7))
+    }
+
     /// The start/end parameters of a time range (open ends as the largest doubles).
     static func range(_ from: Date?, _ to: Date?) -> [String?] {
         [text(from?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude),
@@ -71,10 +81,11 @@ extension PostgresCDRStore {
     }
 
     /// Runs `sql` through a cursor in a read-only snapshot, calling `row` for each row.
-    func stream(_ sql: String, _ parameters: [String?], _ row: (PostgresResult, Int) throws -> Void) throws {
+    /// (`sql` is made once connected, under the lock.)
+    func stream(_ sql: @autoclosure () -> String, _ parameters: [String?], _ row: (PostgresResult, Int) throws -> Void) throws {
         try withConnection { c in
             try c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try c.exec("DECLARE tf_cursor NO SCROLL CURSOR FOR " + sql, parameters)
+            try c.exec("DECLARE tf_cursor NO SCROLL CURSOR FOR " + sql(), parameters)
             while true {
                 let res = try c.exec("FETCH \(Self.fetchRows) FROM tf_cursor")
                 if res.rows == 0 { break }

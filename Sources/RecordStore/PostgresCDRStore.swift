@@ -29,6 +29,9 @@ public final class PostgresCDRStore: CDRStore, @unchecked Sendable {
     /// only once it has itself been connected for a lease and a grace period, so after an
     /// outage of the database every node has had the time to renew its lease first.
     private var connectedAt: Date?
+    /// Call columns of this release the connected database's table lacks (an older table a
+    /// read-only store finds before any writer migrated it): read as their defaults.
+    var missingCallColumns: Set<String> = []
 
     /// A store for `node`. Nothing is connected yet unless `connectNow` (then a failure
     /// throws): a daemon starts even while the database is away. `clock` is injectable so
@@ -91,11 +94,40 @@ public final class PostgresCDRStore: CDRStore, @unchecked Sendable {
                 for sql in PostgresSchema.statements { try c.exec(sql) }
                 try c.exec("COMMIT")
             }
+        }
+        let missing = try Self.missingCallColumns(c)
+        if !readOnly {
+            if !missing.isEmpty { try Self.migrate(c, missing: missing) }
             for (name, sql) in PostgresSchema.prepared { try c.prepare(name, sql) }
         }
+        missingCallColumns = readOnly ? missing : []
         connection = c
         connectedAt = clock()
         return c
+    }
+
+    /// The columns of `PostgresSchema.addedCallColumns` the `calls` table lacks (all when
+    /// there is no table yet).
+    private static func missingCallColumns(_ c: PostgresConnection) throws(PostgresError) -> Set<String> {
+        let res = try c.exec(PostgresSchema.existingCallColumns)
+        let existing = Set((0..<res.rows).map { res.text($0, 0) })
+        return Set(PostgresSchema.addedCallColumns.map(\.0).filter { !existing.contains($0) })
+    }
+
+    /// Adds `missing` columns to an older `calls` table (records keep their values), under
+    /// the schema's advisory lock. A role that may not alter the table (a DBA's) gets an
+    /// error saying what to run.
+    private static func migrate(_ c: PostgresConnection, missing: Set<String>) throws(PostgresError) {
+        let sql = PostgresSchema.migration(PostgresSchema.addedCallColumns.filter { missing.contains($0.0) })
+        do {
+            try c.exec("BEGIN")
+            try c.exec("SELECT pg_advisory_xact_lock(7412004)")
+            try c.exec(sql)
+            try c.exec("COMMIT")
+        } catch where !error.isConnectionError {
+            throw PostgresError("the calls table lacks columns \(missing.sorted().joined(separator: ", ")) and they cannot be "
+                                + "added (\(error)); have its owner run: \(sql)", isConnectionError: false)
+        }
     }
 
     /// Runs `body` on the connection under the lock; a broken connection is dropped (the
@@ -180,11 +212,14 @@ public final class PostgresCDRStore: CDRStore, @unchecked Sendable {
 
     /// A record's parameters in `PostgresSchema.callColumns` order.
     static func parameters(_ r: CallDetailRecord) -> [String?] {
-        [r.callID, r.sipCallID, r.did, r.tenant, r.fromNumber, r.toNumber,
-         text(r.startTime.timeIntervalSince1970), r.answerTime.map { text($0.timeIntervalSince1970) }, text(r.endTime.timeIntervalSince1970),
-         "\(r.durationMs)", "\(r.billableSeconds)", r.disposition.rawValue, "\(r.sipCode)", r.hangupBy.rawValue, r.flow,
-         r.emergency ? "t" : "f", "\(r.rtpSent)", "\(r.rtpReceived)", "\(r.rtpDropped)", r.recordingURL, "\(r.recordingSeconds)",
-         r.direction.rawValue, r.parentCallID, r.node]
+        let q = r.quality
+        return [r.callID, r.sipCallID, r.did, r.tenant, r.fromNumber, r.toNumber,
+                text(r.startTime.timeIntervalSince1970), r.answerTime.map { text($0.timeIntervalSince1970) }, text(r.endTime.timeIntervalSince1970),
+                "\(r.durationMs)", "\(r.billableSeconds)", r.disposition.rawValue, "\(r.sipCode)", r.hangupBy.rawValue, r.flow,
+                r.emergency ? "t" : "f", "\(r.rtpSent)", "\(r.rtpReceived)", "\(r.rtpDropped)", r.recordingURL, "\(r.recordingSeconds)",
+                r.direction.rawValue, r.parentCallID, r.node,
+                "\(Int64(clamping: q.packetsExpected))", "\(Int64(clamping: q.packetsLost))", q.jitterMeanMs.map(text), q.jitterMaxMs.map(text),
+                q.peerPacketsLost.map { "\(Int64(clamping: $0))" }, q.peerJitterMs.map(text), q.roundTripMs.map(text), q.mos.map(text)]
     }
 
     /// A `text[]` literal: every element quoted, `"` and `\` escaped.

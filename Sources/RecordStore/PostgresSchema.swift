@@ -1,3 +1,5 @@
+import Metering
+
 /// The PostgreSQL tables: the SQLite store's, plus the node that wrote each record and
 /// the nodes' leases. Times are `double precision` seconds since 1970, the very values
 /// SQLite keeps, so both stores bill identically.
@@ -7,11 +9,40 @@ enum PostgresSchema {
                               "start_time", "answer_time", "end_time", "duration_ms", "billable_seconds",
                               "disposition", "sip_code", "hangup_by", "flow", "emergency",
                               "rtp_sent", "rtp_received", "rtp_dropped", "recording_url", "recording_seconds",
-                              "direction", "parent_call_id", "node"]
+                              "direction", "parent_call_id", "node"] + CallQuality.columns
 
     /// Their SQL types, for casts of parameters.
     static let callTypes = ["text", "text", "text", "text", "text", "text", "float8", "float8", "float8", "int8", "int8",
-                            "text", "int4", "text", "text", "bool", "int8", "int8", "int8", "text", "int8", "text", "text", "text"]
+                            "text", "int4", "text", "text", "bool", "int8", "int8", "int8", "text", "int8", "text", "text", "text",
+                            "int8", "int8", "float8", "float8", "int8", "float8", "float8", "float8"]
+
+    /// Call columns added after the first release of this schema: (name, definition). A
+    /// new table has them; an older one gets them (`migration`) when a writer connects.
+    /// Quality figures never measured are NULL; the two counts are 0.
+    static let addedCallColumns = [("rtp_expected", "BIGINT NOT NULL DEFAULT 0"), ("rtp_lost", "BIGINT NOT NULL DEFAULT 0"),
+                                   ("jitter_mean_ms", "DOUBLE PRECISION"), ("jitter_max_ms", "DOUBLE PRECISION"),
+                                   ("peer_rtp_lost", "BIGINT"), ("peer_jitter_ms", "DOUBLE PRECISION"),
+                                   ("rtt_ms", "DOUBLE PRECISION"), ("mos", "DOUBLE PRECISION")]
+
+    /// The names of the `calls` table's columns (none when there is no such table).
+    static let existingCallColumns = """
+        SELECT attname FROM pg_attribute WHERE attrelid = to_regclass('calls') AND attnum > 0 AND NOT attisdropped
+        """
+
+    /// The statement adding `missing` of `addedCallColumns` to an older table (one
+    /// statement: all or none; IF NOT EXISTS, so two nodes upgrading at once both succeed).
+    static func migration(_ missing: [(String, String)]) -> String {
+        "ALTER TABLE calls " + missing.map { "ADD COLUMN IF NOT EXISTS \($0.0) \($0.1)" }.joined(separator: ", ")
+    }
+
+    /// The SELECT list of `callColumns` for a table that lacks `missing` (an older table a
+    /// reader finds before any writer migrated it): those read as their defaults.
+    static func callSelectList(missing: Set<String>) -> String {
+        callColumns.map { name in
+            guard missing.contains(name), let definition = addedCallColumns.first(where: { $0.0 == name })?.1 else { return name }
+            return definition.range(of: "DEFAULT ").map { String(definition[$0.upperBound...]) } ?? "NULL"
+        }.joined(separator: ",")
+    }
 
     static let messageColumns = ["message_id", "sip_call_id", "did", "tenant", "from_number", "received_time",
                                  "body_length", "encoding", "segments", "node"]
@@ -31,7 +62,8 @@ enum PostgresSchema {
           rtp_sent BIGINT NOT NULL DEFAULT 0, rtp_received BIGINT NOT NULL DEFAULT 0,
           rtp_dropped BIGINT NOT NULL DEFAULT 0, recording_url TEXT NOT NULL DEFAULT '',
           recording_seconds BIGINT NOT NULL DEFAULT 0, direction TEXT NOT NULL DEFAULT 'inbound',
-          parent_call_id TEXT NOT NULL DEFAULT '', node TEXT NOT NULL)
+          parent_call_id TEXT NOT NULL DEFAULT '', node TEXT NOT NULL,
+          \(addedCallColumns.map { "\($0.0) \($0.1)" }.joined(separator: ", ")))
         """,
         "CREATE INDEX IF NOT EXISTS calls_start ON calls(start_time)",
         "CREATE INDEX IF NOT EXISTS calls_tenant ON calls(tenant, start_time)",

@@ -17,7 +17,7 @@ public enum SpoolEntry: Sendable {
 /// double of seconds since 2001), so a replayed record is bit for bit the one written.
 struct SpooledOperation: Codable {
     var op: String
-    var record: CallDetailRecord?
+    var record: SpooledRecord?
     var message: MessageDetailRecord?
     var at: Date?
     var calls: [Checkpoint]?
@@ -25,6 +25,67 @@ struct SpooledOperation: Codable {
     struct Checkpoint: Codable {
         var id: String
         var answer: Date?
+    }
+}
+
+/// A call record in a spool entry: the record's own JSON object (`CallDetailRecord`'s
+/// Codable keys), written as it is. Fields added to the record later are told apart by
+/// their keys: an object without `quality` was spooled by a release before the quality
+/// columns (a spool survives a restart across an upgrade) and is read with quality not
+/// measured, every other field as it was written. (Going back a release, that release
+/// ignores the `quality` key: the record replays without it.)
+struct SpooledRecord: Codable {
+    var record: CallDetailRecord
+
+    init(_ record: CallDetailRecord) { self.record = record }
+
+    private enum AddedKeys: String, CodingKey { case quality }
+
+    init(from decoder: any Decoder) throws {
+        if try decoder.container(keyedBy: AddedKeys.self).contains(.quality) {
+            record = try CallDetailRecord(from: decoder)
+        } else {
+            record = try RecordBeforeQuality(from: decoder).record
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws { try record.encode(to: encoder) }
+}
+
+/// A call record as releases before the quality columns spooled it (their
+/// `CallDetailRecord`'s synthesized Codable: these keys, dates as seconds since 2001).
+/// Frozen: never change it to follow the record.
+private struct RecordBeforeQuality: Decodable {
+    var callID, sipCallID, did, tenant, fromNumber, toNumber: String
+    var startTime: Date
+    var answerTime: Date?
+    var endTime: Date
+    var durationMs, billableSeconds: Int
+    var disposition: Disposition
+    var sipCode: Int
+    var hangupBy: HangupSide
+    var flow: String
+    var emergency: Bool
+    var rtpSent, rtpReceived, rtpDropped: UInt64
+    var recordingURL: String
+    var recordingSeconds: Int
+    var direction: CallDirection
+    var parentCallID, node: String
+
+    var record: CallDetailRecord {
+        var r = CallDetailRecord(callID: callID, sipCallID: sipCallID, did: did, tenant: tenant, fromNumber: fromNumber,
+                                 toNumber: toNumber, startTime: startTime, answerTime: answerTime, endTime: endTime,
+                                 disposition: disposition, sipCode: sipCode, hangupBy: hangupBy, flow: flow, emergency: emergency,
+                                 rtpSent: rtpSent, rtpReceived: rtpReceived, rtpDropped: rtpDropped)
+        // As written, not recomputed.
+        r.durationMs = durationMs
+        r.billableSeconds = billableSeconds
+        r.recordingURL = recordingURL
+        r.recordingSeconds = recordingSeconds
+        r.direction = direction
+        r.parentCallID = parentCallID
+        r.node = node
+        return r
     }
 }
 
@@ -69,8 +130,8 @@ public enum SpoolCodec {
         batch.reserveCapacity(ops.count)
         for (i, o) in ops.enumerated() {
             switch (o.op, o.record, o.message, o.at, o.calls) {
-            case ("insert", let r?, _, _, _): batch.append(.insert(r))
-            case ("finish", let r?, _, _, _): batch.append(.finish(r))
+            case ("insert", let r?, _, _, _): batch.append(.insert(r.record))
+            case ("finish", let r?, _, _, _): batch.append(.finish(r.record))
             case ("message", _, let m?, _, _): batch.append(.message(m))
             case ("checkpoint", _, _, let at?, let calls?): batch.append(.checkpoint(calls.map { ($0.id, $0.answer) }, at: at))
             default: throw SpoolDamage(offset: offset, reason: "operation \(i): '\(o.op)' without its fields")
@@ -81,8 +142,8 @@ public enum SpoolCodec {
 
     static func stored(_ op: CDROperation) -> SpooledOperation {
         switch op {
-        case .insert(let r): return SpooledOperation(op: "insert", record: r)
-        case .finish(let r): return SpooledOperation(op: "finish", record: r)
+        case .insert(let r): return SpooledOperation(op: "insert", record: SpooledRecord(r))
+        case .finish(let r): return SpooledOperation(op: "finish", record: SpooledRecord(r))
         case .message(let m): return SpooledOperation(op: "message", message: m)
         case .checkpoint(let calls, let at):
             return SpooledOperation(op: "checkpoint", at: at, calls: calls.map { .init(id: $0.callID, answer: $0.answerTime) })

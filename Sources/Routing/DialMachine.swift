@@ -8,6 +8,8 @@ public struct DialTarget: Sendable, Hashable {
     /// Digest credentials, when the trunk or the `<Sip>` noun gives them.
     public var username: String?
     public var password: String?
+    /// NAT latching for this leg's media (its trunk's `latching`).
+    public var latching = false
 
     /// Creates a target.
     public init(uri: String, label: String, username: String? = nil, password: String? = nil) {

@@ -18,6 +18,10 @@ public struct NegotiatedAudio: Sendable, Equatable {
     /// Our direction (what we put in the answer).
     public var localDirection: MediaDirection
     public var ptime: Int
+    /// RTCP on the RTP port (both sides said `a=rtcp-mux`).
+    public var rtcpMux = false
+    /// The peer's RTCP port: its `a=rtcp`, else the RTP port + 1 (the RTP port with mux).
+    public var remoteRTCPPort: UInt16 = 0
 }
 
 /// Why an offer cannot be answered.
@@ -88,10 +92,12 @@ public enum OfferAnswer {
             let direction = (m.direction ?? offer.direction ?? .sendrecv).answer
             let onHold = remote == nil || remote == "0.0.0.0" || remote == "::"
             if !onHold, let remote, !isUsableIPv4Unicast(remote) { return .failure(.unusableAddress(remote)) }
-            chosen = (i, NegotiatedAudio(codec: pick.codec, payloadType: pick.pt,
-                                         telephoneEventPayloadType: telephoneEvent(m),
-                                         remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
-                                         localDirection: direction, ptime: 20))
+            var audio = NegotiatedAudio(codec: pick.codec, payloadType: pick.pt,
+                                        telephoneEventPayloadType: telephoneEvent(m),
+                                        remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
+                                        localDirection: direction, ptime: 20)
+            audio.setRTCP(m)
+            chosen = (i, audio)
         }
         guard let chosen else { return .failure(.noCommonCodec(why)) }
         var lines = header(local)
@@ -136,10 +142,12 @@ public enum OfferAnswer {
         case .sendonly: .recvonly
         case .inactive: .inactive
         }
-        return .success(NegotiatedAudio(codec: pick.codec, payloadType: pick.pt,
-                                        telephoneEventPayloadType: telephoneEvent(m),
-                                        remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
-                                        localDirection: ours, ptime: 20))
+        var audio = NegotiatedAudio(codec: pick.codec, payloadType: pick.pt,
+                                    telephoneEventPayloadType: telephoneEvent(m),
+                                    remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
+                                    localDirection: ours, ptime: 20)
+        audio.setRTCP(m, offered: false)
+        return .success(audio)
     }
 
     static func pickCodec(_ m: MediaDescription) -> (codec: G711Codec, pt: UInt8)? {
@@ -187,6 +195,18 @@ public enum OfferAnswer {
             lines += ["a=rtpmap:\(te) telephone-event/8000", "a=fmtp:\(te) 0-16"]
         }
         lines += ["a=ptime:\(a.ptime)", "a=\(a.localDirection.rawValue)"]
+        if a.rtcpMux { lines.append("a=rtcp-mux") }
         return lines
+    }
+}
+
+extension NegotiatedAudio {
+    /// Where the peer takes RTCP, from its stream's attributes. We accept rtcp-mux when
+    /// offered (and answer with it); we do not offer it ourselves, so an answer's
+    /// `a=rtcp-mux` to our offer is not taken (RFC 5761 5.1.1).
+    mutating func setRTCP(_ m: MediaDescription, offered: Bool = true) {
+        rtcpMux = m.rtcpMux && offered
+        let port = m.port
+        remoteRTCPPort = rtcpMux ? UInt16(port) : UInt16(clamping: m.rtcpPort ?? min(65535, port + 1))
     }
 }

@@ -36,6 +36,10 @@ public struct MediaDescription: Sendable, Equatable {
     public var connectionAddress: String?
     public var direction: MediaDirection?
     public var ptime: Int?
+    /// `a=rtcp-mux` (RFC 5761): RTCP on the RTP port.
+    public var rtcpMux = false
+    /// `a=rtcp:PORT` (RFC 3605): RTCP on this port instead of RTP's + 1.
+    public var rtcpPort: Int?
 }
 
 /// A parsed session description.
@@ -147,6 +151,11 @@ public enum SDPParser {
             sdp.media[i].rtpmaps[pt] = RTPMap(encoding: String(enc[0]), clockRate: rate, channels: channels)
         case "ptime":
             sdp.media[i].ptime = Int(arg.trimmingCharacters())
+        case "rtcp-mux":
+            sdp.media[i].rtcpMux = true
+        case "rtcp":
+            // "PORT [IN IP4 ADDR]": the port is what we use; a bad one is ignored (port + 1).
+            if let p = arg.split(separator: " ").first.flatMap({ Int($0) }), (1...65535).contains(p) { sdp.media[i].rtcpPort = p }
         default:
             break
         }

@@ -172,6 +172,89 @@ final class PostgresStoreTests: XCTestCase {
         try server.start()
     }
 
+    /// Quality columns (issue 17): inserted, finished, read back bit for bit as SQLite does;
+    /// not measured is NULL.
+    func testQualityRoundTripsAndMatchesSQLite() throws {
+        let pg = try store()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-pgquality-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sqlite = try SQLiteCDRStore(directory: dir)
+        var full = pgRecord("CAq1")
+        full.quality = CallQuality(packetsExpected: 3075, packetsLost: 20, jitterMeanMs: 0.1 + 0.2, jitterMaxMs: 1e-300,
+                                   peerPacketsLost: 0, peerJitterMs: 3.0, roundTripMs: 123_456.789, mos: 4.123_456_789)
+        var partial = pgRecord("CAq2")
+        partial.quality = CallQuality(packetsExpected: 10, packetsLost: 0, jitterMeanMs: nil, jitterMaxMs: 2.5, mos: 1.0)
+        let none = pgRecord("CAq3")
+        let batches: [[CDROperation]] = [[.insert(pgActive("CAq1")), .insert(full), .insert(partial)],
+                                         [.finish(full), .finish(none), .finish(partial)]]
+        for b in batches {
+            try pg.apply(b)
+            try sqlite.apply(b)
+        }
+        let records = try all(pg)
+        XCTAssertEqual(records, [full, partial, none].map(asStored), "finished with its quality; inserted with it; none")
+        XCTAssertEqual(records[0].quality.jitterMeanMs?.bitPattern, (0.1 + 0.2).bitPattern)
+        XCTAssertEqual(records, try all(sqlite), "the same as SQLite")
+        XCTAssertEqual(try server.psql("SELECT rtp_expected, rtp_lost, jitter_mean_ms IS NULL, mos IS NULL, peer_rtp_lost IS NULL "
+                                       + "FROM calls WHERE call_id = 'CAq3'"), "0|0|t|t|t")
+    }
+
+    private func makeOldTables() throws { try createTablesBeforeQuality(server) }
+
+    private func oldRecord() -> CallDetailRecord {
+        var r = CallDetailRecord(callID: "CAold", sipCallID: "CAold@h", did: "+18005963057", tenant: "t", fromNumber: "+12025550123",
+                                 toNumber: "8005963057", startTime: Date(timeIntervalSince1970: 1_762_786_800.5),
+                                 answerTime: Date(timeIntervalSince1970: 1_762_786_802.5), endTime: Date(timeIntervalSince1970: 1_762_786_863.5),
+                                 disposition: .completed, sipCode: 200, hangupBy: .caller, flow: "f.xml",
+                                 rtpSent: 3050, rtpReceived: 3049, rtpDropped: 1)
+        r.node = "node-old"
+        return r
+    }
+
+    private func qualityColumnsInTable() throws -> String {
+        try server.psql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns "
+                        + "WHERE table_name = 'calls' AND ordinal_position > 25")
+    }
+
+    func testAnOlderTableIsReadAsItIsAndMigratedByAWriter() throws {
+        try makeOldTables()
+        // An exporter (read-only) before any upgraded daemon connected: reads, changes nothing.
+        let reader = try PostgresCDRStore(url: server.url, node: "exporter", readOnly: true, connectNow: true)
+        XCTAssertEqual(try all(reader), [oldRecord()], "quality not measured")
+        XCTAssertEqual(try qualityColumnsInTable(), "")
+        // An upgraded daemon adds the columns; the old record keeps its values.
+        let writer = try store()
+        XCTAssertEqual(try qualityColumnsInTable(), CallQuality.columns.joined(separator: ","))
+        XCTAssertEqual(try all(writer), [oldRecord()])
+        var q = pgRecord("CAnew")
+        q.quality = CallQuality(packetsExpected: 50, packetsLost: 1, jitterMeanMs: 1.5, jitterMaxMs: 4.0, peerPacketsLost: 2,
+                                peerJitterMs: 0.5, roundTripMs: 20.0, mos: 4.4)
+        try writer.apply([.finish(q)])
+        XCTAssertEqual(try all(writer), [oldRecord(), asStored(q)])
+        // A second node upgrading later, and a reader connected before the migration that
+        // reconnects, see it too.
+        _ = try store("node-b")
+        let again = try PostgresCDRStore(url: server.url, node: "exporter", readOnly: true, connectNow: true)
+        XCTAssertEqual(try all(again).last?.quality, q.quality)
+    }
+
+    func testARoleThatCannotAlterAnOlderTableSaysWhatToRun() throws {
+        try makeOldTables()
+        try server.psql("CREATE ROLE clerk LOGIN; GRANT SELECT, INSERT, UPDATE ON calls, messages, nodes, audit_events TO clerk; "
+                        + "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO clerk")
+        let url = server.url.replacingOccurrences(of: "\(PostgresServer.user)@", with: "clerk@")
+        XCTAssertThrowsError(try PostgresCDRStore(url: url, node: "node-a", connectNow: true)) { e in
+            XCTAssertEqual((e as? PostgresError)?.isConnectionError, false, "\(e)")
+            XCTAssertTrue("\(e)".contains("the calls table lacks columns jitter_max_ms, jitter_mean_ms, mos"), "\(e)")
+            XCTAssertTrue("\(e)".contains("have its owner run: ALTER TABLE calls ADD COLUMN IF NOT EXISTS rtp_expected BIGINT NOT NULL DEFAULT 0"), "\(e)")
+        }
+        // Once the owner did, the same role works.
+        _ = try store()
+        let clerk = try PostgresCDRStore(url: url, node: "node-c", connectNow: true)
+        try clerk.apply([.insert(pgRecord("CAclerk"))])
+        XCTAssertEqual(try clerk.count(), 2)
+    }
+
     /// `r` as a store gives it back: every time through `timeIntervalSince1970`.
     private func asStored(_ r: CallDetailRecord) -> CallDetailRecord {
         func d(_ t: Date) -> Date { Date(timeIntervalSince1970: t.timeIntervalSince1970) }
@@ -185,4 +268,37 @@ final class PostgresStoreTests: XCTestCase {
     private func dispositions(_ s: any CDRStore) throws -> [String: Disposition] {
         Dictionary(uniqueKeysWithValues: try all(s).map { ($0.callID, $0.disposition) })
     }
+}
+
+/// The tables as the release before the quality columns created them, with one record
+/// (CAold, node-old).
+func createTablesBeforeQuality(_ server: PostgresServer) throws {
+    try server.psql("""
+        CREATE TABLE calls (
+          seq BIGSERIAL PRIMARY KEY,
+          call_id TEXT NOT NULL UNIQUE, sip_call_id TEXT NOT NULL, did TEXT NOT NULL,
+          tenant TEXT NOT NULL, from_number TEXT NOT NULL, to_number TEXT NOT NULL,
+          start_time DOUBLE PRECISION NOT NULL, answer_time DOUBLE PRECISION, end_time DOUBLE PRECISION NOT NULL,
+          duration_ms BIGINT NOT NULL, billable_seconds BIGINT NOT NULL,
+          disposition TEXT NOT NULL, sip_code INTEGER NOT NULL, hangup_by TEXT NOT NULL,
+          flow TEXT NOT NULL, emergency BOOLEAN NOT NULL DEFAULT false,
+          rtp_sent BIGINT NOT NULL DEFAULT 0, rtp_received BIGINT NOT NULL DEFAULT 0,
+          rtp_dropped BIGINT NOT NULL DEFAULT 0, recording_url TEXT NOT NULL DEFAULT '',
+          recording_seconds BIGINT NOT NULL DEFAULT 0, direction TEXT NOT NULL DEFAULT 'inbound',
+          parent_call_id TEXT NOT NULL DEFAULT '', node TEXT NOT NULL);
+        CREATE TABLE messages (
+          seq BIGSERIAL PRIMARY KEY,
+          message_id TEXT NOT NULL UNIQUE, sip_call_id TEXT NOT NULL, did TEXT NOT NULL,
+          tenant TEXT NOT NULL, from_number TEXT NOT NULL, received_time DOUBLE PRECISION NOT NULL,
+          body_length BIGINT NOT NULL, encoding TEXT NOT NULL, segments BIGINT NOT NULL, node TEXT NOT NULL);
+        CREATE TABLE nodes (node TEXT PRIMARY KEY, lease_until DOUBLE PRECISION NOT NULL);
+        CREATE TABLE audit_events (
+          seq BIGSERIAL PRIMARY KEY, time DOUBLE PRECISION NOT NULL, node TEXT NOT NULL,
+          actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);
+        INSERT INTO calls (call_id, sip_call_id, did, tenant, from_number, to_number, start_time, answer_time, end_time,
+          duration_ms, billable_seconds, disposition, sip_code, hangup_by, flow, emergency, rtp_sent, rtp_received,
+          rtp_dropped, recording_url, recording_seconds, direction, parent_call_id, node)
+        VALUES ('CAold', 'CAold@h', '+18005963057', 't', '+12025550123', '8005963057', 1762786800.5, 1762786802.5,
+          1762786863.5, 61000, 61, 'completed', 200, 'caller', 'f.xml', false, 3050, 3049, 1, '', 0, 'inbound', '', 'node-old');
+        """)
 }

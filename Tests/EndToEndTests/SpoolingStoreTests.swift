@@ -98,6 +98,48 @@ final class SpoolingStoreTests: XCTestCase {
         XCTAssertEqual(try server.psql("SELECT count(*) FROM messages"), "1")
     }
 
+    /// An upgrade during an outage: the previous release left records in the spool (no
+    /// quality in them) and the database's table without the quality columns. The new
+    /// release migrates the table, replays the old entries (quality not measured), and
+    /// spools and replays its own records with their quality.
+    func testAnUpgradeReplaysTheOldReleasesSpoolAndKeepsNewQuality() throws {
+        try createTablesBeforeQuality(server)
+        func oldRecord(_ disposition: String, _ end: Double, _ extra: String) -> String {
+            #"{"callID":"CAup","sipCallID":"up@h","did":"+18005963057","tenant":"t","fromNumber":"+1202","#
+                + #""toNumber":"8005963057","startTime":784479600.5,\#(extra)"endTime":\#(end),"durationMs":61000,"#
+                + #""billableSeconds":\#(disposition == "active" ? 0 : 61),"disposition":"\#(disposition)","sipCode":200,"#
+                + #""hangupBy":"caller","flow":"f.xml","emergency":false,"rtpSent":1,"rtpReceived":2,"rtpDropped":0,"#
+                + #""recordingURL":"","recordingSeconds":0,"direction":"inbound","parentCallID":"","node":"node-a"}"#
+        }
+        let entries = [#"[{"op":"insert","record":\#(oldRecord("active", 784479600.5, ""))}]"#,
+                       #"[{"op":"finish","record":\#(oldRecord("completed", 784479663.5, #""answerTime":784479602.5,"#))}]"#]
+        var bytes: [UInt8] = []
+        for payload in entries.map({ Array($0.utf8) }) {
+            bytes += Array("TF1 \(payload.count) \(String(format: "%08x", crc32(payload))) ".utf8) + payload + [0x0A]
+        }
+        try FileManager.default.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: (spoolDirectory as NSString).appendingPathComponent("records.spool")))
+
+        let s = try spooling()
+        XCTAssertEqual(s.spoolBytes, 0, "replayed at start: " + sink.lines.joined(separator: "\n"))
+        XCTAssertEqual(try states(), ["CAold": "completed", "CAup": "completed"])
+        XCTAssertEqual(try server.psql("SELECT rtp_expected, mos IS NULL, answer_time, end_time FROM calls WHERE call_id='CAup'"),
+                       "0|t|1762786802.5|1762786863.5")
+        try server.stop()
+        var q = pgRecord("CAq")
+        q.quality = CallQuality(packetsExpected: 3075, packetsLost: 20, jitterMeanMs: 0.1 + 0.2, jitterMaxMs: 40, peerPacketsLost: nil,
+                                peerJitterMs: 3, roundTripMs: 38.062_5, mos: 4.123_456_789)
+        try s.apply([.insert(pgActive("CAq")), .finish(q)])
+        XCTAssertGreaterThan(s.spoolBytes, 0)
+        try server.start()
+        XCTAssertTrue(waitForReplay(s), sink.lines.joined(separator: "\n"))
+        var back: [CallDetailRecord] = []
+        try PostgresCDRStore(url: server.url, node: "reader", readOnly: true).forEach { back.append($0) }
+        XCTAssertEqual(back.map(\.callID), ["CAold", "CAup", "CAq"])
+        XCTAssertEqual(back.last?.quality, q.quality, "bit for bit through the spool")
+        XCTAssertEqual(back.first?.quality, CallQuality())
+    }
+
     func testADamagedSpoolIsSetAsideAndTheRestReplayed() throws {
         let s = try spooling()
         try server.stop()
@@ -116,4 +158,14 @@ final class SpoolingStoreTests: XCTestCase {
         let aside = try FileManager.default.contentsOfDirectory(atPath: spoolDirectory).filter { $0.contains(".damaged-") }
         XCTAssertEqual(aside.count, 1, "the damaged bytes are kept for an operator")
     }
+}
+
+/// CRC-32 (IEEE), as the spool's entry header has it.
+private func crc32(_ bytes: [UInt8]) -> UInt32 {
+    var c: UInt32 = 0xFFFF_FFFF
+    for b in bytes {
+        c ^= UInt32(b)
+        for _ in 0..<8 { c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    }
+    return c ^ 0xFFFF_FFFF
 }

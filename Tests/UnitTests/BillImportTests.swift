@@ -51,7 +51,7 @@ final class BillImportTests: XCTestCase {
         let answer = billable > 0 ? "2026-11-10T15:00:02.000Z" : ""
         return "\(id),\(id)@192.0.2.10,+18005963057,\(tenant),+12025550123,+18005963057,\(start),\(answer),"
             + "2026-11-10T15:01:03.000Z,\(billable < 1_000_000 ? billable * 1000 : 0),\(billable),\(billable > 0 ? "completed" : "canceled"),"
-            + "\(billable > 0 ? 200 : 487),caller,healthcare-intake.xml,false,0,0,0,,0,inbound,"
+            + "\(billable > 0 ? 200 : 487),caller,healthcare-intake.xml,false,0,0,0,,0,inbound,,3050,2,1.5,9.0,,,,4.3"
     }
 
     private func csv(_ rows: [String]) -> String {
@@ -148,6 +148,34 @@ final class BillImportTests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.err)
         XCTAssertTrue(r.err.contains("cdrs.csv:2: billable_seconds"), r.err)
         XCTAssertEqual(r.out, "")
+    }
+
+    /// Exports made before the quality columns (23 columns, JSON without their keys) bill
+    /// exactly as new ones.
+    func testExportsWithAndWithoutQualityColumnsBillTheSame() throws {
+        let rows = [callRow("CA1"), callRow("CA2", billable: 600), callRow("CA3", billable: 0)]
+        let new = bill(cdrs: try file("new.csv", csv(rows)))
+        XCTAssertEqual(new.status, 0, new.err)
+        let oldRows = rows.map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(23).joined(separator: ",") }
+        let oldCSV = ([CDRExporter.fields.prefix(23).joined(separator: ",")] + oldRows).joined(separator: "\n") + "\n"
+        let old = bill(cdrs: try file("old.csv", oldCSV))
+        XCTAssertEqual(old.status, 0, old.err)
+        XCTAssertEqual(old.out, new.out)
+        XCTAssertEqual(try invoiceCalls(new.out)["healthcare-client-001"], 2)
+        let oldJSON = #"{"call_id":"CA1","tenant":"healthcare-client-001","start_time":"2026-11-10T15:00:00.000Z","#
+            + #""answer_time":"2026-11-10T15:00:02.000Z","end_time":"2026-11-10T15:01:03.000Z","billable_seconds":61,"#
+            + #""disposition":"completed","parent_call_id":""}"#
+        let json = bill(cdrs: try file("old.jsonl", oldJSON + "\n"))
+        XCTAssertEqual(json.status, 0, json.err)
+        XCTAssertEqual(try invoiceCalls(json.out)["healthcare-client-001"], 1)
+    }
+
+    func testAnImpossibleMOSIsAnErrorWithFileLineAndColumn() throws {
+        let bad = callRow("CA2").replacingOccurrences(of: ",4.3", with: ",9.9")
+        let r = bill(cdrs: try file("cdrs.csv", csv([callRow("CA1"), bad])))
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("cdrs.csv:3: mos: 9.9 is out of range 1.0...5.0"), r.err)
+        XCTAssertEqual(r.out, "", "no invoice")
     }
 
     func testImpossibleDateIsAnError() throws {

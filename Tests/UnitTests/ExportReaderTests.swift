@@ -37,7 +37,7 @@ final class ExportReaderTests: XCTestCase {
 
     private func row(_ id: String, flow: String = "f.xml", tenant: String = "t", disposition: String = "completed") -> String {
         "\(id),\(id)@h,+18005963057,\(tenant),+12025550123,+18005963057,2026-11-10T15:00:00.000Z,2026-11-10T15:00:02.000Z,"
-            + "2026-11-10T15:01:03.000Z,61000,61,\(disposition),200,caller,\(flow),false,0,0,0,,0,inbound,"
+            + "2026-11-10T15:01:03.000Z,61000,61,\(disposition),200,caller,\(flow),false,0,0,0,,0,inbound,,0,0,,,,,,"
     }
 
     private func jsonRow(_ id: String, tenant: String = "\"t\"", flow: String = "\"f.xml\"") -> String {
@@ -45,7 +45,8 @@ final class ExportReaderTests: XCTestCase {
             + #""start_time":"2026-11-10T15:00:00.000Z","answer_time":null,"end_time":"2026-11-10T15:00:05.000Z","#
             + #""duration_ms":0,"billable_seconds":0,"disposition":"canceled","sip_code":487,"hangup_by":"caller","#
             + #""flow":\#(flow),"emergency":false,"rtp_sent":0,"rtp_received":0,"rtp_dropped":0,"recording_url":"","#
-            + #""recording_seconds":0,"direction":"inbound","parent_call_id":""}"#
+            + #""recording_seconds":0,"direction":"inbound","parent_call_id":"","rtp_expected":0,"rtp_lost":0,"#
+            + #""jitter_mean_ms":null,"jitter_max_ms":null,"peer_rtp_lost":null,"peer_jitter_ms":null,"rtt_ms":null,"mos":null}"#
     }
 
     func testBareQuoteInAnUnquotedFieldIsAnError() throws {
@@ -63,9 +64,9 @@ final class ExportReaderTests: XCTestCase {
 
     func testWrongFieldCountIsAnError() throws {
         var r = try readCalls([header, row("c1"), row("c2") + ",extra"].joined(separator: "\n"))
-        XCTAssertTrue(r.error?.contains("c.csv:3: 24 fields, the header has 23") == true, r.error ?? "no error")
+        XCTAssertTrue(r.error?.contains("c.csv:3: 32 fields, the header has 31") == true, r.error ?? "no error")
         r = try readCalls([header, row("c1"), "c2,only,three"].joined(separator: "\n"))
-        XCTAssertTrue(r.error?.contains("c.csv:3: 3 fields, the header has 23") == true, r.error ?? "no error")
+        XCTAssertTrue(r.error?.contains("c.csv:3: 3 fields, the header has 31") == true, r.error ?? "no error")
     }
 
     func testLineNumbersCountTheLinesInsideQuotedFields() throws {

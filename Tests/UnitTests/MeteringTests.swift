@@ -205,8 +205,9 @@ final class SQLiteCDRStoreTests: XCTestCase {
 final class CDRExporterTests: XCTestCase {
     func testCSVHeader() {
         XCTAssertEqual(CDRExporter(format: .csv).header, CDRExporter.fields.joined(separator: ","))
-        XCTAssertEqual(CDRExporter.fields.count, 23)
-        XCTAssertEqual(Array(CDRExporter.fields.suffix(4)), ["recording_url", "recording_seconds", "direction", "parent_call_id"])
+        XCTAssertEqual(CDRExporter.fields.count, 31)
+        XCTAssertEqual(Array(CDRExporter.fields[19..<23]), ["recording_url", "recording_seconds", "direction", "parent_call_id"])
+        XCTAssertEqual(Array(CDRExporter.fields.suffix(8)), CallQuality.columns)
         XCTAssertNil(CDRExporter(format: .jsonl).header)
     }
 

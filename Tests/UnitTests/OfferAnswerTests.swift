@@ -266,9 +266,11 @@ final class OfferAnswerTests: XCTestCase {
     func testAcceptAnswer() throws {
         let answer = try SDPParser.parse(sdpBody(typicalOffer(formats: "8 101", connection: "198.51.100.4", port: 40000)))
         guard case .success(let n) = OfferAnswer.acceptAnswer(answer) else { return XCTFail("answer refused") }
-        XCTAssertEqual(n, NegotiatedAudio(codec: .pcma, payloadType: 8, telephoneEventPayloadType: 101,
-                                          remoteAddress: "198.51.100.4", remotePort: 40000,
-                                          localDirection: .sendrecv, ptime: 20))
+        var expected = NegotiatedAudio(codec: .pcma, payloadType: 8, telephoneEventPayloadType: 101,
+                                       remoteAddress: "198.51.100.4", remotePort: 40000,
+                                       localDirection: .sendrecv, ptime: 20)
+        expected.remoteRTCPPort = 40001
+        XCTAssertEqual(n, expected)
     }
 
     func testAcceptAnswerDirectionAndHold() throws {
@@ -299,6 +301,31 @@ final class OfferAnswerTests: XCTestCase {
     func testStaticPayloadTypes() {
         XCTAssertEqual(G711Codec.pcmu.staticPayloadType, 0)
         XCTAssertEqual(G711Codec.pcma.staticPayloadType, 8)
+    }
+
+    // MARK: - RTCP
+
+    /// RTCP goes to RTP port + 1 by default, to `a=rtcp:PORT` when given, and to the RTP
+    /// port itself when the offer has `a=rtcp-mux`, which the answer then repeats.
+    func testRTCPPortAndMultiplexing() throws {
+        let base = ["v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "c=IN IP4 192.0.2.1", "t=0 0", "m=audio 4000 RTP/AVP 0"]
+        let (plain, plainSDP) = try answer(base)
+        XCTAssertFalse(plain.rtcpMux)
+        XCTAssertEqual(plain.remoteRTCPPort, 4001)
+        XCTAssertFalse(plainSDP.contains("rtcp-mux"))
+        let (explicit, _) = try answer(base + ["a=rtcp:5005 IN IP4 192.0.2.1"])
+        XCTAssertEqual(explicit.remoteRTCPPort, 5005)
+        let (bad, _) = try answer(base + ["a=rtcp:99999"])
+        XCTAssertEqual(bad.remoteRTCPPort, 4001, "an impossible port is ignored")
+        let (mux, muxSDP) = try answer(base + ["a=rtcp-mux"])
+        XCTAssertTrue(mux.rtcpMux)
+        XCTAssertEqual(mux.remoteRTCPPort, 4000)
+        XCTAssertTrue(muxSDP.contains("a=rtcp-mux\r\n"), muxSDP)
+        // We never offer mux, so an answer claiming it is not taken (RFC 5761 5.1.1).
+        let answerSDP = try SDPParser.parse(sdpBody(base + ["a=rtcp-mux"]))
+        guard case .success(let accepted) = OfferAnswer.acceptAnswer(answerSDP) else { return XCTFail("answer refused") }
+        XCTAssertFalse(accepted.rtcpMux)
+        XCTAssertEqual(accepted.remoteRTCPPort, 4001)
     }
 }
 

@@ -25,6 +25,8 @@ final class SpoolCodecTests: XCTestCase {
         done.recordingURL = "file:///r/1.wav \"quoted\"\n"
         done.parentCallID = "CAp"
         done.direction = .outbound
+        done.quality = CallQuality(packetsExpected: 3061, packetsLost: 4, jitterMeanMs: 0.1 + 0.2, jitterMaxMs: 1e-300,
+                                   peerPacketsLost: 0, peerJitterMs: nil, roundTripMs: 38.062_5, mos: 4.123_456_789)
         var m = MessageDetailRecord(messageID: "SM1", sipCallID: "m@h", did: "+18005963057", tenant: "t", fromNumber: "+1202",
                                     receivedTime: t, bodyLength: 200, encoding: .ucs2, segments: 3)
         m.node = "node-1"
@@ -87,6 +89,90 @@ final class SpoolCodecTests: XCTestCase {
             XCTAssertEqual(r, original, "dates, node and text fields bit for bit")
             XCTAssertEqual(r.answerTime?.timeIntervalSince1970.bitPattern, original.answerTime?.timeIntervalSince1970.bitPattern)
         }
+    }
+
+    /// A record as the release before the quality columns spooled it: its
+    /// `CallDetailRecord` had exactly these fields, with the synthesized Codable.
+    private struct RecordBeforeQuality: Encodable {
+        var callID = "CAold", sipCallID = "old@192.0.2.10", did = "+18005963057", tenant = "t"
+        var fromNumber = "+12025550123", toNumber = "8005963057"
+        var startTime = Date(timeIntervalSince1970: 1_762_786_800.123_456_7)
+        var answerTime: Date? = Date(timeIntervalSince1970: 1_762_786_802.000_3)
+        var endTime = Date(timeIntervalSince1970: 1_762_786_863.5)
+        var durationMs = 61_499, billableSeconds = 62
+        var disposition = Disposition.completed
+        var sipCode = 200
+        var hangupBy = HangupSide.caller
+        var flow = "f.xml"
+        var emergency = true
+        var rtpSent: UInt64 = 3060, rtpReceived: UInt64 = 3055, rtpDropped: UInt64 = 5
+        var recordingURL = "file:///r/old.wav", recordingSeconds = 12
+        var direction = CallDirection.outbound
+        var parentCallID = "CAparent", node = "node-1"
+    }
+
+    private struct OperationBeforeQuality: Encodable {
+        var op: String
+        var record: RecordBeforeQuality
+    }
+
+    /// An entry's bytes made the old way: TF1, length, CRC-32, the JSON payload.
+    private func oldEntry(_ payload: [UInt8]) -> [UInt8] {
+        Array("TF1 \(payload.count) \(SpoolCodec.hex(CRC32.checksum(payload))) ".utf8) + payload + [0x0A]
+    }
+
+    func testRecordsSpooledBeforeTheQualityColumnsStillReplay() throws {
+        let old = RecordBeforeQuality()
+        let encoded = try JSONEncoder().encode([OperationBeforeQuality(op: "insert", record: old),
+                                                OperationBeforeQuality(op: "finish", record: old)])
+        XCTAssertFalse(String(decoding: encoded, as: UTF8.self).contains("quality"))
+        // And one written out by hand, as the old release's JSONEncoder wrote it (dates in
+        // seconds since 2001, answerTime left out when nil).
+        let literal = #"[{"op":"insert","record":{"callID":"CAlit","sipCallID":"s@h","did":"+18005963057","tenant":"t","#
+            + #""fromNumber":"+1202","toNumber":"8005963057","startTime":784479600.5,"endTime":784479600.5,"durationMs":0,"#
+            + #""billableSeconds":0,"disposition":"active","sipCode":0,"hangupBy":"none","flow":"f.xml","emergency":false,"#
+            + #""rtpSent":0,"rtpReceived":0,"rtpDropped":0,"recordingURL":"","recordingSeconds":0,"direction":"inbound","#
+            + #""parentCallID":"","node":"node-1"}}]"#
+        let path = (directory as NSString).appendingPathComponent("records.spool")
+        try Data(oldEntry(Array(encoded)) + oldEntry(Array(literal.utf8)) + SpoolCodec.encode(.batch([.finish(sample()[2].record!)])))
+            .write(to: URL(fileURLWithPath: path))
+        let (entries, damage) = readAll(path)
+        XCTAssertNil(damage)
+        guard entries.count == 3, case .batch(let first) = entries[0], case .batch(let second) = entries[1],
+              case .batch(let third) = entries[2], first.count == 2, second.count == 1 else { return XCTFail("entries: \(entries)") }
+        var expected = CallDetailRecord(callID: "CAold", sipCallID: "old@192.0.2.10", did: "+18005963057", tenant: "t",
+                                        fromNumber: "+12025550123", toNumber: "8005963057", startTime: old.startTime,
+                                        answerTime: old.answerTime, endTime: old.endTime, disposition: .completed, sipCode: 200,
+                                        hangupBy: .caller, flow: "f.xml", emergency: true, rtpSent: 3060, rtpReceived: 3055, rtpDropped: 5)
+        expected.durationMs = 61_499
+        expected.billableSeconds = 62
+        expected.recordingURL = "file:///r/old.wav"
+        expected.recordingSeconds = 12
+        expected.direction = .outbound
+        expected.parentCallID = "CAparent"
+        expected.node = "node-1"
+        XCTAssertEqual(describe(first), describe([.insert(expected), .finish(expected)]), "every field as written, quality not measured")
+        guard case .insert(let lit) = second[0] else { return XCTFail("\(second)") }
+        XCTAssertEqual(lit.callID, "CAlit")
+        XCTAssertEqual(lit.startTime.timeIntervalSinceReferenceDate, 784_479_600.5)
+        XCTAssertNil(lit.answerTime)
+        XCTAssertEqual(lit.disposition, .active)
+        XCTAssertEqual(lit.quality, CallQuality())
+        XCTAssertEqual(describe(third), describe([.finish(sample()[2].record!)]), "a new entry after old ones, with its quality")
+
+        // An old record missing a field is still damage, not a record with a default.
+        let broken = literal.replacingOccurrences(of: #","node":"node-1""#, with: "")
+        try Data(oldEntry(Array(broken.utf8))).write(to: URL(fileURLWithPath: path))
+        XCTAssertTrue(readAll(path).damage?.reason.contains("not a list of operations") == true)
+    }
+
+    func testNewRecordsCarryTheirQuality() throws {
+        let bytes = try SpoolCodec.encode(.batch([sample()[2]]))
+        XCTAssertTrue(String(decoding: bytes, as: UTF8.self).contains(#""quality":{"#))
+        let (path, _) = try write([.batch([sample()[2]])])
+        guard case .batch(let ops)? = readAll(path).entries.first, case .finish(let r)? = ops.first else { return XCTFail() }
+        XCTAssertEqual(r.quality, sample()[2].record?.quality)
+        XCTAssertEqual(r.quality.jitterMaxMs?.bitPattern, (1e-300).bitPattern)
     }
 
     func testATornLastEntryIsReportedAtItsOffset() throws {
@@ -155,5 +241,15 @@ final class SpoolCodecTests: XCTestCase {
         XCTAssertNil(readAll(path).damage)
         try file.truncate()
         XCTAssertEqual(file.size, 0)
+    }
+}
+
+extension CDROperation {
+    /// The record of an insert or finish.
+    fileprivate var record: CallDetailRecord? {
+        switch self {
+        case .insert(let r), .finish(let r): return r
+        default: return nil
+        }
     }
 }

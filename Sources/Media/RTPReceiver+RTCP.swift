@@ -1,0 +1,46 @@
+import CMediaIO
+
+/// RTCP from the peer, on the receiver thread: read from a session's RTCP socket (or
+/// demultiplexed from its RTP socket with rtcp-mux), accepted only from the peer's address,
+/// and folded into the session's quality figures (loss and jitter it reports for our
+/// stream, round-trip time, its last SR for our next report).
+extension RTPReceiver {
+    func drainRTCP(session i: Int) {
+        guard i < byFD.count, let s = byFD[i], s.shared.rtcpFD >= 0 else { return }
+        while true {
+            let n = tfm_batch_recv(s.shared.rtcpFD, batchBuffers)
+            if n <= 0 { break }
+            for k in 0..<n {
+                var length: Int32 = 0
+                var addr: UInt32 = 0
+                var port: UInt16 = 0
+                let bytes = tfm_batch_packet(batchBuffers, k, &length, &addr, &port)
+                heardRTCP(UnsafeRawBufferPointer(start: bytes, count: Int(length)), session: i, address: addr)
+            }
+            if n < RTPReceiver.batch { break }
+        }
+    }
+
+    /// One RTCP datagram for session `i` from `address` (network order). Not from the
+    /// peer's address, or not valid RTCP: counted as dropped or malformed, otherwise unused.
+    func heardRTCP(_ datagram: UnsafeRawBufferPointer, session i: Int, address: UInt32) {
+        guard let s = byFD[i] else { return }
+        // The peer's RTCP port may differ from what SDP said (NAT): its address must not.
+        guard let remote = s.processor.remote, remote.storage.sin_addr.s_addr == address else {
+            s.shared.dropped.wrappingAdd(1, ordering: .relaxed)
+            return
+        }
+        guard let summary = RTCPPacket.parse(datagram, ourSSRC: s.shared.ssrc) else {
+            s.shared.malformed.wrappingAdd(1, ordering: .relaxed)
+            return
+        }
+        s.shared.quality.heard(summary, arrivalNTP: NTPTime.now(), arrivalNs: monotonicNanoseconds())
+    }
+
+    /// Tells the pacer and the controller that session `i` latched (once per negotiation).
+    func reportLatch(session i: Int) {
+        guard let to = byFD[i]?.processor.latchedTo, let id = byFD[i]?.shared.id else { return }
+        byFD[i]!.processor.latchedTo = nil
+        onLatch(id, to)
+    }
+}

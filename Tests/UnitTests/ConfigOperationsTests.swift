@@ -1,0 +1,56 @@
+import Foundation
+import XCTest
+@testable import Configuration
+
+/// The config keys of the control socket, call quality and NAT latching.
+final class ConfigOperationsTests: XCTestCase {
+    private func base() -> [String: Any] {
+        ["sip": ["listen": "0.0.0.0:5070"],
+         "tenants": [["id": "t1", "industry": "legal", "time_zone": "Europe/London"]],
+         "numbers": [["did": "8005963057", "tenant": "t1", "flow": "f.xml"]]]
+    }
+
+    private func parse(_ change: (inout [String: Any]) -> Void) throws(ConfigError) -> DaemonConfig {
+        var o = base()
+        change(&o)
+        return try ConfigLoader.parse(try! JSONSerialization.data(withJSONObject: o), source: "test.json", baseDirectory: "/etc/tollfreed")
+    }
+
+    private func refused(_ change: (inout [String: Any]) -> Void) -> String {
+        do { _ = try parse(change); return "accepted" } catch { return error.description }
+    }
+
+    func testDefaults() throws {
+        let c = try parse { _ in }
+        XCTAssertEqual(c.controlSocket, "/run/tollfreed/control.sock")
+        XCTAssertEqual(c.poorQualityMOS, 3.5)
+        XCTAssertFalse(c.latching, "off by default on the public listener")
+        XCTAssertEqual(c.latchingNetworks, [])
+        XCTAssertEqual(c.flowsDirectory, "/etc/tollfreed/callflows")
+    }
+
+    func testControlSocket() throws {
+        XCTAssertEqual(try parse { $0["control"] = ["socket": "run/ctl.sock"] }.controlSocket, "/etc/tollfreed/run/ctl.sock")
+        XCTAssertNil(try parse { $0["control"] = ["socket": "off"] }.controlSocket)
+        let long = "/" + String(repeating: "x", count: 120)
+        XCTAssertTrue(refused { $0["control"] = ["socket": long] }.hasPrefix("test.json: control.socket: "))
+        XCTAssertTrue(refused { $0["control"] = ["path": "/x"] }.contains("control"))
+    }
+
+    func testQualityAndLatching() throws {
+        let c = try parse {
+            $0["media"] = ["poor_quality_mos": 3.2, "latching_networks": ["10.0.0.0/8", "192.0.2.7"]]
+            $0["sip"] = ["listen": "0.0.0.0:5070", "latching": true]
+            $0["trunks"] = [["name": "carrier", "uri": "sip:{number}@192.0.2.9", "latching": true]]
+        }
+        XCTAssertEqual(c.poorQualityMOS, 3.2)
+        XCTAssertTrue(c.latching)
+        XCTAssertEqual(c.latchingNetworks, ["10.0.0.0/8", "192.0.2.7"])
+        XCTAssertEqual(c.trunks.first?.latching, true)
+        XCTAssertTrue(refused { $0["media"] = ["poor_quality_mos": 5] }.hasPrefix("test.json: media.poor_quality_mos: "))
+        XCTAssertTrue(refused { $0["media"] = ["poor_quality_mos": true] }.hasPrefix("test.json: media.poor_quality_mos: "))
+        XCTAssertTrue(refused { $0["media"] = ["latching_networks": ["10.0.0.0/40"]] }.hasPrefix("test.json: media.latching_networks: "))
+        XCTAssertTrue(refused { $0["media"] = ["latching_networks": ["2001:db8::/32"]] }.contains("not an IPv4 network"))
+        XCTAssertTrue(refused { $0["sip"] = ["listen": "0.0.0.0:5070", "latching": "yes"] }.contains("sip"))
+    }
+}
