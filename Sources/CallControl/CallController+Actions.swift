@@ -267,9 +267,15 @@ extension CallController {
         case .hangup: .hangup
         case .stopped: .stopped
         }
-        let outcome = RecordingOutcome(url: recordingURL(forPath: file.path), durationSeconds: (file.durationMilliseconds + 500) / 1000,
-                                       sid: info.sid, reason: reason)
-        e.log.info("call.recording_finished", ["sid": info.sid, "duration_ms": file.durationMilliseconds, "reason": "\(file.reason)"])
+        // A <Record> that heard no sound is an empty recording to the flow, as Twilio treats
+        // it (warning 16102, "recording is silent"): no action request, the flow goes on.
+        // The file (silence of the recorded length) stays, audited, under retention like any
+        // other; a <Dial record> is reported whatever was said.
+        let silent = !file.heardSound && e.session.activeDial?.token != token
+        let outcome = RecordingOutcome(url: recordingURL(forPath: file.path),
+                                       durationSeconds: silent ? 0 : (file.durationMilliseconds + 500) / 1000, sid: info.sid, reason: reason)
+        e.log.info("call.recording_finished", ["sid": info.sid, "duration_ms": file.durationMilliseconds, "reason": "\(file.reason)",
+                                               "silent": silent])
         if file.durationMilliseconds > 0 {
             services.compliance.record("recording.created", subject: info.sid,
                                        detail: "call=\(e.session.callID) tenant=\(e.session.route.tenant) file=\(URL(fileURLWithPath: file.path).lastPathComponent) sealed=\(file.path.hasSuffix(".enc"))",

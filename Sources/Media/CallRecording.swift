@@ -4,11 +4,16 @@ import Foundation
 /// each on its own channel (caller left, callee right).
 ///
 /// Shared by the two sessions of a bridge, and used only on the receiver thread (both
-/// sessions are read there). Frames are placed by arrival time on a per-channel cursor:
-/// consecutive packets follow each other without gaps or overlaps, and a pause in a
-/// party's stream (silence suppression, hold, loss) leaves silence of the right length,
-/// so the two parties stay in step. The buffer for the maximum length is reserved at the
-/// start (untouched pages cost no memory); nothing is allocated per packet.
+/// sessions are read there). Each party's frames go where their RTP timestamps put them on
+/// the common timeline (a `FramePlacer` per party, anchored at the party's first packet,
+/// so a callee who joins later starts where it joined): a pause in a party's stream
+/// (silence suppression, hold, loss, a party who sends nothing) leaves silence of the
+/// right length, and the file lasts from the start to the stop whoever spoke last, so the
+/// two parties stay in step and both channels have the same length. Mixed into one
+/// channel, a frame is added only past what its party already wrote (a duplicate or a
+/// reordered straggler would otherwise be added twice); on two channels it overwrites.
+/// The buffer for the maximum length is reserved at the start (untouched pages cost no
+/// memory); nothing is allocated per packet.
 /// (`@unchecked Sendable`: filled only on the receiver thread, then handed whole to the
 /// recording writer, which alone touches it from then on.)
 final class CallRecorder: @unchecked Sendable {
@@ -19,7 +24,7 @@ final class CallRecorder: @unchecked Sendable {
     let start: Double
     let capacityFrames: Int
     private let samples: UnsafeMutablePointer<Int16>
-    private var cursor = [0, 0]
+    private var placers = [FramePlacer(), FramePlacer()]
     /// Sample frames written (the longest channel).
     private(set) var length = 0
 
@@ -41,47 +46,56 @@ final class CallRecorder: @unchecked Sendable {
 
     deinit { free(samples) }
 
-    /// Adds a decoded frame of `party` (0 caller, 1 callee) that arrived at `now`.
+    /// Adds a decoded frame of `party` (0 caller, 1 callee) from an RTP packet received at
+    /// `now`.
     @inline(__always)
-    func append(_ frame: UnsafeBufferPointer<Int16>, party: Int, at now: Double) {
+    func append(_ frame: UnsafeBufferPointer<Int16>, party: Int, timestamp: UInt32, sequence: UInt16, ssrc: UInt32,
+                at now: Double) {
         let c = party == 0 ? 0 : 1
-        // Where this frame starts if it arrived on time; jump forward over a gap longer
-        // than a frame, never backwards (jitter then costs nothing).
-        let arrival = Int((now - start) * 8000) - frame.count
-        if arrival > cursor[c] + frame.count { cursor[c] = arrival }
-        let n = min(frame.count, capacityFrames - cursor[c])
-        guard n > 0 else { return }
+        let written = placers[c].end
+        guard let position = placers[c].place(count: frame.count, timestamp: timestamp, sequence: sequence, ssrc: ssrc,
+                                              arrival: FramePlacer.samples(from: start, to: now)) else { return }
+        // Mixed: only past what this party wrote; on its own channel: from the start.
+        let first = max(0, channels == 1 ? written - position : -position)
+        let last = min(frame.count, capacityFrames - position)
+        guard first < last else { return }
         if channels == 1 {
-            let base = samples + cursor[c]
-            for k in 0..<n {
-                let sum = Int32(base[k]) + Int32(frame[k])
-                base[k] = Int16(clamping: sum)
-            }
+            let base = samples + position
+            for k in first..<last { base[k] = Int16(clamping: Int32(base[k]) + Int32(frame[k])) }
         } else {
-            let base = samples + cursor[c] * 2 + c
-            for k in 0..<n { base[k * 2] = frame[k] }
+            let base = samples + position * 2 + c
+            for k in first..<last { base[k * 2] = frame[k] }
         }
-        cursor[c] += n
-        if cursor[c] > length { length = cursor[c] }
+        length = max(length, position + last)
     }
 
-    /// Writes the WAV file (8 kHz, 16-bit, 1 or 2 channels) atomically.
-    func write(reason: RecordingEndReason) throws -> RecordingFile {
+    /// The recording's length (sample frames) if it stops at `now`: the time since the start
+    /// in whole 20 ms frames, or what was written if that reaches further, at most the
+    /// maximum length (the buffer is zeroed, so the silence is there already).
+    func length(at now: Double) -> Int {
+        let elapsed = max(0, FramePlacer.samples(from: start, to: now)) / 160 * 160
+        return min(capacityFrames, max(length, elapsed))
+    }
+
+    /// Writes the WAV file (8 kHz, 16-bit, 1 or 2 channels), `frames` long, atomically.
+    func write(reason: RecordingEndReason, frames: Int) throws -> RecordingFile {
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let image = WAVFile.encode(UnsafeBufferPointer(start: samples, count: length * channels), channels: channels)
+        let image = WAVFile.encode(UnsafeBufferPointer(start: samples, count: frames * channels), channels: channels)
         try WAVFile.writeImage(image, to: path, seal: seal)
-        return RecordingFile(path: path, durationMilliseconds: length / 8, reason: reason)
+        return RecordingFile(path: path, durationMilliseconds: frames / 8, reason: reason)
     }
 }
 
 extension RecordingWriter {
-    /// Queues the write of a call recording; `.recordingFinished` (or `.recordingFailed`)
-    /// follows for session `id`.
-    func finish(_ id: MediaSessionID, call recorder: CallRecorder, reason: RecordingEndReason) {
+    /// Queues the write of a call recording stopped at `now` (its length is fixed here);
+    /// `.recordingFinished` (or `.recordingFailed`) follows for session `id`.
+    func finish(_ id: MediaSessionID, call recorder: CallRecorder, reason: RecordingEndReason,
+                at now: Double = monotonicSeconds()) {
+        let frames = recorder.length(at: now)
         enqueue { [logger, onEvent] in
             do {
-                let file = try recorder.write(reason: reason)
+                let file = try recorder.write(reason: reason, frames: frames)
                 logger.info("media.call_recording_written", ["session": id, "path": file.path, "ms": file.durationMilliseconds,
                                                             "channels": recorder.channels])
                 onEvent(.recordingFinished(id, token: recorder.token, file))

@@ -101,9 +101,9 @@ struct PacketProcessor {
         }
         let frame = UnsafeBufferPointer(rebasing: scratch[0..<n])
         if let inband { inband.process(frame) { digit($0, .inband) } }
-        recorder?.append(frame, at: now)
+        recorder?.append(frame, timestamp: header.timestamp, sequence: header.sequence, ssrc: header.ssrc, at: now)
         speech?.append(frame, at: now)
-        call?.append(frame, party: party, at: now)
+        call?.append(frame, party: party, timestamp: header.timestamp, sequence: header.sequence, ssrc: header.ssrc, at: now)
         return .audio
     }
 }

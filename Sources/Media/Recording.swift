@@ -66,20 +66,26 @@ public struct RecordingFile: Sendable, Equatable {
     public var durationMilliseconds: Int
     /// Why recording stopped.
     public var reason: RecordingEndReason
+    /// Whether any 20 ms frame reached the silence threshold. False for a caller who sent
+    /// nothing or only silence: untrimmed, that file still lasts the time recorded, but
+    /// Twilio treats such a recording as empty ("recording is silent", warning 16102).
+    public var heardSound: Bool
 
     /// A finished recording's description.
-    public init(path: String, durationMilliseconds: Int, reason: RecordingEndReason) {
+    public init(path: String, durationMilliseconds: Int, reason: RecordingEndReason, heardSound: Bool = true) {
         self.path = path
         self.durationMilliseconds = durationMilliseconds
         self.reason = reason
+        self.heardSound = heardSound
     }
 }
 
 /// The silence and maximum-length rules of one recording, fed with decoded frames and the
 /// time (seconds, any monotonic clock). Silence is measured by the clock since the last loud
 /// frame (or since the start), so it also ends a recording when no packets arrive at all.
-/// The maximum length is reached when the stored samples fill it, or when the clock passes it
-/// by more than `maxLengthGrace` (a caller that stops sending).
+/// The maximum length is reached when the recording's timeline (audio and the silence of
+/// lost packets) fills it, or when the clock passes it by more than `maxLengthGrace` (a
+/// caller that stops sending; late packets still have that long to take their places).
 struct RecordingMonitor {
     static let maxLengthGrace = 0.5
 
@@ -99,13 +105,19 @@ struct RecordingMonitor {
         lastLoud = start
     }
 
-    /// Accounts for a stored frame; returns the reason when the recording ends with it.
+    /// Accounts for a stored frame that follows the samples so far.
     mutating func frame(_ frame: UnsafeBufferPointer<Int16>, at now: Double) -> RecordingEndReason? {
+        self.frame(frame, end: samples + frame.count, at: now)
+    }
+
+    /// Accounts for a stored frame whose place on the timeline ends at sample `end`;
+    /// returns the reason when the recording ends with it.
+    mutating func frame(_ frame: UnsafeBufferPointer<Int16>, end: Int, at now: Double) -> RecordingEndReason? {
         if Self.meanSquare(frame) >= thresholdSquared && !frame.isEmpty {
             lastLoud = now
             heardSound = true
         }
-        samples += frame.count
+        samples = max(samples, end)
         if samples >= maxSamples { return .maxLength }
         return check(at: now)
     }
@@ -171,6 +183,28 @@ final class SampleBuffer: @unchecked Sendable {
         return n
     }
 
+    /// Writes as much of `frame` as fits at sample `position` (the part before sample 0 is
+    /// dropped), silence filling any gap after the samples so far; returns the part
+    /// written, as a range of `frame`'s indices. Overwrites what an earlier frame left there.
+    @inline(__always)
+    func write(_ frame: UnsafeBufferPointer<Int16>, at position: Int) -> Range<Int> {
+        let skip = max(0, -position), start = max(0, position)
+        let n = min(frame.count - skip, capacity - start)
+        guard n > 0, let src = frame.baseAddress else { return 0..<0 }
+        if start > count { (base + count).update(repeating: 0, count: start - count) }
+        (base + start).update(from: src + skip, count: n)
+        count = max(count, start + n)
+        return skip..<(skip + n)
+    }
+
+    /// Extends the samples with silence up to `length` (at most the capacity).
+    func pad(to length: Int) {
+        let n = min(length, capacity)
+        guard n > count else { return }
+        (base + count).update(repeating: 0, count: n - count)
+        count = n
+    }
+
     var samples: UnsafeBufferPointer<Int16> { UnsafeBufferPointer(start: base, count: count) }
 
     /// Drops all but the newest `n` samples, moving them to the front.
@@ -181,12 +215,17 @@ final class SampleBuffer: @unchecked Sendable {
     }
 }
 
-/// One session's recording in progress, owned by the receiver thread.
+/// One session's recording in progress, owned by the receiver thread. Frames go where
+/// their RTP timestamps put them (`FramePlacer`); a lost or late packet leaves silence, and
+/// the file is padded to the time elapsed, so its length is the time recorded whatever
+/// the packets did (plain silence rather than packet-loss concealment: a recording is a
+/// record, and invented audio has no place in it).
 struct Recorder {
     let spec: RecordingSpec
     let token: UInt64
     let buffer: SampleBuffer
     var monitor: RecordingMonitor
+    var placer = FramePlacer()
     /// Set when a rule ended the recording; the receiver then hands it to the writer.
     var endReason: RecordingEndReason?
 
@@ -198,12 +237,25 @@ struct Recorder {
         monitor = RecordingMonitor(spec: spec, start: start)
     }
 
-    /// Stores a decoded frame (no allocation).
+    /// Stores a decoded frame of an RTP packet received at `now` (no allocation).
     @inline(__always)
-    mutating func append(_ frame: UnsafeBufferPointer<Int16>, at now: Double) {
+    mutating func append(_ frame: UnsafeBufferPointer<Int16>, timestamp: UInt32, sequence: UInt16, ssrc: UInt32,
+                         at now: Double) {
         guard endReason == nil else { return }
-        let stored = buffer.append(frame)
-        endReason = monitor.frame(UnsafeBufferPointer(rebasing: frame[0..<stored]), at: now)
+        guard let position = placer.place(count: frame.count, timestamp: timestamp, sequence: sequence, ssrc: ssrc,
+                                          arrival: FramePlacer.samples(from: monitor.start, to: now)) else { return }
+        let stored = buffer.write(frame, at: position)
+        endReason = monitor.frame(UnsafeBufferPointer(rebasing: frame[stored]), end: position + frame.count, at: now)
+    }
+
+    /// The recording's length (samples) if it stops at `now`: the time since the start in
+    /// whole 20 ms frames, or what was written if that reaches further (a stream placed up
+    /// to `FramePlacer.earlyLimit` ahead), at most the maximum length. Silence pads the
+    /// buffer up to it (`RecordingWriter.write`). With `trimSilence` the file is then cut
+    /// to the span from the first to the last frame with sound; silence inside stays.
+    func length(at now: Double) -> Int {
+        let elapsed = max(0, FramePlacer.samples(from: monitor.start, to: now)) / 160 * 160
+        return min(buffer.capacity, max(buffer.count, elapsed))
     }
 
     /// Applies the clock rules; true when the recording has ended.
@@ -224,12 +276,14 @@ final class RecordingWriter: Sendable {
         self.onEvent = onEvent
     }
 
-    /// Queues the file write; `.recordingFinished` (or `.recordingFailed`) follows.
-    func finish(_ id: MediaSessionID, _ recorder: Recorder, reason: RecordingEndReason) {
-        let spec = recorder.spec, token = recorder.token, buffer = recorder.buffer
+    /// Queues the file write of a recording stopped at `now` (its length is fixed here, on
+    /// the receiver thread; the silence is filled in on the writer's queue);
+    /// `.recordingFinished` (or `.recordingFailed`) follows.
+    func finish(_ id: MediaSessionID, _ recorder: Recorder, reason: RecordingEndReason, at now: Double = monotonicSeconds()) {
+        let spec = recorder.spec, token = recorder.token, buffer = recorder.buffer, length = recorder.length(at: now)
         queue.async { [logger, onEvent] in
             do {
-                let file = try Self.write(buffer, spec: spec, reason: reason)
+                let file = try Self.write(buffer, spec: spec, reason: reason, length: length)
                 logger.info("media.recording_written", ["session": id, "path": file.path,
                                                        "ms": file.durationMilliseconds, "reason": reason])
                 onEvent(.recordingFinished(id, token: token, file))
@@ -241,16 +295,18 @@ final class RecordingWriter: Sendable {
         }
     }
 
-    /// Trims if asked and writes the WAV file atomically.
-    static func write(_ buffer: SampleBuffer, spec: RecordingSpec, reason: RecordingEndReason) throws -> RecordingFile {
+    /// Pads with silence to `length` (samples; nil: as it is), trims if asked and writes
+    /// the WAV file atomically.
+    static func write(_ buffer: SampleBuffer, spec: RecordingSpec, reason: RecordingEndReason,
+                      length: Int? = nil) throws -> RecordingFile {
+        if let length { buffer.pad(to: length) }
         var samples = buffer.samples
-        if spec.trimSilence {
-            samples = UnsafeBufferPointer(rebasing: samples[SilenceTrimmer.trimmedRange(samples, threshold: spec.silenceThreshold)])
-        }
+        let sound = SilenceTrimmer.trimmedRange(samples, threshold: spec.silenceThreshold)
+        if spec.trimSilence { samples = UnsafeBufferPointer(rebasing: samples[sound]) }
         let dir = URL(fileURLWithPath: spec.path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try WAVFile.writeImage(try image(samples, spec: spec), to: spec.path, seal: spec.seal)
-        return RecordingFile(path: spec.path, durationMilliseconds: samples.count / 8, reason: reason)
+        return RecordingFile(path: spec.path, durationMilliseconds: samples.count / 8, reason: reason, heardSound: !sound.isEmpty)
     }
 
     /// The file's bytes: WAV or MP3, mono or (dual) with a silent second channel.

@@ -81,8 +81,9 @@ final class RTPPeer: @unchecked Sendable {
         return false
     }
 
-    /// Sends 8 kHz audio as PCMU (or PCMA) packets, 20 ms apart, from this socket.
-    func send(samples: [Int16], toPort port: UInt16, law: G711.Law = .ulaw) {
+    /// Sends 8 kHz audio as PCMU (or PCMA) packets, 20 ms apart, from this socket. Frames
+    /// `skip` picks (by index) are left out as if lost: their 20 ms and timestamps still pass.
+    func send(samples: [Int16], toPort port: UInt16, law: G711.Law = .ulaw, skip: (Int) -> Bool = { _ in false }) {
         var to = sockaddr_in()
         to.sin_family = sa_family_t(AF_INET)
         to.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -91,6 +92,7 @@ final class RTPPeer: @unchecked Sendable {
         let ssrc = UInt32.random(in: 1...UInt32.max)
         let frames = (samples.count + 159) / 160
         for i in 0..<frames {
+            if skip(i) { usleep(20_000); continue }
             for j in 0..<160 {
                 let k = i * 160 + j
                 let v = k < samples.count ? samples[k] : 0

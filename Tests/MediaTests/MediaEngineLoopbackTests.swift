@@ -93,11 +93,19 @@ final class MediaEngineLoopbackTests: XCTestCase {
         XCTFail("the receiver never accepted a packet")
     }
 
-    /// Sends packets a little faster than real time (the receiver does not care).
+    /// Sends packets in real time, each audio packet 20 ms after the one before by an
+    /// absolute schedule (RFC 4733 events take no time): a recording lasts the time it ran
+    /// and places frames by their timestamps checked against their arrival, so audio sent
+    /// faster than it plays would not fit.
     private func send(_ packets: [[UInt8]], from caller: Caller) {
-        for (i, p) in packets.enumerated() {
+        let start = monotonicSeconds()
+        var audio = 0
+        for p in packets {
             caller.send(p)
-            if i % 8 == 7 { usleep(2000) }
+            guard p[1] & 0x7F != 101 else { continue }
+            audio += 1
+            let wait = start + 0.02 * Double(audio) - monotonicSeconds()
+            if wait > 0 { usleep(UInt32(wait * 1e6)) }
         }
     }
 
@@ -131,7 +139,8 @@ final class MediaEngineLoopbackTests: XCTestCase {
         XCTAssertEqual(file.path, dir + "/r1.wav")
         let samples = try WAVFile.read(path: file.path)
         XCTAssertEqual(samples.count, 24_000)
-        XCTAssertEqual(estimatedFrequency(Array(samples[0..<8000])), 440, accuracy: 3)
+        // The caller starts a little after the recording (silence before it).
+        XCTAssertEqual(estimatedFrequency(Array(samples[2400..<8000])), 440, accuracy: 3)
 
         log.wait(timeout: 1) { evs in evs.filter { if case .dtmf = $0 { return true }; return false }.count >= 2 }
         let digits = log.digits
@@ -185,6 +194,24 @@ final class MediaEngineLoopbackTests: XCTestCase {
         XCTAssertEqual(file.durationMilliseconds, 600)
     }
 
+    /// Waits until the session has received `count` packets since it opened.
+    private func waitForPackets(_ engine: MediaEngine, _ id: MediaSessionID, _ count: UInt64) {
+        let deadline = Date().addingTimeInterval(5)
+        while (engine.stats(id)?.packetsReceived ?? 0) < count && Date() < deadline { usleep(2000) }
+    }
+
+    /// A stopped recording (finish key, hang-up) lasts from its start to its stop, whole
+    /// 20 ms frames, whatever the caller sent; the tone is in it.
+    private func assertLasted(_ file: RecordingFile, from t0: Double, stop t1: Double, reported t2: Double,
+                              tone seconds: Double, line: UInt = #line) throws {
+        XCTAssertGreaterThanOrEqual(file.durationMilliseconds, Int((t1 - t0) * 1000) - 25, line: line)
+        XCTAssertLessThanOrEqual(file.durationMilliseconds, Int((t2 - t0) * 1000) + 40, line: line)
+        let samples = try WAVFile.read(path: file.path)
+        XCTAssertEqual(samples.count, file.durationMilliseconds * 8, line: line)
+        // |sin| > 1/2 two thirds of the time.
+        XCTAssertEqual(Double(samples.filter { abs(Int($0)) > 4000 }.count), seconds * 8000 * 2 / 3, accuracy: 100, line: line)
+    }
+
     func testStopRecordingAndCloseStillWriteTheFile() throws {
         let log = EventLog()
         let engine = try makeEngine(log)
@@ -195,27 +222,34 @@ final class MediaEngineLoopbackTests: XCTestCase {
         engine.configure(id, peer: peer(caller))
         let spec = RecordingSpec(path: dir + "/a.wav", maxLengthSeconds: 60, silenceTimeoutSeconds: 0, trimSilence: false)
 
+        var t0 = monotonicSeconds()
         engine.startRecording(id, spec: spec, token: 10)
         try waitUntilReceiving(engine, id, from: caller)
-        send(audioPackets(sine(440, seconds: 0.4)), from: caller)
-        usleep(100_000)
+        var tone = audioPackets(sine(440, seconds: 0.4))
+        var expected = engine.stats(id)!.packetsReceived + UInt64(tone.count)
+        send(tone, from: caller)
+        waitForPackets(engine, id, expected)
+        var t1 = monotonicSeconds()
         engine.stopRecording(id, reason: .finishKey)
         let first = try XCTUnwrap(log.recording(10))
         XCTAssertEqual(first.reason, .finishKey)
-        XCTAssertEqual(first.durationMilliseconds, 400)
+        try assertLasted(first, from: t0, stop: t1, reported: monotonicSeconds(), tone: 0.4)
 
         // Hang-up: close without stopping; the recording is kept.
         var second = spec
         second.path = dir + "/b.wav"
+        t0 = monotonicSeconds()
         engine.startRecording(id, spec: second, token: 11)
         try waitUntilReceiving(engine, id, from: caller)
-        send(audioPackets(sine(440, seconds: 0.5)), from: caller)
-        usleep(100_000)
+        tone = audioPackets(sine(440, seconds: 0.5))
+        expected = engine.stats(id)!.packetsReceived + UInt64(tone.count)
+        send(tone, from: caller)
+        waitForPackets(engine, id, expected)
+        t1 = monotonicSeconds()
         engine.close(id)
         let file = try XCTUnwrap(log.recording(11))
         XCTAssertEqual(file.reason, .hangup)
-        XCTAssertEqual(file.durationMilliseconds, 500)
-        XCTAssertEqual(try WAVFile.read(path: file.path).count, 4000)
+        try assertLasted(file, from: t0, stop: t1, reported: monotonicSeconds(), tone: 0.5)
         XCTAssertFalse(engine.startRecording(id, spec: spec, token: 12), "closed session")
     }
 

@@ -67,11 +67,12 @@ final class RecordingMonitorTests: XCTestCase {
         var r = Recorder(spec: RecordingSpec(path: "x", maxLengthSeconds: 1, silenceTimeoutSeconds: 0), token: 1, start: 0)
         XCTAssertEqual(r.buffer.capacity, 8000)
         let big = frame(1000, count: 240) // 30 ms packets: 8000 is not a multiple
-        var t = 0.0
-        while r.endReason == nil { big.withUnsafeBufferPointer { r.append($0, at: t) }; t += 0.03 }
+        var k = 0
+        func send() { big.withUnsafeBufferPointer { r.append($0, timestamp: UInt32(k * 240), sequence: UInt16(k), ssrc: 1, at: Double(k) * 0.03) } }
+        while r.endReason == nil { send(); k += 1 }
         XCTAssertEqual(r.endReason, .maxLength)
         XCTAssertEqual(r.buffer.count, 8000)
-        big.withUnsafeBufferPointer { r.append($0, at: t) }
+        send()
         XCTAssertEqual(r.buffer.count, 8000, "nothing is stored after the end")
     }
 }
