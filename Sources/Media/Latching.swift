@@ -39,6 +39,21 @@ public struct LatchPolicy: Sendable, Equatable {
 }
 
 extension PacketProcessor {
+    /// Where a latch moved the peer, once. Mutating so that the receiver reaches it in
+    /// place through the session table: a read through `table[fd]!` would copy the session
+    /// (and retain what it holds) on every packet.
+    @inline(__always)
+    mutating func takeLatch() -> UDPEndpoint? {
+        guard let to = latchedTo else { return nil }
+        latchedTo = nil
+        return to
+    }
+
+    /// Hands the receive statistics to the session's shared figures (mutating for the
+    /// same in-place access).
+    @inline(__always)
+    mutating func publishReception(to quality: SessionQuality) { quality.publish(reception) }
+
     /// A packet from `address:port` (network order) that is not the peer's: latch onto it
     /// when the policy allows and it is RTP; true when `remote` moved (reported once by the
     /// receiver through `latchedTo`).

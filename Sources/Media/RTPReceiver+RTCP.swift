@@ -36,11 +36,4 @@ extension RTPReceiver {
         }
         s.shared.quality.heard(summary, arrivalNTP: NTPTime.now(), arrivalNs: monotonicNanoseconds())
     }
-
-    /// Tells the pacer and the controller that session `i` latched (once per negotiation).
-    func reportLatch(session i: Int) {
-        guard let to = byFD[i]?.processor.latchedTo, let id = byFD[i]?.shared.id else { return }
-        byFD[i]!.processor.latchedTo = nil
-        onLatch(id, to)
-    }
 }

@@ -362,7 +362,7 @@ final class RTPReceiver: @unchecked Sendable {
                                                       address: addr, port: port, now: now, scratch: scratch) { d, source in
                     onEvent(.dtmf(id, digit: d, source: source))
                 }
-                if byFD[i]!.processor.latchedTo != nil { reportLatch(session: i) }
+                if let to = byFD[i]!.processor.takeLatch() { onLatch(id, to) }
                 switch kind {
                 case .dropped: shared.dropped.wrappingAdd(1, ordering: .relaxed)
                 case .malformed: shared.malformed.wrappingAdd(1, ordering: .relaxed)
@@ -378,7 +378,7 @@ final class RTPReceiver: @unchecked Sendable {
             }
             if n < RTPReceiver.batch { break }
         }
-        if let r = byFD[i]?.processor.reception { shared.quality.publish(r) }
+        byFD[i]?.processor.publishReception(to: shared.quality)
         if byFD[i]?.processor.recorder?.endReason != nil { finishRecording(fd: i, reason: nil) }
         if let phase = byFD[i]?.processor.speech?.phase, phase != .waiting { reportSpeech(fd: fd) }
     }
