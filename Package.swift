@@ -35,11 +35,14 @@ let package = Package(
                        providers: [.apt(["libmp3lame-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd",
                        providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2",
+                       providers: [.apt(["libsrtp2-dev"])]),
         // Thin C bridges: fixed-argument wrappers over variadic / macro-only C APIs.
         .target(name: "CSofiaBridge", dependencies: ["CSofiaSIP"]),
         .target(name: "CSQLiteBridge", dependencies: ["CSQLite"]),
         .target(name: "CMediaIO"),
         .target(name: "CCurlBridge", dependencies: ["CCurl"]),
+        .target(name: "CSRTPBridge", dependencies: ["CSRTP"]),
 
         // Swift modules, one job each.
         // Formats: the JSON and text helpers several modules share (no dependencies).
@@ -48,7 +51,7 @@ let package = Package(
         .target(name: "Routing"),
         .target(name: "TeXML"),
         .target(name: "Signaling", dependencies: ["CSofiaBridge", "Observability"]),
-        .target(name: "Media", dependencies: ["CEspeakNG", "CSpeexDSP", "CSpanDSP", "CMediaIO", "CMpg123", "CMp3Lame", "Observability"]),
+        .target(name: "Media", dependencies: ["CEspeakNG", "CSpeexDSP", "CSpanDSP", "CMediaIO", "CMpg123", "CMp3Lame", "CSRTPBridge", "Observability"]),
         .target(name: "Webhooks", dependencies: ["CCrypto", "CCurl", "CCurlBridge", "Observability"]),
         .target(name: "Transcription", dependencies: ["CPocketSphinx", "Media", "Observability"]),
         .target(name: "Metering", dependencies: ["CSQLite", "CSQLiteBridge", "Formats", "Observability"]),
@@ -56,7 +59,7 @@ let package = Package(
         // Records in PostgreSQL (libpq), with a local disk spool while the database is away.
         .target(name: "RecordStore", dependencies: ["CPostgres", "Metering", "Observability"]),
         // The configuration file: its model, strict reader and defaults.
-        .target(name: "Configuration", dependencies: ["Formats", "Metering", "Routing", "RecordStore"]),
+        .target(name: "Configuration", dependencies: ["Formats", "Metering", "Routing", "RecordStore", "Signaling"]),
         // Calls: the pure per-call machines (CallSession, LegMachine, InviteGate) and the
         // controller that carries out their actions on the signaling thread.
         .target(name: "CallControl",

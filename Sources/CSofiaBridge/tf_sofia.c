@@ -1,4 +1,5 @@
 // Fixed-argument wrappers over Sofia-SIP nua. See include/tf_sofia.h.
+#define _GNU_SOURCE 1 /* strcasestr */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -35,6 +36,9 @@
 struct tf_sip {
     su_root_t *root;
     nua_t *nua;
+    /* "<sip:HOST:PORT>" of the plain listener, set when a TLS listener exists too and
+       HOST is not a wildcard (see tf_sip_invite). */
+    char plain_contact[160];
     tf_sip_event_cb cb;
     void *magic;
 };
@@ -269,6 +273,11 @@ tf_sip_t *tf_sip_create(const char *bind_url, const char *tls_url, const char *c
                         NUTAG_APPL_METHOD("MESSAGE, OPTIONS"), \
                         /* Larger messages get 513 and are not kept for 32 s. */ \
                         NTATAG_MAXSIZE(max_message ? max_message : 2 * 1024 * 1024), \
+                        /* Requests over UDP stay on UDP whatever their size, as FreeSWITCH */ \
+                        /* and Kamailio send them: nta's default (1300 octets) moves larger */ \
+                        /* ones to TCP, and a trunk without TCP then fails the call (503). */ \
+                        /* An INVITE with SDES keys (two a=crypto lines) crossed 1300. */ \
+                        NTATAG_UDP_MTU(65535), \
                         /* No STUN answers on the SIP port, and no unstructured STUN log lines. */ \
                         TPTAG_STUN_SERVER(0), \
                         /* Advertise only what we implement (nua's defaults add PRACK, */ \
@@ -298,6 +307,8 @@ tf_sip_t *tf_sip_create(const char *bind_url, const char *tls_url, const char *c
         return NULL;
     }
     drop_stun_on_udp_port(tf_url_port(bind_url));
+    if (tls_url && !strstr(bind_url, "0.0.0.0") && !strstr(bind_url, "[::]") && strlen(bind_url) < sizeof s->plain_contact - 3)
+        snprintf(s->plain_contact, sizeof s->plain_contact, "<%s>", bind_url);
     return s;
 }
 
@@ -407,13 +418,14 @@ void *tf_sip_invite(tf_sip_t *s, const char *request_uri, const char *from, cons
         : nua_handle(s->nua, NULL, SIPTAG_TO_STR(to), SIPTAG_FROM_STR(from), TAG_END());
     if (!nh) return NULL;
     nua_handle_bind(nh, nh);
-    if (extra_headers && *extra_headers) {
-        nua_invite(nh, NUTAG_URL(request_uri), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-                   SIPTAG_PAYLOAD_STR(sdp), SIPTAG_HEADER_STR(extra_headers), TAG_END());
-    } else {
-        nua_invite(nh, NUTAG_URL(request_uri), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-                   SIPTAG_PAYLOAD_STR(sdp), TAG_END());
-    }
+    // With a TLS listener too, nua may put its sips: Contact on an INVITE sent over UDP
+    // (seen after a call had come in over TLS): the peer then has no way back (pjsip
+    // answers 500). A plain target gets the plain listener's Contact.
+    int secure = strncasecmp(request_uri, "sips:", 5) == 0 || strcasestr(request_uri, "transport=tls") != NULL;
+    const char *contact = s->plain_contact[0] && !secure ? s->plain_contact : NULL;
+    nua_invite(nh, NUTAG_URL(request_uri), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+               SIPTAG_PAYLOAD_STR(sdp), TAG_IF(extra_headers && *extra_headers, SIPTAG_HEADER_STR(extra_headers)),
+               TAG_IF(contact != NULL, SIPTAG_CONTACT_STR(contact)), TAG_END());
     return nh;
 }
 

@@ -50,6 +50,7 @@ extension CallController {
                 var target = DialTarget(uri: trunk.uri(for: n.number), label: n.number,
                                         username: trunk.username, password: trunk.password)
                 target.latching = trunk.latching
+                target.trunk = trunk.name
                 targets.append(target)
             case .sip(let s):
                 targets.append(DialTarget(uri: s.uri, label: s.uri, username: s.username, password: s.password))
@@ -182,7 +183,7 @@ extension CallController {
         }
         let emergency = e.session.emergency || e.session.route.emergency
         guard let port = media.open(emergency: emergency) else { return failSoon(503, "no free RTP port") }
-        let local = LocalMedia(address: policy.mediaAddress, port: port.port, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+        let local = policy.localMedia(port: port.port, srtp: target.trunk.flatMap { policy.trunkSRTP[$0] } ?? .off)
         let callerID = d.dial.callerId.flatMap { PhoneNumber.e164($0) ?? $0 } ?? e.session.fromNumber
         let user = callerID.filter { $0.isLetter || $0.isNumber || "+-_.".contains($0) }
         let from = "\"\(user)\" <sip:\(user.isEmpty ? "tollfreed" : user)@\(policy.localSIPAddress)>"

@@ -169,7 +169,7 @@ extension CallController {
     /// The INVITE is admitted and has its port: answer the offer and start the session.
     private func startCall(_ ctx: InviteContext, route: DIDRoute, offer: SessionDescription?, port: (MediaSessionID, port: UInt16)) {
         let inv = ctx.invite
-        let local = LocalMedia(address: policy.mediaAddress, port: port.port, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+        let local = policy.localMedia(port: port.port, srtp: policy.srtp(overTLS: inv.overTLS))
         var negotiated: (NegotiatedAudio, String)?
         if let offer {
             switch OfferAnswer.answer(offer, local: local) {

@@ -160,7 +160,7 @@ extension CallController {
     /// Applies an SDP answer from the leg; true when one was there and usable.
     func configureLeg(_ leg: Leg, body: String?, contentType: String?) -> Bool {
         guard let body, contentType?.lowercased() == "application/sdp", let sdp = try? SDPParser.parse(body),
-              case .success(let n) = OfferAnswer.acceptAnswer(sdp) else { return false }
+              case .success(let n) = OfferAnswer.acceptAnswer(sdp, local: leg.local) else { return false }
         media.configure(leg.media, peer: legPeer(leg, n))
         return true
     }

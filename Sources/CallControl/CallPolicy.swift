@@ -53,9 +53,23 @@ package struct CallPolicy: Sendable {
     var listenerLatching = false
     var tlsLatching = false
     var latchNetworks = LatchPolicy(networks: [])!
+    /// SRTP on the public listener, on the TLS listener, and per trunk (by name).
+    var listenerSRTP = SRTPPolicy.off
+    var tlsSRTP = SRTPPolicy.offer
+    var trunkSRTP: [String: SRTPPolicy] = [:]
 
     /// The latch for a call that came over the TLS listener or the other one; nil: off.
     func latch(overTLS: Bool) -> LatchPolicy? { (overTLS ? tlsLatching : listenerLatching) ? latchNetworks : nil }
+
+    /// What we answer and offer with on a call's media: the address, and SRTP under the
+    /// listener's policy (or the trunk's, for a leg) with a key of the session's own.
+    func localMedia(port: UInt16, srtp: SRTPPolicy) -> LocalMedia {
+        LocalMedia(address: mediaAddress, port: port, sessionID: UInt64.random(in: 1...UInt64(Int64.max)),
+                   srtp: srtp, srtpKey: srtp == .off ? nil : SRTPKeys.generateKey())
+    }
+
+    /// The SRTP policy of a call that came over the TLS listener or the other one.
+    func srtp(overTLS: Bool) -> SRTPPolicy { overTLS ? tlsSRTP : listenerSRTP }
 
     /// True when `source` ("ip:port") may mark a call as an emergency.
     func trustsMarkings(from source: String) -> Bool {
@@ -93,6 +107,9 @@ extension CallPolicy {
         listenerLatching = config.latching
         tlsLatching = config.tls?.latching ?? false
         latchNetworks = LatchPolicy(networks: config.latchingNetworks) ?? LatchPolicy(networks: [])!
+        listenerSRTP = config.srtp
+        tlsSRTP = config.tls?.srtp ?? .offer
+        trunkSRTP = Dictionary(config.trunks.map { ($0.name, $0.srtp) }, uniquingKeysWith: { a, _ in a })
         halfOpenPerSource = config.halfOpenPerSource
         halfOpenMax = config.effectiveHalfOpenMax
         recordingsDirectory = config.effectiveRecordingsDirectory

@@ -10,5 +10,15 @@ extension MediaPeer {
         rtcpMux = n.rtcpMux
         // 0 is "RTP port + 1", the default: only a port the peer named is carried.
         rtcpPort = !n.rtcpMux && n.remoteRTCPPort == n.remotePort &+ 1 ? 0 : n.remoteRTCPPort
+        if let c = n.crypto {
+            // Offer/answer only agrees suites the engine has (SDESCrypto.suites); one it did
+            // not know would leave the peer without an address rather than go out in the clear.
+            if let suite = SRTPSuite(rawValue: c.suite) {
+                srtp = SRTPKeys(suite: suite, send: c.localKey, receive: c.remoteKey)
+            } else {
+                remote = nil
+                sending = false
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Metering
 import Routing
+import Signaling
 
 /// The daemon's configuration (`Config/tollfreed.json`). See docs/configuration.md.
 public struct DaemonConfig: Sendable, Equatable {
@@ -29,6 +30,9 @@ public struct DaemonConfig: Sendable, Equatable {
         public var password: String?
         /// NAT latching for `<Dial>` legs to this trunk.
         public var latching = false
+        /// SRTP (SDES) on `<Dial>` legs to this trunk: `offer` sends keys a plain trunk can
+        /// ignore, `require` offers RTP/SAVP only.
+        public var srtp: SRTPPolicy = .off
 
         /// The Request-URI for `number`.
         public func uri(for number: String) -> String { uriTemplate.replacingOccurrences(of: "{number}", with: number) }
@@ -68,12 +72,17 @@ public struct DaemonConfig: Sendable, Equatable {
         public var trustedSources: [CIDR]? = nil
         /// NAT latching for calls that come over this listener.
         public var latching = false
+        /// SRTP (SDES) for calls over this listener: keys travel inside TLS.
+        public var srtp: SRTPPolicy = .offer
     }
     /// Networks allowed to send INVITEs (empty: everyone, for loopback use).
     public var trustedSources: [CIDR] = []
     /// NAT latching for calls over the public (UDP/TCP) listener: off by default, since a
     /// latch there follows whoever sends from the caller's address first.
     public var latching = false
+    /// SRTP for calls over the public listener: off by default, since SDES keys would cross
+    /// the network in the clear with the SDP (use it only where that network is private).
+    public var srtp: SRTPPolicy = .off
     /// Networks (IPv4 CIDR) media may be latched onto besides the negotiated address.
     public var latchingNetworks: [String] = []
     public var mediaAddress: String = "127.0.0.1"

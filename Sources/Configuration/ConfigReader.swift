@@ -2,6 +2,7 @@ import Formats
 import Foundation
 import Metering
 import Routing
+import Signaling
 
 /// Reads the JSON config section by section; every error names its key path.
 struct ConfigReader {
@@ -38,11 +39,12 @@ struct ConfigReader {
     func readSIP(_ o: [String: Any], into c: inout DaemonConfig) throws(ConfigError) {
         if let sip = o["sip"] {
             let s = try json.object(sip, "sip", allowed: ["listen", "user_agent", "trusted_sources", "invite_rate_per_source",
-                                                          "invite_burst_per_source", "tls", "max_message_bytes", "latching"])
+                                                          "invite_burst_per_source", "tls", "max_message_bytes", "latching", "srtp"])
             c.latching = try json.bool(s, "latching", "sip") ?? c.latching
+            c.srtp = try srtpPolicy(s, "sip") ?? c.srtp
             c.maxSIPMessageBytes = try json.integer(s, "max_message_bytes", "sip", in: 1500...1_048_576) ?? c.maxSIPMessageBytes
             if let t = s["tls"] {
-                let to = try json.object(t, "sip.tls", allowed: ["listen", "certificate", "key", "trusted_sources", "latching"])
+                let to = try json.object(t, "sip.tls", allowed: ["listen", "certificate", "key", "trusted_sources", "latching", "srtp"])
                 guard let l = try json.string(to, "listen", "sip.tls"), let (h, p) = ConfigLoader.hostPort(l) else {
                     throw json.fail("sip.tls.listen", "is required, as HOST:PORT (e.g. 0.0.0.0:5061)")
                 }
@@ -51,6 +53,7 @@ struct ConfigReader {
                 }
                 c.tls = DaemonConfig.TLSListener(host: h, port: p, certificate: path(cert), key: path(key))
                 c.tls?.latching = try json.bool(to, "latching", "sip.tls") ?? false
+                c.tls?.srtp = try srtpPolicy(to, "sip.tls") ?? .offer
                 if let list = to["trusted_sources"] {
                     guard let items = list as? [String] else { throw json.fail("sip.tls.trusted_sources", "must be a list of CIDR networks") }
                     var nets: [CIDR] = []
@@ -217,13 +220,20 @@ struct ConfigReader {
         }
     }
 
+    /// An `srtp` key: off, offer or require.
+    func srtpPolicy(_ o: [String: Any], _ path: String) throws(ConfigError) -> SRTPPolicy? {
+        guard let text = try json.string(o, "srtp", path) else { return nil }
+        guard let policy = SRTPPolicy(rawValue: text) else { throw json.fail(path + ".srtp", "must be off, offer or require, not '\(text)'") }
+        return policy
+    }
+
     /// The `trunks` list.
     func readTrunks(_ o: [String: Any], into c: inout DaemonConfig) throws(ConfigError) {
         if let trunks = o["trunks"] {
             guard let list = trunks as? [Any] else { throw json.fail("trunks", "must be an array") }
             for (i, t) in list.enumerated() {
                 let p = "trunks[\(i)]"
-                let to = try json.object(t, p, allowed: ["name", "uri", "username", "password", "latching"])
+                let to = try json.object(t, p, allowed: ["name", "uri", "username", "password", "latching", "srtp"])
                 guard let name = try json.string(to, "name", p) else { throw json.fail(p + ".name", "is required") }
                 guard !c.trunks.contains(where: { $0.name == name }) else { throw json.fail(p + ".name", "duplicate trunk '\(name)'") }
                 guard let uri = try json.string(to, "uri", p), uri.hasPrefix("sip:") || uri.hasPrefix("sips:"), uri.contains("{number}") else {
@@ -232,7 +242,8 @@ struct ConfigReader {
                 let user = try json.string(to, "username", p), pass = try json.string(to, "password", p)
                 guard (user == nil) == (pass == nil) else { throw json.fail(p, "username and password go together") }
                 c.trunks.append(.init(name: name, uriTemplate: uri, username: user, password: pass,
-                                      latching: try json.bool(to, "latching", p) ?? false))
+                                      latching: try json.bool(to, "latching", p) ?? false,
+                                      srtp: try srtpPolicy(to, p) ?? .off))
             }
         }
     }

@@ -54,6 +54,14 @@ extension PacketProcessor {
     @inline(__always)
     mutating func publishReception(to quality: SessionQuality) { quality.publish(reception) }
 
+    /// Whether a packet from `address` (network order) could latch: checked before SRTP
+    /// authentication, so a stranger costs no decryption.
+    @inline(__always)
+    func mayLatch(onto address: UInt32) -> Bool {
+        guard let policy = latch, !latched, let remote else { return false }
+        return policy.allows(source: address, negotiated: remote.storage.sin_addr.s_addr)
+    }
+
     /// A packet from `address:port` (network order) that is not the peer's: latch onto it
     /// when the policy allows and it is RTP; true when `remote` moved (reported once by the
     /// receiver through `latchedTo`).

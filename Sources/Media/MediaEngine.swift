@@ -55,6 +55,8 @@ public struct MediaPeer: Sendable, Equatable {
     public var rtcpPort: UInt16 = 0
     /// NAT latching for this peer (`Latching.swift`); nil: media only from the negotiated address.
     public var latch: LatchPolicy?
+    /// SRTP (RFC 3711) with these keys; nil: plain RTP.
+    public var srtp: SRTPKeys?
     public init(remote: UDPEndpoint?, law: G711.Law, payloadType: UInt8, telephoneEventPayloadType: UInt8?, sending: Bool) {
         self.remote = remote
         self.law = law
@@ -215,9 +217,24 @@ public final class MediaEngine: Sendable {
     }
 
     /// Sets or changes where and how the session sends (after offer/answer or re-INVITE).
+    /// With SRTP keys, the contexts are made here (they allocate); each media thread keeps
+    /// the ones it already has when the keys did not change, so a re-INVITE does not restart
+    /// a stream's rollover counter. Contexts that cannot be made (never for keys offer/answer
+    /// accepted) leave the session sending nothing rather than sending in the clear.
     public func configure(_ id: MediaSessionID, peer: MediaPeer) {
-        pacer.submit(.peer(id, peer))
-        receiver.submit(.peer(id, peer))
+        var srtp: SRTPContexts?
+        var peer = peer
+        if let keys = peer.srtp {
+            do throws(MediaError) {
+                srtp = try SRTPContexts(keys)
+            } catch {
+                logger.error("media.srtp_failed", ["session": id.description, "error": error.description])
+                peer.sending = false
+                peer.remote = nil
+            }
+        }
+        pacer.submit(.peer(id, peer, srtp: srtp?.pacerSend))
+        receiver.submit(.peer(id, peer, srtp: srtp))
     }
 
     /// Plays `audio` `loops` times (0 = until stopped), replacing what is playing.

@@ -8,7 +8,8 @@ import Glibc
 /// Commands the control thread queues for the pacer.
 enum PacerCommand {
     case add(SessionShared, ssrc: UInt32, sequence: UInt16, timestamp: UInt32)
-    case peer(MediaSessionID, MediaPeer)
+    /// The peer, and the SRTP context to protect with (kept when its key is unchanged).
+    case peer(MediaSessionID, MediaPeer, srtp: SRTPContext?)
     case play(MediaSessionID, EncodedAudio, loops: Int, token: UInt64)
     case silence(MediaSessionID, ticks: Int, token: UInt64)
     /// Digits: as RFC 4733 events when the peer takes them, else as the in-band tones.
@@ -50,6 +51,8 @@ struct PacedSession {
     var started = false
     /// Its RTCP reports (`Pacer+RTCP.swift`).
     var rtcp = RTCPSchedule(seed: 1)
+    /// SRTP: what protects its RTP and RTCP (nil: sent in the clear).
+    var srtp: SRTPContext?
 }
 
 /// The one clock for all calls: every 20 ms it sends one packet for every session.
@@ -82,9 +85,10 @@ final class Pacer: @unchecked Sendable {
     private var pending: [PacerCommand] = []
     /// The slot being served (0..<slots).
     private var slot = 0
-    private let packet = UnsafeMutableRawPointer.allocate(byteCount: RTPHeader.size + Pacer.packetSamples, alignment: 8)
+    /// The packet being sent, with room for SRTP's trailer.
+    private let packet = UnsafeMutableRawPointer.allocate(byteCount: RTPHeader.size + Pacer.packetSamples + SRTPKeys.trailer, alignment: 8)
     /// RTCP: the report being written, and our CNAME ("tollfreed@ADDRESS").
-    private let report = UnsafeMutableRawPointer.allocate(byteCount: RTCPPacket.maxWrittenBytes, alignment: 8)
+    private let report = UnsafeMutableRawPointer.allocate(byteCount: RTCPPacket.maxWrittenBytes + SRTPKeys.trailer, alignment: 8)
     private let cname: UnsafeMutableRawBufferPointer
 
     /// SCHED_FIFO priority asked for the pacer thread; 0 = a normal thread.
@@ -186,8 +190,9 @@ final class Pacer: @unchecked Sendable {
             session.rtcp = RTCPSchedule(seed: ssrc)
             session.slot = slot // commands are applied just before this slot is served
             sessions.append(session)
-        case .peer(let id, let peer):
+        case .peer(let id, let peer, let srtp):
             guard let i = index[id] else { return }
+            sessions[i].keepOrReplace(srtp)
             if let r = peer.remote { sessions[i].remote = r.storage; sessions[i].hasRemote = true } else { sessions[i].hasRemote = false }
             if !sessions[i].started { sessions[i].slot = slot }
             if !sessions[i].sending && peer.sending { sessions[i].startOfSpurt = true }
@@ -316,9 +321,15 @@ extension PacedSession {
         if transmit(packet, bytes: RTPHeader.size + n) { startOfSpurt = false }
     }
 
-    /// Sends `bytes` of `packet` to the peer; true (and the sequence moved on) when it left.
+    /// Sends `bytes` of `packet` to the peer, protected first when the session is SRTP (the
+    /// buffer has room for the trailer); true (and the sequence moved on) when it left.
     @inline(__always)
     mutating func transmit(_ packet: UnsafeMutableRawPointer, bytes: Int) -> Bool {
+        var bytes = bytes
+        if let srtp {
+            guard let n = srtp.protect(packet, length: bytes) else { return false }
+            bytes = n
+        }
         var to = remote
         let fd = shared.fd
         let sent = withUnsafePointer(to: &to) {
@@ -331,5 +342,16 @@ extension PacedSession {
         shared.sent.wrappingAdd(1, ordering: .relaxed)
         header.sequence &+= 1
         return true
+    }
+}
+
+extension PacedSession {
+    /// Takes the SRTP context of a renegotiation unless the one in use has the same suite
+    /// and key: libsrtp's stream state (the rollover counter) must carry on, or key stream
+    /// would be used twice.
+    mutating func keepOrReplace(_ context: SRTPContext?) {
+        guard let context else { srtp = nil; return }
+        if let current = srtp, current.suite == context.suite, current.key == context.key { return }
+        srtp = context
     }
 }

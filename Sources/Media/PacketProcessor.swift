@@ -2,7 +2,7 @@
 enum PacketKind: Equatable {
     /// From an address other than the negotiated peer.
     case dropped
-    /// Not RTP.
+    /// Not RTP, or SRTP that failed authentication (a wrong key, a replay, a forgery).
     case malformed
     /// A G.711 audio packet.
     case audio
@@ -41,6 +41,10 @@ struct PacketProcessor {
     var latch: LatchPolicy?
     var latched = false
     var latchedTo: UDPEndpoint?
+    /// SRTP: what authenticates and decrypts the peer's packets (nil: plain RTP).
+    var srtp: SRTPContext?
+    /// The length of the last packet processed once SRTP is removed (what a relay passes on).
+    var plainLength = 0
 
     init(remote: UDPEndpoint? = nil, telephoneEventPayloadType: UInt8? = nil,
          audioPayloadType: UInt8 = 0, law: G711.Law = .ulaw) {
@@ -74,11 +78,23 @@ struct PacketProcessor {
     /// Handles one datagram from `address:port` (network byte order) received at `now`
     /// (seconds, monotonic). Digits found are passed to `digit`. `scratch` must hold at
     /// least as many samples as the largest payload (the receiver's buffer size).
+    /// With SRTP the packet is decrypted in place (the receive buffer is the receiver's
+    /// own), after the source check and before anything in it is believed, a latch included.
     mutating func process(_ packet: UnsafeRawBufferPointer, address: UInt32, port: UInt16, now: Double,
                           scratch: UnsafeMutableBufferPointer<Int16>,
                           digit: (Character, DTMFSource) -> Void) -> PacketKind {
         guard let remote else { return .dropped }
-        guard remote.matches(address: address, port: port) || latch(onto: address, port: port, packet: packet) else { return .dropped }
+        let fromPeer = remote.matches(address: address, port: port)
+        guard fromPeer || mayLatch(onto: address) else { return .dropped }
+        var packet = packet
+        plainLength = packet.count
+        if let srtp {
+            guard let base = packet.baseAddress,
+                  let n = srtp.unprotect(UnsafeMutableRawPointer(mutating: base), length: packet.count) else { return .malformed }
+            packet = UnsafeRawBufferPointer(start: base, count: n)
+            plainLength = n
+        }
+        guard fromPeer || latch(onto: address, port: port, packet: packet) else { return .dropped }
         guard let parsed = RTPHeader.parse(packet) else { return .malformed }
         let header = parsed.header
         let payload = UnsafeRawBufferPointer(rebasing: packet[parsed.payloadOffset..<(parsed.payloadOffset + parsed.payloadLength)])

@@ -30,6 +30,16 @@ extension RTPReceiver {
             s.shared.dropped.wrappingAdd(1, ordering: .relaxed)
             return
         }
+        var datagram = datagram
+        if let srtp = s.processor.srtp {
+            // SRTCP: authenticated and decrypted in place (the receive buffer is ours).
+            guard let base = datagram.baseAddress,
+                  let n = srtp.unprotectRTCP(UnsafeMutableRawPointer(mutating: base), length: datagram.count) else {
+                s.shared.malformed.wrappingAdd(1, ordering: .relaxed)
+                return
+            }
+            datagram = UnsafeRawBufferPointer(start: base, count: n)
+        }
         guard let summary = RTCPPacket.parse(datagram, ourSSRC: s.shared.ssrc) else {
             s.shared.malformed.wrappingAdd(1, ordering: .relaxed)
             return

@@ -10,7 +10,8 @@ import Glibc
 /// recording buffers) is made by the control thread and handed over here.
 enum ReceiverCommand {
     case add(SessionShared)
-    case peer(MediaSessionID, MediaPeer)
+    /// The peer, and its SRTP contexts (those with unchanged keys are kept).
+    case peer(MediaSessionID, MediaPeer, srtp: SRTPContexts?)
     case remove(MediaSessionID)
     case inband(MediaSessionID, InbandDTMFDetector?)
     case startRecording(MediaSessionID, Recorder)
@@ -34,6 +35,8 @@ struct ReceivingSession {
     var relayTo: Int32 = -1
     /// File descriptor of the session relaying into this one, or -1.
     var relayedBy: Int32 = -1
+    /// SRTP: what protects packets a bridge relays to this session's peer.
+    var relaySRTP: SRTPContext?
 }
 
 /// Seconds on CLOCK_MONOTONIC: the clock of recording deadlines.
@@ -93,7 +96,7 @@ final class RTPReceiver: @unchecked Sendable {
     private let keys: UnsafeMutablePointer<UInt64>
     private let scratch: UnsafeMutableBufferPointer<Int16>
     /// Outgoing buffer for relayed packets (bridged calls).
-    private let relayBuffer = UnsafeMutableRawPointer.allocate(byteCount: Int(RTPReceiver.bufferSize), alignment: 8)
+    private let relayBuffer = UnsafeMutableRawPointer.allocate(byteCount: Int(RTPReceiver.bufferSize) + SRTPKeys.trailer, alignment: 8)
     private let maxEvents: Int32 = 256
     /// Sessions whose packets are relayed to another (the coalescing pause depends on it).
     private var relayingSessions = 0
@@ -195,9 +198,10 @@ final class RTPReceiver: @unchecked Sendable {
                 fdOf[shared.id] = shared.fd
                 _ = tfm_epoll_add(epfd, shared.fd, UInt64(fd))
                 if shared.rtcpFD >= 0 { _ = tfm_epoll_add(epfd, shared.rtcpFD, UInt64(fd) | RTPReceiver.rtcpKey) }
-            case .peer(let id, let peer):
+            case .peer(let id, let peer, let srtp):
                 guard let fd = fdOf[id] else { continue }
                 byFD[Int(fd)]?.processor.configure(peer)
+                byFD[Int(fd)]?.keepOrReplace(srtp)
             case .inband(let id, let detector):
                 guard let fd = fdOf[id] else { continue }
                 byFD[Int(fd)]?.processor.inband = detector
@@ -327,8 +331,12 @@ final class RTPReceiver: @unchecked Sendable {
     private func relay(from i: Int, _ packet: UnsafeRawBufferPointer) {
         let t = Int(byFD[i]!.relayTo)
         guard t >= 0, byFD[t] != nil, byFD[t]!.processor.sends, var to = byFD[t]!.processor.remote?.storage else { return }
-        let n = RTPRelay.rewrite(packet, from: byFD[i]!.processor.relayFormat, to: byFD[t]!.processor.relayFormat, out: relayBuffer)
+        var n = RTPRelay.rewrite(packet, from: byFD[i]!.processor.relayFormat, to: byFD[t]!.processor.relayFormat, out: relayBuffer)
         guard n > 0 else { return }
+        if let srtp = byFD[t]!.relaySRTP {
+            guard let protected = srtp.protect(relayBuffer, length: n) else { return }
+            n = protected
+        }
         let fd = byFD[t]!.shared.fd
         let sent = withUnsafePointer(to: &to) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -369,10 +377,10 @@ final class RTPReceiver: @unchecked Sendable {
                 case .telephoneEvent:
                     shared.received.wrappingAdd(1, ordering: .relaxed)
                     shared.events.wrappingAdd(1, ordering: .relaxed)
-                    relay(from: i, UnsafeRawBufferPointer(start: bytes, count: Int(length)))
+                    relay(from: i, UnsafeRawBufferPointer(start: bytes, count: byFD[i]!.processor.plainLength))
                 case .audio:
                     shared.received.wrappingAdd(1, ordering: .relaxed)
-                    relay(from: i, UnsafeRawBufferPointer(start: bytes, count: Int(length)))
+                    relay(from: i, UnsafeRawBufferPointer(start: bytes, count: byFD[i]!.processor.plainLength))
                 case .other: shared.received.wrappingAdd(1, ordering: .relaxed)
                 }
             }
@@ -381,5 +389,20 @@ final class RTPReceiver: @unchecked Sendable {
         byFD[i]?.processor.publishReception(to: shared.quality)
         if byFD[i]?.processor.recorder?.endReason != nil { finishRecording(fd: i, reason: nil) }
         if let phase = byFD[i]?.processor.speech?.phase, phase != .waiting { reportSpeech(fd: fd) }
+    }
+}
+
+extension ReceivingSession {
+    /// Takes a renegotiation's SRTP contexts, keeping those whose keys did not change: the
+    /// relay's outbound streams must carry on (rollover counter), and the peer's stream
+    /// keeps its replay window.
+    mutating func keepOrReplace(_ contexts: SRTPContexts?) {
+        guard let contexts else { processor.srtp = nil; relaySRTP = nil; return }
+        if let r = processor.srtp, r.suite == contexts.receive.suite, r.key == contexts.receive.key {} else {
+            processor.srtp = contexts.receive
+        }
+        if let r = relaySRTP, r.suite == contexts.relaySend.suite, r.key == contexts.relaySend.key {} else {
+            relaySRTP = contexts.relaySend
+        }
     }
 }

@@ -10,6 +10,8 @@ public struct DialTarget: Sendable, Hashable {
     public var password: String?
     /// NAT latching for this leg's media (its trunk's `latching`).
     public var latching = false
+    /// The trunk a `<Number>` goes through (its SRTP policy applies); nil for `<Sip>`.
+    public var trunk: String?
 
     /// Creates a target.
     public init(uri: String, label: String, username: String? = nil, password: String? = nil) {

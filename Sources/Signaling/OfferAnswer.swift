@@ -22,6 +22,10 @@ public struct NegotiatedAudio: Sendable, Equatable {
     public var rtcpMux = false
     /// The peer's RTCP port: its `a=rtcp`, else the RTP port + 1 (the RTP port with mux).
     public var remoteRTCPPort: UInt16 = 0
+    /// SRTP keys when the stream is secure (SDES); nil: plain RTP.
+    public var crypto: NegotiatedCrypto?
+    /// The transport profile we answer with: RTP/SAVP for a secure offer, else RTP/AVP.
+    public var profile = "RTP/AVP"
 }
 
 /// Why an offer cannot be answered.
@@ -68,11 +72,19 @@ public struct LocalMedia: Sendable, Equatable {
     /// Session id and version for o=; the version must increase when the session changes.
     public var sessionID: UInt64
     public var sessionVersion: UInt64
-    public init(address: String, port: UInt16, sessionID: UInt64, sessionVersion: UInt64 = 1) {
+    /// SRTP on this call (the listener's or the trunk's policy).
+    public var srtp: SRTPPolicy
+    /// Our SRTP master key and salt, made once for the session: a renegotiation keeps it, so
+    /// our streams carry on under one key (nil with `srtp` off).
+    public var srtpKey: [UInt8]?
+    public init(address: String, port: UInt16, sessionID: UInt64, sessionVersion: UInt64 = 1,
+                srtp: SRTPPolicy = .off, srtpKey: [UInt8]? = nil) {
         self.address = address
         self.port = port
         self.sessionID = sessionID
         self.sessionVersion = sessionVersion
+        self.srtp = srtpKey == nil ? .off : srtp
+        self.srtpKey = srtpKey
     }
 }
 
@@ -86,8 +98,14 @@ public enum OfferAnswer {
         for (i, m) in offer.media.enumerated() where chosen == nil {
             guard m.media == "audio" else { continue }
             guard m.port != 0 else { why = "audio stream disabled (port 0)"; continue }
-            guard m.proto == "RTP/AVP" || m.proto == "RTP/AVPF" else { why = "unsupported transport \(m.proto)"; continue }
+            guard m.proto == "RTP/AVP" || m.proto == "RTP/AVPF" || m.isSecureProfile else { why = "unsupported transport \(m.proto)"; continue }
             guard let pick = pickCodec(m) else { why = "offered formats \(m.formats.joined(separator: " ")) have no PCMU or PCMA"; continue }
+            let crypto: NegotiatedCrypto?
+            switch chooseCrypto(m, local: local) {
+            case .plain: crypto = nil
+            case .secure(let c): crypto = c
+            case .refused(let reason): why = reason; continue
+            }
             let remote = m.connectionAddress ?? offer.connectionAddress
             let direction = (m.direction ?? offer.direction ?? .sendrecv).answer
             let onHold = remote == nil || remote == "0.0.0.0" || remote == "::"
@@ -97,6 +115,9 @@ public enum OfferAnswer {
                                         remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
                                         localDirection: direction, ptime: 20)
             audio.setRTCP(m)
+            audio.crypto = crypto
+            // We send no RTCP feedback: AVPF and SAVPF are answered without the F (as before).
+            audio.profile = m.isSecureProfile ? "RTP/SAVP" : "RTP/AVP"
             chosen = (i, audio)
         }
         guard let chosen else { return .failure(.noCommonCodec(why)) }
@@ -112,11 +133,14 @@ public enum OfferAnswer {
         return .success((chosen.audio, lines.joined(separator: "\r\n") + "\r\n"))
     }
 
-    /// Our offer for a late-offer INVITE (one without SDP): PCMU, PCMA, telephone-event.
+    /// Our offer for a late-offer INVITE (one without SDP) or a `<Dial>` leg: PCMU, PCMA,
+    /// telephone-event; with SRTP, our keys (RTP/SAVP when it is required, else RTP/AVP so
+    /// that a peer without SRTP answers in the clear).
     public static func offer(local: LocalMedia) -> String {
         var lines = header(local)
+        let profile = local.srtp == .require ? "RTP/SAVP" : "RTP/AVP"
         lines += [
-            "m=audio \(local.port) RTP/AVP 0 8 101",
+            "m=audio \(local.port) \(profile) 0 8 101",
             "a=rtpmap:0 PCMU/8000",
             "a=rtpmap:8 PCMA/8000",
             "a=rtpmap:101 telephone-event/8000",
@@ -124,11 +148,13 @@ public enum OfferAnswer {
             "a=ptime:20",
             "a=sendrecv",
         ]
+        lines += offeredCrypto(local)
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
-    /// Reads the peer's answer to our offer (from the ACK of a late-offer call).
-    public static func acceptAnswer(_ answer: SessionDescription) -> Result<NegotiatedAudio, NegotiationFailure> {
+    /// Reads the peer's answer to our offer (from the ACK of a late-offer call, or a leg's
+    /// 200): `local` is what we offered with (its SRTP policy and key).
+    public static func acceptAnswer(_ answer: SessionDescription, local: LocalMedia) -> Result<NegotiatedAudio, NegotiationFailure> {
         guard let m = answer.media.first(where: { $0.media == "audio" && $0.port != 0 }) else {
             return .failure(.noCommonCodec("answer has no active audio stream"))
         }
@@ -147,6 +173,10 @@ public enum OfferAnswer {
                                     remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
                                     localDirection: ours, ptime: 20)
         audio.setRTCP(m, offered: false)
+        switch acceptCrypto(m, local: local) {
+        case .success(let c): audio.crypto = c
+        case .failure(let f): return .failure(f)
+        }
         return .success(audio)
     }
 
@@ -189,13 +219,14 @@ public enum OfferAnswer {
     static func audioSection(_ a: NegotiatedAudio, local: LocalMedia) -> [String] {
         var fmts = "\(a.payloadType)"
         if let te = a.telephoneEventPayloadType { fmts += " \(te)" }
-        var lines = ["m=audio \(local.port) RTP/AVP \(fmts)",
+        var lines = ["m=audio \(local.port) \(a.profile) \(fmts)",
                      "a=rtpmap:\(a.payloadType) \(a.codec.rawValue)/8000"]
         if let te = a.telephoneEventPayloadType {
             lines += ["a=rtpmap:\(te) telephone-event/8000", "a=fmtp:\(te) 0-16"]
         }
         lines += ["a=ptime:\(a.ptime)", "a=\(a.localDirection.rawValue)"]
         if a.rtcpMux { lines.append("a=rtcp-mux") }
+        if let c = a.crypto { lines.append(SDESCrypto(tag: c.tag, suite: c.suite, key: c.localKey).line) }
         return lines
     }
 }

@@ -40,6 +40,10 @@ public struct MediaDescription: Sendable, Equatable {
     public var rtcpMux = false
     /// `a=rtcp:PORT` (RFC 3605): RTCP on this port instead of RTP's + 1.
     public var rtcpPort: Int?
+    /// `a=crypto` lines (SDES, RFC 4568) that parse, in the offerer's order.
+    public var crypto: [SDESCrypto] = []
+    /// How many `a=crypto` lines the stream had, parsed or not (the limit counts them all).
+    var cryptoLines = 0
 }
 
 /// A parsed session description.
@@ -153,6 +157,13 @@ public enum SDPParser {
             sdp.media[i].ptime = Int(arg.trimmingCharacters())
         case "rtcp-mux":
             sdp.media[i].rtcpMux = true
+        case "crypto":
+            sdp.media[i].cryptoLines += 1
+            guard sdp.media[i].cryptoLines <= SDESCrypto.maxPerStream else {
+                throw SDPError(line: line, reason: "more than \(SDESCrypto.maxPerStream) a=crypto lines in one stream")
+            }
+            // A line that does not parse is ignored (RFC 4568 5.1.3); another may match.
+            if let c = SDESCrypto.parse(arg) { sdp.media[i].crypto.append(c) }
         case "rtcp":
             // "PORT [IN IP4 ADDR]": the port is what we use; a bad one is ignored (port + 1).
             if let p = arg.split(separator: " ").first.flatMap({ Int($0) }), (1...65535).contains(p) { sdp.media[i].rtcpPort = p }

@@ -53,4 +53,25 @@ final class ConfigOperationsTests: XCTestCase {
         XCTAssertTrue(refused { $0["media"] = ["latching_networks": ["2001:db8::/32"]] }.contains("not an IPv4 network"))
         XCTAssertTrue(refused { $0["sip"] = ["listen": "0.0.0.0:5070", "latching": "yes"] }.contains("sip"))
     }
+
+    func testSRTPPolicies() throws {
+        let d = try parse {
+            $0["sip"] = ["listen": "0.0.0.0:5070", "tls": ["listen": "0.0.0.0:5061", "certificate": "c.pem", "key": "k.pem"]]
+            $0["trunks"] = [["name": "carrier", "uri": "sip:{number}@192.0.2.9"]]
+        }
+        XCTAssertEqual(d.srtp, .off, "keys would cross the public listener in the clear")
+        XCTAssertEqual(d.tls?.srtp, .offer, "inside TLS, SRTP when the caller offers it")
+        XCTAssertEqual(d.trunks.first?.srtp, .off)
+        let c = try parse {
+            $0["sip"] = ["listen": "0.0.0.0:5070", "srtp": "offer",
+                         "tls": ["listen": "0.0.0.0:5061", "certificate": "c.pem", "key": "k.pem", "srtp": "require"]]
+            $0["trunks"] = [["name": "carrier", "uri": "sip:{number}@192.0.2.9", "srtp": "require"]]
+        }
+        XCTAssertEqual(c.srtp, .offer)
+        XCTAssertEqual(c.tls?.srtp, .require)
+        XCTAssertEqual(c.trunks.first?.srtp, .require)
+        XCTAssertEqual(refused { $0["sip"] = ["listen": "0.0.0.0:5070", "srtp": "on"] },
+                       "test.json: sip.srtp: must be off, offer or require, not 'on'")
+        XCTAssertTrue(refused { $0["trunks"] = [["name": "t", "uri": "sip:{number}@h", "srtp": true]] }.hasPrefix("test.json: trunks[0].srtp"))
+    }
 }

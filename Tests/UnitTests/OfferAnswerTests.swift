@@ -265,7 +265,7 @@ final class OfferAnswerTests: XCTestCase {
 
     func testAcceptAnswer() throws {
         let answer = try SDPParser.parse(sdpBody(typicalOffer(formats: "8 101", connection: "198.51.100.4", port: 40000)))
-        guard case .success(let n) = OfferAnswer.acceptAnswer(answer) else { return XCTFail("answer refused") }
+        guard case .success(let n) = OfferAnswer.acceptAnswer(answer, local: local) else { return XCTFail("answer refused") }
         var expected = NegotiatedAudio(codec: .pcma, payloadType: 8, telephoneEventPayloadType: 101,
                                        remoteAddress: "198.51.100.4", remotePort: 40000,
                                        localDirection: .sendrecv, ptime: 20)
@@ -275,7 +275,7 @@ final class OfferAnswerTests: XCTestCase {
 
     func testAcceptAnswerDirectionAndHold() throws {
         let answer = try SDPParser.parse(sdpBody(typicalOffer(formats: "0", connection: "0.0.0.0", direction: "recvonly")))
-        guard case .success(let n) = OfferAnswer.acceptAnswer(answer) else { return XCTFail("answer refused") }
+        guard case .success(let n) = OfferAnswer.acceptAnswer(answer, local: local) else { return XCTFail("answer refused") }
         XCTAssertNil(n.remoteAddress)
         XCTAssertEqual(n.localDirection, .sendonly)
         XCTAssertEqual(n.codec, .pcmu)
@@ -284,7 +284,7 @@ final class OfferAnswerTests: XCTestCase {
     /// Regression: an IPv6 hold address "::" in an answer was taken as a peer address.
     func testAcceptAnswerIPv6HoldAddress() throws {
         let lines = ["v=0", "o=- 1 1 IN IP6 ::", "s=-", "c=IN IP6 ::", "t=0 0", "m=audio 4000 RTP/AVP 0"]
-        guard case .success(let n) = OfferAnswer.acceptAnswer(try SDPParser.parse(sdpBody(lines))) else {
+        guard case .success(let n) = OfferAnswer.acceptAnswer(try SDPParser.parse(sdpBody(lines)), local: local) else {
             return XCTFail("answer refused")
         }
         XCTAssertNil(n.remoteAddress)
@@ -292,10 +292,10 @@ final class OfferAnswerTests: XCTestCase {
 
     func testAcceptAnswerRejectsDisabledOrForeignCodec() throws {
         let disabled = try SDPParser.parse(sdpBody(typicalOffer(formats: "0", port: 0)))
-        XCTAssertEqual(OfferAnswer.acceptAnswer(disabled).failureValue != nil, true)
+        XCTAssertEqual(OfferAnswer.acceptAnswer(disabled, local: local).failureValue != nil, true)
         let g729 = try SDPParser.parse(sdpBody(["v=0", "o=- 1 1 IN IP4 192.0.2.10", "s=-", "c=IN IP4 192.0.2.10",
                                                 "t=0 0", "m=audio 4000 RTP/AVP 18"]))
-        XCTAssertEqual(OfferAnswer.acceptAnswer(g729).failureValue != nil, true)
+        XCTAssertEqual(OfferAnswer.acceptAnswer(g729, local: local).failureValue != nil, true)
     }
 
     func testStaticPayloadTypes() {
@@ -323,7 +323,7 @@ final class OfferAnswerTests: XCTestCase {
         XCTAssertTrue(muxSDP.contains("a=rtcp-mux\r\n"), muxSDP)
         // We never offer mux, so an answer claiming it is not taken (RFC 5761 5.1.1).
         let answerSDP = try SDPParser.parse(sdpBody(base + ["a=rtcp-mux"]))
-        guard case .success(let accepted) = OfferAnswer.acceptAnswer(answerSDP) else { return XCTFail("answer refused") }
+        guard case .success(let accepted) = OfferAnswer.acceptAnswer(answerSDP, local: local) else { return XCTFail("answer refused") }
         XCTAssertFalse(accepted.rtcpMux)
         XCTAssertEqual(accepted.remoteRTCPPort, 4001)
     }

@@ -44,7 +44,7 @@ extension PacedSession {
 
     /// Sends this session's report when it is due (or now with a BYE, at the end): an SR
     /// when we sent RTP of our own since the last one, else an RR; a report block when the
-    /// peer's stream has been heard; SDES CNAME. `buffer` holds `RTCPPacket.maxWrittenBytes`.
+    /// peer's stream has been heard; SDES CNAME. `buffer` holds `RTCPPacket.maxWrittenBytes` and SRTP's trailer.
     mutating func sendReportIfDue(now: UInt64, bye: Bool, cname: UnsafeRawBufferPointer, buffer: UnsafeMutableRawPointer) {
         guard rtcp.hasRemote, bye || (rtcp.due != 0 && now >= rtcp.due) else { return }
         rtcp.schedule(from: now, first: false)
@@ -73,7 +73,11 @@ extension PacedSession {
                                     highestSequence: q.highestSequence.load(ordering: .relaxed),
                                     jitter: q.jitterUnits.load(ordering: .relaxed), lastSR: lsr, delaySinceLastSR: dlsr)
         }
-        let n = RTCPPacket.write(ssrc: shared.ssrc, sender: sender, block: block, cname: cname, bye: bye, into: buffer)
+        var n = RTCPPacket.write(ssrc: shared.ssrc, sender: sender, block: block, cname: cname, bye: bye, into: buffer)
+        if let srtp {
+            guard let protected = srtp.protectRTCP(buffer, length: n) else { return }
+            n = protected
+        }
         var to = rtcp.remote
         let fd = rtcp.mux ? shared.fd : shared.rtcpFD
         let out = withUnsafePointer(to: &to) {

@@ -1,0 +1,132 @@
+import Foundation
+import Media
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SRTP with SDES keys (issue 17, item 3) against a real SRTP peer: pjsip (pjsua2) calling
+/// over TLS with SRTP mandatory, and answering a `<Dial>` leg to a trunk that requires it.
+/// Audio is checked both ways by its tone: a wrong key, or media in the clear, fails it.
+final class SRTPEndToEndTests: XCTestCase {
+    private func tlsFiles() throws -> (dir: URL, cert: String, key: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-srtp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
+        let gen = runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                                  "-days", "2", "-subj", "/CN=127.0.0.1"])
+        XCTAssertEqual(gen.status, 0, gen.output)
+        chmod(key, 0o600)
+        return (dir, cert, key)
+    }
+
+    /// The caller's record (not a leg's) once it is finished.
+    private func callerRecord(_ d: DaemonUnderTest) -> [String: Any]? {
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            let calls = d.records().filter { ($0["parent_call_id"] as? String ?? "").isEmpty }
+            if let r = calls.first, (r["disposition"] as? String) != "active" { return r }
+            usleep(100_000)
+        } while Date() < deadline
+        return nil
+    }
+
+    /// pjsua over TLS with SRTP mandatory: the daemon answers RTP/SAVP with its own key,
+    /// plays a 1 kHz tone the peer hears, and records the peer's 440 Hz tone.
+    func testSRTPOverTLSCarriesAudioBothWays() throws {
+        PjsuaPeer.requireInstalled()
+        let tls = try tlsFiles()
+        let daemonTone = tls.dir.appendingPathComponent("tone1000.wav").path
+        let peerTone = tls.dir.appendingPathComponent("tone440.wav").path
+        let heard = tls.dir.appendingPathComponent("heard.wav").path
+        try PjsuaPeer.writeTone(1000, seconds: 2, to: daemonTone)
+        try PjsuaPeer.writeTone(440, seconds: 2, to: peerTone)
+        let flow = "<Response><Play>\(daemonTone)</Play><Record maxLength=\"3\" timeout=\"10\" playBeep=\"false\" trim=\"do-not-trim\"/></Response>"
+        let tlsPort = freePort()
+        let d = try dialDaemon(flows: ["srtp.xml": flow], numbers: ["+1-208-279-2555": "srtp.xml"]) { cfg in
+            var sip = cfg["sip"] as? [String: Any] ?? [:]
+            sip["tls"] = ["listen": "127.0.0.1:\(tlsPort)", "certificate": tls.cert, "key": tls.key, "srtp": "require"]
+            cfg["sip"] = sip
+        }
+        defer { d.stop() }
+        let peer = PjsuaPeer.start(["--call", "sip:2082792555@127.0.0.1:\(tlsPort);transport=tls", "--transport", "tls",
+                                    "--srtp", "mandatory", "--srtp-secure", "1", "--codecs", "PCMU/8000", "--clock-rate", "8000",
+                                    "--play", peerTone, "--record", heard, "--seconds", "7"])
+        let out = try XCTUnwrap(peer.wait(timeout: 60), "the peer did not finish")
+        XCTAssertEqual(out.status, 0, "\(out.output.suffix(3000))\n\(d.logText.suffix(2000))")
+        let result = try XCTUnwrap(out.result, out.output.suffix(2000).description)
+        XCTAssertEqual(result["srtp"] as? Bool, true, "\(result)")
+        XCTAssertEqual((result["remote_m_line"] as? String)?.contains("RTP/SAVP"), true, "\(result)")
+        XCTAssertTrue((result["remote_sdp"] as? String)?.contains("a=crypto:") == true, "\(result)")
+        // The daemon's tone reached the peer through its decryption.
+        let got = try WAVFile.read(path: heard)
+        XCTAssertGreaterThan(Tone.peakPurity(got, frequency: 1000), 0.5, "the peer heard the 1 kHz prompt")
+        // The peer's tone reached the recording through ours.
+        let rec = try XCTUnwrap(callerRecord(d), d.logText.suffix(2000).description)
+        let url = try XCTUnwrap((rec["recording_url"] as? String).flatMap(URL.init(string:)), "\(rec)")
+        let recorded = try WAVFile.read(path: url.path)
+        XCTAssertGreaterThan(Tone.peakPurity(recorded, frequency: 440), 0.5, "the recording has the peer's 440 Hz")
+        XCTAssertEqual(rec["disposition"] as? String, "completed", "\(rec)")
+        // Packets that fail authentication are not counted as received.
+        XCTAssertGreaterThan(rec["rtp_received"] as? Int ?? 0, 200, "the peer's SRTP authenticated: \(rec)")
+    }
+
+    /// 488 only when no crypto suite matches, or where SRTP is required and the offer is
+    /// plain; a secure offer we can take is answered. Each refusal leaves one record.
+    func testRefusalsWhenNoSuiteMatchesOrSRTPIsRequired() throws {
+        let d = try DaemonUnderTest(ringMs: 0) { cfg in
+            var sip = cfg["sip"] as? [String: Any] ?? [:]
+            sip["srtp"] = "require"
+            cfg["sip"] = sip
+        }
+        defer { d.stop() }
+        XCTAssertEqual(d.sipp("uac_srtp_foreign_suite.xml", dial: "18005963057", tag: "srtp-foreign").status, 0, d.logText.suffix(1500).description)
+        XCTAssertEqual(d.sipp("uac_plain_expect_488.xml", dial: "18005963057", tag: "srtp-plain").status, 0, d.logText.suffix(1500).description)
+        for (tag, why) in [("srtp-foreign", "no crypto suite matches (offered: AES_256_CM_HMAC_SHA1_80)"),
+                           ("srtp-plain", "SRTP is required and the offer has no a=crypto")] {
+            let rec = try XCTUnwrap(d.record(tag: tag), tag)
+            XCTAssertEqual(rec["sip_code"] as? Int, 488, "\(tag): \(rec)")
+            XCTAssertEqual(d.records().filter { ($0["sip_call_id"] as? String)?.hasPrefix(tag + "-") == true }.count, 1, tag)
+            XCTAssertTrue(d.logShows(why), "\(tag): the log says why")
+        }
+    }
+
+    /// A `<Dial>` leg to a trunk that requires SRTP: the leg offers RTP/SAVP and keys, the
+    /// trunk (pjsua, SRTP mandatory) answers, and the bridge carries each side's tone to the
+    /// other, re-encrypted under each leg's own keys (the caller here is SRTP over TLS too).
+    func testADialLegToATrunkThatRequiresSRTP() throws {
+        PjsuaPeer.requireInstalled()
+        let tls = try tlsFiles()
+        let callerTone = tls.dir.appendingPathComponent("caller440.wav").path
+        let calleeTone = tls.dir.appendingPathComponent("callee1000.wav").path
+        let callerHeard = tls.dir.appendingPathComponent("caller-heard.wav").path
+        let calleeHeard = tls.dir.appendingPathComponent("callee-heard.wav").path
+        try PjsuaPeer.writeTone(440, seconds: 2, to: callerTone)
+        try PjsuaPeer.writeTone(1000, seconds: 2, to: calleeTone)
+        let trunkPort = freePort(), tlsPort = freePort()
+        let flow = "<Response><Dial timeout=\"10\"><Number>+15550001111</Number></Dial></Response>"
+        let d = try dialDaemon(flows: ["srtp-dial.xml": flow], numbers: ["+1-208-279-2555": "srtp-dial.xml"]) { cfg in
+            var sip = cfg["sip"] as? [String: Any] ?? [:]
+            sip["tls"] = ["listen": "127.0.0.1:\(tlsPort)", "certificate": tls.cert, "key": tls.key, "srtp": "require"]
+            cfg["sip"] = sip
+            cfg["trunks"] = [["name": "secure", "uri": "sip:{number}@127.0.0.1:\(trunkPort)", "srtp": "require"]]
+        }
+        defer { d.stop() }
+        let callee = PjsuaPeer.start(["--listen", "\(trunkPort)", "--srtp", "mandatory", "--codecs", "PCMU/8000", "--clock-rate", "8000",
+                                      "--play", calleeTone, "--record", calleeHeard, "--seconds", "5"])
+        XCTAssertTrue(PjsuaPeer.waitUntilBound(udp: trunkPort), "the callee listens")
+        let caller = PjsuaPeer.start(["--call", "sip:2082792555@127.0.0.1:\(tlsPort);transport=tls", "--transport", "tls",
+                                      "--srtp", "mandatory", "--srtp-secure", "1", "--codecs", "PCMU/8000", "--clock-rate", "8000",
+                                      "--play", callerTone, "--record", callerHeard, "--seconds", "8"])
+        let c = try XCTUnwrap(caller.wait(timeout: 60), "the caller did not finish\n\(d.logText.suffix(3000))")
+        let t = try XCTUnwrap(callee.wait(timeout: 30), "the callee did not finish\n\(d.logText.suffix(3000))")
+        XCTAssertEqual(c.status, 0, "\(c.output.suffix(2000))\n\(d.logText.suffix(2000))")
+        XCTAssertEqual(t.status, 0, "\(t.output.suffix(2000))\n\(d.logText.suffix(2000))")
+        let offered = try XCTUnwrap(t.result?["remote_sdp"] as? String, "\(t.output.suffix(1500))")
+        XCTAssertTrue(offered.contains("RTP/SAVP"), "the leg offered RTP/SAVP: \(offered)")
+        XCTAssertTrue(offered.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80"), offered)
+        XCTAssertEqual(t.result?["srtp"] as? Bool, true)
+        XCTAssertGreaterThan(Tone.peakPurity(try WAVFile.read(path: calleeHeard), frequency: 440), 0.5, "the callee heard the caller")
+        XCTAssertGreaterThan(Tone.peakPurity(try WAVFile.read(path: callerHeard), frequency: 1000), 0.5, "the caller heard the callee")
+    }
+}
