@@ -223,7 +223,7 @@ for _ in $(seq 100); do grep -q daemon.ready "$WORK/daemon.log" 2>/dev/null && b
 grep -q daemon.ready "$WORK/daemon.log" || { cat "$WORK/daemon.log"; echo "$0: the daemon did not start" >&2; exit 1; }
 
 # Media of both legs goes to one sink (sipp sends none itself; it only keeps ports open).
-cc -O2 -o "$WORK/rtp_meter" bench/rtp_meter.c -lm -lpthread
+cc -O2 -o "$WORK/rtp_meter" bench/rtp_meter.c -lm -lpthread -lsrtp2
 "$WORK/rtp_meter" --port "$SINK_PORT" --seconds $((RAMP + HOLD + 15)) --out "$WORK/sink.json" &
 SINK=$!
 (cd "$WORK/agent" && exec sipp -sf "$ROOT/Tests/EndToEndTests/Scenarios/uas_answer.xml" -i 127.0.0.1 -p "$AGENT_PORT" \

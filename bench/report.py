@@ -256,6 +256,34 @@ def render_bridge(rows, out, floor_per_call):
     return targets
 
 
+def render_media_cost(rows, out):
+    """The media cost section: each run, then per variant the mean CPU per call and its
+    ratio to RTCP on (plain RTP with reports, the default)."""
+    runs = [r for r in rows if r["section"] == "media_cost"]
+    if not runs:
+        return
+    names = {"rtcp-off": "RTP only (media.rtcp false)", "rtcp": "RTP + RTCP (default)", "srtp": "SRTP + SRTCP (AES_CM_128_HMAC_SHA1_80)"}
+    out += [f"## Media cost: RTCP and SRTP at {runs[0]['calls']} calls ({arrival(runs[0]['meter'])}; rounds interleaved)", "",
+            "| run | media | ok | failed | daemon CPU | CPU per call | RSS per call | packets received | seq gaps | gap p50 / p99 / max | meter CPU |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for i, r in enumerate(runs):
+        m = r["meter"]
+        out.append(f"| {i + 1} | {names.get(r['variant'], r['variant'])} | {r['sipp'][0]} | {r['sipp'][1]} | {r['daemon_cpu']} % | "
+                   f"{r['daemon_cpu'] / r['calls']:.4f} % | {(r['rss_kb'] - r['rss_idle_kb']) / r['calls']:.0f} KiB | {m['packets']:,} | "
+                   f"{m['seq_gaps']} | {m['gap_ms_p50']} / {m['gap_ms_p99']} / {m['gap_ms_max']} ms | {r['meter_cpu']} % |")
+    mean = {}
+    for v in names:
+        cpus = [r["daemon_cpu"] for r in runs if r["variant"] == v and r["sipp"][1] == 0]
+        if cpus:
+            mean[v] = sum(cpus) / len(cpus)
+    out += ["", "| media | runs | mean daemon CPU | CPU per call | against RTP + RTCP |", "|---|---|---|---|---|"]
+    for v, cpu in mean.items():
+        n = sum(1 for r in runs if r["variant"] == v and r["sipp"][1] == 0)
+        ratio = f"{cpu / mean['rtcp']:.2f}×" if mean.get("rtcp") else "n/a"
+        out.append(f"| {names[v]} | {n} | {cpu:.1f} % | {cpu / runs[0]['calls']:.4f} % | {ratio} |")
+    out.append("")
+
+
 def render(results_path, quick):
     rows = [json.loads(l) for l in open(results_path) if l.strip()]
     sipp = subprocess.run(["sipp", "-v"], capture_output=True, text=True).stdout.strip().splitlines()
@@ -335,6 +363,7 @@ def render(results_path, quick):
                 f"| one socket per caller, in an epoll set (as in the peer runs) | {each['sendto_us']} µs | {each['send_connected_us']} µs | "
                 f"{each['sendmmsg_one_socket_us']} µs | {floor['epoll_recvmmsg_us']} µs | {floor_per_call:.4f} % |", ""]
     targets += render_bridge(rows, out, floor_per_call)
+    render_media_cost(rows, out)
     for r in (x for x in rows if x["section"] == "peers"):
         out += [f"## Peers on the same load: {r['calls']} callers, {r['hold']} s, RTP both ways "
                 f"(callers' RTP: {arrival(r['systems'][0]['meter']) if r['systems'] else '?'})", "",

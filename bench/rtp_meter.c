@@ -31,6 +31,7 @@
  *
  *   rtp_meter --port P --seconds S --out summary.json [--streams streams.tsv] [--send]
  *             [--arrival spread|batch] [--jitter-ms J] [--tick-us T] [--relay] [--targets F]
+ *             [--srtp-key BASE64]   (callers' SRTP: see srtp_tx)
  *
  * Kept in C and batched so that it costs the machine far less than what it measures; its
  * own CPU time is printed in the summary. Built by bench/suite.sh with the system cc.
@@ -50,6 +51,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <srtp2/srtp.h>
 
 #define BATCH 256
 #define BUF 2048
@@ -72,6 +74,12 @@ struct stream {
 };
 
 static int spread = 1, relay_mode = 0;
+/* --srtp-key BASE64: the callers' SRTP (AES_CM_128_HMAC_SHA1_80, the key every caller's
+   SDP offers): what they send is protected with it, one libsrtp stream per caller SSRC.
+   What arrives is counted from the clear RTP header; its payload stays encrypted (the
+   daemon's key is in each 200 OK, which sipp does not hand over), so "first speech" means
+   the first packet. */
+static srtp_t srtp_tx;
 static uint64_t jitter_ns = 2000000, tick_ns = 250000;
 
 static struct stream *streams;
@@ -229,7 +237,7 @@ static void account(uint32_t sock, const uint8_t *d, int len, const struct socka
         gaps_counted++;
         if (gap > max_gap_ns) max_gap_ns = gap;
     }
-    if (!s->spoke && (d[1] & 0x7F) < 96 && len > off && !is_silence(d + off, len - off)) {
+    if (!s->spoke && (d[1] & 0x7F) < 96 && len > off && (srtp_tx || !is_silence(d + off, len - off))) {
         s->spoke = 1;
         s->speech_ns = t;
     }
@@ -263,7 +271,7 @@ static int due(struct stream *s, uint64_t t) {
    system call each. */
 static void *sender(void *arg) {
     (void)arg;
-    static uint8_t pkts[BATCH][172];
+    static uint8_t pkts[BATCH][172 + SRTP_MAX_TRAILER_LEN];
     static struct mmsghdr msgs[BATCH];
     static struct iovec iov[BATCH];
     static struct sockaddr_in to[BATCH];
@@ -312,9 +320,11 @@ static void *sender(void *arg) {
                 /* Stamped now: the send follows at once (spread) or within this batch. */
                 marks[serial & (MARKS - 1)] = (struct mark){serial, at};
             }
+            int len = 172;
+            if (srtp_tx && srtp_protect(srtp_tx, p, &len) != srtp_err_status_ok) continue;
             memset(&to[n], 0, sizeof to[n]);
             to[n].sin_family = AF_INET; to[n].sin_addr.s_addr = s->addr; to[n].sin_port = s->port;
-            iov[n].iov_base = p; iov[n].iov_len = 172;
+            iov[n].iov_base = p; iov[n].iov_len = (size_t)len;
             memset(&msgs[n], 0, sizeof msgs[n]);
             msgs[n].msg_hdr.msg_name = &to[n]; msgs[n].msg_hdr.msg_namelen = sizeof to[n];
             msgs[n].msg_hdr.msg_iov = &iov[n]; msgs[n].msg_hdr.msg_iovlen = 1;
@@ -349,6 +359,33 @@ static double pct_of(const uint64_t *h, uint64_t count, uint64_t max_ns, double 
     return (double)max_ns / 1e6;
 }
 static double pct(double p) { return pct_of(hist, gaps_counted, max_gap_ns, p); }
+
+/* --srtp-key: decodes the 30-octet master key and salt and makes the outbound session. */
+static int start_srtp(const char *b64) {
+    static const char *abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint8_t key[30];
+    int n = 0, bits = 0;
+    uint32_t acc = 0;
+    for (const char *c = b64; *c && *c != '='; c++) {
+        const char *at = strchr(abc, *c);
+        if (!at) { fprintf(stderr, "rtp_meter: --srtp-key is not base64\n"); return -1; }
+        acc = acc << 6 | (uint32_t)(at - abc); bits += 6;
+        if (bits >= 8) { bits -= 8; if (n == 30) { n++; break; } key[n++] = (uint8_t)(acc >> bits); }
+    }
+    if (n != 30) { fprintf(stderr, "rtp_meter: --srtp-key must be 30 octets (AES_CM_128 key and salt)\n"); return -1; }
+    srtp_policy_t policy;
+    memset(&policy, 0, sizeof policy);
+    srtp_crypto_policy_set_rtp_default(&policy.rtp);   /* AES_CM_128_HMAC_SHA1_80 */
+    srtp_crypto_policy_set_rtcp_default(&policy.rtcp);
+    policy.key = key;
+    policy.ssrc.type = ssrc_any_outbound;
+    policy.window_size = 128;
+    if (srtp_init() != srtp_err_status_ok || srtp_create(&srtp_tx, &policy) != srtp_err_status_ok) {
+        fprintf(stderr, "rtp_meter: libsrtp refused the key\n");
+        return -1;
+    }
+    return 0;
+}
 
 /* --targets: "PORT PT" per line, streams to 127.0.0.1:PORT sent to from the start. */
 static int load_targets(const char *path) {
@@ -396,12 +433,15 @@ int main(int argc, char **argv) {
             if (j < 0 || j > 10) { fprintf(stderr, "rtp_meter: --jitter-ms must be 0-10\n"); return 2; }
             jitter_ns = (uint64_t)(j * 1e6);
         }
+        else if (!strcmp(argv[i], "--srtp-key") && i + 1 < argc) {
+            if (start_srtp(argv[++i]) != 0) return 2;
+        }
         else if (!strcmp(argv[i], "--ports") && i + 1 < argc) {
             if (sscanf(argv[++i], "%d:%d", &base_port, &nfds) != 2 || nfds < 1) { fprintf(stderr, "rtp_meter: --ports BASE:COUNT\n"); return 2; }
             port = base_port;
         }
         else { fprintf(stderr, "usage: rtp_meter --port P|--ports BASE:COUNT --seconds S --out F [--streams F] [--send] "
-                           "[--arrival spread|batch] [--jitter-ms J] [--tick-us T] [--relay] [--targets F]\n"); return 2; }
+                           "[--arrival spread|batch] [--jitter-ms J] [--tick-us T] [--relay] [--targets F] [--srtp-key BASE64]\n"); return 2; }
     }
     if (!port || !out) { fprintf(stderr, "rtp_meter: --port and --out are required\n"); return 2; }
     streams = calloc(TABLE, sizeof *streams);

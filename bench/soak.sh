@@ -405,7 +405,7 @@ METRICS=$(grep -m1 daemon.ready "$WORK/daemon.log" | sed -n 's/.* metrics=\([0-9
 grep -E ' (warning|error) ' "$WORK/daemon.log" || true
 echo "soak: daemon pid $DAEMON, SIP 127.0.0.1:$SIP_PORT, metrics $METRICS, RTP $RTP_LOW-$RTP_HIGH, max_concurrent $MAXC"
 
-cc -O2 -o "$WORK/rtp_meter" bench/rtp_meter.c -lm -lpthread
+cc -O2 -o "$WORK/rtp_meter" bench/rtp_meter.c -lm -lpthread -lsrtp2
 METER_S=$(( MINUTES * 60 + 90 ))
 "$WORK/rtp_meter" --port "$METER_PORT" --seconds "$METER_S" --send --out "$WORK/meter.json" \
     --streams "$WORK/meter-streams.tsv" &

@@ -22,6 +22,8 @@
 #                request (bench/webhook.sh)
 #   peers        tollfreed, pjsip (pjsua2 wheel, bench/peers/pjsua_uas.py) and sipp's own UAS
 #                replaying the prompt from a pcap (the floor), on the same 400-call load
+#   media-cost   the concurrency load at 400 calls three ways, interleaved: RTCP off, RTCP
+#                on, SRTP with RTCP (bench/media_cost.sh): what RTCP and SRTP cost per call
 #
 # Every run drives the release daemon over loopback with sipp from separate processes and
 # measures at the receiver: all callers' SDP name bench/rtp_meter (C, batched), which
@@ -36,14 +38,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BIN=$ROOT/.build/release/tollfreed OUT=$ROOT/bench/results.md QUICK=0
-ONLY="concurrency,setup,bridge,webhook,record,billing,floor,peers"
+ONLY="concurrency,setup,bridge,webhook,record,billing,floor,peers,media-cost"
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1; shift ;;
         --only) ONLY=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
         --binary) BIN=$2; shift 2 ;;
-        *) echo "usage: $0 [--quick] [--only concurrency,setup,bridge,webhook,record,billing,floor,peers] [--out FILE] [--binary PATH]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--quick] [--only concurrency,setup,bridge,webhook,record,billing,floor,peers,media-cost] [--out FILE] [--binary PATH]" >&2; exit 2 ;;
     esac
 done
 [ -x "$BIN" ] || { echo "build first: make build ($BIN missing)" >&2; exit 2; }
@@ -52,10 +54,11 @@ for tool in sipp cc python3; do command -v $tool >/dev/null || { echo "missing $
 # Sizes; each may be overridden from the environment (CONCURRENCY="2000" bench/suite.sh ...).
 if [ $QUICK = 1 ]; then
     : "${CONCURRENCY:=50 200}" "${RATES:=50 100}" "${BRIDGES:=20}" "${WEBHOOK_RATES:=20}" "${HOLD:=10}" "${RATE_SECONDS:=3}" "${RECORD_CALLS:=20}"
-    : "${RECORD_SECONDS:=5}" "${PEER_CALLS:=20}" "${BILL_CALLS:=20000}" "${BILL_MESSAGES:=2000}"
+    : "${RECORD_SECONDS:=5}" "${PEER_CALLS:=20}" "${BILL_CALLS:=20000}" "${BILL_MESSAGES:=2000}" "${MEDIA_COST_CALLS:=50}" "${MEDIA_COST_ROUNDS:=1}"
 else
     : "${CONCURRENCY:=100 500 1000 2000 3000}" "${RATES:=100 200 500 1000}" "${BRIDGES:=250 500 1000 1500}" "${WEBHOOK_RATES:=100 300 500}" "${HOLD:=30}" "${RATE_SECONDS:=10}"
     : "${RECORD_CALLS:=500}" "${RECORD_SECONDS:=30}" "${PEER_CALLS:=400}" "${BILL_CALLS:=1000000}" "${BILL_MESSAGES:=100000}"
+    : "${MEDIA_COST_CALLS:=400}" "${MEDIA_COST_ROUNDS:=3}"
 fi
 
 : "${ARRIVAL:=spread}"
@@ -65,7 +68,7 @@ WORK=$(mktemp -d /tmp/tollfreed-suite.XXXXXX)
 RESULTS=$WORK/results.jsonl
 HZ=$(getconf CLK_TCK)
 echo "suite: work directory $WORK"
-cc -O2 -o "$WORK/rtp_meter" bench/rtp_meter.c -lm -lpthread
+cc -O2 -o "$WORK/rtp_meter" bench/rtp_meter.c -lm -lpthread -lsrtp2
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -101,6 +104,11 @@ cfg["log_level"] = "notice"
 cfg.setdefault("metrics", {})["listen"] = "127.0.0.1:0"
 # One sipp process is one source address: the per-source INVITE rate limit would refuse it.
 cfg.setdefault("sip", {})["invite_rate_per_source"] = 0
+# The media cost section's variants (bench/media_cost.sh): RTCP off, SRTP offered.
+if os.environ.get("MEDIA_RTCP") == "0":
+    cfg.setdefault("media", {})["rtcp"] = False
+if os.environ.get("SIP_SRTP"):
+    cfg["sip"]["srtp"] = os.environ["SIP_SRTP"]
 json.dump(cfg, open(sys.argv[1], "w"), indent=1)
 PY
     SIP_PORT=$(free_port)
@@ -157,15 +165,19 @@ record() {
     echo "$1" >> "$RESULTS"
 }
 
+# run_concurrency N: the concurrency load. The media cost section runs it with
+# CONC_VARIANT (its row's name and work directory), CONC_SCENARIO (another caller
+# scenario) and METER_EXTRA (more meter arguments) set.
 run_concurrency() { # N
-    local n=$1 name=conc-$1
+    local n=$1 name=conc-$1${CONC_VARIANT:+-$CONC_VARIANT}
     start_daemon "$name" looping-greeting.xml $((n * 2 + 10))
     local rate=$(( n / 10 > 100 ? n / 10 : 100 ))
     local ramp=$(( (n + rate - 1) / rate ))
     local mport; mport=$(free_port)
-    "$WORK/rtp_meter" --port "$mport" --seconds $((ramp + HOLD + 4)) --send --arrival "$ARRIVAL" --out "$WORK/$name/meter.json" &
+    # shellcheck disable=SC2086 # METER_EXTRA is a word list
+    "$WORK/rtp_meter" --port "$mport" --seconds $((ramp + HOLD + 4)) --send --arrival "$ARRIVAL" --out "$WORK/$name/meter.json" ${METER_EXTRA:-} &
     local meter=$!; PIDS+=($meter)
-    callers "$name" bench/uac_bench.xml "$n" "$rate" "$HOLD" "$mport" $(( (n + 999) / 1000 ))
+    callers "$name" "${CONC_SCENARIO:-bench/uac_bench.xml}" "$n" "$rate" "$HOLD" "$mport" $(( (n + 999) / 1000 ))
     sleep $((ramp + 1))
     local window=$(( HOLD - ramp - 3 > 4 ? HOLD - ramp - 3 : 4 ))
     local d0 s0 m0 t0 d1 s1 m1 t1 rss
@@ -175,9 +187,10 @@ run_concurrency() { # N
     rss=$(rss_kb $DAEMON)
     wait "${SIPPS[@]}" || true; wait $meter || true
     stop_daemon
-    local st; st=$(sipp_stats "$WORK/$name"/sipp*.csv)
-    record "{\"section\": \"concurrency\", \"calls\": $n, \"sipp\": [${st// /, }], \"daemon_cpu\": $(pct $d0 $d1 $t0 $t1), \"sipp_cpu\": $(pct $s0 $s1 $t0 $t1), \"sipp_procs\": ${#SIPPS[@]}, \"meter_cpu\": $(pct $m0 $m1 $t0 $t1), \"rss_kb\": $rss, \"rss_idle_kb\": $RSS_IDLE, \"meter\": $(cat "$WORK/$name/meter.json")}"
-    echo "concurrency $n: $(tail -1 "$RESULTS")"
+    local st section=concurrency; st=$(sipp_stats "$WORK/$name"/sipp*.csv)
+    [ -z "${CONC_VARIANT:-}" ] || section=media_cost
+    record "{\"section\": \"$section\", \"variant\": \"${CONC_VARIANT:-}\", \"calls\": $n, \"sipp\": [${st// /, }], \"daemon_cpu\": $(pct $d0 $d1 $t0 $t1), \"sipp_cpu\": $(pct $s0 $s1 $t0 $t1), \"sipp_procs\": ${#SIPPS[@]}, \"meter_cpu\": $(pct $m0 $m1 $t0 $t1), \"rss_kb\": $rss, \"rss_idle_kb\": $RSS_IDLE, \"meter\": $(cat "$WORK/$name/meter.json")}"
+    echo "concurrency $n${CONC_VARIANT:+ ($CONC_VARIANT)}: $(tail -1 "$RESULTS")"
 }
 
 run_setup() { # RATE
@@ -241,6 +254,7 @@ run_billing() {
 . bench/peers/peers.sh
 . bench/webhook.sh
 . bench/bridge.sh
+. bench/media_cost.sh
 
 IFS=, read -ra SECTIONS <<< "$ONLY"
 for section in "${SECTIONS[@]}"; do
@@ -253,6 +267,7 @@ for section in "${SECTIONS[@]}"; do
         billing) run_billing ;;
         floor) run_floor ;;
         peers) run_peers "$PEER_CALLS" ;;
+        media-cost) run_media_cost "$MEDIA_COST_CALLS" ;;
         *) echo "unknown section $section" >&2; exit 2 ;;
     esac
 done

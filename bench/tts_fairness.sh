@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=$(mktemp -d /tmp/tollfreed-fairness.XXXXXX)
-cc -O2 -o "$W/rtp_meter" bench/rtp_meter.c -lm -lpthread
+cc -O2 -o "$W/rtp_meter" bench/rtp_meter.c -lm -lpthread -lsrtp2
 AP=$(python3 bench/free_port.py)
 python3 bench/webhook_app.py --port $AP --log $W/app.tsv > $W/app.out 2>&1 &
 A=$!

@@ -47,11 +47,7 @@ extension CallController {
                     e.log.error("dial.no_trunk", ["number": n.number, "detail": "no trunk configured for <Number>"])
                     continue
                 }
-                var target = DialTarget(uri: trunk.uri(for: n.number), label: n.number,
-                                        username: trunk.username, password: trunk.password)
-                target.latching = trunk.latching
-                target.trunk = trunk.name
-                targets.append(target)
+                targets.append(Self.target(n.number, through: trunk))
             case .sip(let s):
                 targets.append(DialTarget(uri: s.uri, label: s.uri, username: s.username, password: s.password))
             }
@@ -219,5 +215,15 @@ extension CallController {
         leg.sendDigits = e.legSendDigits.indices.contains(i) ? e.legSendDigits[i] : nil
         leg.whisper = e.legWhisper.indices.contains(i) ? e.legWhisper[i] : nil
         legProgress(leg, .initiated)
+    }
+}
+
+extension CallController {
+    /// A `<Number>` through a trunk: its URI, credentials, latching and (by name) SRTP policy.
+    static func target(_ number: String, through trunk: DaemonConfig.Trunk) -> DialTarget {
+        var target = DialTarget(uri: trunk.uri(for: number), label: number, username: trunk.username, password: trunk.password)
+        target.latching = trunk.latching
+        target.trunk = trunk.name
+        return target
     }
 }

@@ -91,6 +91,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public var pacerPriority = 10
     /// Calls whose estimated MOS is below this are logged as `call.poor_quality`.
     public var poorQualityMOS = 3.5
+    /// Send RTCP (RFC 3550) and take it on port + 1. Off: no reports go out (records then
+    /// lack the peer's loss and round-trip time); for a peer that cannot take RTCP, or to
+    /// measure what RTCP costs.
+    public var rtcp = true
     public var dataDirectory: String = "/var/lib/tollfreed"
     public var flowsDirectory: String = "/etc/tollfreed/callflows"
     public var maxConcurrentCalls: Int = 4000

@@ -88,7 +88,8 @@ struct ConfigReader {
     func readMedia(_ o: [String: Any], into c: inout DaemonConfig) throws(ConfigError) {
         if let media = o["media"] {
             let m = try json.object(media, "media", allowed: ["address", "rtp_ports", "pacer_priority", "poor_quality_mos",
-                                                              "latching_networks"])
+                                                              "latching_networks", "rtcp"])
+            c.rtcp = try json.bool(m, "rtcp", "media") ?? c.rtcp
             if let list = m["latching_networks"] {
                 guard let items = list as? [String] else { throw json.fail("media.latching_networks", "must be a list of IPv4 CIDR networks") }
                 for item in items where !ConfigLoader.isIPv4CIDR(item) {

@@ -140,6 +140,7 @@ final class SessionShared: Sendable {
 /// their next iteration.
 public final class MediaEngine: Sendable {
     private let address: String
+    private let rtcp: Bool
     private let pool: PortPool
     private let logger: Logger
     private let pacer: Pacer
@@ -154,12 +155,14 @@ public final class MediaEngine: Sendable {
     ///   - pacerPriority: SCHED_FIFO priority for the media clock thread (0: a normal thread).
     ///   - onEvent: called on a media thread or the recording writer's queue; must not block.
     ///   - emergencyPortReserve: ports kept for emergency calls (at most half the range).
+    ///   - rtcp: false sends no RTCP and opens no RTCP sockets (`media.rtcp`).
     public init(address: String, ports: ClosedRange<Int>, pacerPriority: Int = 0, emergencyPortReserve: Int = 0,
-                logger: Logger, onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
+                rtcp: Bool = true, logger: Logger, onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
         guard UDPEndpoint(host: address, port: 0) != nil else {
             throw MediaError("media address '\(address)' is not an IPv4 address")
         }
         self.address = address
+        self.rtcp = rtcp
         self.pool = PortPool(range: ports)
         self.emergencyPortReserve = min(max(0, emergencyPortReserve), pool.capacity / 2)
         self.logger = logger
@@ -205,7 +208,7 @@ public final class MediaEngine: Sendable {
             let id = MediaSessionID(raw: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
             // RTCP on the odd port above (RFC 3550 11); another program may hold it, and the
             // call goes on without (or with rtcp-mux, on the RTP port).
-            let rtcpFD = bindUDP(host: address, port: port + 1) ?? -1
+            let rtcpFD = rtcp ? bindUDP(host: address, port: port + 1) ?? -1 : -1
             let shared = SessionShared(id: id, fd: fd, port: port, pool: pool, rtcpFD: rtcpFD, ssrc: UInt32.random(in: 1...UInt32.max))
             sessions.withLock { $0[id] = shared }
             pacer.submit(.add(shared, ssrc: shared.ssrc,
@@ -224,6 +227,8 @@ public final class MediaEngine: Sendable {
     public func configure(_ id: MediaSessionID, peer: MediaPeer) {
         var srtp: SRTPContexts?
         var peer = peer
+        // Without RTCP the pacer has nowhere to report (no socket, and no mux either).
+        if !rtcp { peer.rtcpMux = false }
         if let keys = peer.srtp {
             do throws(MediaError) {
                 srtp = try SRTPContexts(keys)

@@ -345,13 +345,3 @@ extension PacedSession {
     }
 }
 
-extension PacedSession {
-    /// Takes the SRTP context of a renegotiation unless the one in use has the same suite
-    /// and key: libsrtp's stream state (the rollover counter) must carry on, or key stream
-    /// would be used twice.
-    mutating func keepOrReplace(_ context: SRTPContext?) {
-        guard let context else { srtp = nil; return }
-        if let current = srtp, current.suite == context.suite, current.key == context.key { return }
-        srtp = context
-    }
-}

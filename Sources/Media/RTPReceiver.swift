@@ -392,17 +392,3 @@ final class RTPReceiver: @unchecked Sendable {
     }
 }
 
-extension ReceivingSession {
-    /// Takes a renegotiation's SRTP contexts, keeping those whose keys did not change: the
-    /// relay's outbound streams must carry on (rollover counter), and the peer's stream
-    /// keeps its replay window.
-    mutating func keepOrReplace(_ contexts: SRTPContexts?) {
-        guard let contexts else { processor.srtp = nil; relaySRTP = nil; return }
-        if let r = processor.srtp, r.suite == contexts.receive.suite, r.key == contexts.receive.key {} else {
-            processor.srtp = contexts.receive
-        }
-        if let r = relaySRTP, r.suite == contexts.relaySend.suite, r.key == contexts.relaySend.key {} else {
-            relaySRTP = contexts.relaySend
-        }
-    }
-}

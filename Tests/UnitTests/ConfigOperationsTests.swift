@@ -54,7 +54,7 @@ final class ConfigOperationsTests: XCTestCase {
         XCTAssertTrue(refused { $0["sip"] = ["listen": "0.0.0.0:5070", "latching": "yes"] }.contains("sip"))
     }
 
-    func testSRTPPolicies() throws {
+    func testSRTPPoliciesAndRTCP() throws {
         let d = try parse {
             $0["sip"] = ["listen": "0.0.0.0:5070", "tls": ["listen": "0.0.0.0:5061", "certificate": "c.pem", "key": "k.pem"]]
             $0["trunks"] = [["name": "carrier", "uri": "sip:{number}@192.0.2.9"]]
@@ -73,5 +73,8 @@ final class ConfigOperationsTests: XCTestCase {
         XCTAssertEqual(refused { $0["sip"] = ["listen": "0.0.0.0:5070", "srtp": "on"] },
                        "test.json: sip.srtp: must be off, offer or require, not 'on'")
         XCTAssertTrue(refused { $0["trunks"] = [["name": "t", "uri": "sip:{number}@h", "srtp": true]] }.hasPrefix("test.json: trunks[0].srtp"))
+        XCTAssertTrue(try parse { _ in }.rtcp, "RTCP on by default")
+        XCTAssertFalse(try parse { $0["media"] = ["rtcp": false] }.rtcp)
+        XCTAssertTrue(refused { $0["media"] = ["rtcp": "no"] }.hasPrefix("test.json: media.rtcp"))
     }
 }
