@@ -25,11 +25,11 @@ PREFIX ?= /usr/local
 DEBIAN_PACKAGES := pkg-config libsofia-sip-ua-dev libespeak-ng-dev espeak-ng-data \
 	libspeexdsp-dev libspandsp-dev libsqlite3-dev libssl-dev sqlite3 sip-tester procps \
 	libpocketsphinx-dev pocketsphinx-en-us espeak-ng python3 systemd openssl libcurl4-openssl-dev libpq-dev postgresql \
-	kamailio libmpg123-dev libmp3lame-dev lame prometheus lintian dpkg-dev libsystemd-dev
+	kamailio libmpg123-dev libmp3lame-dev lame prometheus lintian dpkg-dev libsystemd-dev python3-venv
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps bench-deps build build-debug run test unit-test check-sizes cdr bench bench-smoke bench-overload bench-store bench-cluster cluster fuzz fuzz-smoke install deb clean
+.PHONY: deps bench-deps build build-debug run test test-peers unit-test check-sizes cdr bench bench-smoke bench-overload bench-store bench-cluster cluster fuzz fuzz-smoke install deb clean
 
 # What the benchmark suite needs beyond the tests: a C compiler for its RTP meter and
 # loopback probe, venv for the pjsua2 wheel (pjsip peer) from PyPI, and rtpengine (the
@@ -59,11 +59,21 @@ run: build
 	mkdir -p $(DATA)
 	.build/release/tollfreed run --config $(CONFIG) --data $(DATA)
 
+# The pjsip peer of the end-to-end tests (Tests/Support/pjsua_peer.py): the pjsua2-python
+# wheel from PyPI in .build/bench-venv, the venv the benchmark's pjsip peer uses too, made
+# once (TOLLFREED_PJSUA_PYTHON points the tests at another interpreter).
+PJSUA_VENV ?= $(CURDIR)/.build/bench-venv
+test-peers: deps
+	@if ! "$(PJSUA_VENV)/bin/python3" -c 'import pjsua2' 2>/dev/null; then \
+		echo "installing pjsua2-python into $(PJSUA_VENV)"; \
+		python3 -m venv "$(PJSUA_VENV)" && "$(PJSUA_VENV)/bin/pip" install -q pjsua2-python; \
+	fi
+
 # Every test: the source size limits (scripts/check-sizes.py) and module dependencies
 # (scripts/check-deps.py) first, then unit tests (no
 # sockets) and end-to-end tests (real daemon + sipp). Sources over the limits fail the
 # target but the tests still run. The last line is the plain summary "N passed, N failed".
-test: build-debug build
+test: build-debug build test-peers
 	@python3 scripts/check-sizes.py; sizes=$$?; python3 scripts/check-deps.py || sizes=1; \
 	set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$$?; \
 	summary=$$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?" .build/test.log | tail -1); \
