@@ -34,6 +34,8 @@ struct ReceivingSession {
     var relayTo: Int32 = -1
     /// File descriptor of the session relaying into this one, or -1.
     var relayedBy: Int32 = -1
+    /// G.722 <-> G.711 codec state for what this session relays (made on first need).
+    var transcoder: G722Transcoder?
 }
 
 /// Seconds on CLOCK_MONOTONIC: the clock of recording deadlines.
@@ -327,7 +329,8 @@ final class RTPReceiver: @unchecked Sendable {
     private func relay(from i: Int, _ packet: UnsafeRawBufferPointer) {
         let t = Int(byFD[i]!.relayTo)
         guard t >= 0, byFD[t] != nil, byFD[t]!.processor.sends, var to = byFD[t]!.processor.remote?.storage else { return }
-        let n = RTPRelay.rewrite(packet, from: byFD[i]!.processor.relayFormat, to: byFD[t]!.processor.relayFormat, out: relayBuffer)
+        let n = RTPRelay.rewrite(packet, from: byFD[i]!.processor.relayFormat, to: byFD[t]!.processor.relayFormat, out: relayBuffer,
+                                 transcoder: &byFD[i]!.transcoder)
         guard n > 0 else { return }
         let fd = byFD[t]!.shared.fd
         let sent = withUnsafePointer(to: &to) {
