@@ -58,8 +58,12 @@ public final class EncodedAudio: @unchecked Sendable {
         adding.withLock { _ in
             guard sampleCount > 0 else { return }
             if wanted, g722.count == 0 {
+                // Through 16 kHz, so every G.722 form comes from the one (wideband) encoder.
                 let pcm = ulaw.map { G711.ulawDecode($0) }
-                g722 = Self.copy(G722.encode(narrowband: pcm))
+                let wide = (try? Resampler.resample(pcm, from: 8000, to: 16000, quality: Resampler.voipQuality)) ?? []
+                var bytes = G722.encode(wideband: wide)
+                bytes += repeatElement(G722.silence, count: max(0, sampleCount - bytes.count))
+                g722 = Self.copy(Array(bytes.prefix(sampleCount)))
             } else if !wanted, ulaw.count == 0 {
                 let pcm = G722.decode(Array(g722), wideband: false)
                 pcm.withUnsafeBufferPointer { setG711($0) }

@@ -288,7 +288,7 @@ extension PacedSession {
             playback = .silence(ticksLeft: left - 1, token: token)
         case .audio(let audio, let offset, let playsLeft, let token):
             let src = audio.bytes(law, g722: g722)
-            let take = min(n, src.count - offset)  // a form not prepared: silence
+            let take = min(n, src.count - offset)  // a form not prepared (count 0): silence
             if take > 0 { payload.copyMemory(from: src.baseAddress! + offset, byteCount: take) }
             if take < n { (payload + max(0, take)).initializeMemory(as: UInt8.self, repeating: silence, count: n - max(0, take)) }
             let next = offset + n
