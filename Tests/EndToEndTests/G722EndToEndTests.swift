@@ -91,6 +91,10 @@ final class G722EndToEndTests: XCTestCase {
         XCTAssertTrue(m.hasPrefix("m=audio ") && m.contains(" RTP/AVP 9"), "the 200 OK answers G.722 (PT 9): \(m)")
         XCTAssertTrue((r["remote_sdp"] as? String ?? "").contains("a=rtpmap:9 G722/8000"), "\(r)")
         XCTAssertTrue(d.logText.contains("call.answered") && d.logText.contains("codec=G722"), d.logText.suffix(2000).description)
+        // The flow's <Say> was cached at 8 kHz at start-up: it played at once, and its
+        // 16 kHz form was made for the next G.722 caller; the <Play> file was read at 16 kHz.
+        XCTAssertTrue(d.waitForLog("/16k"), "the <Say> synthesised at 16 kHz\n\(d.logText.suffix(2000))")
+        XCTAssertTrue(d.logText.contains("rate=16000"), "the <Play> file resampled to 16 kHz")
 
         // What the peer heard, at 16 kHz: speech, then the 5 kHz tone.
         let pcm = try WAVFile.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: heard))), rate: 16000)
