@@ -17,7 +17,9 @@ extension CallController {
             case .respond(let status, let sdp, let headers):
                 stack.respond(e.handle, status: status, sdp: sdp, headers: headers)
                 if status == 200 && e.session.phase == .answered {
-                    e.log.info("call.answered")
+                    // The record has no codec column: the log says which one the call uses.
+                    e.log.info("call.answered", ["codec": e.session.negotiated.map { $0.codec.rawValue } ?? "late-offer",
+                                                  "srtp": e.session.negotiated?.crypto?.suite ?? "off"])
                     metrics.observe("tollfreed_invite_to_answer_seconds", stack.currentTime().timeIntervalSince(e.session.startTime),
                                     buckets: DaemonMetrics.latencyBuckets)
                 }
@@ -147,8 +149,9 @@ extension CallController {
         let h = e.handle
         switch action {
         case .say(let req, let token):
-            let key = SpeechKey(text: req.text, voice: req.voice, language: req.language, ssml: req.ssml)
-            if let audio = services.prompts.cached(key) {
+            var key = SpeechKey(text: req.text, voice: req.voice, language: req.language, ssml: req.ssml)
+            key.wideband = e.session.negotiated?.codec == .g722
+            if let audio = cachedPrompt(key, tenant: e.session.route.tenant) {
                 media.play(e.media, audio: audio, loops: req.loop, token: token)
             } else {
                 services.prompts.request(key, tenant: e.session.route.tenant) { [self] result in
@@ -205,7 +208,8 @@ extension CallController {
     private func play(_ req: PlayRequest, token: FlowToken, on e: Entry) {
         if req.ringTone != nil { return media.play(e.media, audio: RingTones.ringback(req.ringTone), loops: req.loop, token: token) }
         let h = e.handle
-        services.audio.load(req.source, signingToken: signingToken(of: e.session.route.tenant)) { [self] result in
+        services.audio.load(req.source, signingToken: signingToken(of: e.session.route.tenant),
+                            wideband: e.session.negotiated?.codec == .g722) { [self] result in
             stack.post { [self] in self.deliver(result, loops: req.loop, token: token, to: h) }
         }
     }

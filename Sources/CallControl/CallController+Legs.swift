@@ -161,6 +161,7 @@ extension CallController {
     func configureLeg(_ leg: Leg, body: String?, contentType: String?) -> Bool {
         guard let body, contentType?.lowercased() == "application/sdp", let sdp = try? SDPParser.parse(body),
               case .success(let n) = OfferAnswer.acceptAnswer(sdp, local: leg.local) else { return false }
+        leg.log.info("dial.leg_media", ["codec": n.codec.rawValue, "srtp": n.crypto?.suite ?? "off"])
         media.configure(leg.media, peer: legPeer(leg, n))
         return true
     }

@@ -7,6 +7,7 @@ extension MediaPeer {
         self.init(remote: n.remoteAddress.flatMap { UDPEndpoint(host: $0, port: n.remotePort) },
                   law: n.codec == .pcmu ? .ulaw : .alaw, payloadType: n.payloadType,
                   telephoneEventPayloadType: n.telephoneEventPayloadType, sending: n.localDirection.sends)
+        g722 = n.codec == .g722
         rtcpMux = n.rtcpMux
         // 0 is "RTP port + 1", the default: only a port the peer named is carried.
         rtcpPort = !n.rtcpMux && n.remoteRTCPPort == n.remotePort &+ 1 ? 0 : n.remoteRTCPPort

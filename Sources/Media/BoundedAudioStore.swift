@@ -20,7 +20,7 @@ public struct BoundedAudioStore<Key: Hashable> {
     }
 
     /// The bytes an entry costs.
-    public static func size(of audio: EncodedAudio) -> Int { 2 * audio.sampleCount }
+    public static func size(of audio: EncodedAudio) -> Int { audio.storedBytes }
 
     public var count: Int { entries.count }
 

@@ -88,24 +88,27 @@ public enum MP3Decoder {
 
 extension EncodedAudio {
     /// A prompt from a file (WAV or MP3) of at most `maxBytes`.
-    public convenience init(audioAt path: String, maxBytes: Int = 16 << 20) throws {
+    public convenience init(audioAt path: String, maxBytes: Int = 16 << 20, wideband: Bool = false) throws {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
         guard let size else { throw MediaError("cannot read audio file '\(path)'") }
         guard size <= maxBytes else { throw MediaError("'\(path)' is longer than \(maxBytes) bytes") }
         guard let data = FileManager.default.contents(atPath: path) else { throw MediaError("cannot read audio file '\(path)'") }
-        try self.init(audioFile: [UInt8](data), name: path)
+        try self.init(audioFile: [UInt8](data), name: path, wideband: wideband)
     }
 
     /// A prompt from a file's bytes: WAV (any format `WAVFile` reads) or MP3, told apart by
-    /// their first bytes; resampled to 8 kHz.
-    public convenience init(audioFile bytes: [UInt8], name: String) throws {
+    /// their first bytes; resampled to 8 kHz, or to 16 kHz and G.722-encoded (`wideband`).
+    public convenience init(audioFile bytes: [UInt8], name: String, wideband: Bool = false) throws {
+        let rate = wideband ? 16000 : 8000
+        let samples: [Int16]
         if MP3Decoder.looksLikeMP3(bytes) {
-            let (samples, rate) = try MP3Decoder.decode(bytes)
-            self.init(samples: try Resampler.resample(samples, from: rate, to: 8000))
+            let (decoded, from) = try MP3Decoder.decode(bytes)
+            samples = try Resampler.resample(decoded, from: from, to: rate)
         } else if bytes.starts(with: Array("RIFF".utf8)) {
-            do { self.init(samples: try WAVFile.decode(bytes)) } catch let e as MediaError { throw MediaError("\(name): \(e.description)") }
+            do { samples = try WAVFile.decode(bytes, rate: rate) } catch let e as MediaError { throw MediaError("\(name): \(e.description)") }
         } else {
             throw MediaError("\(name): neither WAV nor MP3")
         }
+        if wideband { self.init(wideband: samples) } else { self.init(samples: samples) }
     }
 }

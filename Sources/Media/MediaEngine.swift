@@ -46,6 +46,8 @@ public struct MediaEngineStats: Sendable {
 public struct MediaPeer: Sendable, Equatable {
     public var remote: UDPEndpoint?
     public var law: G711.Law
+    /// G.722 (`payloadType`, usually 9) instead of `law`.
+    public var g722 = false
     public var payloadType: UInt8
     public var telephoneEventPayloadType: UInt8?
     public var sending: Bool
@@ -103,6 +105,8 @@ final class SessionShared: Sendable {
     let dropped = Atomic<UInt64>(0)
     let malformed = Atomic<UInt64>(0)
     let events = Atomic<UInt64>(0)
+    /// The peer speaks G.722: prompts played to it need their G.722 form.
+    let g722 = Atomic<Bool>(false)
     private let users = Atomic<Int>(2)
     private let pool: PortPool
 
@@ -238,6 +242,7 @@ public final class MediaEngine: Sendable {
                 peer.remote = nil
             }
         }
+        sessions.withLock { $0[id] }?.g722.store(peer.g722, ordering: .relaxed)
         pacer.submit(.peer(id, peer, srtp: srtp?.pacerSend))
         receiver.submit(.peer(id, peer, srtp: srtp))
     }
@@ -245,6 +250,7 @@ public final class MediaEngine: Sendable {
     /// Plays `audio` `loops` times (0 = until stopped), replacing what is playing.
     /// `.playbackFinished(id, token)` follows the last packet.
     public func play(_ id: MediaSessionID, audio: EncodedAudio, loops: Int, token: UInt64) {
+        audio.prepare(g722: speaksG722(id))
         pacer.submit(.play(id, audio, loops: loops, token: token))
     }
 
@@ -252,7 +258,9 @@ public final class MediaEngine: Sendable {
     /// the peer offered telephone-event, else as in-band DTMF tones; then
     /// `.playbackFinished(id, token)`.
     public func sendDigits(_ id: MediaSessionID, digits: String, token: UInt64) {
-        pacer.submit(.digits(id, DigitEvents.plan(digits), inband: Tones.dtmf(digits), token: token))
+        let tones = Tones.dtmf(digits)
+        tones.prepare(g722: speaksG722(id))
+        pacer.submit(.digits(id, DigitEvents.plan(digits), inband: tones, token: token))
     }
 
     /// Sends silence for `milliseconds` (Pause), then `.playbackFinished(id, token)`.
@@ -350,6 +358,11 @@ public final class MediaEngine: Sendable {
     /// Ends the bridged call's recording on `id`; the file is written in the background.
     public func stopCallRecording(_ id: MediaSessionID, reason: RecordingEndReason) {
         receiver.submit(.stopCallRecording(id, reason))
+    }
+
+    /// Whether the session's peer speaks G.722 (as last configured).
+    public func speaksG722(_ id: MediaSessionID) -> Bool {
+        sessions.withLock { $0[id] }?.g722.load(ordering: .relaxed) ?? false
     }
 
     /// Counters for an open session.

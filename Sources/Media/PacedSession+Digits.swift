@@ -13,7 +13,7 @@ extension PacedSession {
             if tick.first { eventTimestamp = header.timestamp }
             sendEvent(tick, packet: packet, payloadType: te, timestamp: eventTimestamp)
         } else {
-            (packet + RTPHeader.size).initializeMemory(as: UInt8.self, repeating: law.silence, count: Pacer.packetSamples)
+            (packet + RTPHeader.size).initializeMemory(as: UInt8.self, repeating: silence, count: Pacer.packetSamples)
             send(packet, samples: Pacer.packetSamples)
         }
         guard at + 1 < plan.count else {

@@ -37,6 +37,9 @@ struct PacedSession {
     var sending = false
     var muted = false
     var law: G711.Law = .ulaw
+    /// G.722 instead of `law` (`G722Codec.swift`), and the byte that fills silence.
+    var g722 = false
+    var silence = G711.Law.ulaw.silence
     var payloadType: UInt8 = 0
     /// The peer's telephone-event payload type (RFC 4733), if it offered one.
     var eventPayloadType: UInt8?
@@ -198,6 +201,8 @@ final class Pacer: @unchecked Sendable {
             if !sessions[i].sending && peer.sending { sessions[i].startOfSpurt = true }
             sessions[i].sending = peer.sending
             sessions[i].law = peer.law
+            sessions[i].g722 = peer.g722
+            sessions[i].silence = peer.g722 ? G722.silence : peer.law.silence
             sessions[i].payloadType = peer.payloadType
             sessions[i].eventPayloadType = peer.telephoneEventPayloadType
             sessions[i].configureRTCP(peer, now: monotonicNanoseconds())
@@ -279,18 +284,18 @@ extension PacedSession {
     mutating func advancePlayback(into payload: UnsafeMutableRawPointer, samples n: Int) -> UInt64? {
         switch playback {
         case .idle:
-            payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n)
+            payload.initializeMemory(as: UInt8.self, repeating: silence, count: n)
         case .digits:
-            payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n) // sent by sendDigitTick
+            payload.initializeMemory(as: UInt8.self, repeating: silence, count: n) // sent by sendDigitTick
         case .silence(let left, let token):
-            payload.initializeMemory(as: UInt8.self, repeating: law.silence, count: n)
+            payload.initializeMemory(as: UInt8.self, repeating: silence, count: n)
             if left <= 1 { playback = .idle; return token }
             playback = .silence(ticksLeft: left - 1, token: token)
         case .audio(let audio, let offset, let playsLeft, let token):
-            let src = audio.bytes(law)
-            let take = min(n, audio.sampleCount - offset)
+            let src = audio.bytes(law, g722: g722)
+            let take = min(n, src.count - offset)  // a form not prepared (count 0): silence
             if take > 0 { payload.copyMemory(from: src.baseAddress! + offset, byteCount: take) }
-            if take < n { (payload + max(0, take)).initializeMemory(as: UInt8.self, repeating: law.silence, count: n - max(0, take)) }
+            if take < n { (payload + max(0, take)).initializeMemory(as: UInt8.self, repeating: silence, count: n - max(0, take)) }
             let next = offset + n
             if next < audio.sampleCount {
                 playback = .audio(audio, offset: next, playsLeft: playsLeft, token: token)

@@ -21,6 +21,9 @@ struct PacketProcessor {
     var telephoneEventPayloadType: UInt8?
     var audioPayloadType: UInt8 = 0
     var law: G711.Law = .ulaw
+    /// The caller's G.722 stream decoder (8 kHz out), while the negotiated codec is G.722:
+    /// made once per negotiation, on the receiver thread, never per packet.
+    var g722: G722Decoder?
     var events = TelephoneEventTracker()
     /// Set while in-band detection is enabled.
     var inband: InbandDTMFDetector?
@@ -57,7 +60,7 @@ struct PacketProcessor {
     /// What the relay needs to rewrite packets for this session: plain values, no
     /// references (no retain/release per relayed packet).
     var relayFormat: RelayFormat {
-        RelayFormat(audioPayloadType: audioPayloadType, law: law, telephoneEventPayloadType: telephoneEventPayloadType)
+        RelayFormat(audioPayloadType: audioPayloadType, law: law, telephoneEventPayloadType: telephoneEventPayloadType, g722: g722 != nil)
     }
 
     mutating func configure(_ peer: MediaPeer) {
@@ -68,6 +71,7 @@ struct PacketProcessor {
         telephoneEventPayloadType = peer.telephoneEventPayloadType
         audioPayloadType = peer.payloadType
         law = peer.law
+        if !peer.g722 { g722 = nil } else if g722 == nil { g722 = G722Decoder(wideband: false) }
         sends = peer.sending
     }
 
@@ -107,10 +111,16 @@ struct PacketProcessor {
             }
             return .telephoneEvent
         }
-        guard let law = law(forPayloadType: header.payloadType) else { return .other }
+        let law = law(forPayloadType: header.payloadType)
+        let wide = header.payloadType == audioPayloadType ? g722 : nil
+        guard law != nil || wide != nil else { return .other }
         guard inband != nil || recorder != nil || call != nil || speech != nil else { return .audio }
-        let n = min(payload.count, scratch.count)
-        if law == .ulaw {
+        var n = min(payload.count, scratch.count)
+        if let wide {
+            // Decoded only while something listens: a consumer starting mid-call hears the
+            // codec's adaptation settle within a few milliseconds.
+            n = wide.decode(payload, into: scratch)
+        } else if law == .ulaw {
             for i in 0..<n { scratch[i] = G711.ulawDecode(payload[i]) }
         } else {
             for i in 0..<n { scratch[i] = G711.alawDecode(payload[i]) }

@@ -108,12 +108,17 @@ public final class PromptCache: @unchecked Sendable {
         switch made {
         case .success(let source):
             encoding.async { [self] in
-                finish(key, tenant: tenant, started: started, Result { EncodedAudio(samples: try source.resampled()) }
+                finish(key, tenant: tenant, started: started, Result { try Self.encode(source, for: key) }
                     .mapError(Self.mediaError))
             }
         case .failure(let error):
             finish(key, tenant: tenant, started: started, .failure(Self.mediaError(error)))
         }
+    }
+
+    /// The prompt in the form its key asks for: 8 kHz G.711, or 16 kHz G.722.
+    static func encode(_ source: SourceSpeech, for key: SpeechKey) throws -> EncodedAudio {
+        key.wideband ? EncodedAudio(wideband: try source.resampled(to: 16000)) : EncodedAudio(samples: try source.resampled())
     }
 
     private static func mediaError(_ error: any Error) -> MediaError { error as? MediaError ?? MediaError("\(error)") }

@@ -37,6 +37,8 @@ struct ReceivingSession {
     var relayedBy: Int32 = -1
     /// SRTP: what protects packets a bridge relays to this session's peer.
     var relaySRTP: SRTPContext?
+    /// G.722 <-> G.711 codec state for what this session relays (made on first need).
+    var transcoder: G722Transcoder?
 }
 
 /// Seconds on CLOCK_MONOTONIC: the clock of recording deadlines.
@@ -331,7 +333,8 @@ final class RTPReceiver: @unchecked Sendable {
     private func relay(from i: Int, _ packet: UnsafeRawBufferPointer) {
         let t = Int(byFD[i]!.relayTo)
         guard t >= 0, byFD[t] != nil, byFD[t]!.processor.sends, var to = byFD[t]!.processor.remote?.storage else { return }
-        var n = RTPRelay.rewrite(packet, from: byFD[i]!.processor.relayFormat, to: byFD[t]!.processor.relayFormat, out: relayBuffer)
+        var n = RTPRelay.rewrite(packet, from: byFD[i]!.processor.relayFormat, to: byFD[t]!.processor.relayFormat, out: relayBuffer,
+                                 transcoder: &byFD[i]!.transcoder)
         guard n > 0 else { return }
         if let srtp = byFD[t]!.relaySRTP {
             guard let protected = srtp.protect(relayBuffer, length: n) else { return }

@@ -10,13 +10,17 @@ public struct SpeechKey: Hashable, Sendable, CustomStringConvertible {
     public var language: String
     /// `text` is an SSML `<speak>` document, spoken as SSML.
     public var ssml: Bool
-    public init(text: String, voice: String, language: String, ssml: Bool = false) {
+    /// For G.722 calls: kept at 16 kHz and G.722-encoded (`EncodedAudio(wideband:)`), a
+    /// cache entry of its own beside the 8 kHz G.711 one.
+    public var wideband: Bool
+    public init(text: String, voice: String, language: String, ssml: Bool = false, wideband: Bool = false) {
         self.text = text
         self.voice = voice
         self.language = language
         self.ssml = ssml
+        self.wideband = wideband
     }
-    public var description: String { "\(voice)/\(language)/\(text.count)ch" }
+    public var description: String { "\(voice)/\(language)/\(text.count)ch\(wideband ? "/16k" : "")" }
 }
 
 /// Maps TeXML voice and language names onto espeak-ng voices.
@@ -115,8 +119,9 @@ public struct SourceSpeech: Sendable {
     /// 8 kHz samples, converted at speexdsp's VoIP quality (3): its filter is a third as long
     /// as quality 8's and the conversion three times faster (5.4 against 17 ms for 5.5 s of
     /// speech here), and the result is band-limited to 4 kHz and G.711-coded anyway.
-    public func resampled() throws -> [Int16] {
-        try Resampler.resample(samples, from: rate, to: 8000, quality: Resampler.voipQuality)
+    /// `rate` 16,000 for G.722 calls (the same quality: G.722 stops at 7 kHz).
+    public func resampled(to rate: Int = 8000) throws -> [Int16] {
+        try Resampler.resample(samples, from: self.rate, to: rate, quality: Resampler.voipQuality)
     }
 }
 

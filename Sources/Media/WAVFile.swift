@@ -40,12 +40,12 @@ public enum WAVFile {
     }
 
     /// Decodes a whole WAV file image to 8 kHz mono 16-bit samples.
-    public static func decode(_ bytes: [UInt8]) throws -> [Int16] {
+    public static func decode(_ bytes: [UInt8], rate: Int = 8000) throws -> [Int16] {
         let (format, data) = try parse(bytes)
         let mono = try bytes.withUnsafeBufferPointer { all in
             try samples(UnsafeBufferPointer(rebasing: all[data]), format: format)
         }
-        return try Resampler.resample(mono, from: format.sampleRate, to: 8000)
+        return try Resampler.resample(mono, from: format.sampleRate, to: rate)
     }
 
     /// Finds the format and the byte range of the sample data.

@@ -1,14 +1,24 @@
-/// G.711 codecs the media engine speaks.
-public enum G711Codec: String, Sendable, Equatable {
-    case pcmu = "PCMU", pcma = "PCMA"
+/// Audio codecs the media engine speaks: G.711 both laws and G.722 (64 kbit/s wideband,
+/// `G722/8000` in SDP: RFC 3551 keeps its RTP clock at 8000 although it samples at 16 kHz).
+public enum AudioCodec: String, Sendable, Equatable, CaseIterable {
+    case pcmu = "PCMU", pcma = "PCMA", g722 = "G722"
 
     /// Static RTP payload type (RFC 3551).
-    public var staticPayloadType: Int { self == .pcmu ? 0 : 8 }
+    public var staticPayloadType: Int {
+        switch self {
+        case .pcmu: 0
+        case .pcma: 8
+        case .g722: 9
+        }
+    }
 }
+
+/// The codecs' old name, from when they were G.711 only.
+public typealias G711Codec = AudioCodec
 
 /// The audio session agreed by offer/answer.
 public struct NegotiatedAudio: Sendable, Equatable {
-    public var codec: G711Codec
+    public var codec: AudioCodec
     public var payloadType: UInt8
     /// Payload type for RFC 4733 telephone-event, when both sides use it.
     public var telephoneEventPayloadType: UInt8?
@@ -89,7 +99,8 @@ public struct LocalMedia: Sendable, Equatable {
 }
 
 public enum OfferAnswer {
-    /// Builds the answer to `offer`: picks the first G.711 format in the offerer's order,
+    /// Builds the answer to `offer`: picks the first format we speak (PCMU, PCMA, G722) in
+    /// the offerer's order,
     /// echoes telephone-event/8000 when offered, answers other streams with port 0.
     public static func answer(_ offer: SessionDescription, local: LocalMedia)
         -> Result<(NegotiatedAudio, String), NegotiationFailure> {
@@ -99,7 +110,7 @@ public enum OfferAnswer {
             guard m.media == "audio" else { continue }
             guard m.port != 0 else { why = "audio stream disabled (port 0)"; continue }
             guard m.proto == "RTP/AVP" || m.proto == "RTP/AVPF" || m.isSecureProfile else { why = "unsupported transport \(m.proto)"; continue }
-            guard let pick = pickCodec(m) else { why = "offered formats \(m.formats.joined(separator: " ")) have no PCMU or PCMA"; continue }
+            guard let pick = pickCodec(m) else { why = "offered formats \(m.formats.joined(separator: " ")) have no PCMU, PCMA or G722"; continue }
             let crypto: NegotiatedCrypto?
             switch chooseCrypto(m, local: local) {
             case .plain: crypto = nil
@@ -133,16 +144,19 @@ public enum OfferAnswer {
         return .success((chosen.audio, lines.joined(separator: "\r\n") + "\r\n"))
     }
 
-    /// Our offer for a late-offer INVITE (one without SDP) or a `<Dial>` leg: PCMU, PCMA,
-    /// telephone-event; with SRTP, our keys (RTP/SAVP when it is required, else RTP/AVP so
-    /// that a peer without SRTP answers in the clear).
+    /// Our offer for a late-offer INVITE (one without SDP) and `<Dial>` legs: PCMU, PCMA,
+    /// G722 in that order (a peer that honours our order keeps G.711 and needs no
+    /// transcoding to G.711 callers; one that prefers G.722 may take it), telephone-event;
+    /// with SRTP, our keys (RTP/SAVP when it is required, else RTP/AVP so that a peer
+    /// without SRTP answers in the clear).
     public static func offer(local: LocalMedia) -> String {
         var lines = header(local)
         let profile = local.srtp == .require ? "RTP/SAVP" : "RTP/AVP"
         lines += [
-            "m=audio \(local.port) \(profile) 0 8 101",
+            "m=audio \(local.port) \(profile) 0 8 9 101",
             "a=rtpmap:0 PCMU/8000",
             "a=rtpmap:8 PCMA/8000",
+            "a=rtpmap:9 G722/8000",
             "a=rtpmap:101 telephone-event/8000",
             "a=fmtp:101 0-16",
             "a=ptime:20",
@@ -158,7 +172,7 @@ public enum OfferAnswer {
         guard let m = answer.media.first(where: { $0.media == "audio" && $0.port != 0 }) else {
             return .failure(.noCommonCodec("answer has no active audio stream"))
         }
-        guard let pick = pickCodec(m) else { return .failure(.noCommonCodec("answer chose no G.711 codec")) }
+        guard let pick = pickCodec(m) else { return .failure(.noCommonCodec("answer chose no PCMU, PCMA or G722")) }
         let remote = m.connectionAddress ?? answer.connectionAddress
         let onHold = remote == nil || remote == "0.0.0.0" || remote == "::"
         let theirs = m.direction ?? answer.direction ?? .sendrecv
@@ -180,7 +194,7 @@ public enum OfferAnswer {
         return .success(audio)
     }
 
-    static func pickCodec(_ m: MediaDescription) -> (codec: G711Codec, pt: UInt8)? {
+    static func pickCodec(_ m: MediaDescription) -> (codec: AudioCodec, pt: UInt8)? {
         for f in m.formats {
             guard let pt = Int(f), (0...127).contains(pt) else { continue }
             if let map = m.rtpmaps[pt] {
@@ -188,11 +202,13 @@ public enum OfferAnswer {
                 switch map.encoding.uppercased() {
                 case "PCMU": return (.pcmu, UInt8(pt))
                 case "PCMA": return (.pcma, UInt8(pt))
+                case "G722" where map.channels == 1: return (.g722, UInt8(pt))
                 default: continue
                 }
             }
             if pt == 0 { return (.pcmu, 0) }
             if pt == 8 { return (.pcma, 8) }
+            if pt == 9 { return (.g722, 9) }
         }
         return nil
     }

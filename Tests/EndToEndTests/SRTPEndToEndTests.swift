@@ -20,6 +20,11 @@ final class SRTPEndToEndTests: XCTestCase {
         return (dir, cert, key)
     }
 
+    /// A mono 16-bit WAV of a `frequency` Hz tone at 8 kHz, for a peer to play.
+    private func writeTone(_ frequency: Double, seconds: Double, to path: String) throws {
+        try WAVFile.write(Tone.samples(frequency, seconds: seconds), sampleRate: 8000, to: path)
+    }
+
     /// The caller's record (not a leg's) once it is finished.
     private func callerRecord(_ d: DaemonUnderTest) -> [String: Any]? {
         let deadline = Date().addingTimeInterval(10)
@@ -34,13 +39,13 @@ final class SRTPEndToEndTests: XCTestCase {
     /// pjsua over TLS with SRTP mandatory: the daemon answers RTP/SAVP with its own key,
     /// plays a 1 kHz tone the peer hears, and records the peer's 440 Hz tone.
     func testSRTPOverTLSCarriesAudioBothWays() throws {
-        PjsuaPeer.requireInstalled()
+        guard PjsuaPeer.requireAvailable() else { return }
         let tls = try tlsFiles()
         let daemonTone = tls.dir.appendingPathComponent("tone1000.wav").path
         let peerTone = tls.dir.appendingPathComponent("tone440.wav").path
         let heard = tls.dir.appendingPathComponent("heard.wav").path
-        try PjsuaPeer.writeTone(1000, seconds: 2, to: daemonTone)
-        try PjsuaPeer.writeTone(440, seconds: 2, to: peerTone)
+        try writeTone(1000, seconds: 2, to: daemonTone)
+        try writeTone(440, seconds: 2, to: peerTone)
         let flow = "<Response><Play>\(daemonTone)</Play><Record maxLength=\"3\" timeout=\"10\" playBeep=\"false\" trim=\"do-not-trim\"/></Response>"
         let tlsPort = freePort()
         let d = try dialDaemon(flows: ["srtp.xml": flow], numbers: ["+1-208-279-2555": "srtp.xml"]) { cfg in
@@ -49,12 +54,12 @@ final class SRTPEndToEndTests: XCTestCase {
             cfg["sip"] = sip
         }
         defer { d.stop() }
-        let peer = PjsuaPeer.start(["--call", "sip:2082792555@127.0.0.1:\(tlsPort);transport=tls", "--transport", "tls",
-                                    "--srtp", "mandatory", "--srtp-secure", "1", "--codecs", "PCMU/8000", "--clock-rate", "8000",
-                                    "--play", peerTone, "--record", heard, "--seconds", "7"])
-        let out = try XCTUnwrap(peer.wait(timeout: 60), "the peer did not finish")
-        XCTAssertEqual(out.status, 0, "\(out.output.suffix(3000))\n\(d.logText.suffix(2000))")
-        let result = try XCTUnwrap(out.result, out.output.suffix(2000).description)
+        let peer = try PjsuaPeer(["--call", "sip:2082792555@127.0.0.1:\(tlsPort);transport=tls", "--transport", "tls",
+                                  "--srtp", "mandatory", "--srtp-secure", "1", "--codecs", "PCMU/8000", "--clock-rate", "8000",
+                                  "--play", peerTone, "--record", heard, "--seconds", "7"])
+        defer { peer.stop() }
+        let (status, result) = peer.finish(timeout: 60)
+        XCTAssertEqual(status, 0, "\(result)\n\(peer.log.suffix(2000))\n\(d.logText.suffix(2000))")
         XCTAssertEqual(result["srtp"] as? Bool, true, "\(result)")
         XCTAssertEqual((result["remote_m_line"] as? String)?.contains("RTP/SAVP"), true, "\(result)")
         XCTAssertTrue((result["remote_sdp"] as? String)?.contains("a=crypto:") == true, "\(result)")
@@ -95,14 +100,14 @@ final class SRTPEndToEndTests: XCTestCase {
     /// trunk (pjsua, SRTP mandatory) answers, and the bridge carries each side's tone to the
     /// other, re-encrypted under each leg's own keys (the caller here is SRTP over TLS too).
     func testADialLegToATrunkThatRequiresSRTP() throws {
-        PjsuaPeer.requireInstalled()
+        guard PjsuaPeer.requireAvailable() else { return }
         let tls = try tlsFiles()
         let callerTone = tls.dir.appendingPathComponent("caller440.wav").path
         let calleeTone = tls.dir.appendingPathComponent("callee1000.wav").path
         let callerHeard = tls.dir.appendingPathComponent("caller-heard.wav").path
         let calleeHeard = tls.dir.appendingPathComponent("callee-heard.wav").path
-        try PjsuaPeer.writeTone(440, seconds: 2, to: callerTone)
-        try PjsuaPeer.writeTone(1000, seconds: 2, to: calleeTone)
+        try writeTone(440, seconds: 2, to: callerTone)
+        try writeTone(1000, seconds: 2, to: calleeTone)
         let trunkPort = freePort(), tlsPort = freePort()
         let flow = "<Response><Dial timeout=\"10\"><Number>+15550001111</Number></Dial></Response>"
         let d = try dialDaemon(flows: ["srtp-dial.xml": flow], numbers: ["+1-208-279-2555": "srtp-dial.xml"]) { cfg in
@@ -112,20 +117,22 @@ final class SRTPEndToEndTests: XCTestCase {
             cfg["trunks"] = [["name": "secure", "uri": "sip:{number}@127.0.0.1:\(trunkPort)", "srtp": "require"]]
         }
         defer { d.stop() }
-        let callee = PjsuaPeer.start(["--listen", "\(trunkPort)", "--srtp", "mandatory", "--codecs", "PCMU/8000", "--clock-rate", "8000",
-                                      "--play", calleeTone, "--record", calleeHeard, "--seconds", "5"])
-        XCTAssertTrue(PjsuaPeer.waitUntilBound(udp: trunkPort), "the callee listens")
-        let caller = PjsuaPeer.start(["--call", "sip:2082792555@127.0.0.1:\(tlsPort);transport=tls", "--transport", "tls",
-                                      "--srtp", "mandatory", "--srtp-secure", "1", "--codecs", "PCMU/8000", "--clock-rate", "8000",
-                                      "--play", callerTone, "--record", callerHeard, "--seconds", "8"])
-        let c = try XCTUnwrap(caller.wait(timeout: 60), "the caller did not finish\n\(d.logText.suffix(3000))")
-        let t = try XCTUnwrap(callee.wait(timeout: 30), "the callee did not finish\n\(d.logText.suffix(3000))")
-        XCTAssertEqual(c.status, 0, "\(c.output.suffix(2000))\n\(d.logText.suffix(2000))")
-        XCTAssertEqual(t.status, 0, "\(t.output.suffix(2000))\n\(d.logText.suffix(2000))")
-        let offered = try XCTUnwrap(t.result?["remote_sdp"] as? String, "\(t.output.suffix(1500))")
+        let callee = try PjsuaPeer(["--listen", "\(trunkPort)", "--srtp", "mandatory", "--codecs", "PCMU/8000", "--clock-rate", "8000",
+                                    "--play", calleeTone, "--record", calleeHeard, "--seconds", "5"])
+        defer { callee.stop() }
+        XCTAssertTrue(callee.waitReady(), "the callee listens: \(callee.log.suffix(1000))")
+        let caller = try PjsuaPeer(["--call", "sip:2082792555@127.0.0.1:\(tlsPort);transport=tls", "--transport", "tls",
+                                    "--srtp", "mandatory", "--srtp-secure", "1", "--codecs", "PCMU/8000", "--clock-rate", "8000",
+                                    "--play", callerTone, "--record", callerHeard, "--seconds", "8"])
+        defer { caller.stop() }
+        let c = caller.finish(timeout: 60)
+        let t = callee.finish(timeout: 30)
+        XCTAssertEqual(c.status, 0, "\(c.result)\n\(caller.log.suffix(2000))\n\(d.logText.suffix(2000))")
+        XCTAssertEqual(t.status, 0, "\(t.result)\n\(callee.log.suffix(2000))\n\(d.logText.suffix(2000))")
+        let offered = try XCTUnwrap(t.result["remote_sdp"] as? String, "\(t.result)")
         XCTAssertTrue(offered.contains("RTP/SAVP"), "the leg offered RTP/SAVP: \(offered)")
         XCTAssertTrue(offered.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80"), offered)
-        XCTAssertEqual(t.result?["srtp"] as? Bool, true)
+        XCTAssertEqual(t.result["srtp"] as? Bool, true)
         XCTAssertGreaterThan(Tone.peakPurity(try WAVFile.read(path: calleeHeard), frequency: 440), 0.5, "the callee heard the caller")
         XCTAssertGreaterThan(Tone.peakPurity(try WAVFile.read(path: callerHeard), frequency: 1000), 0.5, "the caller heard the callee")
     }

@@ -342,7 +342,7 @@ final class CallSessionTests: XCTestCase {
         let answered = s.ringTimerFired(now: at(2))
         guard case .respond(200, let sdp?, _)? = answered.first else { return XCTFail("no 200 with SDP: \(answered)") }
         XCTAssertEqual(sdp, OfferAnswer.offer(local: local))
-        XCTAssertTrue(sdp.contains("m=audio 20000 RTP/AVP 0 8 101"), sdp)
+        XCTAssertTrue(sdp.contains("m=audio 20000 RTP/AVP 0 8 9 101"), sdp)
         XCTAssertTrue(sdp.contains("a=rtpmap:101 telephone-event/8000"), sdp)
 
         let answerBody = sdpBody(typicalOffer(formats: "8 101", connection: "198.51.100.4", port: 40000))
@@ -467,7 +467,7 @@ final class CallSessionTests: XCTestCase {
         var (s, _) = try activeSession(helloFlow)
         let actions = s.reInvite(contentType: nil, body: nil)
         guard case .respond(200, let offer?, _)? = actions.first else { return XCTFail("\(actions)") }
-        XCTAssertTrue(offer.contains("m=audio 20000 RTP/AVP 0 8 101"), offer)
+        XCTAssertTrue(offer.contains("m=audio 20000 RTP/AVP 0 8 9 101"), offer)
         XCTAssertTrue(offer.contains("o=tollfreed 99 2 "), offer)
         let answer = sdpBody(typicalOffer(formats: "8", connection: "198.51.100.9", port: 41000, direction: "recvonly"))
         XCTAssertEqual(s.ack(contentType: "application/sdp", body: answer, now: at(6)),

@@ -39,6 +39,28 @@ final class PromptCacheTests: XCTestCase {
         return try XCTUnwrap(c.results.first).get()
     }
 
+    /// For G.722 calls (issue 17, item 4): synthesised at 16 kHz and G.722-encoded, an
+    /// entry of its own beside the 8 kHz prompt, as long, and with the band G.711 cuts off.
+    func testWidebandPromptIsSynthesisedAt16kHz() throws {
+        let source = try synthesizer().synthesizeSource(welcome)
+        let wide16 = try source.resampled(to: 16000)
+        XCTAssertEqual(Double(wide16.count), Double(source.samples.count) * 16000 / Double(source.rate), accuracy: 64)
+        let cache = try makeCache()
+        let narrow = try fetch(cache, welcome)
+        var key = welcome
+        key.wideband = true
+        let wide = try fetch(cache, key)
+        XCTAssertTrue(wide.isWideband)
+        XCTAssertFalse(narrow.isWideband)
+        XCTAssertEqual(cache.synthesisCount, 2, "the wideband prompt is a cache entry of its own")
+        XCTAssertEqual(wide.durationMilliseconds, narrow.durationMilliseconds, accuracy: 5)
+        XCTAssertEqual(wide.storedBytes, wide.sampleCount, "G.722 only: one byte per 8 kHz period")
+        // Energy above 4 kHz (fricatives): decoded at 16 kHz, high-passed by differencing.
+        let pcm = G722.decode(Array(wide.bytes(.ulaw, g722: true)), wideband: true)
+        let high = zip(pcm.dropFirst(), pcm).map { Int16(clamping: (Int($0) - Int($1)) / 2) }
+        XCTAssertGreaterThan(rms(high[...]), 0.1 * rms(pcm[...]), "speech keeps its upper band")
+    }
+
     func testSynthesisGivesAudibleEightKilohertzSpeech() throws {
         let samples = try synthesizer().synthesize(welcome)
         XCTAssertGreaterThan(samples.count, 8000, "at least 1 s at 8 kHz")

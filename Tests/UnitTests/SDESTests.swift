@@ -91,10 +91,10 @@ final class SDESTests: XCTestCase {
         let plain = OfferAnswer.offer(local: local(.off))
         XCTAssertFalse(plain.contains("a=crypto"), plain)
         let optional = OfferAnswer.offer(local: local(.offer))
-        XCTAssertTrue(optional.contains("m=audio 20000 RTP/AVP 0 8 101"), optional)
+        XCTAssertTrue(optional.contains("m=audio 20000 RTP/AVP 0 8 9 101"), optional)
         XCTAssertTrue(optional.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:\(Data(ourKey).base64EncodedString())"), optional)
         XCTAssertTrue(optional.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"), optional)
-        XCTAssertTrue(OfferAnswer.offer(local: local(.require)).contains("m=audio 20000 RTP/SAVP 0 8 101"))
+        XCTAssertTrue(OfferAnswer.offer(local: local(.require)).contains("m=audio 20000 RTP/SAVP 0 8 9 101"))
 
         func answer(_ proto: String, _ crypto: [String]) throws -> SessionDescription {
             try SDPParser.parse(sdpBody(["v=0", "o=- 1 1 IN IP4 192.0.2.9", "s=-", "c=IN IP4 192.0.2.9", "t=0 0",

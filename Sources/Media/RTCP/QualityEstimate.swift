@@ -10,6 +10,10 @@ import Glibc
 /// - Id from the one-way delay d (ms): 0.024 d + 0.11 (d - 177.3) when d > 177.3;
 /// - d = half the round-trip time + 20 ms of packetisation + a jitter buffer of twice
 ///   the mean jitter (no RTT measured: the other two alone).
+///
+/// G.722 calls are rated on this narrowband scale as if they were G.711 (the same Ie and
+/// Bpl): G.107's wideband E-model (G.107.1, R up to 129) would give them a different
+/// scale, and one record column must compare calls of both codecs.
 enum QualityEstimate {
     /// The MOS for `lossPercent` (the worse direction), `roundTripMs` (nil: unknown) and
     /// `jitterMs` (the mean), rounded to one decimal.
