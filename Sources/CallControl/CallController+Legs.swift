@@ -152,15 +152,16 @@ extension CallController {
             leg.local = next
             stack.respond(h, status: 200, sdp: answer)
             media.configure(leg.media, peer: legPeer(leg, n))
-        case .failure:
-            stack.respond(h, status: 488)
+        case .failure(let f):
+            // The leg goes on with its old media (RFC 3261 14.2).
+            stack.respond(h, status: 488, headers: [f.warningHeader])
         }
     }
 
     /// Applies an SDP answer from the leg; true when one was there and usable.
     func configureLeg(_ leg: Leg, body: String?, contentType: String?) -> Bool {
         guard let body, contentType?.lowercased() == "application/sdp", let sdp = try? SDPParser.parse(body),
-              case .success(let n) = OfferAnswer.acceptAnswer(sdp) else { return false }
+              case .success(let n) = OfferAnswer.acceptAnswer(sdp, local: leg.local) else { return false }
         media.configure(leg.media, peer: legPeer(leg, n))
         return true
     }

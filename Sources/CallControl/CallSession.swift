@@ -202,7 +202,9 @@ struct CallSession {
     mutating func ack(contentType: String?, body: String?, now: Date) -> [CallAction] {
         if awaitingReinviteAnswer {
             awaitingReinviteAnswer = false
-            guard let body, let sdp = try? SDPParser.parse(body), case .success(let n) = OfferAnswer.acceptAnswer(sdp) else { return [] }
+            guard let body, let sdp = try? SDPParser.parse(body), case .success(let n) = OfferAnswer.acceptAnswer(sdp, local: local) else {
+                return []
+            }
             negotiated = n
             return [.configureMedia(peer(n))]
         }
@@ -216,7 +218,7 @@ struct CallSession {
             do { parsed = try SDPParser.parse(body) } catch {
                 return hangUp(now: now, disposition: .failed, log: "late-offer ACK SDP: \(error)")
             }
-            switch OfferAnswer.acceptAnswer(parsed) {
+            switch OfferAnswer.acceptAnswer(parsed, local: local) {
             case .success(let n): negotiated = n
             case .failure(let f): return hangUp(now: now, disposition: .failed, log: "late-offer answer: \(f)")
             }
@@ -305,7 +307,7 @@ struct CallSession {
                     .log(level: "info", event: "call.reinvite", detail: "direction=\(n.localDirection.rawValue)")]
         case .failure(let f):
             // The call continues with the old media (RFC 3261 14.2).
-            return [.respond(status: 488, sdp: nil, headers: []),
+            return [.respond(status: 488, sdp: nil, headers: [f.warningHeader]),
                     .log(level: "warning", event: "sip.reinvite_rejected", detail: "\(f)")]
         }
     }

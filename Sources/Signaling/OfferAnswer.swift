@@ -22,19 +22,26 @@ public struct NegotiatedAudio: Sendable, Equatable {
     public var rtcpMux = false
     /// The peer's RTCP port: its `a=rtcp`, else the RTP port + 1 (the RTP port with mux).
     public var remoteRTCPPort: UInt16 = 0
+    /// The family of the peer's `c=` (IP4 when it had none).
+    public var addressType: SDPAddressType = .ip4
 }
 
 /// Why an offer cannot be answered.
 public enum NegotiationFailure: Error, Equatable, CustomStringConvertible {
     /// No audio stream with a codec we support: 488 Not Acceptable Here.
     case noCommonCodec(String)
-    /// The media address is not one we can send RTP to (IPv6 while RTP is IPv4, a host
-    /// name, multicast, broadcast or malformed): 488 with `Warning: 301`.
+    /// The media address is not one we can send RTP to (a host name, multicast,
+    /// broadcast, link-local, IPv4-mapped IPv6, a type that does not match the address, or
+    /// malformed): 488 with `Warning: 301`.
     case unusableAddress(String)
+    /// The peer's media is in a family we have no media address of (or, in a re-INVITE or
+    /// an answer, not the family of the call's socket): 488 with `Warning: 301`.
+    case otherFamily(SDPAddressType)
     public var description: String {
         switch self {
         case .noCommonCodec(let why): "no common codec: \(why)"
-        case .unusableAddress(let address): "unusable media address '\(address)' (RTP needs a unicast IPv4 address)"
+        case .unusableAddress(let address): "unusable media address '\(address)' (RTP needs a unicast IPv4 or IPv6 address)"
+        case .otherFamily(let type): "media offered over \(type == .ip6 ? "IPv6" : "IPv4"), which this call's media address is not"
         }
     }
 
@@ -42,7 +49,7 @@ public enum NegotiationFailure: Error, Equatable, CustomStringConvertible {
     public var warningHeader: String {
         switch self {
         case .noCommonCodec: "Warning: 305 tollfreed \"Incompatible media format\""
-        case .unusableAddress: "Warning: 301 tollfreed \"Incompatible network address format\""
+        case .unusableAddress, .otherFamily: "Warning: 301 tollfreed \"Incompatible network address format\""
         }
     }
 }
@@ -88,15 +95,16 @@ public enum OfferAnswer {
             guard m.port != 0 else { why = "audio stream disabled (port 0)"; continue }
             guard m.proto == "RTP/AVP" || m.proto == "RTP/AVPF" else { why = "unsupported transport \(m.proto)"; continue }
             guard let pick = pickCodec(m) else { why = "offered formats \(m.formats.joined(separator: " ")) have no PCMU or PCMA"; continue }
-            let remote = m.connectionAddress ?? offer.connectionAddress
+            let (remote, type) = connection(m, in: offer)
             let direction = (m.direction ?? offer.direction ?? .sendrecv).answer
             let onHold = remote == nil || remote == "0.0.0.0" || remote == "::"
-            if !onHold, let remote, !isUsableIPv4Unicast(remote) { return .failure(.unusableAddress(remote)) }
+            if let refusal = addressRefusal(remote, type: type, onHold: onHold, local: local) { return .failure(refusal) }
             var audio = NegotiatedAudio(codec: pick.codec, payloadType: pick.pt,
                                         telephoneEventPayloadType: telephoneEvent(m),
                                         remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
                                         localDirection: direction, ptime: 20)
             audio.setRTCP(m)
+            audio.addressType = type
             chosen = (i, audio)
         }
         guard let chosen else { return .failure(.noCommonCodec(why)) }
@@ -127,14 +135,16 @@ public enum OfferAnswer {
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
-    /// Reads the peer's answer to our offer (from the ACK of a late-offer call).
-    public static func acceptAnswer(_ answer: SessionDescription) -> Result<NegotiatedAudio, NegotiationFailure> {
+    /// Reads the peer's answer to our offer (`local`: what we offered; from the ACK of a
+    /// late-offer call, a `<Dial>` leg's 200).
+    public static func acceptAnswer(_ answer: SessionDescription, local: LocalMedia) -> Result<NegotiatedAudio, NegotiationFailure> {
         guard let m = answer.media.first(where: { $0.media == "audio" && $0.port != 0 }) else {
             return .failure(.noCommonCodec("answer has no active audio stream"))
         }
         guard let pick = pickCodec(m) else { return .failure(.noCommonCodec("answer chose no G.711 codec")) }
-        let remote = m.connectionAddress ?? answer.connectionAddress
+        let (remote, type) = connection(m, in: answer)
         let onHold = remote == nil || remote == "0.0.0.0" || remote == "::"
+        if let refusal = addressRefusal(remote, type: type, onHold: onHold, local: local) { return .failure(refusal) }
         let theirs = m.direction ?? answer.direction ?? .sendrecv
         let ours: MediaDirection = switch theirs {
         case .sendrecv: .sendrecv
@@ -147,6 +157,7 @@ public enum OfferAnswer {
                                     remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
                                     localDirection: ours, ptime: 20)
         audio.setRTCP(m, offered: false)
+        audio.addressType = type
         return .success(audio)
     }
 
@@ -176,7 +187,7 @@ public enum OfferAnswer {
     }
 
     static func header(_ local: LocalMedia) -> [String] {
-        let family = local.address.contains(":") ? "IP6" : "IP4"
+        let family = local.addressType.rawValue
         return [
             "v=0",
             "o=tollfreed \(local.sessionID) \(local.sessionVersion) IN \(family) \(local.address)",
