@@ -181,8 +181,10 @@ extension CallController {
             stack.post { [self] in withCall(parent) { $0.session.dialEvent(now: stack.currentTime()) { m, t in m.legFailed(i, sipStatus: status, now: t) } } }
         }
         let emergency = e.session.emergency || e.session.route.emergency
-        guard let port = media.open(emergency: emergency) else { return failSoon(503, "no free RTP port") }
-        let local = LocalMedia(address: policy.mediaAddress, port: port.port, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+        let family = policy.mediaFamily(forDialTarget: target.uri)
+        guard let port = media.open(emergency: emergency, family: family) else { return failSoon(503, "no free RTP port") }
+        let local = LocalMedia(address: policy.mediaAddress(of: family) ?? policy.mediaAddress, port: port.port,
+                               sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
         let callerID = d.dial.callerId.flatMap { PhoneNumber.e164($0) ?? $0 } ?? e.session.fromNumber
         let user = callerID.filter { $0.isLetter || $0.isNumber || "+-_.".contains($0) }
         let from = "\"\(user)\" <sip:\(user.isEmpty ? "tollfreed" : user)@\(policy.localSIPAddress)>"

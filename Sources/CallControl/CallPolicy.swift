@@ -11,7 +11,9 @@ package struct CallPolicy: Sendable {
     var flows: [String: FlowDocument]
     var numbers: [String: DaemonConfig.Number]
     var tenants: [String: DaemonConfig.Tenant]
+    /// `media.address`, and dual stack's `media.secondary_address` (`CallPolicy+MediaFamily.swift`).
     var mediaAddress: String
+    var secondaryMediaAddress: String? = nil
     var ringMilliseconds: Int
     var maxCallSeconds: Int
     var admission: AdmissionController<SIPCallHandle>.Policy
@@ -85,6 +87,7 @@ extension CallPolicy {
             emergencyLastResort: config.emergencyLastResort,
             localSIPAddress: config.sipHost.contains(":") ? "[\(config.sipHost)]:\(config.sipPort)" : "\(config.sipHost):\(config.sipPort)")
         emergencyMarkingSources = config.emergencyMarkingSources
+        secondaryMediaAddress = config.secondaryMediaAddress
         rtpTimeoutSeconds = config.rtpTimeoutSeconds
         ackTimeoutMilliseconds = config.ackTimeoutMilliseconds
         ttsBacklogMilliseconds = config.ttsBacklogMilliseconds
