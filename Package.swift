@@ -80,7 +80,7 @@ let package = Package(
                     dependencies: ["Routing", "Signaling", "Media", "Metering", "Configuration", "CallControl", "Daemon", "Commands", "Observability", "Compliance",
                                    "RecordStore", "TeXML", "Webhooks", "Formats"]),
         .testTarget(name: "TeXMLTests", dependencies: ["TeXML"]),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Observability"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Observability", "CMediaIO"]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Observability"]),
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "Media", "Observability"]),
         .testTarget(name: "EndToEndTests", dependencies: ["tollfreed", "Media", "Metering", "Signaling", "Observability", "RecordStore",

@@ -49,7 +49,7 @@ struct tfm_batch {
     int bufsize;
     uint8_t *data;
     struct iovec *iov;
-    struct sockaddr_in *addr;
+    struct sockaddr_in6 *addr; /* room for either family's source */
     struct mmsghdr *msgs;
     int filled; /* entries the last receive filled */
 };
@@ -93,15 +93,23 @@ int tfm_batch_recv(int fd, tfm_batch_t *b) {
     return b->filled;
 }
 
-const uint8_t *tfm_batch_packet(const tfm_batch_t *b, int i, int *length, uint32_t *addr, uint16_t *port) {
+const uint8_t *tfm_batch_packet(const tfm_batch_t *b, int i, int *length, tfm_source_t *source) {
     *length = (int)b->msgs[i].msg_len;
-    if (b->addr[i].sin_family == AF_INET) {
-        *addr = b->addr[i].sin_addr.s_addr;
-        *port = b->addr[i].sin_port;
-    } else {
-        *addr = 0;
-        *port = 0;
+    const struct sockaddr_in6 *a6 = &b->addr[i];
+    uint8_t bytes[16] = {0};
+    source->port = 0;
+    if (a6->sin6_family == AF_INET6) {
+        memcpy(bytes, &a6->sin6_addr, 16);
+        source->port = a6->sin6_port;
+    } else if (a6->sin6_family == AF_INET) {
+        const struct sockaddr_in *a4 = (const struct sockaddr_in *)(const void *)a6;
+        bytes[10] = 0xff;
+        bytes[11] = 0xff;
+        memcpy(bytes + 12, &a4->sin_addr, 4);
+        source->port = a4->sin_port;
     }
+    memcpy(&source->high, bytes, 8);
+    memcpy(&source->low, bytes + 8, 8);
     return (const uint8_t *)b->iov[i].iov_base;
 }
 

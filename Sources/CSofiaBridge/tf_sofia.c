@@ -119,7 +119,9 @@ static void fill_source(tf_sip_event_t *ev, nua_t *nua) {
     } else {
         return;
     }
-    snprintf(ev->source, sizeof ev->source, "%s:%d", host, port);
+    /* "[2001:db8::1]:5060" for IPv6 (RFC 5952 6): SourceFilter.host(of:) takes the
+       address out of the brackets; unbracketed, the port would read as part of it. */
+    snprintf(ev->source, sizeof ev->source, ai->ai_addr->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
 }
 
 /* A Contact we can send in-dialog requests to (the BYE after an ACK timeout goes there):

@@ -178,8 +178,10 @@ extension CallController {
             stack.post { [self] in withCall(parent) { $0.session.dialEvent(now: stack.currentTime()) { m, t in m.legFailed(i, sipStatus: status, now: t) } } }
         }
         let emergency = e.session.emergency || e.session.route.emergency
-        guard let port = media.open(emergency: emergency) else { return failSoon(503, "no free RTP port") }
-        let local = policy.localMedia(port: port.port, srtp: target.trunk.flatMap { policy.trunkSRTP[$0] } ?? .off)
+        let family = policy.mediaFamily(forDialTarget: target.uri)
+        guard let port = media.open(emergency: emergency, family: family) else { return failSoon(503, "no free RTP port") }
+        let local = policy.localMedia(port: port.port, address: policy.mediaAddress(of: family) ?? policy.mediaAddress,
+                                      srtp: target.trunk.flatMap { policy.trunkSRTP[$0] } ?? .off)
         let callerID = d.dial.callerId.flatMap { PhoneNumber.e164($0) ?? $0 } ?? e.session.fromNumber
         let user = callerID.filter { $0.isLetter || $0.isNumber || "+-_.".contains($0) }
         let from = "\"\(user)\" <sip:\(user.isEmpty ? "tollfreed" : user)@\(policy.localSIPAddress)>"

@@ -59,13 +59,14 @@ extension CallController {
         case .success(let o): offer = o
         case .failure(let r): return refuseAdmitted(ctx, r.status, r.disposition, r.reason, headers: r.headers)
         }
-        if let port = media.open(emergency: emergency) {
-            return startCall(ctx, route: route, offer: offer, port: port)
+        let family = policy.mediaFamily(forOffer: offer)
+        if let port = media.open(emergency: emergency, family: family) {
+            return startCall(ctx, route: route, offer: offer, port: port, family: family)
         }
         guard emergency, preemptForPort(ctx) else {
             return refuseAdmitted(ctx, 503, .busy, "no free RTP port", headers: ["Retry-After: 5"])
         }
-        awaitPort(ctx, route: route, offer: offer, attempts: 50)
+        awaitPort(ctx, route: route, offer: offer, family: family, attempts: 50)
     }
 
     /// What the gate decides on. The rate bucket is consulted only for a trusted source.
@@ -153,23 +154,27 @@ extension CallController {
 
     /// Waits for the port a preempted call gives back (the media threads release it within
     /// a tick), 10 ms at a time; the caller meanwhile has its 100 Trying.
-    private func awaitPort(_ ctx: InviteContext, route: DIDRoute, offer: SessionDescription?, attempts: Int) {
+    private func awaitPort(_ ctx: InviteContext, route: DIDRoute, offer: SessionDescription?, family: IPFamily, attempts: Int) {
         stack.schedule(afterMilliseconds: 10) { [self] in
             guard stack.isAlive(ctx.invite.handle) else {
                 // The caller gave up (CANCEL) while we waited.
                 admission.release(ctx.invite.handle)
                 return refuse(ctx, 487, .canceled, "cancelled while waiting for an RTP port")
             }
-            if let port = media.open(emergency: true) { return startCall(ctx, route: route, offer: offer, port: port) }
-            if attempts > 1 { return awaitPort(ctx, route: route, offer: offer, attempts: attempts - 1) }
+            if let port = media.open(emergency: true, family: family) {
+                return startCall(ctx, route: route, offer: offer, port: port, family: family)
+            }
+            if attempts > 1 { return awaitPort(ctx, route: route, offer: offer, family: family, attempts: attempts - 1) }
             refuseAdmitted(ctx, 503, .busy, "no free RTP port", headers: ["Retry-After: 5"])
         }
     }
 
     /// The INVITE is admitted and has its port: answer the offer and start the session.
-    private func startCall(_ ctx: InviteContext, route: DIDRoute, offer: SessionDescription?, port: (MediaSessionID, port: UInt16)) {
+    private func startCall(_ ctx: InviteContext, route: DIDRoute, offer: SessionDescription?, port: (MediaSessionID, port: UInt16),
+                           family: IPFamily) {
         let inv = ctx.invite
-        let local = policy.localMedia(port: port.port, srtp: policy.srtp(overTLS: inv.overTLS))
+        let local = policy.localMedia(port: port.port, address: policy.mediaAddress(of: family) ?? policy.mediaAddress,
+                                      srtp: policy.srtp(overTLS: inv.overTLS))
         var negotiated: (NegotiatedAudio, String)?
         if let offer {
             switch OfferAnswer.answer(offer, local: local) {

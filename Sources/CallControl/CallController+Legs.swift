@@ -152,8 +152,9 @@ extension CallController {
             leg.local = next
             stack.respond(h, status: 200, sdp: answer)
             media.configure(leg.media, peer: legPeer(leg, n))
-        case .failure:
-            stack.respond(h, status: 488)
+        case .failure(let f):
+            // The leg goes on with its old media (RFC 3261 14.2).
+            stack.respond(h, status: 488, headers: [f.warningHeader])
         }
     }
 

@@ -11,7 +11,9 @@ package struct CallPolicy: Sendable {
     var flows: [String: FlowDocument]
     var numbers: [String: DaemonConfig.Number]
     var tenants: [String: DaemonConfig.Tenant]
+    /// `media.address`, and dual stack's `media.secondary_address` (`CallPolicy+MediaFamily.swift`).
     var mediaAddress: String
+    var secondaryMediaAddress: String? = nil
     var ringMilliseconds: Int
     var maxCallSeconds: Int
     var admission: AdmissionController<SIPCallHandle>.Policy
@@ -63,8 +65,8 @@ package struct CallPolicy: Sendable {
 
     /// What we answer and offer with on a call's media: the address, and SRTP under the
     /// listener's policy (or the trunk's, for a leg) with a key of the session's own.
-    func localMedia(port: UInt16, srtp: SRTPPolicy) -> LocalMedia {
-        LocalMedia(address: mediaAddress, port: port, sessionID: UInt64.random(in: 1...UInt64(Int64.max)),
+    func localMedia(port: UInt16, address: String, srtp: SRTPPolicy) -> LocalMedia {
+        LocalMedia(address: address, port: port, sessionID: UInt64.random(in: 1...UInt64(Int64.max)),
                    srtp: srtp, srtpKey: srtp == .off ? nil : SRTPKeys.generateKey())
     }
 
@@ -99,6 +101,7 @@ extension CallPolicy {
             emergencyLastResort: config.emergencyLastResort,
             localSIPAddress: config.sipHost.contains(":") ? "[\(config.sipHost)]:\(config.sipPort)" : "\(config.sipHost):\(config.sipPort)")
         emergencyMarkingSources = config.emergencyMarkingSources
+        secondaryMediaAddress = config.secondaryMediaAddress
         rtpTimeoutSeconds = config.rtpTimeoutSeconds
         ackTimeoutMilliseconds = config.ackTimeoutMilliseconds
         ttsBacklogMilliseconds = config.ttsBacklogMilliseconds

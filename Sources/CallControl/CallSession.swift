@@ -202,7 +202,9 @@ struct CallSession {
     mutating func ack(contentType: String?, body: String?, now: Date) -> [CallAction] {
         if awaitingReinviteAnswer {
             awaitingReinviteAnswer = false
-            guard let body, let sdp = try? SDPParser.parse(body), case .success(let n) = OfferAnswer.acceptAnswer(sdp, local: local) else { return [] }
+            guard let body, let sdp = try? SDPParser.parse(body), case .success(let n) = OfferAnswer.acceptAnswer(sdp, local: local) else {
+                return []
+            }
             negotiated = n
             return [.configureMedia(peer(n))]
         }
@@ -305,7 +307,7 @@ struct CallSession {
                     .log(level: "info", event: "call.reinvite", detail: "direction=\(n.localDirection.rawValue)")]
         case .failure(let f):
             // The call continues with the old media (RFC 3261 14.2).
-            return [.respond(status: 488, sdp: nil, headers: []),
+            return [.respond(status: 488, sdp: nil, headers: [f.warningHeader]),
                     .log(level: "warning", event: "sip.reinvite_rejected", detail: "\(f)")]
         }
     }

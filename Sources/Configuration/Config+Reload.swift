@@ -6,6 +6,7 @@ extension DaemonConfig {
         var out: [String] = []
         if sipHost != next.sipHost || sipPort != next.sipPort { out.append("sip.listen") }
         if mediaAddress != next.mediaAddress { out.append("media.address") }
+        if secondaryMediaAddress != next.secondaryMediaAddress { out.append("media.secondary_address") }
         if rtpPorts != next.rtpPorts { out.append("media.rtp_ports") }
         if dataDirectory != next.dataDirectory { out.append("data_dir") }
         if effectiveRecordingsDirectory != next.effectiveRecordingsDirectory { out.append("recordings_dir") }

@@ -83,9 +83,12 @@ public struct DaemonConfig: Sendable, Equatable {
     /// SRTP for calls over the public listener: off by default, since SDES keys would cross
     /// the network in the clear with the SDP (use it only where that network is private).
     public var srtp: SRTPPolicy = .off
-    /// Networks (IPv4 CIDR) media may be latched onto besides the negotiated address.
+    /// Networks (IPv4 or IPv6 CIDR) media may be latched onto besides the negotiated address.
     public var latchingNetworks: [String] = []
+    /// The address RTP is bound to and SDP advertises (IPv4 or IPv6); our own offers use it.
     public var mediaAddress: String = "127.0.0.1"
+    /// Dual stack: an address of the other family, for peers whose SDP is in that family.
+    public var secondaryMediaAddress: String?
     public var rtpPorts: ClosedRange<Int> = 20000...29999
     /// SCHED_FIFO priority of the media clock (pacer) thread; 0 leaves it a normal thread.
     public var pacerPriority = 10

@@ -87,23 +87,23 @@ struct ConfigReader {
     /// The `media` section, `data_dir` and `flows_dir`.
     func readMedia(_ o: [String: Any], into c: inout DaemonConfig) throws(ConfigError) {
         if let media = o["media"] {
-            let m = try json.object(media, "media", allowed: ["address", "rtp_ports", "pacer_priority", "poor_quality_mos",
-                                                              "latching_networks", "rtcp"])
+            let m = try json.object(media, "media", allowed: ["address", "secondary_address", "rtp_ports", "pacer_priority",
+                                                              "poor_quality_mos", "latching_networks", "rtcp"])
             c.rtcp = try json.bool(m, "rtcp", "media") ?? c.rtcp
             if let list = m["latching_networks"] {
-                guard let items = list as? [String] else { throw json.fail("media.latching_networks", "must be a list of IPv4 CIDR networks") }
-                for item in items where !ConfigLoader.isIPv4CIDR(item) {
-                    throw json.fail("media.latching_networks", "'\(item)' is not an IPv4 network (a.b.c.d/n)")
+                guard let items = list as? [String] else { throw json.fail("media.latching_networks", "must be a list of CIDR networks") }
+                for item in items where !ConfigLoader.isLatchingCIDR(item) {
+                    throw json.fail("media.latching_networks", "'\(item)' is not an IPv4 (a.b.c.d/n) or IPv6 (2001:db8::/n) network")
                 }
                 c.latchingNetworks = items
             }
+            try readMediaAddresses(m, into: &c)
             if let v = m["poor_quality_mos"] {
                 guard !JSONTreeReader<ConfigError>.isBool(v), let d = (v as? NSNumber)?.doubleValue, (1...4.5).contains(d) else {
                     throw json.fail("media.poor_quality_mos", "must be a number from 1 to 4.5, got '\(v)'")
                 }
                 c.poorQualityMOS = d
             }
-            c.mediaAddress = try json.string(m, "address", "media") ?? c.mediaAddress
             c.pacerPriority = try json.integer(m, "pacer_priority", "media", in: 0...99) ?? c.pacerPriority
             if let r = try json.string(m, "rtp_ports", "media") {
                 guard let range = ConfigLoader.portRange(r) else { throw json.fail("media.rtp_ports", "must be LOW-HIGH within 1024-65535, got '\(r)'") }
@@ -113,6 +113,19 @@ struct ConfigReader {
         if let d = try json.string(o, "data_dir", "") { c.dataDirectory = path(d) }
         if let d = try json.string(o, "recordings_dir", "") { c.recordingsDirectory = path(d) }
         if let d = try json.string(o, "flows_dir", "") { c.flowsDirectory = path(d) }
+    }
+
+    /// `media.address` and, for dual stack, `media.secondary_address` of the other family.
+    func readMediaAddresses(_ m: [String: Any], into c: inout DaemonConfig) throws(ConfigError) {
+        c.mediaAddress = try json.string(m, "address", "media") ?? c.mediaAddress
+        if let why = ConfigLoader.mediaAddressProblem(c.mediaAddress) { throw json.fail("media.address", why) }
+        guard let second = try json.string(m, "secondary_address", "media") else { return }
+        if let why = ConfigLoader.mediaAddressProblem(second) { throw json.fail("media.secondary_address", why) }
+        guard ConfigLoader.ipFamily(second) != ConfigLoader.ipFamily(c.mediaAddress) else {
+            throw json.fail("media.secondary_address", "'\(second)' is of the same family as media.address '\(c.mediaAddress)'; "
+                            + "it is the other family's address, for dual stack")
+        }
+        c.secondaryMediaAddress = second
     }
 
     /// The `calls` section.

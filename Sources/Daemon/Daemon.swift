@@ -142,9 +142,9 @@ public final class Daemon: Sendable {
         let media: MediaEngine
         do {
             // An emergency call may bridge one <Dial> leg: two ports for each reserved place.
-            media = try MediaEngine(address: config.mediaAddress, ports: config.rtpPorts, pacerPriority: config.pacerPriority,
-                                    emergencyPortReserve: 2 * config.effectiveEmergencyReserve, rtcp: config.rtcp,
-                                    logger: logger, onEvent: onEvent)
+            media = try MediaEngine(address: config.mediaAddress, secondaryAddress: config.secondaryMediaAddress, ports: config.rtpPorts,
+                                    pacerPriority: config.pacerPriority, emergencyPortReserve: 2 * config.effectiveEmergencyReserve,
+                                    rtcp: config.rtcp, logger: logger, onEvent: onEvent)
         } catch { throw StartupError("media: \(error)", status: 2) }
         let ports = (config.rtpPorts.upperBound - config.rtpPorts.lowerBound) / 2 + 1
         if ports < 2 * config.maxConcurrentCalls {

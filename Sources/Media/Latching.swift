@@ -8,33 +8,53 @@ import Glibc
 /// from. Once per negotiation (a re-INVITE starts over), and never onto an address outside
 /// the negotiated one and `networks`.
 public struct LatchPolicy: Sendable, Equatable {
-    /// IPv4 networks, address and mask in network byte order.
-    public var networks: [(address: UInt32, mask: UInt32)]
+    /// One network: its address and mask in `UDPEndpoint`'s 16-byte form (an IPv4
+    /// network as v4-mapped, its prefix 96 bits longer), and its family.
+    struct Network: Sendable, Equatable {
+        var high: UInt64
+        var low: UInt64
+        var maskHigh: UInt64
+        var maskLow: UInt64
+        var family: IPFamily
 
-    /// `networks` as "a.b.c.d/n" (or a bare address); nil when one is not IPv4 CIDR.
+        @inline(__always)
+        func contains(_ a: UDPEndpoint) -> Bool {
+            a.family == family && a.high & maskHigh == high && a.low & maskLow == low
+        }
+    }
+    var networks: [Network]
+
+    /// `networks` as "a.b.c.d/n", "2001:db8::/n" (or a bare address); nil when one is not
+    /// an IPv4 or IPv6 CIDR network (IPv4-mapped IPv6 ones included: write them as IPv4).
     public init?(networks: [String]) {
-        var out: [(UInt32, UInt32)] = []
+        var out: [Network] = []
         for text in networks {
-            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-            var a = in_addr()
-            guard parts.count <= 2, inet_pton(AF_INET, String(parts[0]), &a) == 1 else { return nil }
-            let prefix = parts.count == 2 ? Int(parts[1]) ?? -1 : 32
-            guard (0...32).contains(prefix) else { return nil }
-            let hostMask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << (32 - UInt32(prefix))
-            out.append((a.s_addr & hostMask.bigEndian, hostMask.bigEndian))
+            guard let n = Self.network(text) else { return nil }
+            out.append(n)
         }
         self.networks = out
     }
 
-    /// May media from `source` (network order) be latched onto, for a peer negotiated at
-    /// `negotiated`?
-    @inline(__always)
-    func allows(source: UInt32, negotiated: UInt32) -> Bool {
-        source == negotiated || networks.contains { source & $0.mask == $0.address }
+    /// Parses one network; nil when malformed.
+    static func network(_ text: String) -> Network? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, !parts[0].contains("%"), let a = UDPEndpoint(host: String(parts[0]), port: 0) else { return nil }
+        let family = a.family
+        // "::ffff:a.b.c.d" parses as the IPv4 address: written as IPv6 it is refused.
+        guard family == .ipv6 || !parts[0].contains(":") else { return nil }
+        let width = family == .ipv4 ? 32 : 128
+        let prefix = parts.count == 2 ? Int(parts[1]) ?? -1 : width
+        guard (0...width).contains(prefix), parts.count == 1 || parts[1].allSatisfy(\.isNumber) else { return nil }
+        let bits = prefix + (128 - width)
+        let mask = UDPEndpoint.mask(bits: bits)
+        return Network(high: a.high & mask.high, low: a.low & mask.low, maskHigh: mask.high, maskLow: mask.low, family: family)
     }
 
-    public static func == (a: LatchPolicy, b: LatchPolicy) -> Bool {
-        a.networks.elementsEqual(b.networks) { $0.address == $1.address && $0.mask == $1.mask }
+    /// May media from `source` be latched onto, for a peer negotiated at `negotiated`?
+    /// Never across families.
+    @inline(__always)
+    func allows(source: UDPEndpoint, negotiated: UDPEndpoint) -> Bool {
+        source.family == negotiated.family && (source.sameAddress(as: negotiated) || networks.contains { $0.contains(source) })
     }
 }
 
@@ -54,24 +74,21 @@ extension PacketProcessor {
     @inline(__always)
     mutating func publishReception(to quality: SessionQuality) { quality.publish(reception) }
 
-    /// Whether a packet from `address` (network order) could latch: checked before SRTP
-    /// authentication, so a stranger costs no decryption.
+    /// Whether a packet from `source` could latch: checked before SRTP authentication, so a
+    /// stranger costs no decryption.
     @inline(__always)
-    func mayLatch(onto address: UInt32) -> Bool {
+    func mayLatch(onto source: UDPEndpoint) -> Bool {
         guard let policy = latch, !latched, let remote else { return false }
-        return policy.allows(source: address, negotiated: remote.storage.sin_addr.s_addr)
+        return policy.allows(source: source, negotiated: remote)
     }
 
-    /// A packet from `address:port` (network order) that is not the peer's: latch onto it
-    /// when the policy allows and it is RTP; true when `remote` moved (reported once by the
-    /// receiver through `latchedTo`).
-    mutating func latch(onto address: UInt32, port: UInt16, packet: UnsafeRawBufferPointer) -> Bool {
-        guard let policy = latch, !latched, let remote, policy.allows(source: address, negotiated: remote.storage.sin_addr.s_addr),
+    /// A packet from `source` that is not the peer's: latch onto it when the policy allows
+    /// and it is RTP; true when `remote` moved (reported once by the receiver through
+    /// `latchedTo`).
+    mutating func latch(onto source: UDPEndpoint, packet: UnsafeRawBufferPointer) -> Bool {
+        guard let policy = latch, !latched, let remote, policy.allows(source: source, negotiated: remote),
               RTPHeader.parse(packet) != nil else { return false }
-        var to = remote.storage
-        to.sin_addr.s_addr = address
-        to.sin_port = port
-        self.remote = UDPEndpoint(to)
+        self.remote = source
         latched = true
         latchedTo = self.remote
         return true

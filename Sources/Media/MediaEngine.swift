@@ -42,59 +42,14 @@ public struct MediaEngineStats: Sendable {
     public var portsFree: Int
 }
 
-/// Where and how a session sends: set after offer/answer, changed by re-INVITE.
-public struct MediaPeer: Sendable, Equatable {
-    public var remote: UDPEndpoint?
-    public var law: G711.Law
-    /// G.722 (`payloadType`, usually 9) instead of `law`.
-    public var g722 = false
-    public var payloadType: UInt8
-    public var telephoneEventPayloadType: UInt8?
-    public var sending: Bool
-    /// RTCP shares the RTP port (RFC 5761, `a=rtcp-mux` in offer and answer).
-    public var rtcpMux = false
-    /// The peer's RTCP port when not multiplexed (`a=rtcp`, else RTP port + 1); 0: the default.
-    public var rtcpPort: UInt16 = 0
-    /// NAT latching for this peer (`Latching.swift`); nil: media only from the negotiated address.
-    public var latch: LatchPolicy?
-    /// SRTP (RFC 3711) with these keys; nil: plain RTP.
-    public var srtp: SRTPKeys?
-    public init(remote: UDPEndpoint?, law: G711.Law, payloadType: UInt8, telephoneEventPayloadType: UInt8?, sending: Bool) {
-        self.remote = remote
-        self.law = law
-        self.payloadType = payloadType
-        self.telephoneEventPayloadType = telephoneEventPayloadType
-        self.sending = sending
-    }
-}
-
-/// Events from the media threads.
-public enum MediaEvent: Sendable {
-    /// A `play` or `playSilence` with this token has sent its last packet.
-    case playbackFinished(MediaSessionID, token: UInt64)
-    /// The caller pressed a key: one event per RFC 4733 event, or per in-band tone when
-    /// in-band detection is on. The same press may arrive by both routes (and by SIP INFO in
-    /// signaling): merge them with `DTMFDeduplicator`.
-    case dtmf(MediaSessionID, digit: Character, source: DTMFSource)
-    /// The recording started with this token is written (also after the session closed).
-    case recordingFinished(MediaSessionID, token: UInt64, RecordingFile)
-    /// The recording started with this token could not be written.
-    case recordingFailed(MediaSessionID, token: UInt64, MediaError)
-    /// NAT latching: media now goes to `to`, where the peer's RTP comes from.
-    case latched(MediaSessionID, to: UDPEndpoint)
-    /// The caller started speaking while `listenForSpeech` with this token runs.
-    case speechStarted(MediaSessionID, token: UInt64)
-    /// The utterance has ended: 8 kHz samples from just before the onset to just after the
-    /// last voiced frame. Not reported after `stopListeningForSpeech` or `close`.
-    case speechCaptured(MediaSessionID, token: UInt64, samples: [Int16])
-}
-
 /// State shared by the pacer and the receiver for one session: the socket and counters.
 /// The socket is closed and its port returned when both threads have let go of it.
 final class SessionShared: Sendable {
     let id: MediaSessionID
     let fd: Int32
     let port: UInt16
+    /// The family of the socket: only peers of this family can be reached from it.
+    let family: IPFamily
     /// The RTCP socket on `port + 1` (-1: that port was taken; RTCP then only with rtcp-mux).
     let rtcpFD: Int32
     /// The SSRC the pacer sends with (reports about it are ours).
@@ -110,10 +65,12 @@ final class SessionShared: Sendable {
     private let users = Atomic<Int>(2)
     private let pool: PortPool
 
-    init(id: MediaSessionID, fd: Int32, port: UInt16, pool: PortPool, rtcpFD: Int32 = -1, ssrc: UInt32 = 1) {
+    init(id: MediaSessionID, fd: Int32, port: UInt16, pool: PortPool, rtcpFD: Int32 = -1, ssrc: UInt32 = 1,
+         family: IPFamily = .ipv4) {
         self.id = id
         self.fd = fd
         self.port = port
+        self.family = family
         self.pool = pool
         self.rtcpFD = rtcpFD
         self.ssrc = ssrc
@@ -143,7 +100,8 @@ final class SessionShared: Sendable {
 /// Control methods are thread-safe; they queue commands that the media threads apply at
 /// their next iteration.
 public final class MediaEngine: Sendable {
-    private let address: String
+    /// The local address of each family the engine has (one, or two for dual stack).
+    private let addresses: MediaAddresses
     private let rtcp: Bool
     private let pool: PortPool
     private let logger: Logger
@@ -154,18 +112,18 @@ public final class MediaEngine: Sendable {
     private let nextID = Atomic<UInt64>(1)
 
     /// - Parameters:
-    ///   - address: local IPv4 address the RTP sockets bind to (and that SDP advertises).
-    ///   - ports: the RTP port range; even ports are used.
+    ///   - address: local IPv4 or IPv6 address the RTP sockets bind to (and that SDP
+    ///     advertises); sessions of its family, and those opened without one, use it.
+    ///   - secondaryAddress: for dual stack, an address of the other family, for sessions
+    ///     of that family.
+    ///   - ports: the RTP port range; even ports are used, by both addresses.
     ///   - pacerPriority: SCHED_FIFO priority for the media clock thread (0: a normal thread).
     ///   - onEvent: called on a media thread or the recording writer's queue; must not block.
     ///   - emergencyPortReserve: ports kept for emergency calls (at most half the range).
     ///   - rtcp: false sends no RTCP and opens no RTCP sockets (`media.rtcp`).
-    public init(address: String, ports: ClosedRange<Int>, pacerPriority: Int = 0, emergencyPortReserve: Int = 0,
-                rtcp: Bool = true, logger: Logger, onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
-        guard UDPEndpoint(host: address, port: 0) != nil else {
-            throw MediaError("media address '\(address)' is not an IPv4 address")
-        }
-        self.address = address
+    public init(address: String, secondaryAddress: String? = nil, ports: ClosedRange<Int>, pacerPriority: Int = 0,
+                emergencyPortReserve: Int = 0, rtcp: Bool = true, logger: Logger, onEvent: @escaping @Sendable (MediaEvent) -> Void) throws {
+        addresses = try MediaAddresses(address, secondary: secondaryAddress)
         self.rtcp = rtcp
         self.pool = PortPool(range: ports)
         self.emergencyPortReserve = min(max(0, emergencyPortReserve), pool.capacity / 2)
@@ -198,9 +156,14 @@ public final class MediaEngine: Sendable {
     /// and their legs cannot use up the range before the call-count reserve is reached.
     public let emergencyPortReserve: Int
 
-    /// Opens a session on a free port from the range. Returns nil when the range is used up
-    /// (for ordinary calls: when only the emergency reserve is left).
-    public func open(emergency: Bool = false) -> (MediaSessionID, port: UInt16)? {
+    /// The local address of `family` (nil: the primary), nil when the engine has none.
+    public func address(of family: IPFamily?) -> String? { addresses[family] }
+
+    /// Opens a session on a free port from the range, on the address of `family` (nil: the
+    /// primary one). Returns nil when the range is used up (for ordinary calls: when only
+    /// the emergency reserve is left) or the engine has no address of that family.
+    public func open(emergency: Bool = false, family: IPFamily? = nil) -> (MediaSessionID, port: UInt16)? {
+        guard let address = addresses[family] else { return nil }
         var attempts = pool.capacity
         while attempts > 0, let port = pool.take(leaving: emergency ? 0 : emergencyPortReserve) {
             attempts -= 1
@@ -213,7 +176,8 @@ public final class MediaEngine: Sendable {
             // RTCP on the odd port above (RFC 3550 11); another program may hold it, and the
             // call goes on without (or with rtcp-mux, on the RTP port).
             let rtcpFD = rtcp ? bindUDP(host: address, port: port + 1) ?? -1 : -1
-            let shared = SessionShared(id: id, fd: fd, port: port, pool: pool, rtcpFD: rtcpFD, ssrc: UInt32.random(in: 1...UInt32.max))
+            let shared = SessionShared(id: id, fd: fd, port: port, pool: pool, rtcpFD: rtcpFD, ssrc: UInt32.random(in: 1...UInt32.max),
+                                       family: family ?? addresses.primary)
             sessions.withLock { $0[id] = shared }
             pacer.submit(.add(shared, ssrc: shared.ssrc,
                               sequence: UInt16.random(in: 0...UInt16.max), timestamp: UInt32.random(in: 0...UInt32.max)))
@@ -233,6 +197,12 @@ public final class MediaEngine: Sendable {
         var peer = peer
         // Without RTCP the pacer has nowhere to report (no socket, and no mux either).
         if !rtcp { peer.rtcpMux = false }
+        // Offer/answer keeps a session to its own family; should a peer of the other one
+        // reach here anyway, nothing is sent (a socket cannot) and its packets are dropped.
+        if let remote = peer.remote, let own = sessions.withLock({ $0[id]?.family }), remote.family != own {
+            logger.error("media.family_mismatch", ["session": id.description, "peer": remote.description, "socket": own.rawValue])
+            peer.remote = nil
+        }
         if let keys = peer.srtp {
             do throws(MediaError) {
                 srtp = try SRTPContexts(keys)

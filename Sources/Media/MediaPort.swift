@@ -3,9 +3,10 @@
 /// receiver); a test gives the controller an in-memory one and delivers `MediaEvent`s
 /// itself.
 public protocol MediaPort: AnyObject, Sendable {
-    /// Opens a session on a free port; nil when none is left (for ordinary calls, when
-    /// only the emergency reserve is left).
-    func open(emergency: Bool) -> (MediaSessionID, port: UInt16)?
+    /// Opens a session on a free port, on the local address of `family` (nil: the primary
+    /// one); nil when none is left (for ordinary calls, when only the emergency reserve is
+    /// left) or there is no address of that family.
+    func open(emergency: Bool, family: IPFamily?) -> (MediaSessionID, port: UInt16)?
     func configure(_ id: MediaSessionID, peer: MediaPeer)
     func play(_ id: MediaSessionID, audio: EncodedAudio, loops: Int, token: UInt64)
     func playSilence(_ id: MediaSessionID, milliseconds: Int, token: UInt64)

@@ -32,7 +32,7 @@ struct PacedSession {
         case digits([DigitTick], at: Int, eventTimestamp: UInt32, token: UInt64)
     }
     let shared: SessionShared
-    var remote = sockaddr_in()
+    var remote = SocketAddress()
     var hasRemote = false
     var sending = false
     var muted = false
@@ -196,7 +196,7 @@ final class Pacer: @unchecked Sendable {
         case .peer(let id, let peer, let srtp):
             guard let i = index[id] else { return }
             sessions[i].keepOrReplace(srtp)
-            if let r = peer.remote { sessions[i].remote = r.storage; sessions[i].hasRemote = true } else { sessions[i].hasRemote = false }
+            if let r = peer.remote { sessions[i].remote = r.socketAddress; sessions[i].hasRemote = true } else { sessions[i].hasRemote = false }
             if !sessions[i].started { sessions[i].slot = slot }
             if !sessions[i].sending && peer.sending { sessions[i].startOfSpurt = true }
             sessions[i].sending = peer.sending
@@ -226,9 +226,8 @@ final class Pacer: @unchecked Sendable {
             sessions[i].playback = .idle
         case .latch(let id, let to):
             guard let i = index[id] else { return }
-            sessions[i].remote = to.storage
-            sessions[i].rtcp.remote.sin_addr = to.storage.sin_addr
-            if sessions[i].rtcp.mux { sessions[i].rtcp.remote.sin_port = to.storage.sin_port }
+            sessions[i].remote = to.socketAddress
+            sessions[i].latchRTCP(to)
         case .mute(let id, let on):
             guard let i = index[id] else { return }
             if sessions[i].muted && !on { sessions[i].startOfSpurt = true }
@@ -335,14 +334,7 @@ extension PacedSession {
             guard let n = srtp.protect(packet, length: bytes) else { return false }
             bytes = n
         }
-        var to = remote
-        let fd = shared.fd
-        let sent = withUnsafePointer(to: &to) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, packet, bytes, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard sent > 0 else { return false }
+        guard remote.send(shared.fd, packet, bytes) > 0 else { return false }
         started = true
         shared.sent.wrappingAdd(1, ordering: .relaxed)
         header.sequence &+= 1

@@ -79,17 +79,17 @@ struct PacketProcessor {
     @inline(__always)
     func law(forPayloadType pt: UInt8) -> G711.Law? { relayFormat.law(forPayloadType: pt) }
 
-    /// Handles one datagram from `address:port` (network byte order) received at `now`
+    /// Handles one datagram from `source` received at `now`
     /// (seconds, monotonic). Digits found are passed to `digit`. `scratch` must hold at
     /// least as many samples as the largest payload (the receiver's buffer size).
     /// With SRTP the packet is decrypted in place (the receive buffer is the receiver's
     /// own), after the source check and before anything in it is believed, a latch included.
-    mutating func process(_ packet: UnsafeRawBufferPointer, address: UInt32, port: UInt16, now: Double,
+    mutating func process(_ packet: UnsafeRawBufferPointer, from source: UDPEndpoint, now: Double,
                           scratch: UnsafeMutableBufferPointer<Int16>,
                           digit: (Character, DTMFSource) -> Void) -> PacketKind {
         guard let remote else { return .dropped }
-        let fromPeer = remote.matches(address: address, port: port)
-        guard fromPeer || mayLatch(onto: address) else { return .dropped }
+        let fromPeer = remote == source
+        guard fromPeer || mayLatch(onto: source) else { return .dropped }
         var packet = packet
         plainLength = packet.count
         if let srtp {
@@ -98,7 +98,7 @@ struct PacketProcessor {
             packet = UnsafeRawBufferPointer(start: base, count: n)
             plainLength = n
         }
-        guard fromPeer || latch(onto: address, port: port, packet: packet) else { return .dropped }
+        guard fromPeer || latch(onto: source, packet: packet) else { return .dropped }
         guard let parsed = RTPHeader.parse(packet) else { return .malformed }
         let header = parsed.header
         let payload = UnsafeRawBufferPointer(rebasing: packet[parsed.payloadOffset..<(parsed.payloadOffset + parsed.payloadLength)])

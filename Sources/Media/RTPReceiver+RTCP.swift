@@ -12,21 +12,20 @@ extension RTPReceiver {
             if n <= 0 { break }
             for k in 0..<n {
                 var length: Int32 = 0
-                var addr: UInt32 = 0
-                var port: UInt16 = 0
-                let bytes = tfm_batch_packet(batchBuffers, k, &length, &addr, &port)
-                heardRTCP(UnsafeRawBufferPointer(start: bytes, count: Int(length)), session: i, address: addr)
+                var raw = tfm_source_t()
+                let bytes = tfm_batch_packet(batchBuffers, k, &length, &raw)
+                heardRTCP(UnsafeRawBufferPointer(start: bytes, count: Int(length)), session: i, from: UDPEndpoint(raw))
             }
             if n < RTPReceiver.batch { break }
         }
     }
 
-    /// One RTCP datagram for session `i` from `address` (network order). Not from the
-    /// peer's address, or not valid RTCP: counted as dropped or malformed, otherwise unused.
-    func heardRTCP(_ datagram: UnsafeRawBufferPointer, session i: Int, address: UInt32) {
+    /// One RTCP datagram for session `i` from `from`. Not from the peer's address, or not
+    /// valid RTCP: counted as dropped or malformed, otherwise unused.
+    func heardRTCP(_ datagram: UnsafeRawBufferPointer, session i: Int, from: UDPEndpoint) {
         guard let s = byFD[i] else { return }
         // The peer's RTCP port may differ from what SDP said (NAT): its address must not.
-        guard let remote = s.processor.remote, remote.storage.sin_addr.s_addr == address else {
+        guard let remote = s.processor.remote, remote.sameAddress(as: from) else {
             s.shared.dropped.wrappingAdd(1, ordering: .relaxed)
             return
         }

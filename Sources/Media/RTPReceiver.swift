@@ -332,7 +332,7 @@ final class RTPReceiver: @unchecked Sendable {
     @inline(__always)
     private func relay(from i: Int, _ packet: UnsafeRawBufferPointer) {
         let t = Int(byFD[i]!.relayTo)
-        guard t >= 0, byFD[t] != nil, byFD[t]!.processor.sends, var to = byFD[t]!.processor.remote?.storage else { return }
+        guard t >= 0, byFD[t] != nil, byFD[t]!.processor.sends, let to = byFD[t]!.processor.remote?.socketAddress else { return }
         var n = RTPRelay.rewrite(packet, from: byFD[i]!.processor.relayFormat, to: byFD[t]!.processor.relayFormat, out: relayBuffer,
                                  transcoder: &byFD[i]!.transcoder)
         guard n > 0 else { return }
@@ -341,12 +341,7 @@ final class RTPReceiver: @unchecked Sendable {
             n = protected
         }
         let fd = byFD[t]!.shared.fd
-        let sent = withUnsafePointer(to: &to) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, relayBuffer, n, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        if sent > 0 { byFD[t]!.shared.sent.wrappingAdd(1, ordering: .relaxed) }
+        if to.send(fd, relayBuffer, n) > 0 { byFD[t]!.shared.sent.wrappingAdd(1, ordering: .relaxed) }
     }
 
     private func drain(fd: Int32) {
@@ -361,16 +356,16 @@ final class RTPReceiver: @unchecked Sendable {
             if n <= 0 { break }
             for k in 0..<n {
                 var length: Int32 = 0
-                var addr: UInt32 = 0
-                var port: UInt16 = 0
-                let bytes = tfm_batch_packet(batchBuffers, k, &length, &addr, &port)
+                var raw = tfm_source_t()
+                let bytes = tfm_batch_packet(batchBuffers, k, &length, &raw)
+                let from = UDPEndpoint(raw)
                 let datagram = UnsafeRawBufferPointer(start: bytes, count: Int(length))
                 if RTCPPacket.isMultiplexedRTCP(datagram) {  // rtcp-mux (RFC 5761)
-                    heardRTCP(datagram, session: i, address: addr)
+                    heardRTCP(datagram, session: i, from: from)
                     continue
                 }
                 let kind = byFD[i]!.processor.process(UnsafeRawBufferPointer(start: bytes, count: Int(length)),
-                                                      address: addr, port: port, now: now, scratch: scratch) { d, source in
+                                                      from: from, now: now, scratch: scratch) { d, source in
                     onEvent(.dtmf(id, digit: d, source: source))
                 }
                 if let to = byFD[i]!.processor.takeLatch() { onLatch(id, to) }

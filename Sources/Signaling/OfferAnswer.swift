@@ -36,19 +36,26 @@ public struct NegotiatedAudio: Sendable, Equatable {
     public var crypto: NegotiatedCrypto?
     /// The transport profile we answer with: RTP/SAVP for a secure offer, else RTP/AVP.
     public var profile = "RTP/AVP"
+    /// The family of the peer's `c=` (IP4 when it had none).
+    public var addressType: SDPAddressType = .ip4
 }
 
 /// Why an offer cannot be answered.
 public enum NegotiationFailure: Error, Equatable, CustomStringConvertible {
     /// No audio stream with a codec we support: 488 Not Acceptable Here.
     case noCommonCodec(String)
-    /// The media address is not one we can send RTP to (IPv6 while RTP is IPv4, a host
-    /// name, multicast, broadcast or malformed): 488 with `Warning: 301`.
+    /// The media address is not one we can send RTP to (a host name, multicast,
+    /// broadcast, link-local, IPv4-mapped IPv6, a type that does not match the address, or
+    /// malformed): 488 with `Warning: 301`.
     case unusableAddress(String)
+    /// The peer's media is in a family we have no media address of (or, in a re-INVITE or
+    /// an answer, not the family of the call's socket): 488 with `Warning: 301`.
+    case otherFamily(SDPAddressType)
     public var description: String {
         switch self {
         case .noCommonCodec(let why): "no common codec: \(why)"
-        case .unusableAddress(let address): "unusable media address '\(address)' (RTP needs a unicast IPv4 address)"
+        case .unusableAddress(let address): "unusable media address '\(address)' (RTP needs a unicast IPv4 or IPv6 address)"
+        case .otherFamily(let type): "media offered over \(type == .ip6 ? "IPv6" : "IPv4"), which this call's media address is not"
         }
     }
 
@@ -56,7 +63,7 @@ public enum NegotiationFailure: Error, Equatable, CustomStringConvertible {
     public var warningHeader: String {
         switch self {
         case .noCommonCodec: "Warning: 305 tollfreed \"Incompatible media format\""
-        case .unusableAddress: "Warning: 301 tollfreed \"Incompatible network address format\""
+        case .unusableAddress, .otherFamily: "Warning: 301 tollfreed \"Incompatible network address format\""
         }
     }
 }
@@ -117,10 +124,10 @@ public enum OfferAnswer {
             case .secure(let c): crypto = c
             case .refused(let reason): why = reason; continue
             }
-            let remote = m.connectionAddress ?? offer.connectionAddress
+            let (remote, type) = connection(m, in: offer)
             let direction = (m.direction ?? offer.direction ?? .sendrecv).answer
             let onHold = remote == nil || remote == "0.0.0.0" || remote == "::"
-            if !onHold, let remote, !isUsableIPv4Unicast(remote) { return .failure(.unusableAddress(remote)) }
+            if let refusal = addressRefusal(remote, type: type, onHold: onHold, local: local) { return .failure(refusal) }
             var audio = NegotiatedAudio(codec: pick.codec, payloadType: pick.pt,
                                         telephoneEventPayloadType: telephoneEvent(m),
                                         remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
@@ -129,6 +136,7 @@ public enum OfferAnswer {
             audio.crypto = crypto
             // We send no RTCP feedback: AVPF and SAVPF are answered without the F (as before).
             audio.profile = m.isSecureProfile ? "RTP/SAVP" : "RTP/AVP"
+            audio.addressType = type
             chosen = (i, audio)
         }
         guard let chosen else { return .failure(.noCommonCodec(why)) }
@@ -166,15 +174,16 @@ public enum OfferAnswer {
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
-    /// Reads the peer's answer to our offer (from the ACK of a late-offer call, or a leg's
-    /// 200): `local` is what we offered with (its SRTP policy and key).
+    /// Reads the peer's answer to our offer (`local`: what we offered, with its SRTP policy
+    /// and key; from the ACK of a late-offer call, a `<Dial>` leg's 200).
     public static func acceptAnswer(_ answer: SessionDescription, local: LocalMedia) -> Result<NegotiatedAudio, NegotiationFailure> {
         guard let m = answer.media.first(where: { $0.media == "audio" && $0.port != 0 }) else {
             return .failure(.noCommonCodec("answer has no active audio stream"))
         }
         guard let pick = pickCodec(m) else { return .failure(.noCommonCodec("answer chose no PCMU, PCMA or G722")) }
-        let remote = m.connectionAddress ?? answer.connectionAddress
+        let (remote, type) = connection(m, in: answer)
         let onHold = remote == nil || remote == "0.0.0.0" || remote == "::"
+        if let refusal = addressRefusal(remote, type: type, onHold: onHold, local: local) { return .failure(refusal) }
         let theirs = m.direction ?? answer.direction ?? .sendrecv
         let ours: MediaDirection = switch theirs {
         case .sendrecv: .sendrecv
@@ -187,6 +196,7 @@ public enum OfferAnswer {
                                     remoteAddress: onHold ? nil : remote, remotePort: UInt16(m.port),
                                     localDirection: ours, ptime: 20)
         audio.setRTCP(m, offered: false)
+        audio.addressType = type
         switch acceptCrypto(m, local: local) {
         case .success(let c): audio.crypto = c
         case .failure(let f): return .failure(f)
@@ -222,7 +232,7 @@ public enum OfferAnswer {
     }
 
     static func header(_ local: LocalMedia) -> [String] {
-        let family = local.address.contains(":") ? "IP6" : "IP4"
+        let family = local.addressType.rawValue
         return [
             "v=0",
             "o=tollfreed \(local.sessionID) \(local.sessionVersion) IN \(family) \(local.address)",

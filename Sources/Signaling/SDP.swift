@@ -19,6 +19,11 @@ public enum MediaDirection: String, Sendable, Equatable {
     public var sends: Bool { self == .sendrecv || self == .sendonly }
 }
 
+/// The address type of a `c=` line (RFC 4566 5.7): the family of the peer's media.
+public enum SDPAddressType: String, Sendable, Equatable {
+    case ip4 = "IP4", ip6 = "IP6"
+}
+
 /// One `a=rtpmap` entry.
 public struct RTPMap: Sendable, Equatable {
     public var encoding: String
@@ -36,6 +41,8 @@ public struct MediaDescription: Sendable, Equatable {
     public var connectionAddress: String?
     public var direction: MediaDirection?
     public var ptime: Int?
+    /// The address type of this stream's `c=` line (nil without one).
+    public var connectionType: SDPAddressType?
     /// `a=rtcp-mux` (RFC 5761): RTCP on the RTP port.
     public var rtcpMux = false
     /// `a=rtcp:PORT` (RFC 3605): RTCP on this port instead of RTP's + 1.
@@ -50,6 +57,8 @@ public struct MediaDescription: Sendable, Equatable {
 public struct SessionDescription: Sendable, Equatable {
     public var version: Int = 0
     public var connectionAddress: String?
+    /// The address type of the session-level `c=` line (nil without one).
+    public var connectionType: SDPAddressType?
     public var direction: MediaDirection?
     public var media: [MediaDescription] = []
 }
@@ -89,8 +98,12 @@ public enum SDPParser {
                 guard value.split(separator: " ").count == 6 else { throw SDPError(line: lineNo, reason: "o= needs 6 fields") }
                 sawOrigin = true
             case "c":
-                let addr = try parseConnection(value, line: lineNo)
-                if sdp.media.isEmpty { sdp.connectionAddress = addr } else { sdp.media[sdp.media.count - 1].connectionAddress = addr }
+                let (addr, type) = try parseConnection(value, line: lineNo)
+                if sdp.media.isEmpty {
+                    (sdp.connectionAddress, sdp.connectionType) = (addr, type)
+                } else {
+                    (sdp.media[sdp.media.count - 1].connectionAddress, sdp.media[sdp.media.count - 1].connectionType) = (addr, type)
+                }
             case "m":
                 sdp.media.append(try parseMedia(value, line: lineNo))
             case "a":
@@ -104,13 +117,14 @@ public enum SDPParser {
         return sdp
     }
 
-    static func parseConnection(_ value: String, line: Int) throws(SDPError) -> String {
+    static func parseConnection(_ value: String, line: Int) throws(SDPError) -> (String, SDPAddressType) {
         let f = value.split(separator: " ")
-        guard f.count == 3, f[0] == "IN", f[1] == "IP4" || f[1] == "IP6" else {
+        guard f.count == 3, f[0] == "IN", let type = SDPAddressType(rawValue: String(f[1])) else {
             throw SDPError(line: line, reason: "bad c= line '\(value)'")
         }
-        // Multicast "addr/ttl": keep the address.
-        return String(f[2].split(separator: "/").first ?? f[2])
+        // Multicast "addr/ttl": keep the address. Whether it is one we can use is decided
+        // by offer/answer (488 with a Warning, not 400).
+        return (String(f[2].split(separator: "/").first ?? f[2]), type)
     }
 
     static func parseMedia(_ value: String, line: Int) throws(SDPError) -> MediaDescription {

@@ -162,8 +162,13 @@ final class Mutex<T>: @unchecked Sendable {
 
 /// The daemon under test, on free loopback ports with its own data directory.
 final class DaemonUnderTest: @unchecked Sendable {
-    /// The loopback address the daemon listens on (SIP, RTP and metrics).
+    /// The loopback address the daemon listens on (SIP, RTP and metrics; "::1": SIP and
+    /// RTP over IPv6, metrics on 127.0.0.1, its HTTP server being IPv4 only).
     let host: String
+    /// `host` as it stands before a port ("[::1]").
+    private var sipHost: String { host.contains(":") ? "[\(host)]" : host }
+    /// Where the metrics server listens.
+    private var metricsHost: String { host.contains(":") ? "127.0.0.1" : host }
     let sipPort: UInt16
     let dataDir: URL
     let configPath: URL
@@ -203,7 +208,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         calls["ring_ms"] = ringMs
         calls["drain_s"] = 0 // tests that stop the daemon under calls want them ended at once
         cfg["calls"] = calls
-        cfg["metrics"] = ["listen": "\(host):0"] // an ephemeral port: daemons never collide
+        cfg["metrics"] = ["listen": "\(metricsHost):0"] // an ephemeral port: daemons never collide
         cfg["control"] = ["socket": base.appendingPathComponent("control.sock").path] // never the shared /run/tollfreed
         if host != "127.0.0.1" {
             var media = cfg["media"] as? [String: Any] ?? [:]
@@ -214,7 +219,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted]).write(to: configPath)
 
         let rtpLow = 40000 + Int(sipPort % 200) * 100
-        arguments = ["run", "--config", configPath.path, "--sip", "\(host):\(sipPort)",
+        arguments = ["run", "--config", configPath.path, "--sip", "\(sipHost):\(sipPort)",
                      "--rtp-ports", "\(rtpLow)-\(rtpLow + rtpPorts - 1)", "--data", dataDir.path]
         try launch()
     }
@@ -253,7 +258,7 @@ final class DaemonUnderTest: @unchecked Sendable {
 
     /// The metrics/health HTTP port the daemon bound (from its ready line).
     var metricsPort: UInt16? {
-        guard let r = logText.range(of: "metrics=\(host):") else { return nil }
+        guard let r = logText.range(of: "metrics=\(metricsHost):") else { return nil }
         return UInt16(logText[r.upperBound...].prefix { $0.isNumber })
     }
 
@@ -263,7 +268,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         let r = runProgram("/usr/bin/python3", ["-c", """
             import urllib.request, urllib.error, sys
             try:
-                r = urllib.request.urlopen("http://\(host):\(port)\(path)", timeout=5); print(r.status); print(r.read().decode())
+                r = urllib.request.urlopen("http://\(metricsHost):\(port)\(path)", timeout=5); print(r.status); print(r.read().decode())
             except urllib.error.HTTPError as e:
                 print(e.code); print(e.read().decode())
             """], timeout: 10)
@@ -310,8 +315,8 @@ final class DaemonUnderTest: @unchecked Sendable {
               timeout: Int = 60, extra: [String] = []) -> (status: Int32, output: String) {
         let local = freePort()
         return runProgram("/usr/bin/sipp", [
-            "\(host):\(sipPort)", "-sf", Paths.scenarios.appendingPathComponent(scenario).path,
-            "-s", dial, "-m", "1", "-l", "1", "-p", "\(local)", "-i", "127.0.0.1",
+            "\(sipHost):\(sipPort)", "-sf", Paths.scenarios.appendingPathComponent(scenario).path,
+            "-s", dial, "-m", "1", "-l", "1", "-p", "\(local)", "-i", host.contains(":") ? host : "127.0.0.1",
             "-key", "rtpport", "\(rtpPort)", "-key", "caller", caller,
             "-cid_str", "\(tag)-%u-%p@%s", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
         ] + extra, timeout: TimeInterval(timeout + 10))
@@ -321,8 +326,8 @@ final class DaemonUnderTest: @unchecked Sendable {
     func sippRaw(_ scenario: String, dial: String, tag: String, extra: [String], timeout: Int = 60) -> (status: Int32, output: String) {
         let local = freePort()
         return runProgram("/usr/bin/sipp", [
-            "\(host):\(sipPort)", "-sf", Paths.scenarios.appendingPathComponent(scenario).path,
-            "-s", dial, "-m", "1", "-l", "1", "-p", "\(local)", "-i", "127.0.0.1",
+            "\(sipHost):\(sipPort)", "-sf", Paths.scenarios.appendingPathComponent(scenario).path,
+            "-s", dial, "-m", "1", "-l", "1", "-p", "\(local)", "-i", host.contains(":") ? host : "127.0.0.1",
             "-cid_str", "\(tag)-%u-%p@%s", "-nostdin", "-timeout", "\(timeout)s", "-timeout_error",
         ] + extra, timeout: TimeInterval(timeout + 10))
     }

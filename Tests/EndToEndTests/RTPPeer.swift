@@ -18,17 +18,21 @@ struct ReceivedPacket {
 
 /// The caller's media endpoint: a UDP socket that records every packet the daemon sends,
 /// and can send RTP back (from itself, or from a stray socket to test source filtering).
+/// On 127.0.0.1, or on `host` ("::1" for an IPv6 peer; the daemon's media there too).
 final class RTPPeer: @unchecked Sendable {
     let port: UInt16
+    let host: String
     private let fd: Int32
     private let packets = Mutex<[ReceivedPacket]>([])
     private let running = Mutex(true)
     private var thread: Thread?
 
-    init() {
+    init(host: String = "127.0.0.1") {
+        self.host = host
         var p: UInt16 = 0
         var f: Int32 = -1
-        for _ in 0..<20 {
+        if host != "127.0.0.1" { (f, p) = TestSocketAddress.bindUDP(host: host) ?? (-1, 0) }
+        for _ in 0..<20 where host == "127.0.0.1" {
             p = freePort()
             f = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
             var sa = sockaddr_in()
@@ -52,8 +56,8 @@ final class RTPPeer: @unchecked Sendable {
     private func receiveLoop() {
         var buf = [UInt8](repeating: 0, count: 2048)
         while running.withLock({ $0 }) {
-            var from = sockaddr_in()
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            var from = sockaddr_in6()  // room for either family
+            var len = socklen_t(MemoryLayout<sockaddr_in6>.size)
             let n = buf.withUnsafeMutableBytes { b in
                 withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, b.baseAddress, 2048, 0, $0, &len) } }
             }
@@ -65,7 +69,7 @@ final class RTPPeer: @unchecked Sendable {
                 $0.append(ReceivedPacket(arrival: now, marker: h.header.marker, payloadType: h.header.payloadType,
                                          sequence: h.header.sequence, timestamp: h.header.timestamp, ssrc: h.header.ssrc,
                                          payload: Array(buf[h.payloadOffset..<(h.payloadOffset + h.payloadLength)]),
-                                         sourcePort: UInt16(bigEndian: from.sin_port)))
+                                         sourcePort: TestSocketAddress.port(of: from)))
             }
         }
     }
@@ -84,10 +88,7 @@ final class RTPPeer: @unchecked Sendable {
     /// Sends 8 kHz audio as PCMU (or PCMA) packets, 20 ms apart, from this socket. Frames
     /// `skip` picks (by index) are left out as if lost: their 20 ms and timestamps still pass.
     func send(samples: [Int16], toPort port: UInt16, law: G711.Law = .ulaw, skip: (Int) -> Bool = { _ in false }) {
-        var to = sockaddr_in()
-        to.sin_family = sa_family_t(AF_INET)
-        to.sin_addr.s_addr = inet_addr("127.0.0.1")
-        to.sin_port = port.bigEndian
+        let to = TestSocketAddress(host: host, port: port)
         var packet = [UInt8](repeating: 0xFF, count: 172)
         let ssrc = UInt32.random(in: 1...UInt32.max)
         let frames = (samples.count + 159) / 160
@@ -100,9 +101,7 @@ final class RTPPeer: @unchecked Sendable {
             }
             RTPHeader(marker: i == 0, payloadType: law == .ulaw ? 0 : 8, sequence: UInt16(i), timestamp: UInt32(i * 160), ssrc: ssrc)
                 .write(to: &packet)
-            _ = packet.withUnsafeBytes { b in
-                withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            }
+            _ = packet.withUnsafeBytes { b in to.withSockaddr { sendto(fd, b.baseAddress, b.count, 0, $0, $1) } }
             usleep(20_000)
         }
     }
@@ -110,11 +109,8 @@ final class RTPPeer: @unchecked Sendable {
     /// Sends `count` PCMU packets of silence to `port`, 20 ms apart, from this socket or,
     /// if `stray`, from a fresh socket the daemon never negotiated.
     func send(count: Int, toPort port: UInt16, stray: Bool, tone: Bool = false) {
-        let s = stray ? socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0) : fd
-        var to = sockaddr_in()
-        to.sin_family = sa_family_t(AF_INET)
-        to.sin_addr.s_addr = inet_addr("127.0.0.1")
-        to.sin_port = port.bigEndian
+        let to = TestSocketAddress(host: host, port: port)
+        let s = stray ? socket(to.family, Int32(SOCK_DGRAM.rawValue), 0) : fd
         var packet = [UInt8](repeating: 0xFF, count: 172)
         let ssrc = UInt32.random(in: 1...UInt32.max)
         for i in 0..<count {
@@ -127,9 +123,7 @@ final class RTPPeer: @unchecked Sendable {
             }
             RTPHeader(marker: i == 0, payloadType: 0, sequence: UInt16(i), timestamp: UInt32(i * 160), ssrc: ssrc)
                 .write(to: &packet)
-            _ = packet.withUnsafeBytes { b in
-                withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(s, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            }
+            _ = packet.withUnsafeBytes { b in to.withSockaddr { sendto(s, b.baseAddress, b.count, 0, $0, $1) } }
             usleep(20_000)
         }
         if stray { close(s) }

@@ -114,8 +114,7 @@ final class RFC4733Tests: XCTestCase {
         let scratch = UnsafeMutableBufferPointer<Int16>.allocate(capacity: 2048)
         defer { scratch.deallocate() }
         let kind = press[0].withUnsafeBytes {
-            bare.process($0, address: testPeer.storage.sin_addr.s_addr, port: testPeer.storage.sin_port,
-                         now: 0, scratch: scratch) { _, _ in XCTFail("no digit expected") }
+            bare.process($0, from: testPeer, now: 0, scratch: scratch) { _, _ in XCTFail("no digit expected") }
         }
         XCTAssertEqual(kind, .dropped)
     }

@@ -47,12 +47,44 @@ final class LatchingTests: XCTestCase {
         XCTAssertEqual(h.processor.remote, inside)
     }
 
-    func testPoliciesParseIPv4NetworksOnly() {
-        XCTAssertNotNil(LatchPolicy(networks: ["10.0.0.0/8", "192.0.2.1", "0.0.0.0/0"]))
+    func testPoliciesParseIPv4AndIPv6Networks() {
+        XCTAssertNotNil(LatchPolicy(networks: ["10.0.0.0/8", "192.0.2.1", "0.0.0.0/0", "2001:db8::/32", "::1", "::/0"]))
         XCTAssertNil(LatchPolicy(networks: ["10.0.0.0/33"]))
-        XCTAssertNil(LatchPolicy(networks: ["2001:db8::/32"]))
+        XCTAssertNil(LatchPolicy(networks: ["2001:db8::/129"]))
+        XCTAssertNil(LatchPolicy(networks: ["2001:db8::/+8"]))
+        XCTAssertNil(LatchPolicy(networks: ["fe80::1%eth0"]), "no zones")
+        XCTAssertNil(LatchPolicy(networks: ["::ffff:10.0.0.0/104"]), "IPv4-mapped: written as IPv4")
+        XCTAssertNil(LatchPolicy(networks: ["[2001:db8::]/32"]))
         XCTAssertNil(LatchPolicy(networks: ["example.com"]))
         let any = LatchPolicy(networks: ["0.0.0.0/0"])!
-        XCTAssertTrue(any.allows(source: UDPEndpoint(host: "203.0.113.9", port: 1)!.storage.sin_addr.s_addr, negotiated: 0))
+        let negotiated = UDPEndpoint(host: "192.0.2.1", port: 4000)!
+        XCTAssertTrue(any.allows(source: UDPEndpoint(host: "203.0.113.9", port: 1)!, negotiated: negotiated))
+        XCTAssertFalse(any.allows(source: UDPEndpoint(host: "2001:db8::9", port: 1)!, negotiated: negotiated), "never across families")
+    }
+
+    func testIPv6NetworksMatchByPrefixAndNeverAnIPv4Source() {
+        let policy = LatchPolicy(networks: ["2001:db8:1::/48", "::/0"])!
+        let v6 = UDPEndpoint(host: "2001:db8:9::1", port: 4000)!
+        XCTAssertTrue(policy.allows(source: UDPEndpoint(host: "2001:db8:1:ffff::7", port: 5)!, negotiated: v6))
+        XCTAssertTrue(policy.allows(source: UDPEndpoint(host: "2001:db8:9::1", port: 6)!, negotiated: v6), "its own address")
+        let narrow = LatchPolicy(networks: ["2001:db8:1::/48"])!
+        XCTAssertTrue(narrow.allows(source: UDPEndpoint(host: "2001:db8:1::2", port: 5)!, negotiated: v6))
+        XCTAssertFalse(narrow.allows(source: UDPEndpoint(host: "2001:db8:2::2", port: 5)!, negotiated: v6), "outside the /48")
+        XCTAssertFalse(narrow.allows(source: UDPEndpoint(host: "2001:db9:1::2", port: 5)!, negotiated: v6))
+        let v4 = UDPEndpoint(host: "192.0.2.1", port: 4000)!
+        XCTAssertFalse(policy.allows(source: UDPEndpoint(host: "192.0.2.9", port: 5)!, negotiated: v4),
+                       "::/0 does not take an IPv4 source (v4-mapped inside)")
+        XCTAssertFalse(policy.allows(source: UDPEndpoint(host: "2001:db8:1::2", port: 5)!, negotiated: v4), "never across families")
+    }
+
+    func testAnIPv6PeerLatchesOntoItsOtherPort() {
+        let peer = UDPEndpoint(host: "2001:db8::10", port: 40_000)!
+        let h = ProcessorHarness()
+        h.processor.configure(MediaPeer(remote: peer, law: .ulaw, payloadType: 0, telephoneEventPayloadType: 101, sending: true))
+        h.processor.latch = LatchPolicy(networks: [])
+        XCTAssertEqual(h.feed(packet(), from: UDPEndpoint(host: "2001:db8::11", port: 40_000)!), .dropped, "another address")
+        let nat = UDPEndpoint(host: "2001:db8::10", port: 41_000)!
+        XCTAssertEqual(h.feed(packet(), from: nat), .audio)
+        XCTAssertEqual(h.processor.latchedTo?.description, "[2001:db8::10]:41000")
     }
 }

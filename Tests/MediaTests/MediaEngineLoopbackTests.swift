@@ -40,33 +40,39 @@ private final class EventLog: @unchecked Sendable {
     }
 }
 
-/// A UDP socket on 127.0.0.1 playing the caller's gateway.
-private final class Caller {
+/// A UDP socket on loopback (127.0.0.1 or ::1) playing the caller's gateway.
+final class Caller {
     let fd: Int32
     let endpoint: UDPEndpoint
-    private var to: sockaddr_in
+    private let to: SocketAddress
 
-    init(enginePort: UInt16) throws {
-        guard let fd = bindUDP(host: "127.0.0.1", port: 0) else { throw MediaError("bind failed") }
-        var sa = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    init(host: String = "127.0.0.1", enginePort: UInt16) throws {
+        guard let fd = bindUDP(host: host, port: 0), let bound = UDPEndpoint(boundTo: fd) else { throw MediaError("bind failed") }
         self.fd = fd
-        endpoint = UDPEndpoint(sa)
-        to = UDPEndpoint(host: "127.0.0.1", port: enginePort)!.storage
+        endpoint = bound
+        to = UDPEndpoint(host: host, port: enginePort)!.socketAddress
     }
 
     deinit { close(fd) }
 
     func send(_ packet: [UInt8]) {
-        let n = packet.withUnsafeBytes { b in
-            withUnsafePointer(to: &to) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-        }
+        let n = packet.withUnsafeBytes { to.send(fd, $0.baseAddress!, $0.count) }
         XCTAssertEqual(n, packet.count)
+    }
+
+    /// Waits up to `timeout` seconds for one datagram; its bytes and source.
+    func receive(timeout: Double = 2) -> ([UInt8], UDPEndpoint)? {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, Int32(timeout * 1000)) == 1 else { return nil }
+        var buf = [UInt8](repeating: 0, count: 2048)
+        var sa = sockaddr_in6()
+        var len = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        let n = withUnsafeMutablePointer(to: &sa) { sp in
+            sp.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buf, buf.count, 0, $0, &len) }
+        }
+        guard n > 0 else { return nil }
+        let from = Int32(sa.sin6_family) == AF_INET6 ? UDPEndpoint(sa) : UDPEndpoint(withUnsafeBytes(of: &sa) { $0.loadUnaligned(as: sockaddr_in.self) })
+        return (Array(buf.prefix(n)), from)
     }
 }
 
@@ -279,5 +285,48 @@ final class MediaEngineLoopbackTests: XCTestCase {
         engine.stopRecording(id, reason: .stopped)
         let events = log.wait { $0.contains { if case .recordingFailed(_, 30, _) = $0 { return true }; return false } }
         XCTAssertTrue(events.contains { if case .recordingFailed(id, 30, _) = $0 { return true }; return false })
+    }
+
+    /// An engine on ::1 sends RTP to an IPv6 peer and takes the peer's RTP (and nothing
+    /// from another port of it); a dual-stack engine opens each family on its own address.
+    func testIPv6SessionSendsAndReceivesOnLoopback() throws {
+        let log = EventLog()
+        let engine = try MediaEngine(address: "127.0.0.1", secondaryAddress: "::1", ports: 43_140...43_159,
+                                     logger: Logger(minimumLevel: .debug, journald: false, sink: MemorySink())) { log.add($0) }
+        engine.start()
+        defer { engine.stop() }
+        XCTAssertEqual(engine.address(of: .ipv6), "::1")
+        let (id, port) = try XCTUnwrap(engine.open(family: .ipv6))
+        let caller = try Caller(host: "::1", enginePort: port)
+        XCTAssertEqual(caller.endpoint.family, .ipv6)
+        var p = peer(caller)
+        p.sending = true
+        engine.configure(id, peer: p)
+        engine.play(id, audio: EncodedAudio(samples: [Int16](repeating: 1000, count: 1600)), loops: 0, token: 1)
+        let (packet, from) = try XCTUnwrap(caller.receive(), "RTP from the engine over IPv6")
+        XCTAssertEqual(from, UDPEndpoint(host: "::1", port: port))
+        XCTAssertEqual(RTPHeader.parse(packet.withUnsafeBytes { $0 })?.header.payloadType, 0)
+        try waitUntilReceiving(engine, id, from: caller)
+        let stranger = try Caller(host: "::1", enginePort: port)
+        stranger.send(rtpPacket(pt: 0, seq: 1, ts: 0, payload: [UInt8](repeating: 0xFF, count: 160)))
+        var dropped: UInt64 = 0
+        for _ in 0..<200 where dropped == 0 { dropped = engine.stats(id)?.packetsDropped ?? 0; usleep(5_000) }
+        XCTAssertEqual(dropped, 1, "another port of ::1 is not the peer")
+        let (v4, _) = try XCTUnwrap(engine.open(family: .ipv4))
+        let (primary, _) = try XCTUnwrap(engine.open())
+        engine.close(v4)
+        engine.close(primary)
+        engine.close(id)
+    }
+
+    func testAnEngineWithoutAnAddressOfAFamilyOpensNoSessionOfIt() throws {
+        let engine = try makeEngine(EventLog())
+        defer { engine.stop() }
+        XCTAssertNil(engine.open(family: .ipv6))
+        XCTAssertNil(engine.address(of: .ipv6))
+        XCTAssertThrowsError(try MediaEngine(address: "127.0.0.1", secondaryAddress: "127.0.0.2", ports: 43_160...43_169,
+                                             logger: Logger(minimumLevel: .debug, journald: false, sink: MemorySink())) { _ in })
+        XCTAssertThrowsError(try MediaEngine(address: "localhost", ports: 43_160...43_169,
+                                             logger: Logger(minimumLevel: .debug, journald: false, sink: MemorySink())) { _ in })
     }
 }

@@ -77,8 +77,8 @@ final class SRTPTests: XCTestCase {
         defer { scratch.deallocate() }
         func feed(_ p: inout [UInt8], length: Int, from: UDPEndpoint = testPeer) -> PacketKind {
             p.withUnsafeMutableBytes { b in
-                processor.process(UnsafeRawBufferPointer(start: b.baseAddress, count: length), address: from.storage.sin_addr.s_addr,
-                                  port: from.storage.sin_port, now: 0, scratch: scratch) { _, _ in }
+                processor.process(UnsafeRawBufferPointer(start: b.baseAddress, count: length), from: from,
+                                  now: 0, scratch: scratch) { _, _ in }
             }
         }
         var p = rtp(seq: 1)

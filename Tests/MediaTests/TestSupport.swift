@@ -55,8 +55,7 @@ final class ProcessorHarness {
     @discardableResult
     func feed(_ packet: [UInt8], now: Double = 0, from: UDPEndpoint = testPeer) -> PacketKind {
         packet.withUnsafeBytes { bytes in
-            processor.process(bytes, address: from.storage.sin_addr.s_addr, port: from.storage.sin_port,
-                              now: now, scratch: scratch) { digits.append(($0, $1)) }
+            processor.process(bytes, from: from, now: now, scratch: scratch) { digits.append(($0, $1)) }
         }
     }
 

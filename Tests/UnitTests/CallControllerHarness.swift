@@ -145,7 +145,11 @@ final class FakeMediaPort: MediaPort, @unchecked Sendable {
     /// Ports left: `open` fails (as when the range is used up) at 0.
     var portsFree = 100
 
-    func open(emergency: Bool) -> (MediaSessionID, port: UInt16)? {
+    /// The family each `open` asked for, in order (nil: the primary).
+    private(set) var openedFamilies: [IPFamily?] = []
+
+    func open(emergency: Bool, family: IPFamily?) -> (MediaSessionID, port: UInt16)? {
+        openedFamilies.append(family)
         guard portsFree > 0 else { return nil }
         portsFree -= 1
         next += 1

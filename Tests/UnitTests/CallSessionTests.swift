@@ -444,7 +444,8 @@ final class CallSessionTests: XCTestCase {
         let g729 = ["v=0", "o=- 1 2 IN IP4 192.0.2.10", "s=-", "c=IN IP4 192.0.2.10", "t=0 0",
                     "m=audio 49170 RTP/AVP 18", "a=rtpmap:18 G729/8000"]
         let actions = s.reInvite(contentType: "application/sdp", body: sdpBody(g729))
-        XCTAssertEqual(actions.first, .respond(status: 488, sdp: nil, headers: []))
+        // With the Warning of the initial INVITE's 488 (RFC 3261 21.4.26).
+        XCTAssertEqual(actions.first, .respond(status: 488, sdp: nil, headers: ["Warning: 305 tollfreed \"Incompatible media format\""]))
         XCTAssertFalse(actions.contains { if case .configureMedia = $0 { true } else { false } })
         XCTAssertEqual(s.negotiated?.codec, .pcmu, "old media kept")
         XCTAssertEqual(s.phase, .active)

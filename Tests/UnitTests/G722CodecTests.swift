@@ -163,8 +163,7 @@ final class G722CodecTests: XCTestCase {
         for k in 0..<(digit.count / 160) {
             let bytes = packet(pt: 9, seq: UInt16(k), payload: digit[(k * 160)..<((k + 1) * 160)])
             let kind = bytes.withUnsafeBytes {
-                p.process($0, address: remote.storage.sin_addr.s_addr, port: remote.storage.sin_port, now: Double(k) * 0.02,
-                          scratch: scratch) { d, _ in heard.append(d) }
+                p.process($0, from: remote, now: Double(k) * 0.02, scratch: scratch) { d, _ in heard.append(d) }
             }
             XCTAssertEqual(kind, .audio)
         }

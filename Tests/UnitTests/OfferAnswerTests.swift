@@ -25,6 +25,8 @@ final class OfferAnswerTests: XCTestCase {
             return why
         case .failure(.unusableAddress(let address)):
             return "unusable address \(address)"
+        case .failure(.otherFamily(let type)):
+            return "other family \(type.rawValue)"
         }
     }
 
@@ -32,11 +34,14 @@ final class OfferAnswerTests: XCTestCase {
 
     /// An answer to an address we cannot send RTP to would be a call billed with no audio.
     func testUnusableMediaAddressesAreRefused() throws {
-        for c in ["c=IN IP6 2001:db8::1", "c=IN IP4 999.999.1.1", "c=IN IP4 localhost", "c=IN IP4 239.1.2.3/64",
+        for c in ["c=IN IP4 ::1", "c=IN IP4 999.999.1.1", "c=IN IP4 localhost", "c=IN IP4 239.1.2.3/64",
                   "c=IN IP4 255.255.255.255", "c=IN IP4 10.0.0"] {
             let why = try failure(["v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", c, "t=0 0", "m=audio 4000 RTP/AVP 0"])
             XCTAssertEqual(why?.hasPrefix("unusable address"), true, "\(c): \(why ?? "")")
         }
+        // IPv6 to a call whose media address is IPv4 (OfferAnswerIPv6Tests for the rest).
+        XCTAssertEqual(try failure(["v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "c=IN IP6 2001:db8::1", "t=0 0", "m=audio 4000 RTP/AVP 0"]),
+                       "other family IP6")
         // Hold (0.0.0.0) and an ordinary unicast address are fine.
         for c in ["c=IN IP4 0.0.0.0", "c=IN IP4 192.0.2.7"] {
             let offer = try SDPParser.parse(sdpBody(["v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", c, "t=0 0", "m=audio 4000 RTP/AVP 0"]))
@@ -242,7 +247,9 @@ final class OfferAnswerTests: XCTestCase {
 
     func testIPv6LocalAddressUsesIP6() throws {
         let local6 = LocalMedia(address: "2001:db8::5", port: 20002, sessionID: 1)
-        let offer = try SDPParser.parse(sdpBody(typicalOffer()))
+        // An IPv6 call answers an IPv6 offer (an IPv4 one: OfferAnswerIPv6Tests).
+        let offer = try SDPParser.parse(sdpBody(["v=0", "o=- 1 1 IN IP6 2001:db8::1", "s=-", "c=IN IP6 2001:db8::1", "t=0 0",
+                                                 "m=audio 49170 RTP/AVP 0"]))
         guard case .success(let (_, sdp)) = OfferAnswer.answer(offer, local: local6) else { return XCTFail("no answer") }
         XCTAssertTrue(sdp.contains("o=tollfreed 1 1 IN IP6 2001:db8::5\r\n"), sdp)
         XCTAssertTrue(sdp.contains("c=IN IP6 2001:db8::5\r\n"), sdp)

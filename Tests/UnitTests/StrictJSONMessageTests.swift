@@ -38,7 +38,7 @@ final class StrictJSONMessageTests: XCTestCase {
                        "c.json: numbers[0].emergency: must be true or false")
         XCTAssertEqual(configError(#"{"node": {"lease_grace_s": -1}, \#(tenants)}"#), "c.json: node.lease_grace_s: must be an integer in 0...86400")
         XCTAssertTrue(configError(#"{"media": {"adress": "x"}, \#(tenants)}"#)
-            .hasPrefix("c.json: media.adress: unknown key (allowed: address, latching_networks, pacer_priority, poor_quality_mos, rtcp, rtp_ports)"))
+            .hasPrefix("c.json: media.adress: unknown key (allowed: address, latching_networks, pacer_priority, poor_quality_mos, rtcp, rtp_ports, secondary_address)"))
     }
 
     func testConfigAcceptsWholeNumbersAndBooleans() throws {

@@ -13,7 +13,7 @@ mkdir -p "$OUT"
 echo "parser fuzzing: ${SECONDS_PER_TARGET} s per target, seed $SEED"
 
 declare -A SOURCES=(
-    [sdp]="fuzz/parsers/sdp.swift Sources/Signaling/SDP.swift Sources/Signaling/OfferAnswer.swift Sources/Signaling/DTMFInfo.swift Sources/Routing/PhoneNumber.swift"
+    [sdp]="fuzz/parsers/sdp.swift Sources/Signaling/SDP.swift Sources/Signaling/OfferAnswer.swift Sources/Signaling/MediaAddress.swift Sources/Signaling/DTMFInfo.swift Sources/Routing/PhoneNumber.swift"
     [texml]="fuzz/parsers/texml.swift $(ls Sources/TeXML/*.swift | tr '\n' ' ')"
     [rtp]="fuzz/parsers/rtp.swift Sources/Media/RTPHeader.swift"
     [exports]="fuzz/parsers/exports.swift $(ls Sources/Metering/*.swift | grep -v -e SQLiteCDRStore -e CDRWriter | tr '\n' ' ') $(ls Sources/Formats/*.swift | tr '\n' ' ')"

@@ -5,12 +5,16 @@
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     if let offer = try? SDPParser.parse(text) {
-        let local = LocalMedia(address: "127.0.0.1", port: 20000, sessionID: 1)
-        if case .success(let (_, answer)) = OfferAnswer.answer(offer, local: local) {
-            // Our answer must itself parse.
-            guard (try? SDPParser.parse(answer)) != nil else { fatalError("our SDP answer does not parse:\n\(answer)") }
+        // An IPv4 and an IPv6 call (the offer is answered in its own family only).
+        for address in ["127.0.0.1", "::1"] {
+            let local = LocalMedia(address: address, port: 20000, sessionID: 1)
+            if case .success(let (_, answer)) = OfferAnswer.answer(offer, local: local) {
+                // Our answer must itself parse.
+                guard (try? SDPParser.parse(answer)) != nil else { fatalError("our SDP answer does not parse:\n\(answer)") }
+            }
+            _ = OfferAnswer.acceptAnswer(offer, local: local)
         }
-        _ = OfferAnswer.acceptAnswer(offer)
+        _ = OfferAnswer.addressType(of: offer)
     }
     _ = DTMFInfo.digit(contentType: "application/dtmf-relay", body: text)
     _ = DTMFInfo.digit(contentType: "application/dtmf", body: text)

@@ -21,8 +21,16 @@ tfm_batch_t *tfm_batch_create(int count, int bufsize);
 void tfm_batch_destroy(tfm_batch_t *b);
 /// Reads up to the batch size of datagrams without blocking. Returns how many (0 when none).
 int tfm_batch_recv(int fd, tfm_batch_t *b);
-/// The i-th datagram of the last receive: its bytes, length, IPv4 source (network order).
-const uint8_t *tfm_batch_packet(const tfm_batch_t *b, int i, int *length, uint32_t *addr, uint16_t *port);
+/// A datagram's source in one form for both families: the 16 bytes of the IPv6 address
+/// (an IPv4 source as v4-mapped, ::ffff:a.b.c.d) as two words copied from memory, and the
+/// port in network order. All zero for a source of another family.
+typedef struct {
+    uint64_t high;
+    uint64_t low;
+    uint16_t port;
+} tfm_source_t;
+/// The i-th datagram of the last receive: its bytes, length and source.
+const uint8_t *tfm_batch_packet(const tfm_batch_t *b, int i, int *length, tfm_source_t *source);
 /// Gives memory freed by the process back to the kernel (glibc's malloc_trim). Returns 1
 /// when some was released.
 int tf_release_free_memory(void);

@@ -63,7 +63,7 @@ typedef struct {
     size_t payload_len;
     const char *priority;     /* Priority header value */
     const char *resource_priority; /* every Resource-Priority value, comma-joined (header lines may repeat) */
-    char source[64];          /* source "ip:port" of the request, if known */
+    char source[64];          /* source "ip:port" ("[ip6]:port") of the request, if known */
     const char *auth_scheme;  /* 401/407: challenge scheme ("Digest") */
     const char *auth_realm;   /* 401/407: realm parameter as received, quotes included */
     const char *charset;      /* charset parameter of Content-Type (unquoted text), or NULL */

@@ -7,7 +7,9 @@ import Glibc
 struct RTCPSchedule {
     /// The minimum report interval (RFC 3550 6.2: 5 s), randomised by 0.5-1.5 each time.
     static let intervalNanoseconds: UInt64 = 5_000_000_000
-    var remote = sockaddr_in()
+    var remote = SocketAddress()
+    /// The peer's RTCP port (network order) when not multiplexed, kept for a latch.
+    var rawPort: UInt16 = 0
     var hasRemote = false
     var mux = false
     /// When the next report is due (monotonic ns; 0: not scheduled until the peer is known).
@@ -35,11 +37,17 @@ extension PacedSession {
     mutating func configureRTCP(_ peer: MediaPeer, now: UInt64) {
         guard let r = peer.remote else { rtcp.hasRemote = false; return }
         rtcp.mux = peer.rtcpMux
-        var to = r.storage
-        if !peer.rtcpMux { to.sin_port = (peer.rtcpPort != 0 ? peer.rtcpPort : r.port &+ 1).bigEndian }
-        rtcp.remote = to
+        let to = peer.rtcpMux ? r : r.with(port: peer.rtcpPort != 0 ? peer.rtcpPort : r.port &+ 1)
+        rtcp.rawPort = to.rawPort
+        rtcp.remote = to.socketAddress
         rtcp.hasRemote = peer.rtcpMux || shared.rtcpFD >= 0
         if rtcp.due == 0 { rtcp.schedule(from: now, first: true) }
+    }
+
+    /// NAT latching moved the peer's RTP to `to`: RTCP follows its address (and its port
+    /// with rtcp-mux; else the port the peer's SDP gave for RTCP stays).
+    mutating func latchRTCP(_ to: UDPEndpoint) {
+        rtcp.remote = (rtcp.mux ? to : to.with(port: UInt16(bigEndian: rtcp.rawPort))).socketAddress
     }
 
     /// Sends this session's report when it is due (or now with a BYE, at the end): an SR
@@ -78,13 +86,6 @@ extension PacedSession {
             guard let protected = srtp.protectRTCP(buffer, length: n) else { return }
             n = protected
         }
-        var to = rtcp.remote
-        let fd = rtcp.mux ? shared.fd : shared.rtcpFD
-        let out = withUnsafePointer(to: &to) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, buffer, n, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        if out > 0 { q.reportsSent.wrappingAdd(1, ordering: .relaxed) }
+        if rtcp.remote.send(rtcp.mux ? shared.fd : shared.rtcpFD, buffer, n) > 0 { q.reportsSent.wrappingAdd(1, ordering: .relaxed) }
     }
 }
