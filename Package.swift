@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "CSQLiteBridge", dependencies: ["CSQLite"]),
         .target(name: "CMediaIO"),
         .target(name: "CCurlBridge", dependencies: ["CCurl"]),
-        .target(name: "CSRTPBridge", dependencies: ["CSRTP"]),
+        .target(name: "CSRTPBridge", dependencies: ["CSRTP", "CCrypto"]),
 
         // Swift modules, one job each.
         // Formats: the JSON and text helpers several modules share (no dependencies).

@@ -6,7 +6,17 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int init_status = -1;
 
-static void init_once(void) { init_status = (int)srtp_init(); }
+static int backend_status = -9;
+
+static void init_once(void) {
+    init_status = (int)srtp_init();
+    if (init_status == 0) backend_status = tf_srtp_use_openssl();
+}
+
+int tf_srtp_openssl_status(void) {
+    tf_srtp_init();
+    return backend_status;
+}
 
 int tf_srtp_init(void) {
     pthread_once(&once, init_once);

@@ -128,6 +128,10 @@ public final class MediaEngine: Sendable {
         self.pool = PortPool(range: ports)
         self.emergencyPortReserve = min(max(0, emergencyPortReserve), pool.capacity / 2)
         self.logger = logger
+        if SRTPKeys.openSSLStatus != 0 {
+            logger.warning("media.srtp_slow_crypto", ["status": Int(SRTPKeys.openSSLStatus),
+                           "detail": "libsrtp refused OpenSSL's AES-CTR/HMAC-SHA1; SRTP uses its NSS crypto, several times slower"])
+        }
         let pacer = Pacer(logger: logger, priority: pacerPriority, cname: "tollfreed@\(address)", onEvent: onEvent)
         self.pacer = pacer
         self.writer = RecordingWriter(logger: logger, onEvent: onEvent)

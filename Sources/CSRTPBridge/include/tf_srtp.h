@@ -14,6 +14,13 @@
 /// Returns 0 on success.
 int tf_srtp_init(void);
 
+/// Puts OpenSSL's AES-128-CTR and HMAC-SHA1 in place of libsrtp's own crypto types
+/// (tf_srtp_openssl.c); called once by tf_srtp_init. 0 on success, negative when a
+/// replacement was refused (libsrtp then keeps its own, which work, only slower).
+int tf_srtp_use_openssl(void);
+/// What tf_srtp_use_openssl returned (initialising libsrtp first).
+int tf_srtp_openssl_status(void);
+
 /// Makes a context for one direction of a session. `suite`: 80 or 32 (the RTP tag's bits
 /// of AES_CM_128_HMAC_SHA1_80/_32; SRTCP always uses 80 bits, RFC 4568 6.2.2). `inbound`:
 /// 1 to unprotect what the peer sends, 0 to protect what we send. `replay_window`: packets

@@ -29,6 +29,11 @@ public struct SRTPKeys: Sendable, Equatable {
     /// Octets buffers keep spare after a packet for protecting it.
     static let trailer = Int(TF_SRTP_MAX_TRAILER)
 
+    /// 0 when OpenSSL's AES-CTR and HMAC-SHA1 replaced libsrtp's own crypto (after passing
+    /// libsrtp's test vectors; `tf_srtp_openssl.c`), else why not: libsrtp then keeps its
+    /// NSS crypto, correct but several times slower.
+    public static var openSSLStatus: Int32 { tf_srtp_openssl_status() }
+
     /// A fresh master key and salt from the system's secure random source (getrandom).
     public static func generateKey() -> [UInt8] {
         var g = SystemRandomNumberGenerator()
