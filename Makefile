@@ -110,7 +110,7 @@ bench: build bench-deps
 # The suite at small sizes (no pjsip, which comes from PyPI): CI runs it so the one
 # benchmark command keeps working. It prints figures; it checks no speed.
 bench-smoke: build bench-deps
-	bench/suite.sh --quick --only concurrency,setup,bridge,webhook,record,billing,floor --out .build/bench-smoke.md
+	bench/suite.sh --quick --only concurrency,setup,bridge,webhook,record,billing,floor,media-cost --out .build/bench-smoke.md
 
 bench-store: build
 	bench/store.sh

@@ -126,6 +126,19 @@ func bindLoopbackUDP() -> (fd: Int32, port: UInt16) {
     return (fd, UInt16(bigEndian: sa.sin_port))
 }
 
+/// A self-signed certificate for 127.0.0.1 and its key (mode 0600) in a new directory
+/// named after `prefix`, for the TLS listener.
+func selfSignedCertificate(_ prefix: String) throws -> (dir: URL, cert: String, key: String) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
+    let gen = runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                              "-days", "2", "-subj", "/CN=127.0.0.1"])
+    guard gen.status == 0 else { throw NSError(domain: "openssl", code: Int(gen.status), userInfo: [NSLocalizedDescriptionKey: gen.output]) }
+    chmod(key, 0o600)
+    return (dir, cert, key)
+}
+
 /// Runs a program to completion, returning its exit status and combined output.
 @discardableResult
 func runProgram(_ path: String, _ args: [String], timeout: TimeInterval = 60, cwd: URL? = nil) -> (status: Int32, output: String) {

@@ -9,17 +9,6 @@ import Glibc
 /// over TLS with SRTP mandatory, and answering a `<Dial>` leg to a trunk that requires it.
 /// Audio is checked both ways by its tone: a wrong key, or media in the clear, fails it.
 final class SRTPEndToEndTests: XCTestCase {
-    private func tlsFiles() throws -> (dir: URL, cert: String, key: String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-srtp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
-        let gen = runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                                                  "-days", "2", "-subj", "/CN=127.0.0.1"])
-        XCTAssertEqual(gen.status, 0, gen.output)
-        chmod(key, 0o600)
-        return (dir, cert, key)
-    }
-
     /// A mono 16-bit WAV of a `frequency` Hz tone at 8 kHz, for a peer to play.
     private func writeTone(_ frequency: Double, seconds: Double, to path: String) throws {
         try WAVFile.write(Tone.samples(frequency, seconds: seconds), sampleRate: 8000, to: path)
@@ -40,7 +29,7 @@ final class SRTPEndToEndTests: XCTestCase {
     /// plays a 1 kHz tone the peer hears, and records the peer's 440 Hz tone.
     func testSRTPOverTLSCarriesAudioBothWays() throws {
         guard PjsuaPeer.requireAvailable() else { return }
-        let tls = try tlsFiles()
+        let tls = try selfSignedCertificate("tf-srtp")
         let daemonTone = tls.dir.appendingPathComponent("tone1000.wav").path
         let peerTone = tls.dir.appendingPathComponent("tone440.wav").path
         let heard = tls.dir.appendingPathComponent("heard.wav").path
@@ -101,7 +90,7 @@ final class SRTPEndToEndTests: XCTestCase {
     /// other, re-encrypted under each leg's own keys (the caller here is SRTP over TLS too).
     func testADialLegToATrunkThatRequiresSRTP() throws {
         guard PjsuaPeer.requireAvailable() else { return }
-        let tls = try tlsFiles()
+        let tls = try selfSignedCertificate("tf-srtp")
         let callerTone = tls.dir.appendingPathComponent("caller440.wav").path
         let calleeTone = tls.dir.appendingPathComponent("callee1000.wav").path
         let callerHeard = tls.dir.appendingPathComponent("caller-heard.wav").path

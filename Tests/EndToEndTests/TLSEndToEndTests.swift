@@ -7,14 +7,7 @@ import Glibc
 /// SIP over TLS as a listener option: OPTIONS and a whole call over one TLS connection.
 final class TLSEndToEndTests: XCTestCase {
     func testSIPOverTLSAnswersProbesAndCalls() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-tls-\(getpid())")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
-        let gen = runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                                                  "-days", "2", "-subj", "/CN=127.0.0.1"])
-        XCTAssertEqual(gen.status, 0, gen.output)
-        chmod(key, 0o600)
+        let (_, cert, key) = try selfSignedCertificate("tf-tls")
         let tlsPort = freePort()
         let d = try DaemonUnderTest(ringMs: 0) { cfg in
             var sip = cfg["sip"] as? [String: Any] ?? [:]
@@ -33,12 +26,7 @@ final class TLSEndToEndTests: XCTestCase {
     }
 
     func testAWorldReadableTLSKeyStopsTheStart() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-tls-weak-\(getpid())")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
-        _ = runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                                            "-days", "2", "-subj", "/CN=127.0.0.1"])
+        let (_, cert, key) = try selfSignedCertificate("tf-tls-weak")
         chmod(key, 0o644)
         XCTAssertThrowsError(try DaemonUnderTest(ringMs: 0) { cfg in
             var sip = cfg["sip"] as? [String: Any] ?? [:]
@@ -50,13 +38,7 @@ final class TLSEndToEndTests: XCTestCase {
     /// The TLS listener has its own trusted networks: a TLS INVITE from outside them gets
     /// 403 while the UDP listener (trusting everyone here) still answers.
     func testTheTLSListenerHasItsOwnTrustedNetworks() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-tls-acl-\(getpid())")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
-        _ = runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                                            "-days", "2", "-subj", "/CN=127.0.0.1"])
-        chmod(key, 0o600)
+        let (_, cert, key) = try selfSignedCertificate("tf-tls-acl")
         let tlsPort = freePort()
         let d = try DaemonUnderTest(ringMs: 0) { cfg in
             var sip = cfg["sip"] as? [String: Any] ?? [:]
