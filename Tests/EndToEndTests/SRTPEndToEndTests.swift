@@ -26,7 +26,8 @@ final class SRTPEndToEndTests: XCTestCase {
     }
 
     /// pjsua over TLS with SRTP mandatory: the daemon answers RTP/SAVP with its own key,
-    /// plays a 1 kHz tone the peer hears, and records the peer's 440 Hz tone.
+    /// plays a 1 kHz tone the peer hears, records the peer's 440 Hz tone, and the two
+    /// exchange SRTCP reports (the record's round-trip time).
     func testSRTPOverTLSCarriesAudioBothWays() throws {
         guard PjsuaPeer.requireAvailable() else { return }
         let tls = try selfSignedCertificate("tf-srtp")
@@ -35,7 +36,7 @@ final class SRTPEndToEndTests: XCTestCase {
         let heard = tls.dir.appendingPathComponent("heard.wav").path
         try writeTone(1000, seconds: 2, to: daemonTone)
         try writeTone(440, seconds: 2, to: peerTone)
-        let flow = "<Response><Play>\(daemonTone)</Play><Record maxLength=\"3\" timeout=\"10\" playBeep=\"false\" trim=\"do-not-trim\"/></Response>"
+        let flow = "<Response><Play>\(daemonTone)</Play><Record maxLength=\"6\" timeout=\"10\" playBeep=\"false\" trim=\"do-not-trim\"/></Response>"
         let tlsPort = freePort()
         let d = try dialDaemon(flows: ["srtp.xml": flow], numbers: ["+1-208-279-2555": "srtp.xml"]) { cfg in
             var sip = cfg["sip"] as? [String: Any] ?? [:]
@@ -45,7 +46,7 @@ final class SRTPEndToEndTests: XCTestCase {
         defer { d.stop() }
         let peer = try PjsuaPeer(["--call", "sip:2082792555@127.0.0.1:\(tlsPort);transport=tls", "--transport", "tls",
                                   "--srtp", "mandatory", "--srtp-secure", "1", "--codecs", "PCMU/8000", "--clock-rate", "8000",
-                                  "--play", peerTone, "--record", heard, "--seconds", "7"])
+                                  "--play", peerTone, "--record", heard, "--seconds", "12"])
         defer { peer.stop() }
         let (status, result) = peer.finish(timeout: 60)
         XCTAssertEqual(status, 0, "\(result)\n\(peer.log.suffix(2000))\n\(d.logText.suffix(2000))")
@@ -63,6 +64,10 @@ final class SRTPEndToEndTests: XCTestCase {
         XCTAssertEqual(rec["disposition"] as? String, "completed", "\(rec)")
         // Packets that fail authentication are not counted as received.
         XCTAssertGreaterThan(rec["rtp_received"] as? Int ?? 0, 200, "the peer's SRTP authenticated: \(rec)")
+        // SRTCP both ways: the peer's receiver report (pjmedia sends its first about 5 s in)
+        // authenticated and read, and it carried the LSR of our own SR, which it read.
+        XCTAssertNotNil(rec["rtt_ms"] as? Double, "a round-trip time from the peer's SRTCP: \(rec)")
+        XCTAssertNotNil(rec["peer_jitter_ms"] as? Double, "\(rec)")
     }
 
     /// 488 only when no crypto suite matches, or where SRTP is required and the offer is
