@@ -51,7 +51,12 @@ final class EmergencyDialEndToEndTests: XCTestCase {
         XCTAssertEqual(busy.wait().status, 0, "first target tried, busy")
         XCTAssertEqual(silent.wait().status, 0, "second rang and got CANCEL at the Dial's timeout")
         XCTAssertEqual(agent.wait().status, 0, "third answered")
-        let legs = d.legs(ofTag: "sequential").sorted { ($0["start_time"] as? String ?? "") < ($1["start_time"] as? String ?? "") }
+        // Records' times have millisecond resolution: a busy answer over loopback can come back
+        // within the millisecond its INVITE left, so the next leg may start in the same one
+        // (seen in CI). Ties are broken by the end: the busy leg ends long before the next.
+        let legs = d.legs(ofTag: "sequential").sorted {
+            ($0["start_time"] as? String ?? "", $0["end_time"] as? String ?? "") < ($1["start_time"] as? String ?? "", $1["end_time"] as? String ?? "")
+        }
         XCTAssertEqual(legs.compactMap { $0["disposition"] as? String }, ["busy", "canceled", "completed"])
         XCTAssertEqual(legs.compactMap { $0["to"] as? String }, [busy.uri, silent.uri, agent.uri], "in document order")
         // One at a time: each target starts after the one before it, the silent one rang
@@ -65,7 +70,7 @@ final class EmergencyDialEndToEndTests: XCTestCase {
         XCTAssertEqual(starts.count, 3)
         XCTAssertEqual(ends.count, 3)
         if starts.count == 3, ends.count == 3 {
-            XCTAssertGreaterThan(starts[1], starts[0], "the second after the first")
+            XCTAssertGreaterThanOrEqual(starts[1], starts[0], "the second not before the first")
             XCTAssertLessThanOrEqual(ends[0], starts[2], "the busy first was over before the third")
             XCTAssertGreaterThanOrEqual(starts[2].timeIntervalSince(starts[1]), 1.95, "the third after the second's timeout")
         }
