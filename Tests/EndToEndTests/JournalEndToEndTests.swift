@@ -26,8 +26,15 @@ final class JournalEndToEndTests: XCTestCase {
         }
         defer { d.stop() }
 
-        // The start line: a native entry from the daemon's pid, with its identifier.
-        let ready = try XCTUnwrap(query.entries(["_PID=\(d.pid)", "TOLLFREED_EVENT=daemon.ready"]).first)
+        // The start line: a native entry from the daemon's pid, with its identifier. Polled like
+        // the calls' entries below: one query right after the readiness check once came back
+        // empty in CI (0.4 s into the test), though the same query had just found the line.
+        var found: [[String: Any]] = []
+        _ = waitUntil(timeout: 5) {
+            found = query.entries(["_PID=\(d.pid)", "TOLLFREED_EVENT=daemon.ready"])
+            return !found.isEmpty
+        }
+        let ready = try XCTUnwrap(found.first, "daemon.ready of pid \(d.pid) in the journal")
         XCTAssertEqual(ready["SYSLOG_IDENTIFIER"] as? String, "tollfreed")
         XCTAssertEqual(ready["_TRANSPORT"] as? String, "journal", "sent by the native protocol, not as a stderr line")
         XCTAssertEqual(ready["PRIORITY"] as? String, "5")
